@@ -1,0 +1,68 @@
+# SPICA-DB: the two commands are `make run` and `make test`; everything else is a helper.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SERVICE_DIRS := $(sort $(dir $(wildcard services/*/pyproject.toml)))
+PACKAGE_FILES := constraints.txt requirements-dev.txt contracts/pyproject.toml libs/kit/pyproject.toml \
+                 $(wildcard services/*/pyproject.toml)
+
+.PHONY: help install system run stop test bench lint format contracts contracts-check clean
+
+help:
+	@echo "make run        start PostgreSQL, NATS and every service on local defaults (data in .spicadb/)"
+	@echo "make stop       stop what 'make run' started"
+	@echo "make test       run the test suite against real PostgreSQL and NATS servers"
+	@echo "make bench      measure the event pipeline against raw JetStream"
+	@echo "make lint       ruff and mypy"
+	@echo "make contracts  regenerate the event JSON Schemas and the AsyncAPI document"
+	@echo "make clean      stop and remove the virtualenv, caches and the local data folder"
+
+# The virtualenv, rebuilt when a package definition or a pin changes.
+$(STAMP): $(PACKAGE_FILES)
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -r requirements-dev.txt $(foreach d,$(SERVICE_DIRS),-e ./$(d))
+	@touch $@
+
+install: $(STAMP)
+
+# Debian packages the platform needs (PostgreSQL 15 with pgsphere); installs them when root, explains otherwise.
+system: $(STAMP)
+	$(BIN)/spicadb doctor --install
+
+run: system
+	$(BIN)/spicadb run
+
+stop: $(STAMP)
+	$(BIN)/spicadb stop
+
+test: system contracts-check
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: system
+	$(PY) tests/bench/run.py $(BENCH_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy libs/kit/src contracts/src
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+contracts: $(STAMP)
+	$(BIN)/spicadb-contracts generate
+
+contracts-check: $(STAMP)
+	$(BIN)/spicadb-contracts check
+
+clean:
+	-@test -x $(BIN)/spicadb && $(BIN)/spicadb stop
+	rm -rf $(VENV) .spicadb .pytest_cache .mypy_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+	find . -name '*.egg-info' -type d -prune -exec rm -rf {} +

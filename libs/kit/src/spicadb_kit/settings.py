@@ -1,0 +1,104 @@
+"""Settings from the environment: every field ``x`` of a settings class is read from ``SPICADB_X``.
+
+Settings are msgspec Structs, so a wrong value fails at start with the variable's name
+instead of somewhere deep in a request. Services subclass :class:`ServiceSettings`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal, TypeVar
+
+import msgspec
+
+ENV_PREFIX = "SPICADB_"
+
+Environment = Literal["development", "test", "production"]
+
+
+class SettingsError(ValueError):
+    """A settings variable is missing or malformed."""
+
+
+class BaseSettings(msgspec.Struct, kw_only=True, frozen=True):
+    """Common base: knows how to load itself from the environment."""
+
+    @classmethod
+    def env_names(cls) -> dict[str, str]:
+        """Field name -> environment variable name."""
+        return {f: ENV_PREFIX + f.upper() for f in cls.__struct_fields__}
+
+    @classmethod
+    def from_env(cls: type[S], env: Mapping[str, str] | None = None, **overrides: object) -> S:
+        source = os.environ if env is None else env
+        raw: dict[str, object] = {}
+        for field, var in cls.env_names().items():
+            if var in source:
+                raw[field] = source[var]
+        raw.update(overrides)
+        try:
+            return msgspec.convert(raw, cls, strict=False)
+        except msgspec.ValidationError as exc:
+            raise SettingsError(_name_variable(str(exc))) from exc
+
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+def _name_variable(message: str) -> str:
+    # msgspec says "... - at `$.pg_port`": point at the environment variable instead.
+    if "`$." in message:
+        field = message.split("`$.", 1)[1].split("`", 1)[0]
+        return message.replace(f"`$.{field}`", ENV_PREFIX + field.upper())
+    return message
+
+
+class ServiceSettings(BaseSettings, frozen=True):
+    """What every SPICA-DB service process reads (services add their own fields)."""
+
+    environment: Environment = "development"
+    log_level: str = "INFO"
+    # console in development, JSON lines otherwise; "auto" picks from environment
+    log_format: Literal["auto", "console", "json"] = "auto"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # the service's own role on the shared cluster; its schema is named after the service
+    database_url: str = "postgresql://spicadb@127.0.0.1:54329/spicadb"
+    database_pool_min: int = 1
+    database_pool_max: int = 10
+    nats_url: str = "nats://127.0.0.1:4229"
+    # access tokens: who signs them and for whom they are meant
+    token_issuer: str = "http://127.0.0.1:8000"
+    token_audience: str = "spicadb"
+    jwks_url: str = "http://127.0.0.1:8000/.well-known/jwks.json"
+    otel_exporter: Literal["none", "console", "otlp"] = "none"
+    otel_endpoint: str = "http://127.0.0.1:4318/v1/traces"
+    # outbox relay and consumers
+    outbox_batch: int = 500
+    outbox_poll_seconds: float = 1.0
+    outbox_retention_seconds: float = 600.0
+
+    @property
+    def json_logs(self) -> bool:
+        if self.log_format == "auto":
+            return self.environment == "production"
+        return self.log_format == "json"
+
+
+class RuntimeSettings(BaseSettings, frozen=True):
+    """What `make run` (the local runtime) reads: where the data live and which ports to use."""
+
+    environment: Environment = "development"
+    data: Path = Path(".spicadb")
+    host: str = "127.0.0.1"
+    pg_port: int = 54329
+    pg_database: str = "spicadb"
+    # Debian layout; override when PostgreSQL lives elsewhere
+    pg_bin: Path = Path("/usr/lib/postgresql/15/bin")
+    nats_port: int = 4229
+    nats_monitor_port: int = 8229
+    # JetStream fsync interval: "2m" is the server default, "always" trades throughput for OS-crash safety
+    nats_sync_interval: str = "2m"
+    ready_timeout_seconds: float = 60.0

@@ -1,0 +1,83 @@
+"""What a service declares about itself, so that the runtime, the deployment checks and the
+provisioning step all read one description: name, app factory, port, migrations, streams, consumers.
+
+A service package exposes its :class:`ServiceSpec` through the ``spicadb.services`` entry point.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+
+from .settings import ServiceSettings
+
+
+@dataclass(frozen=True)
+class StreamDecl:
+    """A JetStream stream: one per producing service, holding every event it publishes."""
+
+    name: str
+    subjects: tuple[str, ...]
+    # how long events stay replayable for new consumers and backfills
+    max_age_seconds: float = 30 * 24 * 3600
+    duplicate_window_seconds: float = 120
+    replicas: int = 1
+
+    @classmethod
+    def for_producer(cls, producer: str, **kwargs: object) -> StreamDecl:
+        return cls(name=f"SPICADB_{producer.upper()}", subjects=(f"spicadb.{producer}.>",), **kwargs)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class ConsumerDecl:
+    """A durable pull consumer, provisioned ahead of time (nats.py never updates an existing one)."""
+
+    durable: str
+    stream: str
+    filter_subjects: tuple[str, ...]
+    # deliveries before an event goes to the dead-letter table (counted by the runner, see consumer.py)
+    max_deliver: int = 5
+    backoff_seconds: tuple[float, ...] = (1.0, 5.0, 30.0, 120.0)
+    ack_wait_seconds: float = 30.0
+    max_ack_pending: int = 2000
+    # "all": a new consumer is backfilled from the start of the stream
+    deliver_policy: str = "all"
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    # "package.module:factory" returning a Litestar app
+    app: str
+    default_port: int
+    settings: type[ServiceSettings] = ServiceSettings
+    # package holding NNNN_name.sql migration files, applied in the service's own schema
+    migrations: str | None = None
+    streams: tuple[StreamDecl, ...] = ()
+    consumers: tuple[ConsumerDecl, ...] = ()
+    # URL prefixes this service answers at the gateway
+    gateway_prefixes: tuple[str, ...] = ()
+    description: str = ""
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def schema(self) -> str:
+        return self.name.replace("-", "_")
+
+    @property
+    def role(self) -> str:
+        return f"spicadb_{self.schema}"
+
+    @property
+    def port_variable(self) -> str:
+        return f"SPICADB_{self.schema.upper()}_PORT"
+
+
+def discover_services() -> Iterator[ServiceSpec]:
+    """Every installed service, in name order."""
+    specs = [ep.load() for ep in entry_points(group="spicadb.services")]
+    for spec in sorted(specs, key=lambda s: s.name):
+        if not isinstance(spec, ServiceSpec):
+            raise TypeError(f"entry point spicadb.services {spec!r} is not a ServiceSpec")
+        yield spec
