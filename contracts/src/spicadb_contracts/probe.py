@@ -11,7 +11,7 @@ from .base import Event, event
 
 
 @event("probe.ping.recorded", version=1, summary="A probe ping was recorded by the producer.")
-class PingRecorded(Event):
+class PingRecorded(Event, frozen=True):  # repeated for mypy, which does not inherit a Struct's frozen flag
     ping_id: str
     sequence: int
     recorded_at: datetime

@@ -56,6 +56,8 @@ class ServiceSpec:
     migrations: str | None = None
     streams: tuple[StreamDecl, ...] = ()
     consumers: tuple[ConsumerDecl, ...] = ()
+    # PostgreSQL extensions the service needs (created by the admin, in schema public)
+    extensions: tuple[str, ...] = ()
     # URL prefixes this service answers at the gateway
     gateway_prefixes: tuple[str, ...] = ()
     description: str = ""

@@ -1,0 +1,178 @@
+"""The app factory: a service's own code is its handlers, consumers and domain; this wires
+the rest the same way for every service (logging, tracing, errors, auth, health, OpenAPI,
+database pool, NATS, outbox relay, consumer runners)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from litestar import Litestar, Request, get
+from litestar.config.cors import CORSConfig
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.types import ControllerRouterHandler
+
+from .auth import Principal, TokenAuthenticationMiddleware, TokenVerifier
+from .context import ServiceContext
+from .db import wait_for_pool
+from .errors import EXCEPTION_HANDLERS
+from .events import Bus, ConsumerRunner, EventConsumer, Outbox, OutboxRelay
+from .health import live, ready
+from .logs import configure_logging, get_logger
+from .migrate import schema_status, service_migrations
+from .requests import request_id_middleware
+from .settings import ServiceSettings
+from .spec import ServiceSpec
+from .telemetry import setup_tracing
+
+log = get_logger(__name__)
+
+
+class SchemaNotCurrent(RuntimeError):
+    """The database schema is behind the code: run ``spicadb migrate`` first."""
+
+
+@get("/openapi.json", opt={"anonymous": True}, include_in_schema=False, sync_to_thread=False)
+def openapi_document(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    return request.app.openapi_schema.to_schema()
+
+
+def _package_version(spec: ServiceSpec) -> str:
+    try:
+        return version(spec.app.split(".")[0].replace("_", "-"))
+    except PackageNotFoundError:
+        return "0.0.0"
+
+
+async def _start(
+    spec: ServiceSpec,
+    settings: ServiceSettings,
+    consumers: Sequence[EventConsumer],
+    verifier: TokenVerifier | None,
+) -> ServiceContext:
+    pool = await wait_for_pool(
+        settings.database_url,
+        schema=spec.schema,
+        application=spec.name,
+        min_size=settings.database_pool_min,
+        max_size=settings.database_pool_max,
+    )
+    async with pool.acquire() as conn:
+        tag, todo = await schema_status(conn, spec.schema, service_migrations(spec))
+    if todo:
+        await pool.close()
+        raise SchemaNotCurrent(f"{spec.name}: migrations pending ({', '.join(todo)}); run `spicadb migrate`")
+    bus = Bus(settings.nats_url, name=spec.name)
+    await bus.connect()
+    relay = OutboxRelay(
+        pool,
+        bus,
+        schema=spec.schema,
+        batch=settings.outbox_batch,
+        poll_seconds=settings.outbox_poll_seconds,
+        retention_seconds=settings.outbox_retention_seconds,
+    )
+    context = ServiceContext(
+        spec=spec,
+        settings=settings,
+        version=_package_version(spec),
+        started_at=datetime.now(UTC),
+        pool=pool,
+        bus=bus,
+        outbox=Outbox(f"/spicadb/{spec.name}"),
+        relay=relay,
+        schema_version=tag,
+        verifier=verifier
+        or TokenVerifier(
+            issuer=settings.token_issuer, audience=settings.token_audience, jwks_url=settings.jwks_url
+        ),
+        runners=[ConsumerRunner(c, pool, bus) for c in consumers],
+    )
+    context.tasks.append(asyncio.create_task(relay.run(), name=f"{spec.name}-relay"))
+    for runner in context.runners:
+        context.tasks.append(asyncio.create_task(runner.run(), name=f"{spec.name}-{runner.name}"))
+    log.info("service started", version=context.version, schema_version=tag)
+    return context
+
+
+async def _stop(context: ServiceContext) -> None:
+    for task in context.tasks:
+        task.cancel()
+    for task in context.tasks:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+    await context.bus.close()
+    await context.pool.close()
+
+
+def create_service_app(
+    spec: ServiceSpec,
+    settings: ServiceSettings,
+    *,
+    route_handlers: Sequence[ControllerRouterHandler] = (),
+    consumers: Sequence[EventConsumer] = (),
+    dependencies: dict[str, Provide] | None = None,
+    verifier: TokenVerifier | None = None,
+    cors_origins: Sequence[str] = (),
+) -> Litestar:
+    configure_logging(spec.name, json=settings.json_logs, level=settings.log_level)
+    setup_tracing(spec.name, settings.otel_exporter, settings.otel_endpoint)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        context = await _start(spec, settings, consumers, verifier)
+        app.state.context = context
+        app.state.verifier = context.verifier
+        try:
+            yield
+        finally:
+            await _stop(context)
+
+    plugins: list[Any] = []
+    if settings.otel_exporter != "none":
+        from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
+
+        plugins.append(OpenTelemetryPlugin(OpenTelemetryConfig()))
+    app = Litestar(
+        route_handlers=[live, ready, openapi_document, *route_handlers],
+        lifespan=[lifespan],
+        middleware=[
+            request_id_middleware,
+            DefineMiddleware(
+                TokenAuthenticationMiddleware, exclude=["^/health/", "^/openapi.json$", "^/docs"]
+            ),
+        ],
+        exception_handlers=EXCEPTION_HANDLERS,
+        dependencies={
+            "context": Provide(_context, sync_to_thread=False),
+            "principal": Provide(_principal, sync_to_thread=False),
+            **(dependencies or {}),
+        },
+        openapi_config=OpenAPIConfig(
+            title=f"SPICA-DB {spec.name}",
+            version=_package_version(spec),
+            description=spec.description,
+            path="/docs",
+        ),
+        cors_config=CORSConfig(allow_origins=list(cors_origins)) if cors_origins else None,
+        plugins=plugins,
+        debug=False,
+    )
+    return app
+
+
+def _context(request: Request[Any, Any, Any]) -> ServiceContext:
+    context: ServiceContext = request.app.state.context
+    return context
+
+
+def _principal(request: Request[Any, Any, Any]) -> Principal:
+    user = request.scope.get("user")
+    assert isinstance(user, Principal)
+    return user

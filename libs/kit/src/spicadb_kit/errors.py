@@ -1,0 +1,163 @@
+"""One error model: every error leaves a service as an RFC 9457 problem document.
+
+Domain code raises :class:`Problem` (or a subclass); validation errors from msgspec and
+Litestar are turned into a 400/422 problem listing the fields that are wrong; anything
+unexpected becomes a 500 problem without internals, logged with its traceback.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import ExceptionHandlersMap
+
+from .logs import get_logger
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://spicadb.jmmc.fr/problems/"
+
+log = get_logger(__name__)
+
+
+class FieldError(msgspec.Struct, frozen=True):
+    """One wrong field: where (``body.targets[3].ra``, ``query.limit``) and what is wrong."""
+
+    field: str
+    message: str
+
+
+class ProblemDocument(msgspec.Struct, omit_defaults=True):
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    errors: list[FieldError] | None = None
+    request_id: str | None = None
+    extensions: dict[str, Any] | None = None
+
+
+class Problem(Exception):
+    """A failure the client can act on. Subclass per domain rule, or raise directly."""
+
+    status: int = 400
+    code: str = "bad-request"
+    title: str | None = None
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        title: str | None = None,
+        errors: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+        **extensions: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if status is not None:
+            self.status = status
+        if code is not None:
+            self.code = code
+        if title is not None:
+            self.title = title
+        self.errors = errors
+        self.headers = headers or {}
+        self.extensions = extensions or None
+
+    def document(self, instance: str | None = None, request_id: str | None = None) -> ProblemDocument:
+        return ProblemDocument(
+            type=PROBLEM_TYPE_BASE + self.code,
+            title=self.title or HTTPStatus(self.status).phrase,
+            status=self.status,
+            detail=self.detail,
+            instance=instance,
+            errors=self.errors,
+            request_id=request_id,
+            extensions=self.extensions,
+        )
+
+
+class NotFound(Problem):
+    status = 404
+    code = "not-found"
+
+
+class Conflict(Problem):
+    status = 409
+    code = "conflict"
+
+
+class Unprocessable(Problem):
+    status = 422
+    code = "unprocessable"
+
+
+class Unauthorized(Problem):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(Problem):
+    status = 403
+    code = "forbidden"
+
+
+def problem_response(request: Request[Any, Any, Any], problem: Problem) -> Response[bytes]:
+    request_id = request.scope.get("state", {}).get("request_id")
+    body = msgspec.json.encode(problem.document(instance=request.url.path, request_id=request_id))
+    return Response(body, status_code=problem.status, media_type=PROBLEM_MEDIA_TYPE, headers=problem.headers)
+
+
+def _field_errors(extra: Any) -> list[FieldError]:
+    # Litestar reports [{"message": ..., "key": "limit", "source": "query"}]; msgspec's own
+    # messages end with "- at `$.targets[3].ra`".
+    errors: list[FieldError] = []
+    for item in extra if isinstance(extra, list) else []:
+        if not isinstance(item, dict):
+            continue
+        message = str(item.get("message", "invalid"))
+        location = item.get("key") or ""
+        if " - at `$" in message:
+            message, path = message.split(" - at `$", 1)
+            location = path.rstrip("`").lstrip(".")
+        source = item.get("source") or "body"
+        errors.append(FieldError(field=f"{source}.{location}".rstrip("."), message=message))
+    return errors
+
+
+def _on_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[bytes]:
+    errors = _field_errors(exc.extra)
+    detail = "; ".join(f"{e.field}: {e.message}" for e in errors) or str(exc.detail)
+    problem = Problem(detail, status=400, code="validation", title="Invalid request", errors=errors)
+    return problem_response(request, problem)
+
+
+def _on_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+    code = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "-")
+    problem = Problem(str(exc.detail), status=exc.status_code, code=code, headers=dict(exc.headers or {}))
+    return problem_response(request, problem)
+
+
+def _on_problem(request: Request[Any, Any, Any], exc: Problem) -> Response[bytes]:
+    return problem_response(request, exc)
+
+
+def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    log.exception("unhandled error", path=request.url.path, method=request.method)
+    problem = Problem("The server failed to handle this request.", status=500, code="internal")
+    return problem_response(request, problem)
+
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    Problem: _on_problem,
+    ValidationException: _on_validation,
+    HTTPException: _on_http,
+    Exception: _on_unexpected,
+}

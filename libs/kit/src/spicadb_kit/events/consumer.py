@@ -1,0 +1,501 @@
+"""The consumer runner: a durable pull consumer whose effects happen exactly once.
+
+Each fetched batch is applied in one PostgreSQL transaction together with its inbox rows
+(keyed by event id), and acknowledged only after commit: a redelivered event finds its
+inbox row and has no second effect. When a handler fails the batch is replayed one event
+per transaction so that only the failing event is retried (NAK with backoff) and, after
+``max_deliver`` attempts, parked in ``dead_letter`` with its error until someone asks for a
+replay. Events of one aggregate are applied in version order: an event that arrives
+before its predecessor waits (NAK with delay).
+
+A watchdog re-creates the pull subscription after a reconnect, when a fetch hangs, or when
+the server holds pending messages that never arrive (nats.py #504, #933, #986).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import asyncpg
+import msgspec
+import nats.errors
+from nats.aio.msg import Msg
+from opentelemetry import trace
+
+from spicadb_contracts import Event, event_class
+
+from ..db import is_connection_error, transaction
+from ..logs import get_logger
+from ..spec import ConsumerDecl
+from ..telemetry import context_from_headers, tracer
+from .bus import Bus
+from .envelope import Envelope
+
+log = get_logger(__name__)
+_tracer = tracer(__name__)
+
+Handler = Callable[[asyncpg.Connection, Envelope, Any], Awaitable[None]]
+H = TypeVar("H", bound=Handler)
+
+_INBOX = """
+INSERT INTO inbox (consumer, event_id, event_type)
+SELECT $1, u.id, u.t FROM unnest($2::uuid[], $3::text[]) AS u(id, t)
+ON CONFLICT DO NOTHING RETURNING event_id
+"""
+_POSITIONS = """
+SELECT aggregate_type, aggregate_id, last_version FROM consumer_position
+WHERE consumer = $1 AND (aggregate_type, aggregate_id) IN (SELECT * FROM unnest($2::text[], $3::text[]))
+"""
+_ADVANCE = """
+INSERT INTO consumer_position AS p (consumer, aggregate_type, aggregate_id, last_version)
+SELECT $1, t, i, v FROM unnest($2::text[], $3::text[], $4::bigint[]) AS u(t, i, v)
+ON CONFLICT (consumer, aggregate_type, aggregate_id)
+DO UPDATE SET last_version = greatest(p.last_version, excluded.last_version)
+"""
+_DEAD = """
+INSERT INTO dead_letter (consumer, event_id, event_type, subject, stream_seq, deliveries, headers, payload, error)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (consumer, stream_seq) DO NOTHING
+"""
+
+
+class EventConsumer:
+    """A consumer's declaration and its handlers, one per event type it understands."""
+
+    def __init__(self, decl: ConsumerDecl, *, ordered: bool = True) -> None:
+        self.decl = decl
+        self.ordered = ordered
+        self.handlers: dict[str, Handler] = {}
+
+    @property
+    def name(self) -> str:
+        return self.decl.durable
+
+    def on(self, event_type: type[Event]) -> Callable[[H], H]:
+        """Register ``handler(conn, envelope, event)`` for one event type (and version)."""
+
+        def register(handler: H) -> H:
+            self.handlers[event_type.event_type()] = handler
+            return handler
+
+        return register
+
+
+@dataclass
+class Delivery:
+    msg: Msg
+    envelope: Envelope
+    event: Any
+    deliveries: int
+
+    @property
+    def aggregate(self) -> tuple[str, str]:
+        return (self.envelope.aggregate_type, self.envelope.subject)
+
+
+@dataclass
+class Sorted:
+    """A batch split by the ordering rule."""
+
+    ready: list[Delivery] = field(default_factory=list)
+    stale: list[Delivery] = field(default_factory=list)  # already applied (older version)
+    early: list[Delivery] = field(default_factory=list)  # a predecessor is still missing
+
+
+@dataclass
+class ConsumerStats:
+    applied: int = 0
+    duplicates: int = 0
+    naks: int = 0
+    dead_lettered: int = 0
+    replayed: int = 0
+    resubscribes: int = 0
+    last_batch_at: float | None = None
+    last_error: str | None = None
+
+
+class GapError(RuntimeError):
+    """An event arrived while an earlier version of its aggregate is still missing."""
+
+
+def decode_delivery(msg: Msg) -> tuple[Envelope, Any]:
+    envelope = Envelope.from_headers(msg.headers)
+    try:
+        payload_type: type[Any] = event_class(envelope.type)
+    except KeyError:
+        payload_type = msgspec.Raw  # an event this build does not know: keep it opaque
+    return envelope, msgspec.json.decode(msg.data, type=payload_type)
+
+
+class ConsumerRunner:
+    def __init__(
+        self,
+        consumer: EventConsumer,
+        pool: asyncpg.Pool,
+        bus: Bus,
+        *,
+        batch: int = 200,
+        fetch_timeout: float = 1.0,
+        stall_check_seconds: float = 10.0,
+    ) -> None:
+        self.consumer = consumer
+        self.decl = consumer.decl
+        self.pool = pool
+        self.bus = bus
+        self.batch = batch
+        self.fetch_timeout = fetch_timeout
+        self.stall_check_seconds = stall_check_seconds
+        self.stats = ConsumerStats()
+        self._resubscribe = False
+        bus.on_reconnect(self.request_resubscribe)
+
+    @property
+    def name(self) -> str:
+        return self.decl.durable
+
+    def request_resubscribe(self) -> None:
+        self._resubscribe = True
+
+    # --- the loop -------------------------------------------------------------------
+
+    async def run(self) -> None:
+        delay = 0.2
+        while True:
+            try:
+                sub = await self.bus.js.pull_subscribe_bind(
+                    durable=self.decl.durable, stream=self.decl.stream
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.stats.last_error = repr(exc)
+                log.warning("consumer cannot bind", consumer=self.name, error=repr(exc))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            delay = 0.2
+            try:
+                await self._fetch_loop(sub)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.stats.last_error = repr(exc)
+                log.warning("consumer loop restarted", consumer=self.name, error=repr(exc))
+                await asyncio.sleep(0.5)
+            finally:
+                self.stats.resubscribes += 1
+                try:
+                    await sub.unsubscribe()
+                except Exception as exc:  # the subscription may already be gone with its connection
+                    log.debug("unsubscribe failed", error=repr(exc))
+
+    async def _fetch_loop(self, sub: Any) -> None:
+        self._resubscribe = False
+        idle_since = time.monotonic()
+        while not self._resubscribe:
+            try:
+                msgs = await asyncio.wait_for(
+                    sub.fetch(self.batch, timeout=self.fetch_timeout), self.fetch_timeout + 5
+                )
+            except nats.errors.TimeoutError:
+                msgs = []
+            except TimeoutError:
+                log.warning("fetch hung; re-creating the pull subscription", consumer=self.name)
+                return
+            if msgs:
+                await self.process(msgs)
+                idle_since = time.monotonic()
+                continue
+            await self.replay_requested()
+            if time.monotonic() - idle_since > self.stall_check_seconds:
+                idle_since = time.monotonic()
+                if await self._server_has_pending():
+                    log.warning(
+                        "idle while the server holds pending events; re-subscribing", consumer=self.name
+                    )
+                    return
+
+    async def _server_has_pending(self) -> bool:
+        try:
+            info = await self.bus.js.consumer_info(self.decl.stream, self.decl.durable, timeout=2)
+        except Exception:
+            return False
+        return bool(info.num_pending) and not info.num_ack_pending
+
+    # --- applying a batch -----------------------------------------------------------
+
+    async def process(self, msgs: Sequence[Msg]) -> None:
+        self.stats.last_batch_at = time.time()
+        deliveries: list[Delivery] = []
+        for msg in msgs:
+            try:
+                envelope, event = decode_delivery(msg)
+            except Exception as exc:
+                await self._dead_letter_raw(msg, f"undecodable: {exc}")
+                continue
+            deliveries.append(Delivery(msg, envelope, event, msg.metadata.num_delivered or 1))
+        if not deliveries:
+            return
+        try:
+            async with transaction(self.pool) as conn:
+                split = await self._apply(conn, deliveries)
+        except Exception as exc:
+            if is_connection_error(exc):
+                await self._nak_all(deliveries, delay=1.0)
+                return
+            await self._isolate(deliveries)  # a handler failed: find which, one per transaction
+            return
+        for delivery in split.ready + split.stale:
+            await delivery.msg.ack()
+        await self._handle_early(split.early)
+
+    async def _apply(self, conn: asyncpg.Connection, deliveries: list[Delivery]) -> Sorted:
+        split = await self._sort(conn, deliveries)
+        if not split.ready:
+            return split
+        fresh = {
+            r["event_id"]
+            for r in await conn.fetch(
+                _INBOX,
+                self.name,
+                [d.envelope.id for d in split.ready],
+                [d.envelope.type for d in split.ready],
+            )
+        }
+        for delivery in split.ready:
+            if delivery.envelope.id not in fresh:
+                self.stats.duplicates += 1
+                continue
+            await self._handle(conn, delivery)
+        if self.consumer.ordered:
+            await self._advance(conn, split.ready)
+        self.stats.applied += len(fresh)
+        return split
+
+    async def _handle(self, conn: asyncpg.Connection, delivery: Delivery) -> None:
+        envelope = delivery.envelope
+        handler = self.consumer.handlers.get(envelope.type)
+        with _tracer.start_as_current_span(
+            f"consume {envelope.type}",
+            context=context_from_headers(delivery.msg.headers),
+            kind=trace.SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "nats",
+                "messaging.consumer": self.name,
+                "event.id": str(envelope.id),
+            },
+        ):
+            if handler is not None:  # an event type without handler is acknowledged, with no effect
+                await handler(conn, envelope, delivery.event)
+
+    async def _sort(self, conn: asyncpg.Connection, deliveries: list[Delivery]) -> Sorted:
+        if not self.consumer.ordered:
+            return Sorted(ready=list(deliveries))
+        keys = sorted({d.aggregate for d in deliveries})
+        rows = await conn.fetch(_POSITIONS, self.name, [k[0] for k in keys], [k[1] for k in keys])
+        position: dict[tuple[str, str], int] = {(r[0], r[1]): r[2] for r in rows}
+        split = Sorted()
+        for delivery in deliveries:
+            version = delivery.envelope.aggregate_version
+            last = position.get(delivery.aggregate, 0)
+            if version <= last:
+                split.stale.append(delivery)
+            elif version == last + 1:
+                position[delivery.aggregate] = version
+                split.ready.append(delivery)
+            else:
+                split.early.append(delivery)
+        return split
+
+    async def _advance(self, conn: asyncpg.Connection, ready: list[Delivery]) -> None:
+        last: dict[tuple[str, str], int] = {}
+        for d in ready:
+            last[d.aggregate] = max(last.get(d.aggregate, 0), d.envelope.aggregate_version)
+        keys = sorted(last)
+        await conn.execute(
+            _ADVANCE, self.name, [k[0] for k in keys], [k[1] for k in keys], [last[k] for k in keys]
+        )
+
+    async def _isolate(self, deliveries: list[Delivery]) -> None:
+        for delivery in deliveries:
+            try:
+                async with transaction(self.pool) as conn:
+                    split = await self._apply(conn, [delivery])
+            except Exception as exc:
+                await self._failed(delivery, exc)
+                continue
+            if split.early:
+                await self._handle_early(split.early)
+            else:
+                await delivery.msg.ack()
+
+    async def _failed(self, delivery: Delivery, exc: Exception) -> None:
+        self.stats.last_error = repr(exc)
+        if is_connection_error(exc):
+            await self._nak(delivery, 1.0)
+        elif delivery.deliveries >= self.decl.max_deliver:
+            await self._dead_letter(delivery, repr(exc))
+        else:
+            log.warning(
+                "event failed; will retry",
+                consumer=self.name,
+                event_id=str(delivery.envelope.id),
+                type=delivery.envelope.type,
+                deliveries=delivery.deliveries,
+                error=repr(exc),
+            )
+            await self._nak(delivery, self._backoff(delivery.deliveries))
+
+    async def _handle_early(self, early: list[Delivery]) -> None:
+        for delivery in early:
+            if delivery.deliveries >= self.decl.max_deliver:
+                error = GapError(
+                    f"{delivery.envelope.aggregate_type} {delivery.envelope.subject}: version "
+                    f"{delivery.envelope.aggregate_version} arrived before its predecessor"
+                )
+                await self._dead_letter(delivery, repr(error))
+            else:
+                await self._nak(delivery, self._backoff(delivery.deliveries))
+
+    def _backoff(self, deliveries: int) -> float:
+        steps = self.decl.backoff_seconds or (1.0,)
+        return steps[min(deliveries, len(steps)) - 1]
+
+    async def _nak(self, delivery: Delivery, delay: float) -> None:
+        self.stats.naks += 1
+        try:
+            await delivery.msg.nak(delay=delay)
+        except Exception as exc:  # lost with the connection: AckWait brings it back anyway
+            log.debug("nak failed", error=repr(exc))
+
+    async def _nak_all(self, deliveries: list[Delivery], delay: float) -> None:
+        for delivery in deliveries:
+            await self._nak(delivery, delay)
+
+    # --- dead letters ---------------------------------------------------------------
+
+    async def _dead_letter(self, delivery: Delivery, error: str) -> None:
+        envelope = delivery.envelope
+        await self._store_dead(delivery.msg, error, envelope.id, envelope.type, delivery.deliveries)
+        log.error(
+            "event dead-lettered",
+            consumer=self.name,
+            event_id=str(envelope.id),
+            type=envelope.type,
+            deliveries=delivery.deliveries,
+            error=error,
+        )
+
+    async def _dead_letter_raw(self, msg: Msg, error: str) -> None:
+        await self._store_dead(
+            msg, error, None, (msg.headers or {}).get("ce-type"), msg.metadata.num_delivered or 1
+        )
+        log.error("undecodable event dead-lettered", consumer=self.name, subject=msg.subject, error=error)
+
+    async def _store_dead(self, msg: Msg, error: str, event_id: Any, event_type: str | None, n: int) -> None:
+        try:
+            await self.pool.execute(
+                _DEAD,
+                self.name,
+                event_id,
+                event_type,
+                msg.subject,
+                msg.metadata.sequence.stream,
+                n,
+                dict(msg.headers or {}),
+                msg.data,
+                error[:4000],
+            )
+        except Exception as exc:
+            log.warning("cannot store dead letter yet", error=repr(exc))
+            await msg.nak(delay=1.0)
+            return
+        self.stats.dead_lettered += 1
+        await msg.term()
+
+    async def replay_requested(self) -> int:
+        """Apply the dead letters someone asked to replay (``spicadb deadletters replay``)."""
+        try:
+            ids = [
+                r[0]
+                for r in await self.pool.fetch(
+                    "SELECT id FROM dead_letter WHERE consumer = $1 AND replay_requested_at IS NOT NULL"
+                    " AND replayed_at IS NULL ORDER BY id LIMIT 100",
+                    self.name,
+                )
+            ]
+        except Exception:
+            return 0
+        replayed = 0
+        for dead_id in ids:
+            replayed += await self._replay_one(dead_id)
+        return replayed
+
+    async def _replay_one(self, dead_id: int) -> int:
+        try:
+            async with transaction(self.pool) as conn:
+                row = await conn.fetchrow(
+                    "SELECT headers, payload, subject FROM dead_letter WHERE id = $1 AND replayed_at IS NULL"
+                    " FOR UPDATE SKIP LOCKED",
+                    dead_id,
+                )
+                if row is None:
+                    return 0
+                await self._replay_row(conn, row)
+                await conn.execute(
+                    "UPDATE dead_letter SET replayed_at = now(), replay_error = NULL WHERE id = $1", dead_id
+                )
+        except Exception as exc:
+            await self.pool.execute(
+                "UPDATE dead_letter SET replay_requested_at = NULL, replay_error = $2 WHERE id = $1",
+                dead_id,
+                repr(exc),
+            )
+            log.warning("dead letter replay failed", consumer=self.name, dead_letter=dead_id, error=repr(exc))
+            return 0
+        self.stats.replayed += 1
+        return 1
+
+    async def _replay_row(self, conn: asyncpg.Connection, row: asyncpg.Record) -> None:
+        fake = _StoredMessage(row["subject"], row["headers"], row["payload"])
+        envelope, event = decode_delivery(fake)  # type: ignore[arg-type]
+        delivery = Delivery(fake, envelope, event, 0)  # type: ignore[arg-type]
+        fresh = await conn.fetch(_INBOX, self.name, [envelope.id], [envelope.type])
+        if fresh:
+            await self._handle(conn, delivery)
+        if self.consumer.ordered:  # a replay moves the position forward, never back
+            await self._advance(conn, [delivery])
+
+    # --- observation ----------------------------------------------------------------
+
+    async def lag(self) -> dict[str, Any]:
+        info = await self.bus.js.consumer_info(self.decl.stream, self.decl.durable, timeout=2)
+        return {
+            "pending": info.num_pending,
+            "ack_pending": info.num_ack_pending,
+            "redelivered": info.num_redelivered,
+        }
+
+
+@dataclass
+class _StoredMessage:
+    """The parts of a NATS message a dead letter keeps, enough to decode it again."""
+
+    subject: str
+    headers: dict[str, str]
+    data: bytes
+
+
+async def request_replay(pool: asyncpg.Pool, consumer: str | None = None, ids: Sequence[int] = ()) -> int:
+    """Mark open dead letters for replay by their running consumer; returns how many."""
+    result = await pool.execute(
+        "UPDATE dead_letter SET replay_requested_at = now(), replay_error = NULL"
+        " WHERE replayed_at IS NULL AND ($1::text IS NULL OR consumer = $1)"
+        " AND (cardinality($2::bigint[]) = 0 OR id = ANY($2::bigint[]))",
+        consumer,
+        list(ids),
+    )
+    return int(result.split()[-1])

@@ -1,0 +1,90 @@
+"""Health routes every component answers: ``/health/live`` and ``/health/ready``.
+
+Readiness says why not (ObsPortal-style detail): version, start time, schema version,
+pool statistics, NATS connection, outbox backlog, consumer lag and dead letters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from litestar import Request, get
+from litestar.response import Response
+
+from .context import ServiceContext
+from .db import pool_statistics
+
+
+@get("/health/live", opt={"anonymous": True}, include_in_schema=False, sync_to_thread=False)
+def live() -> dict[str, str]:
+    return {"status": "alive"}
+
+
+@get("/health/ready", opt={"anonymous": True}, include_in_schema=False)
+async def ready(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+    context: ServiceContext = request.app.state.context
+    report = await readiness(context)
+    return Response(report, status_code=200 if report["status"] == "ready" else 503)
+
+
+async def readiness(context: ServiceContext) -> dict[str, Any]:
+    problems: list[str] = []
+    database = await _database(context, problems)
+    nats = {"connected": context.bus.connected, "url": context.bus.url, "reconnects": context.bus.reconnects}
+    if not context.bus.connected:
+        problems.append("nats: not connected")
+    consumers = await _consumers(context) if context.bus.connected else {}
+    return {
+        "status": "ready" if not problems else "not ready",
+        "problems": problems,
+        "service": context.spec.name,
+        "version": context.version,
+        "started_at": context.started_at.isoformat(),
+        "schema_version": context.schema_version,
+        "database": database,
+        "nats": nats,
+        "outbox": database.pop("outbox", None),
+        "consumers": consumers,
+        "dead_letters": database.pop("dead_letters", None),
+    }
+
+
+async def _database(context: ServiceContext, problems: list[str]) -> dict[str, Any]:
+    report: dict[str, Any] = {"pool": pool_statistics(context.pool)}
+    try:
+        async with asyncio.timeout(2):
+            backlog = await context.relay.backlog()
+            dead = await context.pool.fetch(
+                "SELECT consumer, count(*) AS n FROM dead_letter WHERE replayed_at IS NULL GROUP BY consumer"
+            )
+    except Exception as exc:
+        problems.append(f"database: {exc.__class__.__name__}: {exc}")
+        report["reachable"] = False
+        return report
+    report["reachable"] = True
+    stats = context.relay.stats
+    report["outbox"] = {
+        **backlog,
+        "relay_leader": stats.leader,
+        "published": stats.published,
+        "last_error": stats.last_error,
+    }
+    report["dead_letters"] = {row["consumer"]: row["n"] for row in dead}
+    return report
+
+
+async def _consumers(context: ServiceContext) -> dict[str, Any]:
+    report: dict[str, Any] = {}
+    for runner in context.runners:
+        entry: dict[str, Any] = {
+            "applied": runner.stats.applied,
+            "duplicates": runner.stats.duplicates,
+            "dead_lettered": runner.stats.dead_lettered,
+        }
+        try:
+            entry.update(await runner.lag())
+        except Exception as exc:
+            entry["lag_error"] = repr(exc)
+        report[runner.name] = entry
+    return report

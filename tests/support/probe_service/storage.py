@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+import asyncpg
+
+
+class PingStore:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def insert(self, ping_id: str, sequence: int, note: str, recorded_at: datetime) -> bool:
+        status = await self.conn.execute(
+            "INSERT INTO ping (ping_id, sequence, note, recorded_at) VALUES ($1, $2, $3, $4)"
+            " ON CONFLICT DO NOTHING",
+            ping_id,
+            sequence,
+            note,
+            recorded_at,
+        )
+        return status.endswith("1")
+
+    async def insert_many(self, rows: list[tuple[str, int, str, datetime]]) -> None:
+        await self.conn.copy_records_to_table(
+            "ping", records=rows, columns=("ping_id", "sequence", "note", "recorded_at")
+        )
+
+    async def record_effect(self, ping_id: str, event_id: UUID, version: int) -> None:
+        await self.conn.execute(
+            "INSERT INTO ping_effect (ping_id, event_id, version) VALUES ($1, $2, $3)",
+            ping_id,
+            event_id,
+            version,
+        )
+
+    async def cured(self, ping_id: str) -> bool:
+        return bool(await self.conn.fetchval("SELECT 1 FROM ping_cure WHERE ping_id = $1", ping_id))
