@@ -71,6 +71,9 @@ class Probe:
         finally:
             await conn.close()
         await provision(js, [SPEC])
+        await self.connect()
+
+    async def connect(self) -> None:
         self.pool = await asyncpg.create_pool(
             self.service_dsn,
             min_size=1,

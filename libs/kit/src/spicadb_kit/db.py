@@ -35,7 +35,7 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
 
 
 def is_connection_error(exc: BaseException) -> bool:
-    return isinstance(exc, CONNECTION_ERRORS) or isinstance(exc, asyncpg.exceptions.PostgresConnectionError)
+    return isinstance(exc, (CONNECTION_ERRORS, asyncpg.exceptions.PostgresConnectionError))
 
 
 def _encode_jsonb(value: object) -> bytes:

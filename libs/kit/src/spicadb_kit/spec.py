@@ -40,6 +40,8 @@ class ConsumerDecl:
     max_deliver: int = 5
     backoff_seconds: tuple[float, ...] = (1.0, 5.0, 30.0, 120.0)
     ack_wait_seconds: float = 30.0
+    # how long an event may wait for a missing predecessor of its aggregate before it is dead-lettered
+    gap_patience_seconds: float = 300.0
     max_ack_pending: int = 2000
     # "all": a new consumer is backfilled from the start of the stream
     deliver_policy: str = "all"

@@ -351,14 +351,15 @@ class ConsumerRunner:
 
     async def _handle_early(self, early: list[Delivery]) -> None:
         for delivery in early:
-            if delivery.deliveries >= self.decl.max_deliver:
+            waited = time.time() - _stored_at(delivery.msg)
+            if waited > self.decl.gap_patience_seconds:
                 error = GapError(
                     f"{delivery.envelope.aggregate_type} {delivery.envelope.subject}: version "
-                    f"{delivery.envelope.aggregate_version} arrived before its predecessor"
+                    f"{delivery.envelope.aggregate_version} waited {waited:.0f}s for its predecessor"
                 )
                 await self._dead_letter(delivery, repr(error))
             else:
-                await self._nak(delivery, self._backoff(delivery.deliveries))
+                await self._nak(delivery, min(self._backoff(delivery.deliveries), 5.0))
 
     def _backoff(self, deliveries: int) -> float:
         steps = self.decl.backoff_seconds or (1.0,)
@@ -478,6 +479,11 @@ class ConsumerRunner:
             "ack_pending": info.num_ack_pending,
             "redelivered": info.num_redelivered,
         }
+
+
+def _stored_at(msg: Msg) -> float:
+    stamp = msg.metadata.timestamp
+    return stamp.timestamp() if stamp is not None else time.time()
 
 
 @dataclass

@@ -167,7 +167,7 @@ class OutboxRelay:
     async def _gather(self, futures: list[asyncio.Future]) -> list[object]:  # type: ignore[type-arg]
         if not futures:
             return []
-        done, pending = await asyncio.wait(futures, timeout=self.ack_timeout)
+        _done, pending = await asyncio.wait(futures, timeout=self.ack_timeout)
         for future in pending:
             future.cancel()
         results: list[object] = []
