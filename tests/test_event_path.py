@@ -84,7 +84,8 @@ async def test_relay_crash_between_publish_and_mark_still_gives_one_effect(probe
     async with probe.running():  # a fresh relay publishes the same 50 again
         effects = await probe.wait_effects(50)
         await eventually(lambda: probe.scalar("SELECT count(*) = 0 FROM outbox WHERE published_at IS NULL"))
-    assert set(effects.values()) == {1} and len(effects) == 50
+    assert set(effects.values()) == {1}
+    assert len(effects) == 50
     assert await stream_messages(probe) == 50  # Nats-Msg-Id dedupe dropped the second copies
 
 
@@ -112,7 +113,8 @@ async def test_redelivered_event_has_no_second_effect(probe: Probe) -> None:
         await republish(probe)  # every event arrives a second time, undetectable by JetStream
         await eventually(lambda: stream_ok(probe))  # all 40 messages delivered and acknowledged
     effects = await probe.effects_per_ping()
-    assert len(effects) == 20 and set(effects.values()) == {1}
+    assert len(effects) == 20
+    assert set(effects.values()) == {1}
 
 
 async def stream_ok(probe: Probe) -> bool:

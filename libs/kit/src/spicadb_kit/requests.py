@@ -16,7 +16,7 @@ _SAFE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 def request_id_middleware(app: ASGIApp) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if str(scope["type"]) != "http":
             await app(scope, receive, send)
             return
         incoming = dict(scope["headers"]).get(HEADER.encode(), b"").decode("latin-1")

@@ -72,7 +72,7 @@ class EventConsumer:
 
     @property
     def name(self) -> str:
-        return self.decl.durable
+        return str(self.decl.durable)
 
     def on(self, event_type: type[Event]) -> Callable[[H], H]:
         """Register ``handler(conn, envelope, event)`` for one event type (and version)."""
@@ -154,7 +154,7 @@ class ConsumerRunner:
 
     @property
     def name(self) -> str:
-        return self.decl.durable
+        return str(self.decl.durable)
 
     def request_resubscribe(self) -> None:
         self._resubscribe = True

@@ -161,7 +161,7 @@ class OutboxRelay:
             if isinstance(result, BaseException):
                 error = error or repr(result)
                 break
-            acked.append((row, result.seq))
+            acked.append((row, int(result.seq)))  # type: ignore[attr-defined]
         return acked, error
 
     async def _gather(self, futures: list[asyncio.Future]) -> list[object]:  # type: ignore[type-arg]

@@ -88,7 +88,8 @@ async def database(pg_cluster: PostgresCluster) -> AsyncIterator[str]:
 
 async def delete_all_streams(js: JetStreamContext) -> None:
     for info in await js.streams_info():
-        await js.delete_stream(info.config.name)
+        if info.config.name:
+            await js.delete_stream(info.config.name)
 
 
 @pytest.fixture

@@ -24,11 +24,13 @@ class TokenFactory:
     @property
     def jwks(self) -> dict[str, Any]:
         """The public half, as an issuer serves it."""
-        return KeySet([self.key]).as_dict(private=False)
+        return dict(KeySet([self.key]).as_dict(private=False))
 
     def verifier(self) -> TokenVerifier:
         return TokenVerifier(
-            issuer=self.issuer, audience=self.audience, key_set=KeySet.import_key_set(self.jwks)
+            issuer=self.issuer,
+            audience=self.audience,
+            key_set=KeySet.import_key_set(self.jwks),  # type: ignore[arg-type]
         )
 
     def mint(
