@@ -31,6 +31,7 @@ TEMPLATES = (
     "deployment.yaml",
     "service.yaml",
     "job-migrate.yaml",
+    "job-provision.yaml",
     "networkpolicy.yaml",
 )
 
@@ -309,6 +310,18 @@ def migration_job_problems(text: str) -> list[str]:
         problems.append('job-migrate.yaml: the container does not run ["spicadb", "migrate"]')
     if "restartPolicy: Never" not in text:
         problems.append("job-migrate.yaml: a migration must not restart in place (restartPolicy: Never)")
+    return problems
+
+
+def provision_job_problems(text: str) -> list[str]:
+    problems = []
+    hook = re.search(r'"?helm\.sh/hook"?:\s*"?([\w,-]+)"?', text)
+    if hook is None or {"post-install", "post-upgrade"} - set(hook.group(1).split(",")):
+        problems.append(
+            "job-provision.yaml: helm.sh/hook must be post-install,post-upgrade (NATS must exist)"
+        )
+    if not re.search(r'command:\s*\[\s*"spicadb",\s*"provision"\s*\]', text):
+        problems.append('job-provision.yaml: the container does not run ["spicadb", "provision"]')
     return problems
 
 

@@ -7,7 +7,6 @@ where it listens; these tests fail when a deployment file drifts from them.
 from __future__ import annotations
 
 import copy
-import py_compile
 import re
 from typing import Any
 
@@ -30,6 +29,7 @@ from deploy_checks import (
     migration_job_problems,
     pinned_version,
     port_mappings,
+    provision_job_problems,
     settings_variables,
     template_defines,
     template_structure_problems,
@@ -268,6 +268,11 @@ def test_migration_job_is_a_pre_install_pre_upgrade_hook(templates: dict[str, st
     assert migration_job_problems(templates["job-migrate.yaml"]) == []
 
 
+def test_provisioning_job_runs_after_install_once_nats_exists(templates: dict[str, str]) -> None:
+    assert provision_job_problems(templates["job-provision.yaml"]) == []
+    assert provision_job_problems(templates["job-migrate.yaml"]) != []
+
+
 def test_networkpolicy_limits_ingress_to_the_service_port(templates: dict[str, str]) -> None:
     policy = templates["networkpolicy.yaml"]
     assert "kind: NetworkPolicy" in policy
@@ -275,11 +280,19 @@ def test_networkpolicy_limits_ingress_to_the_service_port(templates: dict[str, s
     assert "port: {{ $svc.port }}" in policy
 
 
-def test_service_entry_point_compiles(tmp_path: Any) -> None:
+def test_images_run_services_with_the_kit_command(templates: dict[str, str]) -> None:
     dockerfile = (REPO / SERVICE_DOCKERFILE).read_text(encoding="utf-8")
-    assert "deploy/service/serve.py" in dockerfile
+    assert 'CMD ["spicadb", "serve"]' in dockerfile
     assert re.search(r"^USER\s+10001", dockerfile, re.M), "the chart's runAsUser"
-    py_compile.compile(str(REPO / "deploy/service/serve.py"), cfile=str(tmp_path / "serve.pyc"), doraise=True)
+    assert 'command: ["spicadb", "serve", {{ $name | quote }}]' in templates["deployment.yaml"]
+    assert "serve" in _spicadb_commands()
+
+
+def _spicadb_commands() -> set[str]:
+    from spicadb_kit.runtime.cli import _parser
+
+    sub = next(a for a in _parser()._actions if a.dest == "command")
+    return set(sub.choices)  # type: ignore[arg-type]
 
 
 # --- the checks can fail -------------------------------------------------------------------------------

@@ -143,7 +143,6 @@ def create_service_app(
         route_handlers=[live, ready, openapi_document, *route_handlers],
         lifespan=[lifespan],
         middleware=[
-            request_id_middleware,
             DefineMiddleware(
                 TokenAuthenticationMiddleware, exclude=["^/health/", "^/openapi.json$", "^/docs"]
             ),
@@ -163,7 +162,11 @@ def create_service_app(
         cors_config=CORSConfig(allow_origins=list(cors_origins)) if cors_origins else None,
         plugins=plugins,
         debug=False,
+        logging_config=None,  # configure_logging owns the handlers (one format, structured)
     )
+    # Outside the router and its exception handler, not in the route middleware: a request
+    # refused before its handler (no route, 401 from the auth middleware) gets an id too.
+    app.asgi_handler = request_id_middleware(app.asgi_handler)
     return app
 
 

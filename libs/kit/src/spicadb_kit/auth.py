@@ -77,7 +77,7 @@ class TokenVerifier:
 
     async def verify(self, token: str) -> Principal:
         header = _unverified_header(token)
-        if header.get("typ", "").lower() not in ACCESS_TOKEN_TYPES:
+        if str(header.get("typ", "")).lower() not in ACCESS_TOKEN_TYPES:
             raise invalid_token("not an access token (typ must be at+jwt)")
         if header.get("alg") not in ALGORITHMS:
             raise invalid_token("signature algorithm not accepted")

@@ -7,6 +7,7 @@ unexpected becomes a 500 problem without internals, logged with its traceback.
 
 from __future__ import annotations
 
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -115,6 +116,9 @@ def problem_response(request: Request[Any, Any, Any], problem: Problem) -> Respo
     return Response(body, status_code=problem.status, media_type=PROBLEM_MEDIA_TYPE, headers=problem.headers)
 
 
+_NAMED_FIELD = re.compile(r"(?:unknown|missing required) field `([^`]+)`")
+
+
 def _field_errors(extra: Any) -> list[FieldError]:
     # Litestar reports [{"message": ..., "key": "limit", "source": "query"}]; msgspec's own
     # messages end with "- at `$.targets[3].ra`".
@@ -128,6 +132,13 @@ def _field_errors(extra: Any) -> list[FieldError]:
             message, path = message.split(" - at `$", 1)
             location = path.rstrip("`").lstrip(".")
         source = item.get("source") or "body"
+        source = str(getattr(source, "value", source))  # Litestar passes ParamType members
+        if source == "body":
+            if location == "data":  # Litestar names the body's root after the handler's `data` argument
+                location = ""
+            named = _NAMED_FIELD.search(message)
+            if named:  # reported at the enclosing object: point at the field itself
+                location = f"{location}.{named[1]}".lstrip(".")
         errors.append(FieldError(field=f"{source}.{location}".rstrip("."), message=message))
     return errors
 

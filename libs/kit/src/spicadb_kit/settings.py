@@ -52,6 +52,10 @@ def _name_variable(message: str) -> str:
     if "`$." in message:
         field = message.split("`$.", 1)[1].split("`", 1)[0]
         return message.replace(f"`$.{field}`", ENV_PREFIX + field.upper())
+    # ... and "Object missing required field `api_key`" when a field without a default is unset.
+    if "missing required field `" in message:
+        field = message.split("missing required field `", 1)[1].split("`", 1)[0]
+        return f"{ENV_PREFIX}{field.upper()} is required but not set"
     return message
 
 
@@ -91,14 +95,24 @@ class RuntimeSettings(BaseSettings, frozen=True):
     """What `make run` (the local runtime) reads: where the data live and which ports to use."""
 
     environment: Environment = "development"
-    data: Path = Path(".spicadb")
+    data: str = ".spicadb"
     host: str = "127.0.0.1"
     pg_port: int = 54329
     pg_database: str = "spicadb"
     # Debian layout; override when PostgreSQL lives elsewhere
-    pg_bin: Path = Path("/usr/lib/postgresql/15/bin")
+    pg_bin: str = "/usr/lib/postgresql/15/bin"
     nats_port: int = 4229
     nats_monitor_port: int = 8229
     # JetStream fsync interval: "2m" is the server default, "always" trades throughput for OS-crash safety
     nats_sync_interval: str = "2m"
     ready_timeout_seconds: float = 60.0
+    # extra service specs to run besides the installed ones ("module:attribute", comma-separated)
+    services: str = ""
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data).absolute()
+
+    @property
+    def pg_bin_path(self) -> Path:
+        return Path(self.pg_bin)

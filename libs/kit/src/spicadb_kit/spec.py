@@ -6,8 +6,10 @@ A service package exposes its :class:`ServiceSpec` through the ``spicadb.service
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from importlib import import_module
 from importlib.metadata import entry_points
 
 from .settings import ServiceSettings
@@ -78,9 +80,21 @@ class ServiceSpec:
         return f"SPICADB_{self.schema.upper()}_PORT"
 
 
+def load_spec(reference: str) -> ServiceSpec:
+    """``package.module:NAME`` -> the ServiceSpec it names."""
+    module_name, _, attribute = reference.partition(":")
+    spec = getattr(import_module(module_name), attribute or "SPEC")
+    if not isinstance(spec, ServiceSpec):
+        raise TypeError(f"{reference} is not a ServiceSpec")
+    return spec
+
+
 def discover_services() -> Iterator[ServiceSpec]:
-    """Every installed service, in name order."""
+    """Every installed service (entry points ``spicadb.services``), plus the specs named in
+    ``SPICADB_SERVICES`` (comma-separated ``module:attribute``: a service under development), by name."""
     specs = [ep.load() for ep in entry_points(group="spicadb.services")]
+    extra = os.environ.get("SPICADB_SERVICES", "")
+    specs += [load_spec(ref.strip()) for ref in extra.split(",") if ref.strip()]
     for spec in sorted(specs, key=lambda s: s.name):
         if not isinstance(spec, ServiceSpec):
             raise TypeError(f"entry point spicadb.services {spec!r} is not a ServiceSpec")

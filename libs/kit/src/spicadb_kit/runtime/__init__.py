@@ -1,0 +1,1 @@
+"""The local runtime and operator commands (`spicadb ...`)."""

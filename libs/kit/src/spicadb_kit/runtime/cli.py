@@ -1,0 +1,128 @@
+"""`spicadb`: run the platform locally and operate it.
+
+spicadb run | stop                 the local platform (make run / make stop)
+spicadb doctor [--install]         check (and install, as root) the system packages
+spicadb serve NAME                 run one service (containers, make run)
+spicadb migrate [--service NAME]   apply migrations (SPICADB_DATABASE_URL: an admin of the cluster)
+spicadb provision                  create or update JetStream streams and consumers (SPICADB_NATS_URL)
+spicadb deadletters list|replay    inspect dead letters of a service, or ask its consumer to replay them
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+import asyncpg
+import nats
+
+from ..events import request_replay
+from ..events.provision import provision
+from ..migrate import migrate_service
+from ..settings import RuntimeSettings, ServiceSettings, SettingsError
+from ..spec import ServiceSpec, discover_services
+from . import supervisor, system
+from .serve import UnknownService, find_service, serve
+
+
+def _specs(name: str | None) -> list[ServiceSpec]:
+    return [find_service(name)] if name else list(discover_services())
+
+
+async def _migrate(name: str | None) -> None:
+    settings = ServiceSettings.from_env()
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        for spec in _specs(name):
+            print(f"{spec.name}: schema {await migrate_service(conn, spec)}")
+    finally:
+        await conn.close()
+
+
+async def _provision() -> None:
+    nc = await nats.connect(ServiceSettings.from_env().nats_url)
+    try:
+        await provision(nc.jetstream(), discover_services())
+    finally:
+        await nc.close()
+
+
+async def _deadletters(service: str, action: str, consumer: str | None, ids: list[int]) -> None:
+    spec = find_service(service)
+    settings = ServiceSettings.from_env()
+    pool = await asyncpg.create_pool(
+        settings.database_url,
+        min_size=1,
+        max_size=1,
+        server_settings={"search_path": f"{spec.schema},public"},
+    )
+    assert pool is not None
+    try:
+        if action == "replay":
+            count = await request_replay(pool, consumer, ids)
+            print(f"{count} dead letters queued for replay by their running consumer")
+            return
+        rows = await pool.fetch(
+            "SELECT id, consumer, event_type, event_id, deliveries, failed_at, error, replay_error FROM dead_letter"
+            " WHERE replayed_at IS NULL AND ($1::text IS NULL OR consumer = $1) ORDER BY id",
+            consumer,
+        )
+        for r in rows:
+            print(
+                f"{r['id']:>6} {r['consumer']} {r['event_type']} {r['event_id']} x{r['deliveries']} "
+                f"{r['failed_at']:%Y-%m-%d %H:%M:%S} {r['error'][:120]}"
+                + (f" [replay failed: {r['replay_error'][:80]}]" if r["replay_error"] else "")
+            )
+        print(f"{len(rows)} open dead letters")
+    finally:
+        await pool.close()
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="spicadb", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="start the local platform in the foreground")
+    sub.add_parser("stop", help="stop the local platform")
+    doctor = sub.add_parser("doctor", help="check the system packages")
+    doctor.add_argument("--install", action="store_true", help="apt-get install what is missing (root only)")
+    serve_cmd = sub.add_parser("serve", help="run one service")
+    serve_cmd.add_argument("name", nargs="?")
+    migrate = sub.add_parser("migrate", help="apply migrations")
+    migrate.add_argument("--service")
+    sub.add_parser("provision", help="create or update streams and consumers")
+    dead = sub.add_parser("deadletters", help="list or replay dead letters")
+    dead.add_argument("action", choices=["list", "replay"])
+    dead.add_argument("--service", required=True)
+    dead.add_argument("--consumer")
+    dead.add_argument("--id", type=int, action="append", default=[], dest="ids")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return supervisor.run(RuntimeSettings.from_env())
+        if args.command == "stop":
+            return supervisor.stop(RuntimeSettings.from_env())
+        if args.command == "doctor":
+            return system.doctor(RuntimeSettings.from_env().pg_bin_path, install_missing=args.install)
+        if args.command == "serve":
+            serve(args.name)
+        elif args.command == "migrate":
+            asyncio.run(_migrate(args.service))
+        elif args.command == "provision":
+            asyncio.run(_provision())
+        elif args.command == "deadletters":
+            asyncio.run(_deadletters(args.service, args.action, args.consumer, args.ids))
+    except (SettingsError, UnknownService) as exc:
+        print(f"spicadb: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,277 @@
+"""`make run`: PostgreSQL, NATS and every installed service on local defaults, one data folder.
+
+Order matters: the cluster and the broker first, then migrations and stream provisioning
+(before any service binds its consumers), then the services, each in its own process.
+Everything it starts it stops, by pid, in reverse order, on Ctrl-C or `spicadb stop`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import httpx
+import nats
+
+from ..events.provision import provision
+from ..infra import SUPERUSER, InfraError, NatsServer, PostgresCluster, port_open, stop_pid
+from ..migrate import migrate_service
+from ..settings import RuntimeSettings
+from ..spec import ServiceSpec, discover_services
+
+PID_FILE = "run.pid"
+ENDPOINTS_FILE = "endpoints.json"
+
+
+@dataclass
+class Component:
+    name: str
+    url: str
+    pid: int | None = None
+    state: str = "starting"
+    proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+
+class Platform:
+    def __init__(self, settings: RuntimeSettings, specs: list[ServiceSpec] | None = None) -> None:
+        self.settings = settings
+        self.data: Path = settings.data_path
+        self.specs = specs if specs is not None else list(discover_services())
+        self.postgres = PostgresCluster(
+            self.data / "postgres", settings.pg_port, host=settings.host, bin_dir=settings.pg_bin_path
+        )
+        self.nats = NatsServer(
+            self.data / "jetstream",
+            settings.nats_port,
+            settings.nats_monitor_port,
+            host=settings.host,
+            sync_interval=settings.nats_sync_interval,
+        )
+        self.components: dict[str, Component] = {}
+
+    # --- files scripts rely on (runtime-contract.md) ---------------------------------
+
+    @property
+    def pid_file(self) -> Path:
+        return self.data / PID_FILE
+
+    def write_endpoints(self) -> None:
+        table = {c.name: {"url": c.url, "state": c.state, "pid": c.pid} for c in self.components.values()}
+        tmp = self.data / (ENDPOINTS_FILE + ".tmp")
+        tmp.write_text(json.dumps(table, indent=2) + "\n")
+        tmp.replace(self.data / ENDPOINTS_FILE)
+
+    def print_table(self) -> None:
+        width = max(len(n) for n in self.components) + 2
+        print(f"\n{'name':<{width}}{'url':<46}state")
+        for c in self.components.values():
+            print(f"{c.name:<{width}}{c.url:<46}{c.state}")
+        print(f"\nendpoints: {self.data / ENDPOINTS_FILE}    stop with Ctrl-C or `make stop`\n", flush=True)
+
+    # --- start ------------------------------------------------------------------------
+
+    def database_url(self, user: str) -> str:
+        return f"postgresql://{user}@{self.settings.host}:{self.settings.pg_port}/{self.settings.pg_database}"
+
+    def start_infrastructure(self) -> None:
+        self.data.mkdir(parents=True, exist_ok=True)
+        if self.data.stat().st_mode & 0o001 == 0 and os.geteuid() == 0:
+            self.data.chmod(0o755)  # the postgres user must reach its cluster inside
+        if not self.postgres.initialized:
+            print(f"initialising a PostgreSQL cluster in {self.postgres.data_dir}", flush=True)
+            self.postgres.init()
+        self.postgres.start()
+        self.components["postgres"] = Component(
+            "postgres", self.database_url(SUPERUSER), self.postgres.pid, "ready"
+        )
+        self.nats.start()
+        self.components["nats"] = Component("nats", self.nats.url, self.nats.pid, "ready")
+
+    async def prepare(self) -> None:
+        """Database, migrations of every service, then streams and consumers."""
+        admin = await asyncpg.connect(self.postgres.dsn("postgres"))
+        try:
+            name = self.settings.pg_database
+            if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+                await admin.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await admin.close()
+        conn = await asyncpg.connect(self.database_url(SUPERUSER))
+        try:
+            for spec in self.specs:
+                tag = await migrate_service(conn, spec)
+                print(f"  {spec.name}: schema {tag}", flush=True)
+        finally:
+            await conn.close()
+        nc = await nats.connect(self.nats.url)
+        try:
+            await provision(nc.jetstream(), self.specs)
+        finally:
+            await nc.close()
+
+    def service_port(self, spec: ServiceSpec) -> int:
+        return int(os.environ.get(spec.port_variable, spec.default_port))
+
+    def service_env(self, spec: ServiceSpec, port: int) -> dict[str, str]:
+        gateway = os.environ.get("SPICADB_GATEWAY_PORT", "8000")
+        issuer = f"http://{self.settings.host}:{gateway}"
+        return {
+            **os.environ,
+            "SPICADB_ENVIRONMENT": self.settings.environment,
+            "SPICADB_HOST": self.settings.host,
+            "SPICADB_PORT": str(port),
+            "SPICADB_DATABASE_URL": self.database_url(spec.role),
+            "SPICADB_NATS_URL": self.nats.url,
+            "SPICADB_TOKEN_ISSUER": os.environ.get("SPICADB_TOKEN_ISSUER", issuer),
+            "SPICADB_JWKS_URL": os.environ.get("SPICADB_JWKS_URL", f"{issuer}/.well-known/jwks.json"),
+            "SPICADB_DATA": str(self.data),
+            **spec.extra_env,
+        }
+
+    def start_services(self) -> None:
+        logs = self.data / "logs"
+        logs.mkdir(exist_ok=True)
+        for spec in self.specs:
+            port = self.service_port(spec)
+            if port_open(self.settings.host, port):
+                raise InfraError(f"{spec.name}: port {port} is in use (set {spec.port_variable})")
+            with open(logs / f"{spec.name}.log", "ab") as log:
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "spicadb_kit.runtime.cli", "serve", spec.name],
+                    env=self.service_env(spec, port),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            url = f"http://{self.settings.host}:{port}"
+            self.components[spec.name] = Component(spec.name, url, proc.pid, "starting", proc)
+
+    async def wait_ready(self) -> bool:
+        deadline = time.monotonic() + self.settings.ready_timeout_seconds
+        pending = [c for c in self.components.values() if c.proc is not None]
+        async with httpx.AsyncClient(timeout=2) as client:
+            while pending and time.monotonic() < deadline:
+                for component in list(pending):
+                    if await _ready(client, component):
+                        component.state = "ready"
+                        pending.remove(component)
+                    elif component.proc is not None and component.proc.poll() is not None:
+                        component.state = f"exited ({component.proc.returncode})"
+                        pending.remove(component)
+                await asyncio.sleep(0.2)
+        for component in pending:
+            component.state = "not ready"
+        return all(c.state == "ready" for c in self.components.values())
+
+    # --- stop -------------------------------------------------------------------------
+
+    def stop_all(self) -> None:
+        for component in reversed(list(self.components.values())):
+            if component.proc is not None and component.proc.poll() is None:
+                component.proc.terminate()
+        for component in reversed(list(self.components.values())):
+            if component.proc is not None:
+                try:
+                    component.proc.wait(20)
+                except subprocess.TimeoutExpired:
+                    component.proc.kill()
+            component.state = "stopped"
+        self.nats.stop()
+        self.postgres.stop()
+        for name in ("nats", "postgres"):
+            if name in self.components:
+                self.components[name].state = "stopped"
+        if self.data.exists():
+            self.write_endpoints()
+
+
+async def _ready(client: httpx.AsyncClient, component: Component) -> bool:
+    try:
+        return (await client.get(f"{component.url}/health/ready")).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def running_pid(data: Path) -> int | None:
+    try:
+        pid = int((data / PID_FILE).read_text())
+        os.kill(pid, 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        return None
+    return pid
+
+
+def run(settings: RuntimeSettings) -> int:
+    """Foreground: start everything, print the table, wait for Ctrl-C or `spicadb stop`."""
+    data = settings.data_path
+    if (pid := running_pid(data)) is not None:
+        print(f"SPICA-DB is already running from {data} (pid {pid}); `make stop` first.", file=sys.stderr)
+        return 1
+    platform = Platform(settings)
+    stop = _stop_signals()
+    try:
+        platform.start_infrastructure()
+        platform.pid_file.write_text(str(os.getpid()))
+        asyncio.run(platform.prepare())
+        platform.start_services()
+        all_ready = asyncio.run(platform.wait_ready())
+        platform.write_endpoints()
+        platform.print_table()
+        if not all_ready:
+            print(f"some components are not ready: see {data / 'logs'}", file=sys.stderr)
+        _wait_for_stop(platform, stop)
+        return 0 if all_ready else 1
+    except (InfraError, OSError, asyncpg.PostgresError, subprocess.CalledProcessError) as exc:
+        print(f"spicadb run: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        print("stopping...", flush=True)
+        platform.stop_all()
+        platform.pid_file.unlink(missing_ok=True)
+        print("stopped.", flush=True)
+
+
+def _stop_signals() -> dict[str, bool]:
+    flag = {"stop": False}
+
+    def handler(signum: int, _: object) -> None:
+        flag["stop"] = True
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    return flag
+
+
+def _wait_for_stop(platform: Platform, stop: dict[str, bool]) -> None:
+    while not stop["stop"]:
+        time.sleep(0.5)
+        for component in platform.components.values():
+            if (
+                component.proc is not None
+                and component.proc.poll() is not None
+                and component.state == "ready"
+            ):
+                component.state = f"exited ({component.proc.returncode})"
+                print(
+                    f"{component.name} exited with {component.proc.returncode}; see its log", file=sys.stderr
+                )
+                platform.write_endpoints()
+
+
+def stop(settings: RuntimeSettings) -> int:
+    data = settings.data_path
+    pid = running_pid(data)
+    if pid is None:
+        print("SPICA-DB is not running.")
+        return 0
+    stop_pid(pid, signal.SIGTERM, timeout=60)
+    print(f"stopped (pid {pid}).")
+    return 0

