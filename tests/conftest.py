@@ -2,111 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
-import asyncpg
 import pytest
-from litestar.testing import AsyncTestClient
 from nats.js import JetStreamContext
 
 sys.path.insert(0, str(Path(__file__).parent / "support"))
 
-from probe_service.app import create_app
-from probe_service.spec import SPEC
+from harness import Probe
 
-from spicadb_kit.db import init_connection
-from spicadb_kit.events.provision import provision
 from spicadb_kit.infra import NatsServer
-from spicadb_kit.migrate import migrate_service
-from spicadb_kit.settings import ServiceSettings
 from spicadb_kit.testing.tokens import TokenFactory
-
-
-async def eventually(
-    check: Callable[[], Awaitable[Any]], timeout: float = 20.0, interval: float = 0.05
-) -> Any:
-    """Poll until ``check`` returns something truthy; fail with its last value otherwise."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    last: Any = None
-    while asyncio.get_running_loop().time() < deadline:
-        last = await check()
-        if last:
-            return last
-        await asyncio.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
-
-
-class Probe:
-    """The probe service installed in one test database, and ways to look at its effects."""
-
-    def __init__(self, admin_dsn: str, nats_url: str, tokens: TokenFactory) -> None:
-        self.admin_dsn = admin_dsn
-        self.nats_url = nats_url
-        self.tokens = tokens
-        base, _, database = admin_dsn.rpartition("/")
-        self.service_dsn = base.replace("spicadb@", f"{SPEC.role}@") + "/" + database
-        self.pool: asyncpg.Pool | None = None
-
-    def settings(self, **overrides: Any) -> ServiceSettings:
-        values: dict[str, Any] = {
-            "environment": "test",
-            "database_url": self.service_dsn,
-            "nats_url": self.nats_url,
-            "token_issuer": self.tokens.issuer,
-            "token_audience": self.tokens.audience,
-            "outbox_poll_seconds": 0.2,
-        }
-        values.update(overrides)
-        return ServiceSettings(**values)
-
-    async def install(self, js: JetStreamContext) -> None:
-        conn = await asyncpg.connect(self.admin_dsn)
-        try:
-            await migrate_service(conn, SPEC)
-        finally:
-            await conn.close()
-        await provision(js, [SPEC])
-        await self.connect()
-
-    async def connect(self) -> None:
-        self.pool = await asyncpg.create_pool(
-            self.service_dsn,
-            min_size=1,
-            max_size=4,
-            init=init_connection,
-            server_settings={"search_path": "probe,public"},
-        )
-
-    @asynccontextmanager
-    async def running(self, **overrides: Any) -> AsyncIterator[AsyncTestClient[Any]]:
-        app = create_app(self.settings(**overrides), verifier=self.tokens.verifier())
-        async with AsyncTestClient(app) as client:
-            yield client
-
-    async def scalar(self, sql: str, *args: Any) -> Any:
-        assert self.pool is not None
-        return await self.pool.fetchval(sql, *args)
-
-    async def effects_per_ping(self) -> dict[str, int]:
-        assert self.pool is not None
-        rows = await self.pool.fetch("SELECT ping_id, count(*) AS n FROM ping_effect GROUP BY ping_id")
-        return {r["ping_id"]: r["n"] for r in rows}
-
-    async def wait_effects(self, expected: int, timeout: float = 30.0) -> dict[str, int]:
-        async def enough() -> dict[str, int] | None:
-            effects = await self.effects_per_ping()
-            return effects if sum(effects.values()) >= expected else None
-
-        return await eventually(enough, timeout)
-
-    async def close(self) -> None:
-        if self.pool is not None:
-            await self.pool.close()
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ import asyncpg
 import httpx
 import nats
 import pytest
-from conftest import Probe, eventually
+from harness import Probe, eventually
 from probe_service.service import PingService
 
 from spicadb_kit.events import Outbox

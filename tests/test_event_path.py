@@ -13,7 +13,7 @@ import asyncpg
 import msgspec
 import nats
 import pytest
-from conftest import Probe, eventually
+from harness import Probe, eventually
 from probe_service.service import PingService
 from probe_service.spec import EFFECTS, STREAM
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from conftest import Probe
+from harness import Probe
 
 
 async def test_ping_posted_over_http_is_applied_once_by_the_consumer(probe: Probe) -> None:

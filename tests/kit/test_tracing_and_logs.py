@@ -9,7 +9,7 @@ import logging
 
 import pytest
 import structlog
-from conftest import Probe
+from harness import Probe
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor

@@ -39,7 +39,13 @@ class ProblemDocument(msgspec.Struct, omit_defaults=True):
     instance: str | None = None
     errors: list[FieldError] | None = None
     request_id: str | None = None
+    # RFC 9457 extension members: encoded at the top level of the document, beside the standard ones
     extensions: dict[str, Any] | None = None
+
+    def encode(self) -> bytes:
+        members = msgspec.to_builtins(self)
+        members.update(members.pop("extensions", None) or {})
+        return msgspec.json.encode(members)
 
 
 class Problem(Exception):
@@ -112,7 +118,7 @@ class Forbidden(Problem):
 
 def problem_response(request: Request[Any, Any, Any], problem: Problem) -> Response[bytes]:
     request_id = request.scope.get("state", {}).get("request_id")
-    body = msgspec.json.encode(problem.document(instance=request.url.path, request_id=request_id))
+    body = problem.document(instance=request.url.path, request_id=request_id).encode()
     return Response(body, status_code=problem.status, media_type=PROBLEM_MEDIA_TYPE, headers=problem.headers)
 
 
