@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -32,6 +32,9 @@ from .spec import ServiceSpec
 from .telemetry import setup_tracing
 
 log = get_logger(__name__)
+
+
+StartupHook = Callable[[ServiceContext], Awaitable[None]]
 
 
 class SchemaNotCurrent(RuntimeError):
@@ -120,7 +123,12 @@ def create_service_app(
     dependencies: dict[str, Provide] | None = None,
     verifier: TokenVerifier | None = None,
     cors_origins: Sequence[str] = (),
+    on_startup: Sequence[StartupHook] = (),
+    on_shutdown: Sequence[StartupHook] = (),
+    middleware: Sequence[Any] = (),
 ) -> Litestar:
+    """Build a service's app. ``on_startup`` hooks run once the context (pool, bus, relay,
+    consumers) exists, in order; ``on_shutdown`` hooks run before it is torn down."""
     configure_logging(spec.name, json=settings.json_logs, level=settings.log_level)
     setup_tracing(spec.name, settings.otel_exporter, settings.otel_endpoint)
 
@@ -130,8 +138,12 @@ def create_service_app(
         app.state.context = context
         app.state.verifier = context.verifier
         try:
+            for hook in on_startup:
+                await hook(context)
             yield
         finally:
+            for hook in on_shutdown:
+                await hook(context)
             await _stop(context)
 
     plugins: list[Any] = []
@@ -146,6 +158,7 @@ def create_service_app(
             DefineMiddleware(
                 TokenAuthenticationMiddleware, exclude=["^/health/", "^/openapi.json$", "^/docs"]
             ),
+            *middleware,
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         dependencies={

@@ -12,7 +12,7 @@ import asyncio
 import base64
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import httpx
@@ -65,6 +65,7 @@ class TokenVerifier:
         key_set: KeySet | None = None,
         leeway: int = 30,
         refresh_interval: float = 10.0,
+        is_revoked: Callable[[str], bool] | None = None,
     ) -> None:
         self.issuer = issuer
         self.audience = audience
@@ -74,6 +75,8 @@ class TokenVerifier:
         self._keys = key_set or KeySet([])
         self._fetched_at = 0.0
         self._lock = asyncio.Lock()
+        # token ids revoked before they expire (kept by the consumer of auth's revocation events)
+        self.is_revoked = is_revoked
 
     async def verify(self, token: str) -> Principal:
         header = _unverified_header(token)
@@ -89,7 +92,10 @@ class TokenVerifier:
             raise invalid_token("token expired") from exc
         except JoseError as exc:
             raise invalid_token(f"token rejected: {exc.description or exc.error}") from exc
-        return _principal(decoded.claims)
+        principal = _principal(decoded.claims)
+        if self.is_revoked is not None and principal.token_id and self.is_revoked(principal.token_id):
+            raise invalid_token("token revoked")
+        return principal
 
     def _claims_registry(self) -> jwt.JWTClaimsRegistry:
         return jwt.JWTClaimsRegistry(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 
@@ -28,3 +29,9 @@ class ServiceContext:
     runners: list[ConsumerRunner] = field(default_factory=list)
     schema_version: str = ""
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    # what a service builds at startup for itself (signing keys, an HTTP client, caches), by name
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def spawn(self, coro: Any, name: str) -> None:
+        """A background task that lives as long as the service (cancelled at shutdown)."""
+        self.tasks.append(asyncio.create_task(coro, name=f"{self.spec.name}-{name}"))

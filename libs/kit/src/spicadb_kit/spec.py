@@ -50,6 +50,25 @@ class ConsumerDecl:
 
 
 @dataclass(frozen=True)
+class GatewayRoute:
+    """One line of the gateway's route policy: a path prefix and methods -> this service, with the
+    scopes a caller needs. ``anonymous`` routes (health, discovery, JWKS, public VO endpoints) need none."""
+
+    prefix: str
+    methods: tuple[str, ...] = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+    scopes: tuple[str, ...] = ()
+    anonymous: bool = False
+    # request bodies above this are refused with 413 before reaching the service
+    max_body_bytes: int = 1024 * 1024
+
+    def __post_init__(self) -> None:
+        if not self.prefix.startswith("/"):
+            raise ValueError(f"route prefix {self.prefix!r} must start with /")
+        if not self.anonymous and not self.scopes:
+            raise ValueError(f"route {self.prefix} needs scopes or anonymous=True")
+
+
+@dataclass(frozen=True)
 class ServiceSpec:
     name: str
     # "package.module:factory" returning a Litestar app
@@ -64,6 +83,8 @@ class ServiceSpec:
     extensions: tuple[str, ...] = ()
     # URL prefixes this service answers at the gateway
     gateway_prefixes: tuple[str, ...] = ()
+    # the gateway's route policy for this service, most specific prefix first
+    routes: tuple[GatewayRoute, ...] = ()
     description: str = ""
     extra_env: dict[str, str] = field(default_factory=dict)
 
