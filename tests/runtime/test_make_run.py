@@ -15,7 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from spicadb_kit.infra import free_port
+from spicadb_kit.infra import free_port, pid_alive
+from spicadb_kit.spec import discover_services
 
 SUPPORT = Path(__file__).parent.parent / "support"
 SPICADB = Path(sys.executable).parent / "spicadb"
@@ -46,6 +47,8 @@ class Run:
             "SPICADB_PROBE_PORT": str(free_port()),
             "SPICADB_SERVICES": "probe_service.spec:SPEC",
             "SPICADB_LOG_FORMAT": "json",
+            # every installed service on a free port, so the run never collides with another
+            **{spec.port_variable: str(free_port()) for spec in discover_services()},
         }
         self.proc: subprocess.Popen[str] | None = None
 
@@ -98,11 +101,7 @@ def run(infra_dir: Path) -> Iterator[Run]:
 
 
 def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+    return pid_alive(pid)
 
 
 def test_run_starts_everything_prints_the_table_and_stops_cleanly(run: Run) -> None:

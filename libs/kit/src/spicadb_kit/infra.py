@@ -7,6 +7,7 @@ the ``postgres`` user and the server is started under that uid (same pid, no wra
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -50,6 +51,19 @@ def _wait_exit(proc: subprocess.Popen[bytes], timeout: float) -> bool:
         return False
 
 
+def pid_alive(pid: int) -> bool:
+    """True while the process runs; a zombie (exited, not yet reaped by its parent) is not alive."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state != "Z"
+
+
 def stop_pid(pid: int, sig: int = signal.SIGTERM, timeout: float = 20.0) -> None:
     """Stop a process we started in an earlier run (known only by its pid file)."""
     try:
@@ -58,12 +72,11 @@ def stop_pid(pid: int, sig: int = signal.SIGTERM, timeout: float = 20.0) -> None
         return
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not pid_alive(pid):
             return
         time.sleep(0.1)
-    os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
 
 
 class PostgresCluster:

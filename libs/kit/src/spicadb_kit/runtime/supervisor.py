@@ -22,7 +22,7 @@ import httpx
 import nats
 
 from ..events.provision import provision
-from ..infra import SUPERUSER, InfraError, NatsServer, PostgresCluster, port_open, stop_pid
+from ..infra import SUPERUSER, InfraError, NatsServer, PostgresCluster, pid_alive, port_open, stop_pid
 from ..migrate import migrate_service
 from ..settings import RuntimeSettings
 from ..spec import ServiceSpec, discover_services
@@ -203,10 +203,9 @@ async def _ready(client: httpx.AsyncClient, component: Component) -> bool:
 def running_pid(data: Path) -> int | None:
     try:
         pid = int((data / PID_FILE).read_text())
-        os.kill(pid, 0)
-    except (FileNotFoundError, ValueError, ProcessLookupError):
+    except (FileNotFoundError, ValueError):
         return None
-    return pid
+    return pid if pid_alive(pid) else None
 
 
 def run(settings: RuntimeSettings) -> int:
