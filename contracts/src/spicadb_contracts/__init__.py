@@ -1,6 +1,6 @@
 """SPICA-DB event contracts. Importing this package registers every event."""
 
-from . import probe
+from . import auth, probe
 from .base import Event, event, event_class, registered_events
 
-__all__ = ["Event", "event", "event_class", "probe", "registered_events"]
+__all__ = ["Event", "auth", "event", "event_class", "probe", "registered_events"]

@@ -171,3 +171,17 @@ ConfigMap and needs no URL-escaping. Call with (dict "root" $ "user" <role> "pas
       key: {{ .passwordKey }}
 {{- end }}
 {{- end }}
+
+{{/*
+SPICADB_UPSTREAMS of the gateway: name=http://<service>:<port> for every other service of the release
+(the gateway routes to those whose ServiceSpec declares routes, and ignores the rest).
+*/}}
+{{- define "spicadb.upstreams" -}}
+{{- $upstreams := list }}
+{{- range $name, $svc := .Values.services }}
+{{- if ne $name "gateway" }}
+{{- $upstreams = append $upstreams (printf "%s=http://%s:%v" $name (include "spicadb.serviceName" (dict "root" $ "name" $name)) $svc.port) }}
+{{- end }}
+{{- end }}
+{{- join "," $upstreams }}
+{{- end }}

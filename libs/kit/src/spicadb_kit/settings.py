@@ -68,6 +68,8 @@ class ServiceSettings(BaseSettings, frozen=True):
     log_format: Literal["auto", "console", "json"] = "auto"
     host: str = "127.0.0.1"
     port: int = 8080
+    # proxies whose X-Forwarded-* headers are believed (comma-separated addresses, "*" for any)
+    forwarded_allow_ips: str = "127.0.0.1"
     # the service's own role on the shared cluster; its schema is named after the service
     database_url: str = "postgresql://spicadb@127.0.0.1:54329/spicadb"
     database_pool_min: int = 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 
 import asyncpg
@@ -79,6 +80,24 @@ async def _deadletters(service: str, action: str, consumer: str | None, ids: lis
         await pool.close()
 
 
+def _credentials(name: str) -> int:
+    """Print ``client_id:secret`` from credentials.json (written by auth on the first run)."""
+    path = RuntimeSettings.from_env().data_path / supervisor.CREDENTIALS_FILE
+    try:
+        client = json.loads(path.read_text())["clients"][name]
+    except FileNotFoundError:
+        print(f"spicadb: {path} does not exist yet (it is written by the first `make run`)", file=sys.stderr)
+        return 1
+    except KeyError:
+        print(f"spicadb: no client {name!r} in {path}", file=sys.stderr)
+        return 1
+    if not client.get("client_secret"):
+        print(f"spicadb: {name} is a public client (no secret)", file=sys.stderr)
+        return 1
+    print(f"{client['client_id']}:{client['client_secret']}")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="spicadb", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -98,6 +117,8 @@ def _parser() -> argparse.ArgumentParser:
     dead.add_argument("--service", required=True)
     dead.add_argument("--consumer")
     dead.add_argument("--id", type=int, action="append", default=[], dest="ids")
+    credentials = sub.add_parser("credentials", help="client_id:secret of a bootstrapped client")
+    credentials.add_argument("name")
     return parser
 
 
@@ -110,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
             return supervisor.stop(RuntimeSettings.from_env())
         if args.command == "doctor":
             return system.doctor(RuntimeSettings.from_env().pg_bin_path, install_missing=args.install)
+        if args.command == "credentials":
+            return _credentials(args.name)
         if args.command == "serve":
             serve(args.name)
         elif args.command == "migrate":

@@ -36,5 +36,5 @@ def serve(name: str | None) -> None:
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
         log_config=None,  # the app configures structured logging itself
         proxy_headers=True,
-        forwarded_allow_ips="*",
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )

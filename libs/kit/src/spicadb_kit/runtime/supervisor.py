@@ -29,6 +29,7 @@ from ..spec import ServiceSpec, discover_services
 
 PID_FILE = "run.pid"
 ENDPOINTS_FILE = "endpoints.json"
+CREDENTIALS_FILE = "credentials.json"
 
 
 @dataclass
@@ -74,7 +75,16 @@ class Platform:
         print(f"\n{'name':<{width}}{'url':<46}state")
         for c in self.components.values():
             print(f"{c.name:<{width}}{c.url:<46}{c.state}")
-        print(f"\nendpoints: {self.data / ENDPOINTS_FILE}    stop with Ctrl-C or `make stop`\n", flush=True)
+        print(f"\nendpoints: {self.data / ENDPOINTS_FILE}    stop with Ctrl-C or `make stop`", flush=True)
+        credentials = self.data / CREDENTIALS_FILE
+        if credentials.exists():
+            print(
+                f"credentials: {credentials} (mode 0600); a token for the drs robot:\n"
+                f'  curl -s -u "$(.venv/bin/spicadb credentials drs)" -d grant_type=client_credentials '
+                f"{self.public_url()}/oauth/token",
+                flush=True,
+            )
+        print(flush=True)
 
     # --- start ------------------------------------------------------------------------
 
@@ -120,9 +130,26 @@ class Platform:
     def service_port(self, spec: ServiceSpec) -> int:
         return int(os.environ.get(spec.port_variable, spec.default_port))
 
+    def url_of(self, spec: ServiceSpec) -> str:
+        return f"http://{self.settings.host}:{self.service_port(spec)}"
+
+    def public_url(self) -> str:
+        """What clients see: the gateway when there is one (it is also the token issuer)."""
+        gateway = next((s for s in self.specs if s.name == "gateway"), None)
+        port = self.service_port(gateway) if gateway else int(os.environ.get("SPICADB_GATEWAY_PORT", "8000"))
+        return f"http://{self.settings.host}:{port}"
+
+    def jwks_url(self) -> str:
+        # services fetch signing keys from auth directly, not through the gateway they sit behind
+        auth = next((s for s in self.specs if s.name == "auth"), None)
+        base = self.url_of(auth) if auth else self.public_url()
+        return f"{base}/.well-known/jwks.json"
+
+    def upstreams(self) -> str:
+        return ",".join(f"{s.name}={self.url_of(s)}" for s in self.specs if s.name != "gateway")
+
     def service_env(self, spec: ServiceSpec, port: int) -> dict[str, str]:
-        gateway = os.environ.get("SPICADB_GATEWAY_PORT", "8000")
-        issuer = f"http://{self.settings.host}:{gateway}"
+        issuer = self.public_url()
         return {
             **os.environ,
             "SPICADB_ENVIRONMENT": self.settings.environment,
@@ -131,7 +158,9 @@ class Platform:
             "SPICADB_DATABASE_URL": self.database_url(spec.role),
             "SPICADB_NATS_URL": self.nats.url,
             "SPICADB_TOKEN_ISSUER": os.environ.get("SPICADB_TOKEN_ISSUER", issuer),
-            "SPICADB_JWKS_URL": os.environ.get("SPICADB_JWKS_URL", f"{issuer}/.well-known/jwks.json"),
+            "SPICADB_JWKS_URL": os.environ.get("SPICADB_JWKS_URL", self.jwks_url()),
+            "SPICADB_PUBLIC_URL": issuer,
+            "SPICADB_UPSTREAMS": self.upstreams(),
             "SPICADB_DATA": str(self.data),
             **spec.extra_env,
         }

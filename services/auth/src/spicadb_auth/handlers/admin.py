@@ -1,0 +1,312 @@
+"""The admin API (scope ``admin``): clients, accounts, the scope catalogue, signing keys, audit.
+
+A secret (a client secret, a generated password) is in the response that creates or rotates
+it, and nowhere else, ever: reading a client or an account never shows one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post, put
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody
+
+from spicadb_kit.auth import Principal, requires
+from spicadb_kit.errors import NotFound
+
+from .. import scopes as catalogue
+from ..keys import SigningKey
+from ..models import Account, Client
+from ..runtime import AuthRuntime
+from ..services.admin import Actor, AdminService, NewClient, NewUser
+from ..storage import AccountStore, AuditStore, ClientStore
+from ..storage.audit import AuditRow
+
+
+class ClientIn(msgspec.Struct, forbid_unknown_fields=True):
+    client_id: str
+    scopes: list[str]
+    grant_types: list[str] = msgspec.field(default_factory=lambda: ["client_credentials"])
+    redirect_uris: list[str] = msgspec.field(default_factory=list)
+    name: str = ""
+    # a public client (a browser or native application) has no secret and must use PKCE
+    public: bool = False
+
+
+class ClientOut(msgspec.Struct):
+    client_id: str
+    name: str
+    public: bool
+    scopes: list[str]
+    grant_types: list[str]
+    redirect_uris: list[str]
+    disabled: bool
+    created_at: str | None = None
+    secret_rotated_at: str | None = None
+
+
+class NewClientOut(ClientOut):
+    # shown once, here: only its digest is kept
+    client_secret: str | None = None
+
+
+class SecretOut(msgspec.Struct):
+    client_id: str
+    client_secret: str
+
+
+class UserIn(msgspec.Struct, forbid_unknown_fields=True):
+    username: str
+    roles: list[str] = msgspec.field(default_factory=list)
+    # omitted: one is generated and returned once
+    password: str | None = None
+    name: str = ""
+    email: str = ""
+
+
+class UserOut(msgspec.Struct):
+    username: str
+    roles: list[str]
+    scopes: list[str]
+    name: str
+    email: str
+    origin: str
+    disabled: bool
+    created_at: str | None = None
+
+
+class NewUserOut(UserOut):
+    # the generated password, shown once (absent when the request chose one)
+    password: str | None = None
+
+
+class RolesIn(msgspec.Struct, forbid_unknown_fields=True):
+    roles: list[str]
+
+
+class KeyOut(msgspec.Struct):
+    kid: str
+    alg: str
+    state: str
+    published_at: str
+    signs_from: str | None = None
+    activated_at: str | None = None
+    retired_at: str | None = None
+    drop_after: str | None = None
+
+
+class RotationOut(msgspec.Struct):
+    key: KeyOut
+    # False: a next key was already waiting to be promoted; this is it
+    created: bool
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def client_out(client: Client) -> ClientOut:
+    return ClientOut(
+        client_id=client.client_id,
+        name=client.name,
+        public=client.public,
+        scopes=list(client.scopes),
+        grant_types=list(client.grant_types),
+        redirect_uris=list(client.redirect_uris),
+        disabled=client.disabled,
+        created_at=_iso(client.created_at),
+        secret_rotated_at=_iso(client.secret_rotated_at),
+    )
+
+
+def user_out(account: Account) -> UserOut:
+    return UserOut(
+        username=account.username,
+        roles=list(account.roles),
+        scopes=catalogue.ordered(account.scopes),
+        name=account.name,
+        email=account.email,
+        origin=account.origin,
+        disabled=account.disabled,
+        created_at=_iso(account.created_at),
+    )
+
+
+def key_out(auth: AuthRuntime, key: SigningKey) -> KeyOut:
+    return KeyOut(
+        kid=key.kid,
+        alg=key.alg,
+        state=key.state,
+        published_at=key.published_at.isoformat(),
+        signs_from=auth.keyring.signs_from(key).isoformat() if key.state == "next" else None,
+        activated_at=_iso(key.activated_at),
+        retired_at=_iso(key.retired_at),
+        drop_after=_iso(key.drop_after),
+    )
+
+
+def _actor(request: Request[Any, Any, Any], principal: Principal) -> Actor:
+    request_id = request.scope.get("state", {}).get("request_id")
+    return Actor(subject=principal.subject, client_id=principal.client_id, request_id=request_id)
+
+
+class AdminController(Controller):
+    path = "/admin"
+    guards = [requires("admin")]
+    tags = ["admin"]
+
+    @get("/scopes", operation_id="listScopes")
+    async def scopes(self) -> catalogue.Catalogue:
+        """The scope catalogue and what each role grants."""
+        return catalogue.catalogue()
+
+    # --- clients ---------------------------------------------------------------------------------
+
+    @get("/clients", operation_id="listClients")
+    async def list_clients(self, auth: NamedDependency[AuthRuntime]) -> list[ClientOut]:
+        async with auth.db.acquire() as conn:
+            return [client_out(c) for c in await ClientStore(conn).list()]
+
+    @get("/clients/{client_id:str}", operation_id="getClient")
+    async def get_client(self, client_id: FromPath[str], auth: NamedDependency[AuthRuntime]) -> ClientOut:
+        async with auth.db.acquire() as conn:
+            client = await ClientStore(conn).get(client_id)
+        if client is None:
+            raise NotFound(f"no client {client_id}", code="client-not-found")
+        return client_out(client)
+
+    @post("/clients", operation_id="createClient", status_code=201)
+    async def create_client(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[ClientIn],
+        auth: NamedDependency[AuthRuntime],
+        principal: NamedDependency[Principal],
+    ) -> NewClientOut:
+        """Register a client; a confidential client's secret is in this response only."""
+        new = NewClient(
+            client_id=data.client_id,
+            scopes=data.scopes,
+            grant_types=data.grant_types,
+            redirect_uris=data.redirect_uris,
+            name=data.name,
+            public=data.public,
+        )
+        client, secret = await AdminService(auth, _actor(request, principal)).create_client(new)
+        return NewClientOut(**msgspec.structs.asdict(client_out(client)), client_secret=secret)
+
+    @post("/clients/{client_id:str}/secret", operation_id="rotateClientSecret", status_code=200)
+    async def rotate_secret(
+        self,
+        request: Request[Any, Any, Any],
+        client_id: FromPath[str],
+        auth: NamedDependency[AuthRuntime],
+        principal: NamedDependency[Principal],
+    ) -> SecretOut:
+        """A new secret, shown once; the old one stops working at once."""
+        _, secret = await AdminService(auth, _actor(request, principal)).rotate_client_secret(client_id)
+        return SecretOut(client_id=client_id, client_secret=secret)
+
+    @post("/clients/{client_id:str}/disable", operation_id="disableClient", status_code=200)
+    async def disable_client(
+        self,
+        request: Request[Any, Any, Any],
+        client_id: FromPath[str],
+        auth: NamedDependency[AuthRuntime],
+        principal: NamedDependency[Principal],
+    ) -> ClientOut:
+        """The client can no longer obtain tokens; its refresh and live access tokens are revoked."""
+        return client_out(await AdminService(auth, _actor(request, principal)).disable_client(client_id))
+
+    # --- accounts ---------------------------------------------------------------------------------
+
+    @get("/users", operation_id="listUsers")
+    async def list_users(self, auth: NamedDependency[AuthRuntime]) -> list[UserOut]:
+        async with auth.db.acquire() as conn:
+            return [user_out(a) for a in await AccountStore(conn).list()]
+
+    @get("/users/{username:str}", operation_id="getUser")
+    async def get_user(self, username: FromPath[str], auth: NamedDependency[AuthRuntime]) -> UserOut:
+        async with auth.db.acquire() as conn:
+            account = await AccountStore(conn).get(username)
+        if account is None:
+            raise NotFound(f"no account {username}", code="user-not-found")
+        return user_out(account)
+
+    @post("/users", operation_id="createUser", status_code=201)
+    async def create_user(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[UserIn],
+        auth: NamedDependency[AuthRuntime],
+        principal: NamedDependency[Principal],
+    ) -> NewUserOut:
+        """Create a local account; a generated password is in this response only."""
+        new = NewUser(
+            username=data.username, roles=data.roles, password=data.password, name=data.name, email=data.email
+        )
+        account, password = await AdminService(auth, _actor(request, principal)).create_user(new)
+        return NewUserOut(**msgspec.structs.asdict(user_out(account)), password=password)
+
+    @put("/users/{username:str}/roles", operation_id="setUserRoles")
+    async def set_roles(
+        self,
+        request: Request[Any, Any, Any],
+        username: FromPath[str],
+        data: JSONBody[RolesIn],
+        auth: NamedDependency[AuthRuntime],
+        principal: NamedDependency[Principal],
+    ) -> UserOut:
+        """Replace the account's roles (tokens issued later carry the new scopes)."""
+        return user_out(await AdminService(auth, _actor(request, principal)).set_roles(username, data.roles))
+
+    @post("/users/{username:str}/disable", operation_id="disableUser", status_code=200)
+    async def disable_user(
+        self,
+        request: Request[Any, Any, Any],
+        username: FromPath[str],
+        auth: NamedDependency[AuthRuntime],
+        principal: NamedDependency[Principal],
+    ) -> UserOut:
+        """The person can no longer sign in; their sessions end and their tokens are revoked."""
+        return user_out(await AdminService(auth, _actor(request, principal)).disable_user(username))
+
+    # --- signing keys -----------------------------------------------------------------------------
+
+    @get("/keys", operation_id="listKeys")
+    async def list_keys(self, auth: NamedDependency[AuthRuntime]) -> list[KeyOut]:
+        await auth.keyring.load(auth.db)
+        return [key_out(auth, k) for k in auth.keyring.keys]
+
+    @post("/keys/rotate", operation_id="rotateKeys", status_code=202)
+    async def rotate_keys(
+        self,
+        request: Request[Any, Any, Any],
+        auth: NamedDependency[AuthRuntime],
+        principal: NamedDependency[Principal],
+    ) -> Response[RotationOut]:
+        """Publish a next key now; it starts signing once every verifier can have seen it
+        (``signs_from``), and the current key is then retired."""
+        key, created = await AdminService(auth, _actor(request, principal)).rotate_keys()
+        return Response(
+            RotationOut(key=key_out(auth, key), created=created), status_code=202 if created else 200
+        )
+
+    # --- audit --------------------------------------------------------------------------------------
+
+    @get("/audit", operation_id="listAudit")
+    async def audit(
+        self,
+        auth: NamedDependency[AuthRuntime],
+        limit: FromQuery[int] = 100,
+        target_type: FromQuery[str | None] = None,
+        target_id: FromQuery[str | None] = None,
+    ) -> list[AuditRow]:
+        """The most recent changes first."""
+        async with auth.db.acquire() as conn:
+            return await AuditStore(conn).recent(min(max(limit, 1), 1000), target_type, target_id)
+
+
+ROUTES = [AdminController]

@@ -1,0 +1,2 @@
+"""Domain services: they own the transactions (or run inside the OAuth request's transaction,
+see bridge.py), write the audit rows and the outbox events with the change."""

@@ -1,0 +1,137 @@
+"""First start: an admin account, the robot clients, the frontend's and the gateway's public clients, with
+their credentials written to ``<SPICADB_DATA>/credentials.json`` (mode 0600) in the shape of the
+runtime contract. Runs only while no client exists (an advisory lock keeps two replicas from
+both doing it); a second start changes nothing and leaves the file alone.
+
+The file is written before the transaction commits (under a temporary name, 0600 from its
+creation) and renamed after: a crash in between leaves either no account or a readable file,
+never accounts whose secrets are lost.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from spicadb_kit.db import transaction
+from spicadb_kit.logs import get_logger
+
+from .. import scopes as catalogue
+from ..passwords import new_password
+from ..storage import AccountStore, ClientStore
+from .admin import BOOTSTRAP, Changes, NewClient, NewUser
+
+if TYPE_CHECKING:
+    from ..runtime import AuthRuntime
+
+log = get_logger(__name__)
+
+# robot clients (client_credentials): key in credentials.json -> scopes, as the runtime contract has them
+ROBOTS: dict[str, str] = {
+    "drs": "oifits:push oifits:read",
+    "chara-ingest": "nightlogs:write nightlogs:read",
+    "scheduler": "schedule:write nightlogs:read programmes:read",
+}
+FRONTEND_CLIENT_ID = "spica-frontend"
+# the gateway runs the code flow for browsers (session cookie); public: PKCE, and its redirect URI is
+# its own callback, so a code can only ever reach the gateway
+GATEWAY_CLIENT_ID = "spica-gateway"
+FRONTEND_SCOPE = " ".join([*catalogue.OIDC_SCOPES, *catalogue.SPICADB_SCOPES])
+
+
+def credentials_path(data: str) -> Path:
+    return Path(data) / "credentials.json"
+
+
+def _write_private(path: Path, document: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if path.exists():
+        path.unlink()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        json.dump(document, out, indent=2)
+        out.write("\n")
+
+
+async def bootstrap(runtime: AuthRuntime) -> Path | None:
+    """Create the first accounts and clients; the path of the credentials file, or None when
+    there was nothing to do."""
+    settings = runtime.settings
+    if not settings.bootstrap:
+        return None
+    final = credentials_path(settings.data).absolute()
+    pending = final.with_name(f".{final.name}.{os.getpid()}.tmp")
+    try:
+        async with transaction(runtime.db) as conn:
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext('spicadb.auth.bootstrap'))")
+            if await ClientStore(conn).count() > 0:
+                return None
+            changes = Changes(runtime, conn, BOOTSTRAP)
+            users: dict[str, Any] = {}
+            if await AccountStore(conn).exists("admin"):
+                log.warning("bootstrap: an admin account exists already; its password is unchanged")
+            else:
+                password = new_password()
+                await changes.create_user(
+                    NewUser("admin", ["admin"], name="SPICA-DB administrator"),
+                    await runtime.passwords.hash(password),
+                )
+                users["admin"] = {"username": "admin", "password": password, "roles": ["admin"]}
+            clients: dict[str, Any] = {}
+            for client_id, scope in ROBOTS.items():
+                _, secret = await changes.create_client(
+                    NewClient(
+                        client_id=client_id,
+                        scopes=scope.split(),
+                        grant_types=["client_credentials"],
+                        name=client_id,
+                    )
+                )
+                clients[client_id] = {"client_id": client_id, "client_secret": secret, "scope": scope}
+            await changes.create_client(
+                NewClient(
+                    client_id=FRONTEND_CLIENT_ID,
+                    scopes=FRONTEND_SCOPE.split(),
+                    grant_types=["authorization_code", "refresh_token"],
+                    redirect_uris=[settings.frontend_redirect_uri],
+                    name="SPICA-DB web frontend",
+                    public=True,
+                )
+            )
+            clients["frontend"] = {
+                "client_id": FRONTEND_CLIENT_ID,
+                "redirect_uri": settings.frontend_redirect_uri,
+                "scope": FRONTEND_SCOPE,
+            }
+            await changes.create_client(
+                NewClient(
+                    client_id=GATEWAY_CLIENT_ID,
+                    scopes=FRONTEND_SCOPE.split(),
+                    grant_types=["authorization_code", "refresh_token"],
+                    redirect_uris=[settings.gateway_callback],
+                    name="SPICA-DB gateway (browser sessions)",
+                    public=True,
+                )
+            )
+            clients["gateway"] = {
+                "client_id": GATEWAY_CLIENT_ID,
+                "redirect_uri": settings.gateway_callback,
+                "scope": FRONTEND_SCOPE,
+            }
+            _write_private(pending, {"issuer": settings.issuer, "users": users, "clients": clients})
+    except BaseException:
+        pending.unlink(missing_ok=True)
+        raise
+    # committed: the secrets in the file are the ones in the database
+    os.replace(pending, final)
+    log.info(
+        "first start: credentials written (mode 0600)",
+        path=str(final),
+        get_a_token=(
+            f'curl -s -u "drs:$(jq -r .clients.drs.client_secret {final})"'
+            f" -d grant_type=client_credentials {settings.url('/oauth/token')}"
+        ),
+    )
+    return final

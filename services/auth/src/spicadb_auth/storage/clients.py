@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+import asyncpg
+
+from ..models import Client
+
+_COLUMNS = "client_id, name, secret_hash, scopes, grant_types, redirect_uris, disabled_at, secret_rotated_at, created_at"
+
+
+def client_from(row: asyncpg.Record) -> Client:
+    return Client(
+        client_id=row["client_id"],
+        name=row["name"],
+        secret_hash=row["secret_hash"],
+        scopes=tuple(row["scopes"]),
+        grant_types=tuple(row["grant_types"]),
+        redirect_uris=tuple(row["redirect_uris"]),
+        disabled_at=row["disabled_at"],
+        secret_rotated_at=row["secret_rotated_at"],
+        created_at=row["created_at"],
+    )
+
+
+class ClientStore:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def get(self, client_id: str, *, for_update: bool = False) -> Client | None:
+        lock = " FOR UPDATE" if for_update else ""
+        row = await self.conn.fetchrow(f"SELECT {_COLUMNS} FROM client WHERE client_id = $1{lock}", client_id)
+        return client_from(row) if row else None
+
+    async def active(self, client_id: str) -> Client | None:
+        """A client that may authenticate: a disabled one is as good as unknown."""
+        client = await self.get(client_id)
+        return client if client is not None and not client.disabled else None
+
+    async def list(self) -> list[Client]:
+        return [
+            client_from(r) for r in await self.conn.fetch(f"SELECT {_COLUMNS} FROM client ORDER BY client_id")
+        ]
+
+    async def count(self) -> int:
+        return int(await self.conn.fetchval("SELECT count(*) FROM client"))
+
+    async def insert(self, client: Client) -> bool:
+        status = await self.conn.execute(
+            "INSERT INTO client (client_id, name, secret_hash, scopes, grant_types, redirect_uris)"
+            " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+            client.client_id,
+            client.name,
+            client.secret_hash,
+            list(client.scopes),
+            list(client.grant_types),
+            list(client.redirect_uris),
+        )
+        return bool(status.endswith("1"))
+
+    async def set_secret_hash(self, client_id: str, secret_hash: str, at: datetime) -> None:
+        await self.conn.execute(
+            "UPDATE client SET secret_hash = $2, secret_rotated_at = $3, updated_at = now() WHERE client_id = $1",
+            client_id,
+            secret_hash,
+            at,
+        )
+
+    async def disable(self, client_id: str, at: datetime) -> None:
+        await self.conn.execute(
+            "UPDATE client SET disabled_at = $2, updated_at = now() WHERE client_id = $1", client_id, at
+        )

@@ -1,0 +1,1 @@
+"""SPICA-DB gateway: the single entry point in front of every service."""

@@ -1,0 +1,162 @@
+"""The gateway app: the kit's service app (logging, problems, health, DB pool, NATS, consumers) with the
+gateway's ASGI entry (gateway.py) in front of it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+import msgspec
+from litestar import Litestar
+
+from spicadb_kit.app import create_service_app
+from spicadb_kit.auth import TokenVerifier
+from spicadb_kit.context import ServiceContext
+from spicadb_kit.health import readiness
+from spicadb_kit.spec import ServiceSpec, discover_services
+
+from .authn import Authenticator
+from .config import GatewaySettings
+from .gateway import Gateway, Receive, Scope, Send
+from .handlers import ROUTE_HANDLERS
+from .openapi import OpenAPIMerger
+from .policy import RoutePolicy
+from .revocation import RevocationList, revocation_consumer
+from .sessions import OAuthEndpoints, SessionManager, SessionStore
+from .spec import SPEC
+from .upstream import UpstreamClient
+
+UPSTREAM_PROBE_TIMEOUT = 1.0
+
+
+def create_app(
+    settings: GatewaySettings | None = None,
+    verifier: TokenVerifier | None = None,
+    specs: Sequence[ServiceSpec] | None = None,
+) -> Litestar:
+    """``specs``: the services to route (default: every discovered one); the gateway's own is added."""
+    settings = settings or GatewaySettings.from_env()
+    found = list(specs) if specs is not None else list(discover_services())
+    if not any(spec.name == SPEC.name for spec in found):
+        found.append(SPEC)
+    policy = RoutePolicy.from_specs(found, settings.upstream_map())
+    revocations = RevocationList()
+    gateway = Gateway(settings, policy, revocations)
+
+    async def start(context: ServiceContext) -> None:
+        await _start(gateway, context, app)
+
+    async def stop(context: ServiceContext) -> None:
+        if gateway.client is not None:
+            await gateway.client.aclose()
+
+    app = create_service_app(
+        SPEC,
+        settings,
+        route_handlers=ROUTE_HANDLERS,
+        consumers=[revocation_consumer(revocations)],
+        verifier=verifier,
+        on_startup=[start],
+        on_shutdown=[stop],
+    )
+    app.state.gateway = gateway
+    gateway.inner = app.asgi_handler  # type: ignore[assignment]  # litestar's ASGI types, plain dicts here
+    app.asgi_handler = gateway  # type: ignore[assignment]
+    return app
+
+
+async def _start(gateway: Gateway, context: ServiceContext, app: Litestar) -> None:
+    settings = gateway.settings
+    context.verifier.is_revoked = gateway.revocations.is_revoked
+    await gateway.revocations.load(context.pool)
+    context.spawn(gateway.revocations.follow(context.pool, settings.revocation_poll_seconds), "revocations")
+    context.spawn(_prune_sessions(context), "session-pruning")
+    sessions = SessionManager(context.pool, settings, OAuthEndpoints(settings))
+    gateway.context = context
+    gateway.client = UpstreamClient(
+        pool_size=settings.upstream_pool_size,
+        connect_timeout=settings.upstream_connect_timeout,
+        timeout=settings.upstream_timeout,
+    )
+    gateway.openapi = OpenAPIMerger(
+        settings, gateway.policy, lambda: app.openapi_schema.to_schema(), context.version
+    )
+    gateway.local_handlers = {
+        "/openapi.json": lambda scope, receive, send, rid: _openapi(gateway, send),
+        "/health/ready": lambda scope, receive, send, rid: _ready(gateway, send),
+    }
+    context.extras["gateway"] = gateway
+    # last: from here on requests take the gateway's path
+    gateway.authn = Authenticator(
+        context.verifier, gateway.revocations, sessions, cache_size=settings.token_cache_size
+    )
+
+
+async def _prune_sessions(context: ServiceContext) -> None:
+    while True:
+        await asyncio.sleep(300)
+        try:
+            await SessionStore(context.pool).prune()
+        except Exception:  # the database may be away for a while; next time then
+            continue
+
+
+async def _send_json(send: Send, status: int, body: Any) -> None:
+    data = msgspec.json.encode(body)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": data})
+
+
+async def _openapi(gateway: Gateway, send: Send) -> None:
+    assert gateway.openapi is not None
+    await _send_json(send, 200, await gateway.openapi.document())
+
+
+async def upstream_health(gateway: Gateway) -> dict[str, dict[str, Any]]:
+    """Each routed upstream's liveness: reachable, status, latency."""
+    report: dict[str, dict[str, Any]] = {}
+
+    async def probe(client: httpx.AsyncClient, name: str, url: str) -> None:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            response = await client.get(url + "/health/live")
+        except httpx.HTTPError as exc:
+            report[name] = {"url": url, "reachable": False, "error": exc.__class__.__name__}
+            return
+        report[name] = {
+            "url": url,
+            "reachable": response.status_code == 200,
+            "status": response.status_code,
+            "latency_ms": round((loop.time() - started) * 1000, 1),
+        }
+
+    upstreams = gateway.policy.services()
+    async with httpx.AsyncClient(timeout=UPSTREAM_PROBE_TIMEOUT) as client:
+        await asyncio.gather(*(probe(client, name, up.url) for name, up in upstreams.items()))
+    return dict(sorted(report.items()))
+
+
+async def _ready(gateway: Gateway, send: Send) -> None:
+    """The kit's readiness (database, NATS, consumer) plus the upstreams: one upstream down makes the
+    gateway degraded, not unready (it still serves every other service)."""
+    assert gateway.context is not None
+    report = await readiness(gateway.context)
+    upstreams = await upstream_health(gateway)
+    report["upstreams"] = upstreams
+    report["degraded"] = sorted(name for name, entry in upstreams.items() if not entry["reachable"])
+    report["revoked_tokens"] = len(gateway.revocations)
+    if gateway.client is not None:
+        report["upstream_pools"] = gateway.client.statistics()
+    await _send_json(send, 200 if report["status"] == "ready" else 503, report)
+
+
+__all__ = ["Receive", "Scope", "create_app"]

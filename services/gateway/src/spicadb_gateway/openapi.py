@@ -1,0 +1,186 @@
+"""The merged OpenAPI document at the gateway's ``/openapi.json``: every routed service's own document,
+as one API on one origin.
+
+- Paths are kept as the services declare them (services answer under their gateway prefix), and only
+  the paths the route policy sends to that service are listed; a path two services declare goes to
+  the one the policy routes it to, and the other is reported under ``x-spicadb-collisions``.
+- Components with the same name and different content are renamed ``<service>_<name>`` (and every
+  ``$ref`` of that service's document follows), identical ones are shared.
+- Operations get their service as a tag, a unique operationId, and the security the gateway enforces
+  (bearer token or session, with the route's scopes; none on anonymous routes).
+- Cached for ``openapi_ttl_seconds``; an upstream that does not answer is listed as unavailable under
+  ``x-spicadb-services`` and the document is rebuilt sooner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from spicadb_kit.logs import get_logger
+
+from .config import GatewaySettings
+from .policy import LOCAL, Route, RoutePolicy
+
+log = get_logger(__name__)
+
+METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+PARTIAL_TTL = 5.0
+
+
+def _rewrite_refs(node: Any, renames: dict[str, str]) -> Any:
+    if isinstance(node, dict):
+        return {
+            k: (renames.get(v, v) if k == "$ref" and isinstance(v, str) else _rewrite_refs(v, renames))
+            for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [_rewrite_refs(v, renames) for v in node]
+    return node
+
+
+class OpenAPIMerger:
+    def __init__(
+        self,
+        settings: GatewaySettings,
+        policy: RoutePolicy,
+        own_document: Callable[[], dict[str, Any]],
+        version: str,
+    ) -> None:
+        self.settings = settings
+        self.policy = policy
+        self.own_document = own_document
+        self.version = version
+        self._cached: tuple[float, dict[str, Any]] | None = None
+        self._lock = asyncio.Lock()
+
+    async def document(self) -> dict[str, Any]:
+        cached = self._cached
+        if cached is not None and time.monotonic() < cached[0]:
+            return cached[1]
+        async with self._lock:
+            cached = self._cached
+            if cached is not None and time.monotonic() < cached[0]:
+                return cached[1]
+            documents, status = await self._fetch_all()
+            merged = self.merge(documents, status)
+            partial = any(s != "available" for s in status.values())
+            ttl = (
+                min(self.settings.openapi_ttl_seconds, PARTIAL_TTL)
+                if partial
+                else self.settings.openapi_ttl_seconds
+            )
+            self._cached = (time.monotonic() + ttl, merged)
+            return merged
+
+    async def _fetch_all(self) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+        upstreams = self.policy.services()
+        documents: dict[str, dict[str, Any]] = {LOCAL: self.own_document()}
+        status: dict[str, str] = {LOCAL: "available"}
+
+        async def fetch(client: httpx.AsyncClient, name: str, url: str) -> None:
+            try:
+                response = await client.get(url + "/openapi.json")
+                response.raise_for_status()
+                document = response.json()
+                if not isinstance(document, dict):
+                    raise ValueError("not a JSON object")
+            except (httpx.HTTPError, ValueError) as exc:
+                status[name] = f"unavailable: {exc.__class__.__name__}"
+                log.warning("upstream OpenAPI document unavailable", upstream=name, error=repr(exc))
+                return
+            documents[name] = document
+            status[name] = "available"
+
+        async with httpx.AsyncClient(timeout=3.0) as client:
+            await asyncio.gather(*(fetch(client, name, up.url) for name, up in upstreams.items()))
+        return documents, status
+
+    def merge(self, documents: dict[str, dict[str, Any]], status: dict[str, str]) -> dict[str, Any]:
+        components: dict[str, dict[str, Any]] = {
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT (RFC 9068)"},
+                "session": {"type": "apiKey", "in": "cookie", "name": self.settings.session_cookie_name},
+            }
+        }
+        paths: dict[str, Any] = {}
+        tags: list[dict[str, str]] = []
+        operation_ids: set[str] = set()
+        collisions: list[dict[str, str]] = []
+        for name in sorted(documents, key=lambda n: (n != LOCAL, n)):
+            document = documents[name]
+            renames: dict[str, str] = {}
+            source_components = document.get("components") or {}
+            for kind, entries in source_components.items():
+                if kind == "securitySchemes" or not isinstance(entries, dict):
+                    continue
+                target = components.setdefault(kind, {})
+                for key, value in entries.items():
+                    if key in target and target[key] != value:
+                        renames[f"#/components/{kind}/{key}"] = f"#/components/{kind}/{name}_{key}"
+            document = _rewrite_refs(document, renames) if renames else document
+            for kind, entries in (document.get("components") or {}).items():
+                if kind == "securitySchemes" or not isinstance(entries, dict):
+                    continue
+                target = components.setdefault(kind, {})
+                for key, value in entries.items():
+                    new_key = renames.get(f"#/components/{kind}/{key}", f"#/components/{kind}/{key}").rsplit(
+                        "/", 1
+                    )[1]
+                    target.setdefault(new_key, value)
+            tags.append({"name": name, "description": document.get("info", {}).get("title", name)})
+            for path, item in (document.get("paths") or {}).items():
+                routes = self.policy.candidates(path)
+                owner = routes[0].service if routes else None
+                if owner != name:
+                    if owner is not None:
+                        collisions.append({"path": path, "declared_by": name, "routed_to": owner})
+                    continue
+                if path in paths:
+                    collisions.append({"path": path, "declared_by": name, "routed_to": owner})
+                    continue
+                paths[path] = self._operations(name, path, copy.deepcopy(item), operation_ids)
+        merged: dict[str, Any] = {
+            "openapi": "3.1.0",
+            "info": {
+                "title": "SPICA-DB",
+                "version": self.version,
+                "description": "Every SPICA-DB service behind the gateway: one origin, a path prefix per service.",
+                "x-spicadb-services": dict(sorted(status.items())),
+            },
+            "servers": [{"url": self.settings.public_url.rstrip("/")}],
+            "tags": tags,
+            "paths": dict(sorted(paths.items())),
+            "components": components,
+        }
+        if collisions:
+            merged["x-spicadb-collisions"] = collisions
+        return merged
+
+    def _operations(
+        self, service: str, path: str, item: dict[str, Any], operation_ids: set[str]
+    ) -> dict[str, Any]:
+        for method in METHODS:
+            operation = item.get(method)
+            if not isinstance(operation, dict):
+                continue
+            operation["tags"] = [service, *[t for t in operation.get("tags", []) if t != service]]
+            operation_id = operation.get("operationId") or f"{method}{path}"
+            if operation_id in operation_ids:
+                operation_id = f"{service}.{operation_id}"
+            operation_ids.add(operation_id)
+            operation["operationId"] = operation_id
+            resolved = self.policy.resolve(path, method.upper())
+            if isinstance(resolved, Route):
+                if resolved.anonymous:
+                    operation["security"] = []
+                else:
+                    scopes = list(resolved.scopes)
+                    operation["security"] = [{"bearer": scopes}, {"session": scopes}]
+                operation["x-spicadb-max-body-bytes"] = resolved.max_body_bytes
+        return item

@@ -1,0 +1,96 @@
+"""Access tokens revoked before they expire.
+
+The auth service publishes ``auth.token.revoked`` (jti, exp) when a token is revoked (RFC 7009, a
+reused refresh token revoking its family, a disabled user or client). The gateway's consumer records
+each one in ``revoked_token``, in the same transaction as its inbox row; every replica then reads the
+new rows by sequence number into an in-memory set, which the token verifier consults on each request
+(``TokenVerifier.is_revoked``). Rows and entries go away once the token would have expired anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+
+import asyncpg
+
+from spicadb_contracts.auth import TokenRevoked
+from spicadb_kit.events import Envelope, EventConsumer
+from spicadb_kit.logs import get_logger
+
+from .spec import REVOCATIONS
+
+log = get_logger(__name__)
+
+REVOKED_TYPE = TokenRevoked.event_type()
+
+
+class RevocationList:
+    def __init__(self) -> None:
+        self._expiry: dict[str, float] = {}
+        self._seq = 0
+
+    def __contains__(self, jti: object) -> bool:
+        return jti in self._expiry
+
+    def is_revoked(self, jti: str) -> bool:
+        return jti in self._expiry
+
+    def __len__(self) -> int:
+        return len(self._expiry)
+
+    def add(self, jti: str, expires_at: float) -> None:
+        if expires_at > time.time():
+            self._expiry[jti] = expires_at
+
+    async def load(self, pool: asyncpg.Pool) -> int:
+        """Read rows recorded since the last call (by any replica), forget expired entries."""
+        rows = await pool.fetch(
+            "SELECT jti, expires_at, seq FROM revoked_token WHERE seq > $1 AND expires_at > now() ORDER BY seq",
+            self._seq,
+        )
+        for row in rows:
+            self.add(row["jti"], row["expires_at"].timestamp())
+            self._seq = max(self._seq, row["seq"])
+        now = time.time()
+        for jti in [j for j, exp in self._expiry.items() if exp <= now]:
+            del self._expiry[jti]
+        return len(rows)
+
+    async def follow(self, pool: asyncpg.Pool, interval: float) -> None:
+        """Poll for revocations recorded by other replicas; prune expired rows now and then."""
+        last_prune = 0.0
+        while True:
+            try:
+                await self.load(pool)
+                if time.monotonic() - last_prune > 600:
+                    await pool.execute(
+                        "DELETE FROM revoked_token WHERE expires_at < now() - interval '1 hour'"
+                    )
+                    last_prune = time.monotonic()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("cannot read revoked tokens", error=repr(exc))
+            await asyncio.sleep(interval)
+
+
+def revocation_consumer(revocations: RevocationList) -> EventConsumer:
+    # Unordered: a revocation stands alone, and the auth service's aggregates carry other events the
+    # gateway does not subscribe to (an ordered consumer would wait for those versions forever).
+    consumer = EventConsumer(REVOCATIONS, ordered=False)
+
+    @consumer.on(TokenRevoked)
+    async def on_revoked(conn: asyncpg.Connection, envelope: Envelope, event: TokenRevoked) -> None:
+        expires_at = datetime.fromtimestamp(event.exp, UTC)
+        await conn.execute(
+            "INSERT INTO revoked_token (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
+            event.jti,
+            expires_at,
+        )
+        # conservative: effective here at once (a rolled-back transaction is redelivered anyway)
+        revocations.add(event.jti, float(event.exp))
+        log.info("access token revoked", jti=event.jti, reason=event.reason, event_id=str(envelope.id))
+
+    return consumer

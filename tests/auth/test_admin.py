@@ -1,0 +1,212 @@
+"""The admin API: secrets shown once, rotation, disabling, accounts and roles; every change
+audited and announced in the same transaction, and a refused request leaves no trace."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from auth_support import AuthService, Browser
+from authlib.integrations.base_client import OAuthError
+
+EVENT = "org.jmmc.spicadb.auth.{}.v1"
+PIPELINE = {
+    "client_id": "pipeline",
+    "scopes": ["oifits:read", "tap:query"],
+    "grant_types": ["client_credentials"],
+}
+
+
+async def token_for(browser: Browser, client_id: str, secret: str) -> dict[str, Any]:
+    async with browser.oauth_client(client_id, secret) as client:
+        return dict(await client.fetch_token(browser.url("/oauth/token"), grant_type="client_credentials"))
+
+
+async def test_a_new_clients_secret_is_shown_once_and_works(auth: AuthService) -> None:
+    async with auth.running() as browser:
+        admin = await browser.admin_token()
+        created = await browser.admin("POST", "/admin/clients", admin, json=PIPELINE)
+        assert created.status_code == 201, created.text
+        secret = created.json()["client_secret"]
+        assert secret
+        assert len(secret) >= 40
+
+        shown = await browser.admin("GET", "/admin/clients/pipeline", admin)
+        listed = await browser.admin("GET", "/admin/clients", admin)
+        for body in (shown.text, listed.text):
+            assert secret not in body
+            assert "client_secret" not in body
+        assert shown.json()["scopes"] == ["oifits:read", "tap:query"]
+        stored = await auth.scalar("SELECT secret_hash FROM client WHERE client_id = 'pipeline'")
+        assert secret not in stored
+
+        token = await token_for(browser, "pipeline", secret)
+        assert (await (await browser.verifier()).verify(token["access_token"])).scopes == {
+            "oifits:read",
+            "tap:query",
+        }
+
+
+async def test_rotating_a_secret_invalidates_the_old_one(auth: AuthService) -> None:
+    async with auth.running() as browser:
+        admin = await browser.admin_token()
+        old = (await browser.admin("POST", "/admin/clients", admin, json=PIPELINE)).json()["client_secret"]
+        rotated = await browser.admin("POST", "/admin/clients/pipeline/secret", admin)
+        assert rotated.status_code == 200, rotated.text
+        new = rotated.json()["client_secret"]
+        assert new != old
+
+        with pytest.raises(OAuthError) as refused:
+            await token_for(browser, "pipeline", old)
+        assert refused.value.error == "invalid_client"
+        assert (await token_for(browser, "pipeline", new))["access_token"]
+        assert EVENT.format("client.secret_rotated") in await auth.outbox_types()
+
+
+async def test_a_disabled_client_cannot_get_tokens_and_its_tokens_are_revoked(auth: AuthService) -> None:
+    async with auth.running() as browser:
+        admin = await browser.admin_token()
+        drs = browser.service.credentials()["clients"]["drs"]
+        held = await browser.robot_token("drs")
+        disabled = await browser.admin("POST", "/admin/clients/drs/disable", admin)
+        assert disabled.status_code == 200
+        assert disabled.json()["disabled"] is True
+
+        with pytest.raises(OAuthError) as refused:
+            await token_for(browser, "drs", drs["client_secret"])
+        assert refused.value.error == "invalid_client"
+        assert (
+            await auth.scalar(
+                "SELECT reason FROM revoked_token WHERE jti = $1",
+                (await (await browser.verifier()).verify(held["access_token"])).token_id,
+            )
+            == "client_disabled"
+        )
+
+
+async def test_changes_are_audited_and_announced(auth: AuthService) -> None:
+    async with auth.running() as browser:
+        admin = await browser.admin_token()
+        audit_before, events_before = await auth.audit_count(), len(await auth.outbox_types())
+
+        await browser.admin("POST", "/admin/clients", admin, json=PIPELINE)
+        await browser.admin("POST", "/admin/users", admin, json={"username": "altair", "roles": ["reader"]})
+        await browser.admin("PUT", "/admin/users/altair/roles", admin, json={"roles": ["reader", "operator"]})
+        await browser.admin("POST", "/admin/users/altair/disable", admin)
+
+        rows = await auth.rows(
+            "SELECT actor, actor_client, action, target_id, before, after FROM audit ORDER BY id"
+        )
+        recent = rows[audit_before:]
+        assert [(r["action"], r["target_id"]) for r in recent] == [
+            ("client.create", "pipeline"),
+            ("user.create", "altair"),
+            ("user.set_roles", "altair"),
+            ("user.disable", "altair"),
+        ]
+        assert {r["actor"] for r in recent} == {"admin"}
+        assert {r["actor_client"] for r in recent} == {"spica-frontend"}
+        assert recent[2]["before"]["roles"] == ["reader"]
+        assert recent[2]["after"]["roles"] == ["operator", "reader"]
+        assert (await auth.outbox_types())[events_before:] == [
+            EVENT.format("client.created"),
+            EVENT.format("user.created"),
+            EVENT.format("user.roles_changed"),
+            EVENT.format("user.disabled"),
+        ]
+        # nothing secret in the audit or the events
+        for row in recent:
+            assert "secret" not in str(row["after"])
+            assert "password" not in str(row["after"])
+        payloads = [r["payload"].decode() for r in await auth.rows("SELECT payload FROM outbox")]
+        assert not any("secret" in p or "hash" in p or "password" in p for p in payloads)
+
+        audit = await browser.admin("GET", "/admin/audit", admin, params={"target_id": "altair"})
+        assert [a["action"] for a in audit.json()] == ["user.disable", "user.set_roles", "user.create"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status"),
+    [
+        ("/admin/clients", {**PIPELINE, "client_id": "drs"}, 409),  # exists already
+        ("/admin/clients", {**PIPELINE, "scopes": ["oifits:read", "stars:steal"]}, 422),
+        (
+            "/admin/clients",
+            {
+                "client_id": "web",
+                "scopes": ["openid"],
+                "grant_types": ["authorization_code"],
+                "redirect_uris": ["http://app.example/cb"],
+            },
+            422,
+        ),  # http off loopback
+        ("/admin/clients", {**PIPELINE, "surprise": True}, 400),
+        ("/admin/users", {"username": "admin", "roles": []}, 409),
+        ("/admin/users", {"username": "spica", "roles": ["emperor"]}, 422),
+        ("/admin/users", {"username": "spica", "password": "short"}, 422),
+        ("/admin/users/nobody/disable", None, 404),
+        ("/admin/clients/nobody/secret", None, 404),
+        ("/admin/clients/spica-frontend/secret", None, 409),  # a public client has no secret
+    ],
+)
+async def test_a_refused_change_leaves_no_audit_row_and_no_event(
+    auth: AuthService, path: str, body: dict[str, Any] | None, status: int
+) -> None:
+    async with auth.running() as browser:
+        admin = await browser.admin_token()
+        audit_before, events_before = await auth.audit_count(), len(await auth.outbox_types())
+        clients_before = await auth.scalar("SELECT count(*) FROM client")
+
+        answer = await browser.admin("POST", path, admin, json=body)
+
+        assert answer.status_code == status, answer.text
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert answer.json()["status"] == status
+        assert await auth.audit_count() == audit_before
+        assert len(await auth.outbox_types()) == events_before
+        assert await auth.scalar("SELECT count(*) FROM client") == clients_before
+
+
+async def test_the_admin_api_needs_the_admin_scope(auth: AuthService) -> None:
+    async with auth.running() as browser:
+        robot = (await browser.robot_token("drs"))["access_token"]
+        refused = await browser.admin("POST", "/admin/clients", robot, json=PIPELINE)
+        assert refused.status_code == 403
+        assert refused.headers["content-type"] == "application/problem+json"
+        anonymous = await browser.http.get("/admin/clients")
+        assert anonymous.status_code == 401
+        assert await auth.scalar("SELECT count(*) FROM client WHERE client_id = 'pipeline'") == 0
+
+
+async def test_accounts_roles_and_the_scope_catalogue(auth: AuthService) -> None:
+    async with auth.running() as browser:
+        admin = await browser.admin_token()
+        created = await browser.admin(
+            "POST", "/admin/users", admin, json={"username": "altair", "roles": ["reader"]}
+        )
+        assert created.status_code == 201
+        password = created.json()["password"]  # generated, shown once
+        assert password
+        assert "password" not in (await browser.admin("GET", "/admin/users/altair", admin)).json()
+
+        reader = await browser.sign_in_with_code(
+            "altair", password, scope="openid programmes:read programmes:write"
+        )
+        assert set(reader["scope"].split()) == {"openid", "programmes:read"}
+
+        admin = await browser.admin_token()
+        changed = await browser.admin(
+            "PUT", "/admin/users/altair/roles", admin, json={"roles": ["astronomer"]}
+        )
+        assert changed.json()["roles"] == ["astronomer"]
+        astronomer = await browser.sign_in_with_code(
+            "altair", password, scope="openid programmes:read programmes:write"
+        )
+        assert set(astronomer["scope"].split()) == {"openid", "programmes:read", "programmes:write"}
+
+        admin = await browser.admin_token()
+        catalogue = (await browser.admin("GET", "/admin/scopes", admin)).json()
+        names = {s["name"] for s in catalogue["scopes"]}
+        assert {"programmes:read", "oifits:push", "tap:query", "admin", "openid"} <= names
+        roles = {r["name"]: set(r["scopes"]) for r in catalogue["roles"]}
+        assert roles["admin"] == names
