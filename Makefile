@@ -15,7 +15,7 @@ help:
 	@echo "make run        start PostgreSQL, NATS and every service on local defaults (data in .spicadb/)"
 	@echo "make stop       stop what 'make run' started"
 	@echo "make test       run the test suite against real PostgreSQL and NATS servers"
-	@echo "make bench      measure the event pipeline against raw JetStream"
+	@echo "make bench      measure the event pipeline and the gateway against raw baselines"
 	@echo "make lint       ruff and mypy"
 	@echo "make contracts  regenerate the event JSON Schemas and the AsyncAPI document"
 	@echo "make clean      stop and remove the virtualenv, caches and the local data folder"
@@ -45,6 +45,7 @@ test: system contracts-check
 
 bench: system
 	$(PY) tests/bench/run.py $(BENCH_ARGS)
+	$(PY) tests/bench/gateway.py $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
