@@ -13,8 +13,12 @@ from .storage import PingStore
 effects = EventConsumer(EFFECTS)
 
 
-@effects.on(PingRecorded)
-async def apply_ping(conn: asyncpg.Connection, envelope: Envelope, event: PingRecorded) -> None:
-    if event.note.startswith("poison") and not await PingStore(conn).cured(event.ping_id):
-        raise ValueError(f"ping {event.ping_id} is poison")
-    await PingStore(conn).record_effect(event.ping_id, envelope.id, envelope.aggregate_version)
+@effects.on_batch(PingRecorded)
+async def apply_pings(conn: asyncpg.Connection, items: list[tuple[Envelope, PingRecorded]]) -> None:
+    store = PingStore(conn)
+    for _, event in items:
+        if event.note.startswith("poison") and not await store.cured(event.ping_id):
+            raise ValueError(f"ping {event.ping_id} is poison")
+    await store.record_effects(
+        [(e.ping_id, envelope.id, envelope.aggregate_version) for envelope, e in items]
+    )

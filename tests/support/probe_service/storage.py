@@ -34,5 +34,15 @@ class PingStore:
             version,
         )
 
+    async def record_effects(self, effects: list[tuple[str, UUID, int]]) -> None:
+        # clock_timestamp() per row: the benchmark reads commit-to-effect lag from applied_at
+        await self.conn.execute(
+            "INSERT INTO ping_effect (ping_id, event_id, version)"
+            " SELECT * FROM unnest($1::text[], $2::uuid[], $3::bigint[])",
+            [e[0] for e in effects],
+            [e[1] for e in effects],
+            [e[2] for e in effects],
+        )
+
     async def cured(self, ping_id: str) -> bool:
         return bool(await self.conn.fetchval("SELECT 1 FROM ping_cure WHERE ping_id = $1", ping_id))
