@@ -95,7 +95,7 @@ async def _start(
         or TokenVerifier(
             issuer=settings.token_issuer, audience=settings.token_audience, jwks_url=settings.jwks_url
         ),
-        runners=[ConsumerRunner(c, pool, bus) for c in consumers],
+        runners=[ConsumerRunner(c, pool, bus, batch=settings.consumer_batch) for c in consumers],
     )
     context.tasks.append(asyncio.create_task(relay.run(), name=f"{spec.name}-relay"))
     for runner in context.runners:

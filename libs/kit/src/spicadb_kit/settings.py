@@ -85,6 +85,8 @@ class ServiceSettings(BaseSettings, frozen=True):
     outbox_batch: int = 500
     outbox_poll_seconds: float = 1.0
     outbox_retention_seconds: float = 600.0
+    # events fetched and applied per consumer transaction
+    consumer_batch: int = 200
 
     @property
     def json_logs(self) -> bool:

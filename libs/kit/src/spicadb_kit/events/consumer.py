@@ -49,9 +49,14 @@ INSERT INTO inbox (consumer, event_id, event_type)
 SELECT $1, u.id, u.t FROM unnest($2::uuid[], $3::text[]) AS u(id, t)
 ON CONFLICT DO NOTHING RETURNING event_id
 """
+# One primary-key lookup per aggregate (LATERAL ... OFFSET 0 keeps the planner from turning this into
+# a scan of every position when statistics call the consumer rare, e.g. a new consumer backfilling).
 _POSITIONS = """
-SELECT aggregate_type, aggregate_id, last_version FROM consumer_position
-WHERE consumer = $1 AND (aggregate_type, aggregate_id) IN (SELECT * FROM unnest($2::text[], $3::text[]))
+SELECT u.t, u.i, p.last_version FROM unnest($2::text[], $3::text[]) AS u(t, i)
+CROSS JOIN LATERAL (
+    SELECT last_version FROM consumer_position p
+    WHERE p.consumer = $1 AND p.aggregate_type = u.t AND p.aggregate_id = u.i OFFSET 0
+) AS p
 """
 _ADVANCE = """
 INSERT INTO consumer_position AS p (consumer, aggregate_type, aggregate_id, last_version)
