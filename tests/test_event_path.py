@@ -209,3 +209,35 @@ async def test_event_arriving_before_its_predecessor_waits_for_it(probe: Probe) 
     assert probe.pool is not None
     order = [r[0] for r in await probe.pool.fetch("SELECT ping_id FROM ping_effect ORDER BY applied_at")]
     assert order == ["v1", "v2", "v3"]
+
+
+async def test_housekeeping_drops_old_published_events_and_inbox_rows_but_keeps_the_rest(
+    probe: Probe,
+) -> None:
+    await ping_service(probe).record_batch([(f"h{i}", i) for i in range(10)])
+    async with probe.running():
+        await probe.wait_effects(10)
+    assert probe.pool is not None
+    # age half of everything beyond the retentions (outbox 600 s, inbox 35 days)
+    await probe.pool.execute(
+        "UPDATE outbox SET published_at = now() - interval '1 hour' WHERE id IN (SELECT id FROM outbox LIMIT 5)"
+    )
+    await probe.pool.execute(
+        "UPDATE inbox SET processed_at = now() - interval '40 days'"
+        " WHERE event_id IN (SELECT event_id FROM inbox LIMIT 5)"
+    )
+    await probe.pool.execute(
+        "INSERT INTO outbox (event_id, event_type, subject, aggregate_type, aggregate_id,"
+        " aggregate_version, headers, payload) VALUES (gen_random_uuid(), 't', 's', 'ping',"
+        " 'unpublished', 1, '{}', '')"
+    )
+    bus = Bus(probe.nats_url, "housekeeping")
+    relay = OutboxRelay(probe.pool, bus, schema="probe")
+    async with probe.pool.acquire() as conn:
+        await relay._prune(conn, force=True)
+    assert await probe.scalar("SELECT count(*) FROM outbox WHERE published_at IS NOT NULL") == 5
+    assert (
+        await probe.scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 1
+    )  # never unpublished
+    assert await probe.scalar("SELECT count(*) FROM inbox") == 5
+    assert await probe.scalar("SELECT count(*) FROM ping_effect") == 10  # effects are not the kit's to prune

@@ -80,6 +80,7 @@ async def _start(
         batch=settings.outbox_batch,
         poll_seconds=settings.outbox_poll_seconds,
         retention_seconds=settings.outbox_retention_seconds,
+        inbox_retention_seconds=settings.inbox_retention_seconds,
     )
     context = ServiceContext(
         spec=spec,

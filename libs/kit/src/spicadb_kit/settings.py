@@ -85,6 +85,8 @@ class ServiceSettings(BaseSettings, frozen=True):
     outbox_batch: int = 500
     outbox_poll_seconds: float = 1.0
     outbox_retention_seconds: float = 600.0
+    # longer than the streams keep events (30 days), so a redelivery or replay still finds its inbox row
+    inbox_retention_seconds: float = 35 * 24 * 3600.0
     # events fetched and applied per consumer transaction
     consumer_batch: int = 200
 

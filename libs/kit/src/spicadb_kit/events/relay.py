@@ -33,6 +33,9 @@ FROM unnest($1::bigint[], $2::bigint[]) AS u(id, seq) WHERE outbox.id = u.id
 """
 _FAILED = "UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = ANY($1::bigint[])"
 _PRUNE = "DELETE FROM outbox WHERE published_at < now() - make_interval(secs => $1)"
+# An inbox row must outlive every redelivery and replay of its event: keep it longer than the
+# streams keep events (StreamDecl.max_age_seconds), then drop it.
+_PRUNE_INBOX = "DELETE FROM inbox WHERE processed_at < now() - make_interval(secs => $1)"
 
 
 @dataclass
@@ -54,6 +57,7 @@ class OutboxRelay:
         batch: int = 500,
         poll_seconds: float = 1.0,
         retention_seconds: float = 600.0,
+        inbox_retention_seconds: float = 35 * 24 * 3600,
         ack_timeout: float = 10.0,
     ) -> None:
         self.pool = pool
@@ -62,6 +66,7 @@ class OutboxRelay:
         self.batch = batch
         self.poll_seconds = poll_seconds
         self.retention_seconds = retention_seconds
+        self.inbox_retention_seconds = inbox_retention_seconds
         self.ack_timeout = ack_timeout
         self.stats = RelayStats()
         self._wake = asyncio.Event()
@@ -180,13 +185,15 @@ class OutboxRelay:
                 results.append(future.result())
         return results
 
-    async def _prune(self, conn: asyncpg.Connection) -> None:
-        # published rows stay a while so they can be replayed after an unclean NATS restart
+    async def _prune(self, conn: asyncpg.Connection, *, force: bool = False) -> None:
+        """Housekeeping of the schema's event tables, by the relay leader (one writer, every 30 s)."""
         now = time.monotonic()
-        if now - self._last_prune < 30:
+        if now - self._last_prune < 30 and not force:
             return
         self._last_prune = now
+        # published rows stay a while so they can be replayed after an unclean NATS restart
         await conn.execute(_PRUNE, self.retention_seconds)
+        await conn.execute(_PRUNE_INBOX, self.inbox_retention_seconds)
 
     async def backlog(self) -> dict[str, object]:
         row = await self.pool.fetchrow(
