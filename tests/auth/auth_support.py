@@ -26,9 +26,8 @@ from spicadb_auth.config import AuthSettings
 from spicadb_auth.spec import SPEC
 
 from spicadb_kit.auth import TokenVerifier
-from spicadb_kit.db import init_connection
 from spicadb_kit.events.provision import provision
-from spicadb_kit.migrate import migrate_service
+from spicadb_kit.testing.services import migrate, role_dsn, service_pool
 
 with warnings.catch_warnings():
     # authlib 1.9 prefers the httpx2 fork and warns when it finds httpx (the pinned client)
@@ -43,11 +42,6 @@ REVOKED_EVENT = "org.jmmc.spicadb.auth.token.revoked.v1"
 _FORM_ACTION = re.compile(r'<form method=post action="([^"]*)"')
 _CSRF = re.compile(r'name=csrf_token value="([^"]*)"')
 _UPSTREAM = re.compile(r'<a class=upstream href="([^"]*)"')
-
-
-def service_dsn(admin_dsn: str) -> str:
-    base, _, database = admin_dsn.rpartition("/")
-    return base.replace("spicadb@", f"{SPEC.role}@") + "/" + database
 
 
 class InProcess(httpx.AsyncBaseTransport):
@@ -88,7 +82,7 @@ class AuthService:
         self.nats_url = nats_url
         self.data = data
         self.issuer = issuer
-        self.dsn = service_dsn(admin_dsn)
+        self.dsn = role_dsn(admin_dsn, SPEC.role)
         self.pool: asyncpg.Pool | None = None
 
     def settings(self, **overrides: Any) -> AuthSettings:
@@ -105,19 +99,9 @@ class AuthService:
         return AuthSettings(**values)
 
     async def install(self, js: JetStreamContext) -> None:
-        conn = await asyncpg.connect(self.admin_dsn)
-        try:
-            await migrate_service(conn, SPEC)
-        finally:
-            await conn.close()
+        await migrate(self.admin_dsn, [SPEC])
         await provision(js, [SPEC])
-        self.pool = await asyncpg.create_pool(
-            self.dsn,
-            min_size=1,
-            max_size=4,
-            init=init_connection,
-            server_settings={"search_path": "auth,public"},
-        )
+        self.pool = await service_pool(self.admin_dsn, SPEC)
 
     async def close(self) -> None:
         if self.pool is not None:

@@ -3,16 +3,15 @@ for a second instance (the upstream OpenID provider)."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 from auth_support import AuthService
 from nats.js import JetStreamContext
 
 from spicadb_kit.infra import NatsServer, PostgresCluster
+from spicadb_kit.testing.services import fresh_database
 
 
 @pytest.fixture
@@ -27,11 +26,5 @@ async def auth(
 
 @pytest.fixture
 async def second_database(pg_cluster: PostgresCluster) -> AsyncIterator[str]:
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(pg_cluster.dsn())
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield pg_cluster.dsn(name)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async with fresh_database(pg_cluster) as dsn:
+        yield dsn

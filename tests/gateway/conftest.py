@@ -11,18 +11,17 @@ from collections.abc import AsyncIterator
 import asyncpg
 import nats
 import pytest
-from gateway_stack import Stack, role_dsn
+from gateway_stack import Stack
 from gateway_support import AUTH_STAND_IN, Echo, Jwks, LocalServer
 from probe_service.app import create_app as create_probe
 from probe_service.spec import SPEC as PROBE_SPEC
 from spicadb_gateway.spec import SPEC as GATEWAY_SPEC
 
-from spicadb_kit.db import init_connection
 from spicadb_kit.events.provision import provision
 from spicadb_kit.infra import NatsServer, PostgresCluster
-from spicadb_kit.migrate import migrate_service
 from spicadb_kit.settings import ServiceSettings
 from spicadb_kit.testing.plugin import delete_all_streams
+from spicadb_kit.testing.services import migrate, role_dsn, service_pool
 from spicadb_kit.testing.tokens import TokenFactory
 
 
@@ -35,23 +34,12 @@ async def stack(
     await admin.execute(f'CREATE DATABASE "{name}"')
     await admin.close()
     admin_dsn = pg_cluster.dsn(name)
-    conn = await asyncpg.connect(admin_dsn)
-    try:
-        await migrate_service(conn, PROBE_SPEC)
-        await migrate_service(conn, GATEWAY_SPEC)
-    finally:
-        await conn.close()
+    await migrate(admin_dsn, [PROBE_SPEC, GATEWAY_SPEC])
     nc = await nats.connect(nats_server.url)
     js = nc.jetstream()
     await delete_all_streams(js)
     await provision(js, [AUTH_STAND_IN, PROBE_SPEC, GATEWAY_SPEC])
-    pool = await asyncpg.create_pool(
-        role_dsn(admin_dsn, GATEWAY_SPEC.role),
-        min_size=1,
-        max_size=4,
-        init=init_connection,
-        server_settings={"search_path": "gateway,public"},
-    )
+    pool = await service_pool(admin_dsn, GATEWAY_SPEC)
     jwks = await LocalServer(Jwks(tokens.jwks)).start()
     probe_settings = ServiceSettings(
         environment="test",

@@ -24,14 +24,10 @@ from spicadb_gateway.spec import SPEC as GATEWAY_SPEC
 
 from spicadb_contracts.auth import TokenRevoked
 from spicadb_kit.events import Envelope
+from spicadb_kit.testing.services import role_dsn
 from spicadb_kit.testing.tokens import TokenFactory
 
 FRONTEND = "http://frontend.test"
-
-
-def role_dsn(admin_dsn: str, role: str) -> str:
-    base, _, database = admin_dsn.rpartition("/")
-    return base.replace("spicadb@", f"{role}@") + "/" + database
 
 
 @dataclass

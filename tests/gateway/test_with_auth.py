@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import httpx
 import pytest
 from authlib.common.security import generate_token
-from gateway_stack import Stack, role_dsn
+from gateway_stack import Stack
 from gateway_support import ECHO_SPEC, ROUTED_PROBE, LocalServer, assert_problem, header_map
 from harness import eventually
 from probe_service.app import create_app as create_probe
@@ -34,9 +34,9 @@ from spicadb_gateway.spec import SPEC as GATEWAY_SPEC
 
 from spicadb_kit.events.provision import provision
 from spicadb_kit.infra import free_port
-from spicadb_kit.migrate import migrate_service
 from spicadb_kit.settings import ServiceSettings
 from spicadb_kit.spec import GatewayRoute
+from spicadb_kit.testing.services import migrate, role_dsn
 
 # the echo upstream as a service robots use: the DRS pushes files, readers read
 ECHO_OIFITS = dataclasses.replace(
@@ -151,13 +151,7 @@ class Platform:
 
 @pytest.fixture(scope="module")
 async def platform(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Platform]:
-    import asyncpg
-
-    conn = await asyncpg.connect(stack.admin_dsn)
-    try:
-        await migrate_service(conn, AUTH_SPEC)
-    finally:
-        await conn.close()
+    await migrate(stack.admin_dsn, [AUTH_SPEC])
     await provision(stack.js, [AUTH_SPEC, GATEWAY_SPEC])
     port = free_port()
     url = f"http://127.0.0.1:{port}"

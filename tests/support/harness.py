@@ -13,10 +13,9 @@ from nats.js import JetStreamContext
 from probe_service.app import create_app
 from probe_service.spec import SPEC
 
-from spicadb_kit.db import init_connection
 from spicadb_kit.events.provision import provision
-from spicadb_kit.migrate import migrate_service
 from spicadb_kit.settings import ServiceSettings
+from spicadb_kit.testing.services import migrate, role_dsn, service_pool
 from spicadb_kit.testing.tokens import TokenFactory
 
 
@@ -41,8 +40,7 @@ class Probe:
         self.admin_dsn = admin_dsn
         self.nats_url = nats_url
         self.tokens = tokens
-        base, _, database = admin_dsn.rpartition("/")
-        self.service_dsn = base.replace("spicadb@", f"{SPEC.role}@") + "/" + database
+        self.service_dsn = role_dsn(admin_dsn, SPEC.role)
         self.pool: asyncpg.Pool | None = None
 
     def settings(self, **overrides: Any) -> ServiceSettings:
@@ -58,22 +56,12 @@ class Probe:
         return ServiceSettings(**values)
 
     async def install(self, js: JetStreamContext) -> None:
-        conn = await asyncpg.connect(self.admin_dsn)
-        try:
-            await migrate_service(conn, SPEC)
-        finally:
-            await conn.close()
+        await migrate(self.admin_dsn, [SPEC])
         await provision(js, [SPEC])
         await self.connect()
 
     async def connect(self) -> None:
-        self.pool = await asyncpg.create_pool(
-            self.service_dsn,
-            min_size=1,
-            max_size=4,
-            init=init_connection,
-            server_settings={"search_path": "probe,public"},
-        )
+        self.pool = await service_pool(self.admin_dsn, SPEC)
 
     @asynccontextmanager
     async def running(self, **overrides: Any) -> AsyncIterator[AsyncTestClient[Any]]:

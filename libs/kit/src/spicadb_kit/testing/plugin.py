@@ -12,16 +12,15 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import asyncpg
 import nats
 import pytest
 from nats.js import JetStreamContext
 
 from ..infra import DEFAULT_PG_BIN, NatsServer, PostgresCluster, free_port
+from .services import fresh_database
 from .tokens import TokenFactory
 
 # Durability is not what unit tests measure; a clean shutdown still writes everything.
@@ -76,14 +75,8 @@ def nats_server(infra_dir: Path) -> Iterator[NatsServer]:
 @pytest.fixture
 async def database(pg_cluster: PostgresCluster) -> AsyncIterator[str]:
     """The admin DSN of a database created for this test alone."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(pg_cluster.dsn())
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield pg_cluster.dsn(name)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async with fresh_database(pg_cluster) as dsn:
+        yield dsn
 
 
 async def delete_all_streams(js: JetStreamContext) -> None:
