@@ -20,9 +20,7 @@ What runs (all servers and processes are started here and stopped by pid at the 
   clock when the producer's commit returned (same host clock); also shown from
   ``ping.recorded_at`` (taken before the producer's transaction: the commit included);
 - when a figure falls short (or with ``--breakdown``): each stage alone (commit without relay,
-  relay alone, consumer alone on the same backlog, and the batched what-if consumer of
-  prototype.py), optionally under cProfile (``--profile``); ``--phases ...,proto`` also runs
-  the whole pipeline with the what-if consumer.
+  relay alone, consumer alone on the same backlog), optionally under cProfile (``--profile``).
 
 CPU per process (and what other processes on the box took) is printed for every phase: the
 machine has two cores, shared by the producer, the service, PostgreSQL and NATS.
@@ -50,7 +48,6 @@ import urllib.request
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from dataclasses import replace as dataclasses_replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -64,7 +61,7 @@ import msgspec  # noqa: E402
 import nats  # noqa: E402
 import nats.errors  # noqa: E402
 import uvloop  # noqa: E402
-from nats.js import JetStreamContext, api  # noqa: E402
+from nats.js import JetStreamContext  # noqa: E402
 from nats.js.errors import NotFoundError  # noqa: E402
 from probe_service.spec import EFFECTS, SPEC, STREAM  # noqa: E402
 
@@ -918,34 +915,13 @@ async def pipeline_lag(
 # --- where the time goes: each stage alone ----------------------------------------------------
 
 
-PROTO_DURABLE = "probe_effects_batched"
-
-
-def consumer_for(kind: str, durable: str | None = None) -> Any:
-    """The runner class and consumer of a stage: the kit's, or the batched what-if."""
-    import dataclasses
-
-    from probe_service.consumers import effects
-
-    from spicadb_kit.events import ConsumerRunner, EventConsumer
-
-    consumer = effects
-    if durable and durable != effects.decl.durable:
-        consumer = EventConsumer(dataclasses.replace(effects.decl, durable=durable), ordered=effects.ordered)
-        consumer.handlers.update(effects.handlers)
-    if kind == "batched":
-        from prototype import BatchedRunner
-
-        return BatchedRunner, consumer
-    return ConsumerRunner, consumer
-
-
 async def stage_role(args: argparse.Namespace) -> None:
     """Child process: the relay and/or a consumer runner, wired as the app wires them.
 
-    ``--stage`` is ``relay``, ``consumer``, ``consumer-batched`` or ``service-batched``
-    (relay + batched runner: the probe service with the what-if consumer)."""
-    from spicadb_kit.events import Bus, OutboxRelay
+    ``--stage`` is ``relay`` or ``consumer`` (the probe's consumer, with its batch handler)."""
+    from probe_service.consumers import effects
+
+    from spicadb_kit.events import Bus, ConsumerRunner, OutboxRelay
     from spicadb_kit.logs import configure_logging
     from spicadb_kit.settings import ServiceSettings
 
@@ -962,7 +938,7 @@ async def stage_role(args: argparse.Namespace) -> None:
     bus = Bus(args.nats_url, name=f"bench-{stage}")
     await bus.connect()
     workers: dict[str, Any] = {}
-    if stage in ("relay", "service-batched"):
+    if stage == "relay":
         workers["relay"] = OutboxRelay(
             pool,
             bus,
@@ -971,10 +947,9 @@ async def stage_role(args: argparse.Namespace) -> None:
             poll_seconds=settings.outbox_poll_seconds,
             retention_seconds=settings.outbox_retention_seconds,
         )
-    if stage != "relay":
-        runner, consumer = consumer_for("batched" if "batched" in stage else "kit", args.durable)
+    else:
         extra = {"batch": args.consumer_batch} if args.consumer_batch else {}
-        workers["consumer"] = runner(consumer, pool, bus, **extra)
+        workers["consumer"] = ConsumerRunner(effects, pool, bus, **extra)
     tasks = [asyncio.create_task(w.run()) for w in workers.values()]
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
@@ -994,13 +969,9 @@ async def stage_role(args: argparse.Namespace) -> None:
     await pool.close()
 
 
-def stage_command(
-    infra: Infra, stage: str, durable: str | None = None, profile: Path | None = None
-) -> list[str]:
+def stage_command(infra: Infra, stage: str, profile: Path | None = None) -> list[str]:
     cmd = [sys.executable, str(HERE / "run.py"), "--role", "stage", "--stage", stage]
     cmd += ["--dsn", infra.service_dsn, "--nats-url", infra.nats.url]
-    if durable:
-        cmd += ["--durable", durable]
     if _consumer_batch:
         cmd += ["--consumer-batch", str(_consumer_batch)]
     if profile:
@@ -1046,7 +1017,6 @@ STAGE_LABELS = {
     "commit": "commit alone (no relay running)",
     "relay": "relay alone (outbox -> stream)",
     "consumer": "consumer alone (stream -> effects)",
-    "consumer-batched": "what-if: one INSERT per batch (prototype.py)",
 }
 
 
@@ -1054,8 +1024,7 @@ async def stages(
     infra: Infra, js: JetStreamContext, pool: asyncpg.Pool, args: argparse.Namespace, logs: Path
 ) -> StageResult:
     """With the service stopped: commit alone (a backlog builds in the outbox), then the relay
-    alone drains it into the stream, then the consumer alone applies it; then the batched
-    what-if runner applies the same events again through a second durable consumer."""
+    alone drains it into the stream, then the consumer alone applies it."""
     result = StageResult()
     seconds = min(args.duration, 20.0)
     producers = Producers(pool, "brk-", args.batch)
@@ -1069,26 +1038,16 @@ async def stages(
     result.events = total = producers.committed
     result.runs["commit"] = StageRun(total / elapsed, meter.stop())
     say(f"stage commit alone: {fmt_rate(total / elapsed)}; CPU {cpu_text(result.runs['commit'].cpu)}")
-    first_seq = await last_seq(js, STREAM.name) + 1
-
-    for stage in ("relay", "consumer", "consumer-batched"):
-        durable = PROTO_DURABLE if stage == "consumer-batched" else None
-        if durable:  # a second durable, from the first event of this backlog
-            config = consumer_config(dataclasses_replace(EFFECTS, durable=durable))
-            config.deliver_policy = api.DeliverPolicy.BY_START_SEQUENCE
-            config.opt_start_seq = first_seq
-            await js.add_consumer(STREAM.name, config)
+    for stage in ("relay", "consumer"):
         profile = logs / f"{stage}.pstats" if args.profile else None
         before = await counters(js)
 
         async def done(stage: str = stage, before: Sample = before) -> int:
             if stage == "relay":
                 return await last_seq(js, STREAM.name) - before.relayed
-            if stage == "consumer":
-                return await acked_seq(js, STREAM.name, EFFECTS.durable) - before.effected
-            return max(0, await acked_seq(js, STREAM.name, PROTO_DURABLE) - first_seq + 1)
+            return await acked_seq(js, STREAM.name, EFFECTS.durable) - before.effected
 
-        child = spawn(stage_command(infra, stage, durable, profile), logs / f"stage-{stage}.log")
+        child = spawn(stage_command(infra, stage, profile=profile), logs / f"stage-{stage}.log")
         try:
             await wait_line(child, "ready")
             meter = CpuMeter(
@@ -1117,8 +1076,6 @@ async def stages(
             once = await check_once(pool, "brk-", total)
             if not once.ok:
                 say(f"stage run exactly once FAILED: {once.text()}")
-    with contextlib.suppress(NotFoundError):
-        await js.delete_consumer(STREAM.name, PROTO_DURABLE)
     return result
 
 
@@ -1210,21 +1167,12 @@ def checks_of(
     ]
 
 
-@dataclass
-class WhatIf:
-    """The pipeline again with the batched consumer (bench-only prototype, see prototype.py)."""
-
-    pipe: PipelineResult = field(default_factory=PipelineResult)
-    lag: LagResult = field(default_factory=LagResult)
-
-
 def report(
     args: argparse.Namespace,
     raw: RawResult,
     pipe: PipelineResult,
     lag: LagResult,
     stage: StageResult | None,
-    whatif: WhatIf | None,
 ) -> tuple[str, list[dict[str, Any]]]:
     checks = checks_of(args, raw, pipe, lag)
     rows = [("metric", "value", "baseline", "ratio", "target", "verdict")]
@@ -1273,17 +1221,6 @@ def report(
             )
         for name, text in stage.profiles.items():
             out += ["", f"cProfile of the {name} stage (by own time):", text]
-    if whatif is not None:
-        ratio = ratio_text(whatif.pipe.effected, raw.consumed)
-        out += [
-            "",
-            "What-if (prototype.py, bench only): relay + a consumer writing one INSERT per batch",
-            f"  throughput (effected) {fmt_rate(whatif.pipe.effected)} ({ratio} of raw), committed "
-            f"{fmt_rate(whatif.pipe.committed)}, exactly once {'ok' if whatif.pipe.once_ok else 'FAILED'}; "
-            f"CPU {cpu_text(whatif.pipe.cpu)}",
-            f"  lag at {whatif.lag.achieved:,.0f} ev/s: p50 {whatif.lag.p50_ms:.1f} ms, p99 {whatif.lag.p99_ms:.1f} ms,"
-            f" max {whatif.lag.max_ms:.1f} ms; CPU {cpu_text(whatif.lag.cpu)}",
-        ]
     return "\n".join(out), checks
 
 
@@ -1321,12 +1258,11 @@ async def bench(args: argparse.Namespace, base: Path) -> dict[str, Any]:
     await install_probe(infra)
 
     raw = await raw_baseline(infra, args, logs) if "raw" in args.phases else RawResult()
-    pipe, lag, stage, whatif = PipelineResult(), LagResult(), None, None
+    pipe, lag, stage = PipelineResult(), LagResult(), None
     nc = await nats.connect(infra.nats.url)
     js = nc.jetstream()
     service = ServiceProcess(infra, logs / "service.log", args.service_workers, args.outbox_batch)
     pool = await producer_pool(infra, max(args.producers, 16) + 2)
-    proto: subprocess.Popen[bytes] | None = None
     try:
         await provision(js, [SPEC])
         if "pipeline" in args.phases or "lag" in args.phases:
@@ -1343,19 +1279,11 @@ async def bench(args: argparse.Namespace, base: Path) -> dict[str, Any]:
         if args.breakdown or (short and not args.no_breakdown):
             say(f"short: {', '.join(short)}; measuring each stage alone" if short else "each stage alone")
             stage = await stages(infra, js, pool, args, logs)
-        if "proto" in args.phases:
-            say("what-if: relay + batched consumer (prototype.py) in place of the service")
-            proto = spawn(stage_command(infra, "service-batched"), logs / "service-batched.log")
-            await wait_line(proto, "ready")
-            whatif = WhatIf()
-            whatif.pipe = await pipeline_throughput(infra, js, pool, proto.pid, args, prefix="pthr-")
-            whatif.lag = await pipeline_lag(infra, js, pool, proto.pid, args, prefix="plag-")
     finally:
-        stop_child(proto)
         service.stop()
         await pool.close()
         await nc.close()
-    text, checks = report(args, raw, pipe, lag, stage, whatif)
+    text, checks = report(args, raw, pipe, lag, stage)
     print(text, flush=True)
     return {
         "settings": {
@@ -1377,7 +1305,6 @@ async def bench(args: argparse.Namespace, base: Path) -> dict[str, Any]:
         "pipeline": asdict(pipe),
         "lag": asdict(lag),
         "stages": asdict(stage) if stage else None,
-        "whatif_batched_consumer": asdict(whatif) if whatif else None,
         "checks": checks,
     }
 
@@ -1419,16 +1346,15 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--phases",
         default="raw,pipeline,lag",
-        help="comma-separated subset of raw,pipeline,lag,proto (raw,pipeline,lag); proto: the what-if",
+        help="comma-separated subset of raw,pipeline,lag (all three)",
     )
     # internal: the child processes
     parser.add_argument("--role", choices=["raw-consumer", "stage"], help=argparse.SUPPRESS)
     parser.add_argument(
         "--stage",
-        choices=["relay", "consumer", "consumer-batched", "service-batched"],
+        choices=["relay", "consumer"],
         help=argparse.SUPPRESS,
     )
-    parser.add_argument("--durable", help=argparse.SUPPRESS)
     parser.add_argument("--dsn", help=argparse.SUPPRESS)
     parser.add_argument("--nats-url", help=argparse.SUPPRESS)
     parser.add_argument("--profile-out", type=Path, help=argparse.SUPPRESS)
