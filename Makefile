@@ -17,7 +17,7 @@ help:
 	@echo "make test       run the test suite against real PostgreSQL and NATS servers"
 	@echo "make bench      measure the event pipeline and the gateway against raw baselines"
 	@echo "make lint       ruff and mypy"
-	@echo "make contracts  regenerate the event JSON Schemas and the AsyncAPI document"
+	@echo "make contracts  regenerate the event JSON Schemas, the AsyncAPI and the OpenAPI documents"
 	@echo "make clean      stop and remove the virtualenv, caches and the local data folder"
 
 # The virtualenv, rebuilt when a package definition or a pin changes.
@@ -58,9 +58,11 @@ format: $(STAMP)
 
 contracts: $(STAMP)
 	$(BIN)/spicadb-contracts generate
+	$(BIN)/spicadb openapi --output contracts/openapi
 
 contracts-check: $(STAMP)
 	$(BIN)/spicadb-contracts check
+	$(BIN)/spicadb openapi --output contracts/openapi --check
 
 clean:
 	-@test -x $(BIN)/spicadb && $(BIN)/spicadb stop

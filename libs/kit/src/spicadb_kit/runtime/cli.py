@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import json
 import sys
+from pathlib import Path
 
 import asyncpg
 import nats
@@ -23,7 +24,7 @@ from ..events.provision import provision
 from ..migrate import migrate_service
 from ..settings import RuntimeSettings, ServiceSettings, SettingsError
 from ..spec import ServiceSpec, discover_services
-from . import supervisor, system
+from . import openapi, supervisor, system
 from .serve import UnknownService, find_service, serve
 
 
@@ -117,6 +118,9 @@ def _parser() -> argparse.ArgumentParser:
     dead.add_argument("--service", required=True)
     dead.add_argument("--consumer")
     dead.add_argument("--id", type=int, action="append", default=[], dest="ids")
+    openapi_cmd = sub.add_parser("openapi", help="write or check each service's OpenAPI document")
+    openapi_cmd.add_argument("--output", type=Path, default=Path("contracts/openapi"))
+    openapi_cmd.add_argument("--check", action="store_true", help="fail when the committed documents differ")
     credentials = sub.add_parser("credentials", help="client_id:secret of a bootstrapped client")
     credentials.add_argument("name")
     return parser
@@ -131,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
             return supervisor.stop(RuntimeSettings.from_env())
         if args.command == "doctor":
             return system.doctor(RuntimeSettings.from_env().pg_bin_path, install_missing=args.install)
+        if args.command == "openapi":
+            return openapi.write_or_check(args.output, check=args.check)
         if args.command == "credentials":
             return _credentials(args.name)
         if args.command == "serve":
