@@ -9,7 +9,6 @@ from litestar.params import FromPath, JSONBody
 
 from spicadb_kit.auth import Principal, requires
 from spicadb_kit.context import ServiceContext
-from spicadb_kit.errors import NotFound
 
 from .service import PingService
 
@@ -36,11 +35,5 @@ async def record_ping(
 
 @get("/pings/{ping_id:str}", guards=[requires("probe:read")], operation_id="getPing")
 async def get_ping(ping_id: FromPath[str], context: NamedDependency[ServiceContext]) -> PingOut:
-    row = await context.pool.fetchrow(
-        "SELECT p.sequence, (SELECT count(*) FROM ping_effect e WHERE e.ping_id = p.ping_id) AS effects"
-        " FROM ping p WHERE p.ping_id = $1",
-        ping_id,
-    )
-    if row is None:
-        raise NotFound(f"no ping {ping_id}")
-    return PingOut(id=ping_id, sequence=row["sequence"], effects=row["effects"])
+    sequence, effects = await PingService(context.pool, context.outbox).summary(ping_id)
+    return PingOut(id=ping_id, sequence=sequence, effects=effects)

@@ -8,7 +8,7 @@ import asyncpg
 
 from spicadb_contracts.probe import PingRecorded
 from spicadb_kit.db import transaction
-from spicadb_kit.errors import Conflict
+from spicadb_kit.errors import Conflict, NotFound
 from spicadb_kit.events import Outbox
 
 from .storage import PingStore
@@ -26,6 +26,14 @@ class PingService:
                 raise Conflict(f"ping {ping_id} exists already", code="ping-exists")
             await self.outbox.add(conn, event, aggregate_id=ping_id)
         return event
+
+    async def summary(self, ping_id: str) -> tuple[int, int]:
+        """(sequence, how many times the consumer applied it) of one ping."""
+        async with self.pool.acquire() as conn:
+            found = await PingStore(conn).summary(ping_id)
+        if found is None:
+            raise NotFound(f"no ping {ping_id}")
+        return found
 
     async def record_batch(self, pings: list[tuple[str, int]], aggregate: str | None = None) -> None:
         """Many pings in one transaction; with ``aggregate`` they form one ordered stream."""

@@ -44,5 +44,13 @@ class PingStore:
             [e[2] for e in effects],
         )
 
+    async def summary(self, ping_id: str) -> tuple[int, int] | None:
+        row = await self.conn.fetchrow(
+            "SELECT p.sequence, (SELECT count(*) FROM ping_effect e WHERE e.ping_id = p.ping_id) AS effects"
+            " FROM ping p WHERE p.ping_id = $1",
+            ping_id,
+        )
+        return None if row is None else (row["sequence"], row["effects"])
+
     async def cured(self, ping_id: str) -> bool:
         return bool(await self.conn.fetchval("SELECT 1 FROM ping_cure WHERE ping_id = $1", ping_id))
