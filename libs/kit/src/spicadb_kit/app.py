@@ -105,12 +105,22 @@ async def _start(
     return context
 
 
+async def _finish(task: asyncio.Task[None]) -> None:
+    """Wait for a cancelled task, cancelling it again while it runs: a library that swallows one
+    cancellation (asyncio.wait_for racing a completion on 3.11, nats-py's fetch) must not hang the
+    shutdown with a connection held, which would hang the pool's close too."""
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=1.0)
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        task.result()
+
+
 async def _stop(context: ServiceContext) -> None:
     for task in context.tasks:
         task.cancel()
     for task in context.tasks:
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
+        await _finish(task)
     await context.bus.close()
     await context.pool.close()
 

@@ -216,9 +216,8 @@ class ConsumerRunner:
         idle_since = time.monotonic()
         while not self._resubscribe:
             try:
-                msgs = await asyncio.wait_for(
-                    sub.fetch(self.batch, timeout=self.fetch_timeout), self.fetch_timeout + 5
-                )
+                async with asyncio.timeout(self.fetch_timeout + 5):  # not wait_for: see relay.py
+                    msgs = await sub.fetch(self.batch, timeout=self.fetch_timeout)
             except nats.errors.TimeoutError:
                 msgs = []
             except TimeoutError:

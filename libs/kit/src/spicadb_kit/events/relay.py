@@ -127,8 +127,11 @@ class OutboxRelay:
                 continue
             await self._prune(conn)
             if sent < self.batch:
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+                # races with the wake-up (a NOTIFY at shutdown), and the relay would never stop
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.poll_seconds):
+                        await self._wake.wait()
 
     async def publish_round(self, conn: asyncpg.Connection) -> int:
         """Publish one batch; returns how many rows were marked published."""
