@@ -1,0 +1,136 @@
+"""Programmes, members and proposals."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, delete, get, patch, post, put
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from spicadb_kit.auth import requires
+from spicadb_kit.errors import Unprocessable
+
+from ..models import (
+    Kind,
+    MemberIn,
+    MemberOut,
+    ProgrammeIn,
+    ProgrammeOut,
+    ProgrammePage,
+    ProgrammePatch,
+    ProgrammeStatus,
+    ProposalIn,
+    ProposalOut,
+    TransitionIn,
+)
+from ..services.programmes import ProgrammeService
+
+READ = [requires("programmes:read")]
+WRITE = [requires("programmes:write")]
+Limit = Annotated[int, QueryParameter(ge=1, le=1000)]
+
+
+class ProgrammeController(Controller):
+    path = "/programmes"
+    tags = ["programmes"]
+
+    @get("/", guards=READ, operation_id="listProgrammes")
+    async def listing(
+        self,
+        programmes: NamedDependency[ProgrammeService],
+        status: Annotated[ProgrammeStatus | None, QueryParameter()] = None,
+        kind: Annotated[Kind | None, QueryParameter()] = None,
+        q: Annotated[str | None, QueryParameter(description="part of the code or title")] = None,
+        cursor: Annotated[str | None, QueryParameter(description="`next` of the previous page")] = None,
+        limit: Limit = 100,
+    ) -> ProgrammePage:
+        """Programmes by code: the public ones and the caller's own (all of them for an admin)."""
+        items = await programmes.listing(status=status, kind=kind, search=q, after=cursor, limit=limit + 1)
+        more = len(items) > limit
+        items = items[:limit]
+        return ProgrammePage(items=items, next=items[-1].code if more else None)
+
+    @post("/", guards=WRITE, operation_id="createProgramme", status_code=201)
+    async def create(
+        self, data: JSONBody[ProgrammeIn], programmes: NamedDependency[ProgrammeService]
+    ) -> ProgrammeOut:
+        """The caller becomes its PI (an admin may name another)."""
+        return await programmes.create(data)
+
+    @get("/{code:str}", guards=READ, operation_id="getProgramme")
+    async def detail(
+        self, code: FromPath[str], programmes: NamedDependency[ProgrammeService]
+    ) -> ProgrammeOut:
+        return await programmes.get(code)
+
+    @patch("/{code:str}", guards=WRITE, operation_id="updateProgramme")
+    async def update(
+        self,
+        code: FromPath[str],
+        data: JSONBody[ProgrammePatch],
+        programmes: NamedDependency[ProgrammeService],
+    ) -> ProgrammeOut:
+        """Title, kind and description by editors; status, visibility and proprietary period by the PI."""
+        return await programmes.update(code, data)
+
+    @get("/{code:str}/members", guards=READ, operation_id="listMembers")
+    async def members(
+        self, code: FromPath[str], programmes: NamedDependency[ProgrammeService]
+    ) -> list[MemberOut]:
+        return await programmes.members(code)
+
+    @put("/{code:str}/members/{username:str}", guards=WRITE, operation_id="putMember")
+    async def put_member(
+        self,
+        code: FromPath[str],
+        username: FromPath[str],
+        data: JSONBody[MemberIn],
+        programmes: NamedDependency[ProgrammeService],
+    ) -> list[MemberOut]:
+        """Add a member or change their role (the PI only)."""
+        if data.username != username:
+            raise Unprocessable("the body names another user than the path", code="username-mismatch")
+        return await programmes.put_member(code, data)
+
+    @delete("/{code:str}/members/{username:str}", guards=WRITE, operation_id="removeMember", status_code=200)
+    async def remove_member(
+        self, code: FromPath[str], username: FromPath[str], programmes: NamedDependency[ProgrammeService]
+    ) -> list[MemberOut]:
+        return await programmes.remove_member(code, username)
+
+    @get("/{code:str}/proposals", guards=READ, operation_id="listProposals")
+    async def proposals(
+        self, code: FromPath[str], programmes: NamedDependency[ProgrammeService]
+    ) -> list[ProposalOut]:
+        return await programmes.proposals(code)
+
+    @post("/{code:str}/proposals", guards=WRITE, operation_id="createProposal", status_code=201)
+    async def create_proposal(
+        self, code: FromPath[str], data: JSONBody[ProposalIn], programmes: NamedDependency[ProgrammeService]
+    ) -> ProposalOut:
+        """A draft proposal for one observing period."""
+        return await programmes.create_proposal(code, data)
+
+    @get("/{code:str}/proposals/{period:str}", guards=READ, operation_id="getProposal")
+    async def proposal(
+        self, code: FromPath[str], period: FromPath[str], programmes: NamedDependency[ProgrammeService]
+    ) -> ProposalOut:
+        return await programmes.proposal(code, period)
+
+    @post(
+        "/{code:str}/proposals/{period:str}/transitions",
+        guards=WRITE,
+        operation_id="moveProposal",
+        status_code=200,
+    )
+    async def transition(
+        self,
+        code: FromPath[str],
+        period: FromPath[str],
+        data: JSONBody[TransitionIn],
+        programmes: NamedDependency[ProgrammeService],
+    ) -> ProposalOut:
+        """draft -> submitted -> under-review -> accepted | rejected; withdrawn; accepted -> active ->
+        completed. Reviews and decisions are the committee's (admin); the rest the PI's."""
+        return await programmes.transition(code, period, data)

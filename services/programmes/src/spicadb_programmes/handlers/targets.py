@@ -1,0 +1,223 @@
+"""Targets one by one, target lists in (VOTable, CSV, JSON) and out (Aspro2 VOTable, CSV, JSON)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from spicadb_kit.auth import requires
+from spicadb_kit.errors import FieldError, Problem
+
+from ..models import ImportReport, TargetIn, TargetOut, TargetPage, TargetPatch
+from ..services.targets import Observability, TargetService
+from ..storage.targets import BANDS, SORTS, TargetFilter
+from ..targetlists import write_csv, write_json, write_votable
+
+READ = [requires("programmes:read")]
+WRITE = [requires("programmes:write")]
+Sort = Literal["name", "ra", "dec", "created", "mag_v", "mag_r", "mag_i", "mag_j", "mag_h", "mag_k"]
+Progress = Literal["not-observed", "partial", "done"]
+Degrees = Annotated[float | None, QueryParameter(ge=0.0, le=360.0)]
+Declination = Annotated[float | None, QueryParameter(ge=-90.0, le=90.0)]
+EXPORTS = {
+    "votable": ("application/x-votable+xml", "xml"),
+    "csv": ("text/csv; charset=utf-8", "csv"),
+    "json": ("application/json", "json"),
+}
+assert set(Sort.__args__) == set(SORTS)  # type: ignore[attr-defined]
+
+
+def magnitude_ranges(values: list[str]) -> list[tuple[str, float | None, float | None]]:
+    """``V:4:8`` (V between 4 and 8), ``K::6`` (K at most 6), ``R:10:`` (R at least 10)."""
+    ranges = []
+    for value in values:
+        band, _, bounds = value.partition(":")
+        low, _, high = bounds.partition(":")
+        try:
+            if band.lower() not in BANDS or not bounds:
+                raise ValueError
+            ranges.append((band.lower(), float(low) if low else None, float(high) if high else None))
+        except ValueError:
+            raise Problem(
+                f"mag={value!r}: write BAND:MIN:MAX with BAND one of V R I J H K (e.g. V:4:8, K::6)",
+                status=400,
+                code="validation",
+                errors=[FieldError("query.mag", "expected BAND:MIN:MAX")],
+            ) from None
+    return ranges
+
+
+class TargetQuery:
+    """The filters shared by the listing and the export."""
+
+    @staticmethod
+    def build(
+        work_package: str | None,
+        priority: int | None,
+        mag: list[str] | None,
+        ra_min: float | None,
+        ra_max: float | None,
+        dec_min: float | None,
+        dec_max: float | None,
+        progress: str | None,
+        q: str | None,
+        observable_on: date | None,
+        min_altitude: float,
+        min_hours: float,
+    ) -> tuple[TargetFilter, Observability | None]:
+        flt = TargetFilter(
+            work_package=work_package,
+            priority=priority,
+            magnitudes=magnitude_ranges(mag or []),
+            ra_min=ra_min,
+            ra_max=ra_max,
+            dec_min=dec_min,
+            dec_max=dec_max,
+            progress=progress,
+            search=q,
+        )
+        seen = Observability(observable_on, min_altitude, min_hours) if observable_on else None
+        return flt, seen
+
+
+class TargetController(Controller):
+    path = "/programmes/{code:str}/targets"
+    tags = ["targets"]
+
+    @get("/", guards=READ, operation_id="listTargets")
+    async def listing(
+        self,
+        code: FromPath[str],
+        targets: NamedDependency[TargetService],
+        work_package: Annotated[str | None, QueryParameter(description="work package code")] = None,
+        priority: Annotated[
+            int | None, QueryParameter(ge=1, le=5, description="with a request of this priority")
+        ] = None,
+        mag: Annotated[
+            list[str] | None, QueryParameter(description="magnitude range BAND:MIN:MAX, repeatable")
+        ] = None,
+        ra_min: Degrees = None,
+        ra_max: Degrees = None,
+        dec_min: Declination = None,
+        dec_max: Declination = None,
+        progress: Annotated[Progress | None, QueryParameter()] = None,
+        q: Annotated[str | None, QueryParameter(description="part of the name")] = None,
+        observable_on: Annotated[
+            date | None, QueryParameter(description="night (local date at its start) at CHARA")
+        ] = None,
+        min_altitude: Annotated[float, QueryParameter(ge=0, le=90, description="degrees")] = 30.0,
+        min_hours: Annotated[
+            float, QueryParameter(ge=0, le=24, description="hours above min_altitude")
+        ] = 1.0,
+        sort: Annotated[Sort, QueryParameter()] = "name",
+        order: Annotated[Literal["asc", "desc"], QueryParameter()] = "asc",
+        cursor: Annotated[str | None, QueryParameter(description="`next` of the previous page")] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
+    ) -> TargetPage:
+        """Targets with filters and keyset pagination. ``ra_min`` > ``ra_max`` is a window across 0h.
+        ``observable_on`` keeps the targets above ``min_altitude`` for ``min_hours`` during that night's
+        darkness (Sun below -12 degrees) at CHARA."""
+        flt, seen = TargetQuery.build(
+            work_package, priority, mag, ra_min, ra_max, dec_min, dec_max, progress, q,
+            observable_on, min_altitude, min_hours,
+        )  # fmt: skip
+        items, following = await targets.listing(
+            code, flt, sort=sort, descending=order == "desc", cursor=cursor, limit=limit, observability=seen
+        )
+        return TargetPage(items=items, next=following)
+
+    @post("/", guards=WRITE, operation_id="createTarget", status_code=201)
+    async def create(
+        self, code: FromPath[str], data: JSONBody[TargetIn], targets: NamedDependency[TargetService]
+    ) -> TargetOut:
+        return await targets.create(code, data)
+
+    @post("/import", guards=WRITE, operation_id="importTargets", status_code=201)
+    async def import_list(
+        self,
+        request: Request[Any, Any, Any],
+        code: FromPath[str],
+        targets: NamedDependency[TargetService],
+        dry_run: Annotated[bool, QueryParameter(description="check everything, write nothing")] = False,
+        work_package: Annotated[
+            str | None, QueryParameter(description="work package of the rows that name none")
+        ] = None,
+    ) -> Response[ImportReport]:
+        """A whole target list, all or nothing: a VOTable (``application/x-votable+xml``; columns found
+        by UCD as Aspro2 does), CSV (``text/csv``) or JSON (``application/json``). Every bad cell and
+        every duplicate (same name, or closer than 1 arcsec after proper motion) is reported with its
+        row and column, and nothing is imported."""
+        body = await request.body()
+        report = await targets.import_list(
+            code, body, request.headers.get("content-type"), dry_run=dry_run, work_package=work_package
+        )
+        return Response(report, status_code=200 if dry_run else 201)
+
+    @get("/export", guards=READ, operation_id="exportTargets")
+    async def export(
+        self,
+        code: FromPath[str],
+        targets: NamedDependency[TargetService],
+        format: Annotated[Literal["votable", "csv", "json"], QueryParameter()] = "votable",
+        period: Annotated[
+            str | None, QueryParameter(pattern=r"^\d{4}[AB]$", description="PERIOD for Aspro2")
+        ] = None,
+        work_package: Annotated[str | None, QueryParameter()] = None,
+        priority: Annotated[int | None, QueryParameter(ge=1, le=5)] = None,
+        mag: Annotated[list[str] | None, QueryParameter()] = None,
+        ra_min: Degrees = None,
+        ra_max: Degrees = None,
+        dec_min: Declination = None,
+        dec_max: Declination = None,
+        progress: Annotated[Progress | None, QueryParameter()] = None,
+        q: Annotated[str | None, QueryParameter()] = None,
+        observable_on: Annotated[date | None, QueryParameter()] = None,
+        min_altitude: Annotated[float, QueryParameter(ge=0, le=90)] = 30.0,
+        min_hours: Annotated[float, QueryParameter(ge=0, le=24)] = 1.0,
+    ) -> Response[bytes]:
+        """The matching targets as a VOTable Aspro2 imports completely (File > Import, or SAMP), as CSV
+        or as JSON; same filters as the listing."""
+        flt, seen = TargetQuery.build(
+            work_package, priority, mag, ra_min, ra_max, dec_min, dec_max, progress, q,
+            observable_on, min_altitude, min_hours,
+        )  # fmt: skip
+        programme, configurations, rows = await targets.export(code, flt, seen)
+        if format == "votable":
+            context = TargetService.export_context(programme, configurations, period)
+            body = await asyncio.to_thread(write_votable, rows, context)
+        else:
+            body = await asyncio.to_thread(write_csv if format == "csv" else write_json, rows)
+        media_type, extension = EXPORTS[format]
+        return Response(
+            body,
+            media_type=media_type,
+            headers={"Content-Disposition": f'attachment; filename="{programme.code}-targets.{extension}"'},
+        )
+
+    @get("/{target_id:uuid}", guards=READ, operation_id="getTarget")
+    async def detail(
+        self, code: FromPath[str], target_id: FromPath[UUID], targets: NamedDependency[TargetService]
+    ) -> TargetOut:
+        return await targets.get(code, target_id)
+
+    @patch("/{target_id:uuid}", guards=WRITE, operation_id="updateTarget")
+    async def update(
+        self,
+        code: FromPath[str],
+        target_id: FromPath[UUID],
+        data: JSONBody[TargetPatch],
+        targets: NamedDependency[TargetService],
+    ) -> TargetOut:
+        return await targets.update(code, target_id, data)
+
+    @delete("/{target_id:uuid}", guards=WRITE, operation_id="deleteTarget")
+    async def remove(
+        self, code: FromPath[str], target_id: FromPath[UUID], targets: NamedDependency[TargetService]
+    ) -> None:
+        await targets.delete(code, target_id)

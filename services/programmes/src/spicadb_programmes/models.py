@@ -1,0 +1,282 @@
+"""What crosses the HTTP edge: msgspec structs in and out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+import msgspec
+
+Code = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$", max_length=40)]
+Kind = Literal["large-programme", "survey", "regular", "directors-time"]
+Role = Literal["pi", "co-investigator", "observer", "viewer"]
+ProgrammeStatus = Literal["draft", "active", "completed", "archived"]
+ProposalStatus = Literal[
+    "draft", "submitted", "under-review", "accepted", "rejected", "withdrawn", "active", "completed"
+]
+Mode = Literal["LR", "MR640", "MR685", "MR720", "MR800", "MR850", "HR"]
+Period = Annotated[str, msgspec.Meta(pattern=r"^\d{4}[AB]$")]
+Months = Annotated[int, msgspec.Meta(ge=0, le=120)]
+Priority = Annotated[int, msgspec.Meta(ge=1, le=5)]
+Text = Annotated[str, msgspec.Meta(max_length=4000)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class MemberIn(msgspec.Struct, forbid_unknown_fields=True):
+    username: Name
+    role: Role
+
+
+class MemberOut(msgspec.Struct):
+    username: str
+    role: str
+    added_by: str
+    added_at: datetime
+
+
+class ProgrammeIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    code: Code
+    title: Name
+    kind: Kind = "large-programme"
+    # defaults to the caller; only an admin creates a programme for someone else
+    pi: Name | None = None
+    description: Text = ""
+    proprietary_months: Months = 18
+    public: bool = False
+    members: list[MemberIn] = msgspec.field(default_factory=list)
+
+
+class ProgrammePatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
+    title: Name | None = None
+    kind: Kind | None = None
+    description: Text | None = None
+    status: ProgrammeStatus | None = None
+    public: bool | None = None
+    proprietary_months: Months | None = None
+
+
+class ProgrammeOut(msgspec.Struct):
+    id: UUID
+    code: str
+    title: str
+    kind: str
+    pi: str
+    description: str
+    status: str
+    public: bool
+    proprietary_months: int
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    # the caller's role in the programme, when a member
+    my_role: str | None = None
+
+
+class ProposalIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    period: Period
+    title: Name
+    abstract: Text = ""
+    requested_hours: Annotated[float, msgspec.Meta(ge=0, le=10000)] = 0.0
+
+
+class TransitionIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    to: ProposalStatus
+    comment: Text = ""
+
+
+class TransitionOut(msgspec.Struct):
+    from_status: str
+    to_status: str
+    changed_by: str
+    changed_at: datetime
+    comment: str
+
+
+class ProposalOut(msgspec.Struct):
+    id: UUID
+    programme: str
+    period: str
+    title: str
+    abstract: str
+    requested_hours: float
+    status: str
+    created_by: str
+    created_at: datetime
+    history: list[TransitionOut] = msgspec.field(default_factory=list)
+
+
+class WorkPackageIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    code: Code
+    title: Name
+    description: Text = ""
+
+
+class WorkPackagePatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
+    title: Name | None = None
+    description: Text | None = None
+
+
+class WorkPackageOut(msgspec.Struct):
+    id: UUID
+    code: str
+    title: str
+    description: str
+    targets: int
+
+
+class TargetIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
+    """A target as a list or a form gives it: ICRS degrees at ``epoch`` (Julian year); proper
+    motions in mas/yr (pmra is mu_alpha* = mu_alpha cos dec); parallax in mas; radial velocity in km/s."""
+
+    name: Name
+    ra: Annotated[float, msgspec.Meta(ge=0.0, lt=360.0)]
+    dec: Annotated[float, msgspec.Meta(ge=-90.0, le=90.0)]
+    epoch: Annotated[float, msgspec.Meta(ge=1900.0, le=2100.0)] = 2000.0
+    pmra: float | None = None
+    pmdec: float | None = None
+    parallax: float | None = None
+    radial_velocity: float | None = None
+    mag_v: float | None = None
+    mag_r: float | None = None
+    mag_i: float | None = None
+    mag_j: float | None = None
+    mag_h: float | None = None
+    mag_k: float | None = None
+    spectral_type: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+    object_type: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+    hd: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+    hip: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+    tmass: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+    gaia: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+    notes: Text | None = None
+    # the work package's code in this programme
+    work_package: Code | None = None
+
+
+class TargetPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Fields to change; a field given as null is cleared."""
+
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+    ra: Annotated[float, msgspec.Meta(ge=0.0, lt=360.0)] | msgspec.UnsetType = msgspec.UNSET
+    dec: Annotated[float, msgspec.Meta(ge=-90.0, le=90.0)] | msgspec.UnsetType = msgspec.UNSET
+    epoch: Annotated[float, msgspec.Meta(ge=1900.0, le=2100.0)] | msgspec.UnsetType = msgspec.UNSET
+    pmra: float | msgspec.UnsetType | None = msgspec.UNSET
+    pmdec: float | msgspec.UnsetType | None = msgspec.UNSET
+    parallax: float | msgspec.UnsetType | None = msgspec.UNSET
+    radial_velocity: float | msgspec.UnsetType | None = msgspec.UNSET
+    mag_v: float | msgspec.UnsetType | None = msgspec.UNSET
+    mag_r: float | msgspec.UnsetType | None = msgspec.UNSET
+    mag_i: float | msgspec.UnsetType | None = msgspec.UNSET
+    mag_j: float | msgspec.UnsetType | None = msgspec.UNSET
+    mag_h: float | msgspec.UnsetType | None = msgspec.UNSET
+    mag_k: float | msgspec.UnsetType | None = msgspec.UNSET
+    spectral_type: str | msgspec.UnsetType | None = msgspec.UNSET
+    object_type: str | msgspec.UnsetType | None = msgspec.UNSET
+    hd: str | msgspec.UnsetType | None = msgspec.UNSET
+    hip: str | msgspec.UnsetType | None = msgspec.UNSET
+    tmass: str | msgspec.UnsetType | None = msgspec.UNSET
+    gaia: str | msgspec.UnsetType | None = msgspec.UNSET
+    notes: str | msgspec.UnsetType | None = msgspec.UNSET
+    work_package: Code | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class TargetOut(TargetIn, kw_only=True, omit_defaults=False, forbid_unknown_fields=False):
+    id: UUID
+    created_at: datetime
+    updated_at: datetime
+    # not-observed, partial, done: over the target's observation requests
+    progress: str = "not-observed"
+
+
+class ImportReport(msgspec.Struct):
+    import_id: UUID | None
+    format: str
+    imported: int
+    dry_run: bool
+    targets: list[UUID] = msgspec.field(default_factory=list)
+    created_work_packages: list[str] = msgspec.field(default_factory=list)
+    ignored_columns: list[str] = msgspec.field(default_factory=list)
+
+
+class SetupIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    name: Code
+    mode: Mode
+    # CHARA stations, e.g. ["E1", "W2", "W1", "S2", "S1", "E2"] or a 4T/5T subset
+    configuration: list[str]
+    # calibrators wanted per science visit
+    calibrators_per_visit: Annotated[int, msgspec.Meta(ge=0, le=10)] = 1
+    calibrator_notes: Text = ""
+    instrument: Literal["SPICA"] = "SPICA"
+
+
+class SetupOut(msgspec.Struct):
+    id: UUID
+    name: str
+    instrument: str
+    mode: str
+    configuration: list[str]
+    calibrators_per_visit: int
+    calibrator_notes: str
+
+
+class RequestIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    target_id: UUID
+    setup: Code
+    visits: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 1
+    priority: Priority = 3
+
+
+class RequestPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
+    visits: Annotated[int, msgspec.Meta(ge=1, le=1000)] | None = None
+    priority: Priority | None = None
+
+
+class Counts(msgspec.Struct):
+    requested: int
+    planned: int
+    observed: int
+    good: int
+    state: str
+
+
+class RequestOut(msgspec.Struct):
+    id: UUID
+    target_id: UUID
+    target_name: str
+    setup: str
+    mode: str
+    visits: int
+    priority: int
+    progress: Counts
+    work_package: str | None = None
+
+
+class WorkPackageProgress(msgspec.Struct):
+    work_package: str | None
+    progress: Counts
+
+
+class ProgressOut(msgspec.Struct):
+    programme: str
+    progress: Counts
+    work_packages: list[WorkPackageProgress]
+
+
+class ProgrammePage(msgspec.Struct):
+    """One page of programmes by code: pass ``next`` back as ``cursor`` for the next page."""
+
+    items: list[ProgrammeOut]
+    next: str | None = None
+
+
+class TargetPage(msgspec.Struct):
+    """One page of targets: pass ``next`` back as ``cursor`` (with the same filters and sort)."""
+
+    items: list[TargetOut]
+    next: str | None = None
+
+
+class RequestPage(msgspec.Struct):
+    items: list[RequestOut]
+    next: str | None = None

@@ -1,0 +1,211 @@
+"""What a programme asks to observe: work packages, observing setups and observation requests,
+and the progress read back from them."""
+
+from __future__ import annotations
+
+import uuid
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from spicadb_kit.db import transaction
+from spicadb_kit.errors import Conflict, FieldError, NotFound, Unprocessable
+from spicadb_kit.events import Outbox
+
+from ..domain import normalise_configuration, progress_state
+from ..models import (
+    Counts,
+    ProgressOut,
+    RequestIn,
+    RequestOut,
+    RequestPatch,
+    SetupIn,
+    SetupOut,
+    WorkPackageIn,
+    WorkPackageOut,
+    WorkPackagePatch,
+    WorkPackageProgress,
+)
+from ..storage.programmes import SetupStore, WorkPackageStore
+from ..storage.requests import NightLogStore, RequestStore
+from ..storage.targets import TargetStore
+from .access import Caller, see
+from .progress import ProgressService, totals
+
+
+def request_out(row: asyncpg.Record) -> RequestOut:
+    return RequestOut(
+        id=row["id"],
+        target_id=row["target_id"],
+        target_name=row["target_name"],
+        setup=row["setup"],
+        mode=row["mode"],
+        visits=row["visits"],
+        priority=row["priority"],
+        progress=Counts(
+            requested=row["visits"],
+            planned=row["planned"],
+            observed=row["observed"],
+            good=row["good"],
+            state=progress_state(row["visits"], row["observed"], row["good"]),
+        ),
+        work_package=row["work_package"],
+    )
+
+
+def setup_out(row: asyncpg.Record) -> SetupOut:
+    return SetupOut(
+        id=row["id"],
+        name=row["name"],
+        instrument=row["instrument"],
+        mode=row["mode"],
+        configuration=list(row["configuration"]),
+        calibrators_per_visit=row["calibrators_per_visit"],
+        calibrator_notes=row["calibrator_notes"],
+    )
+
+
+class ObservingService:
+    def __init__(self, pool: asyncpg.Pool, outbox: Outbox, caller: Caller) -> None:
+        self.pool = pool
+        self.outbox = outbox
+        self.caller = caller
+
+    # work packages -----------------------------------------------------------------------------
+
+    async def work_packages(self, code: str) -> list[WorkPackageOut]:
+        async with self.pool.acquire() as conn:
+            seen = await see(conn, self.caller, code)
+            return [WorkPackageOut(**dict(r)) for r in await WorkPackageStore(conn).all(seen.id)]
+
+    async def create_work_package(self, code: str, data: WorkPackageIn) -> WorkPackageOut:
+        async with transaction(self.pool) as conn:
+            seen = await see(conn, self.caller, code)
+            seen.require_editor()
+            wp_id = uuid.uuid4()
+            if not await WorkPackageStore(conn).insert(
+                wp_id, seen.id, data.code, data.title, data.description
+            ):
+                raise Conflict(f"{code} has a work package {data.code} already", code="work-package-exists")
+        return WorkPackageOut(
+            id=wp_id, code=data.code, title=data.title, description=data.description, targets=0
+        )
+
+    async def update_work_package(self, code: str, wp: str, patch: WorkPackagePatch) -> WorkPackageOut:
+        changes = {k: v for k, v in msgspec.structs.asdict(patch).items() if v is not None}
+        async with transaction(self.pool) as conn:
+            seen = await see(conn, self.caller, code)
+            seen.require_editor()
+            if not await WorkPackageStore(conn).update(seen.id, wp, changes):
+                raise NotFound(f"{code} has no work package {wp}", code="work-package-not-found")
+            found = [r for r in await WorkPackageStore(conn).all(seen.id) if r["code"] == wp]
+        return WorkPackageOut(**dict(found[0]))
+
+    async def delete_work_package(self, code: str, wp: str) -> None:
+        """Its targets stay in the programme, in no work package."""
+        async with transaction(self.pool) as conn:
+            seen = await see(conn, self.caller, code)
+            seen.require_editor()
+            if not await WorkPackageStore(conn).delete(seen.id, wp):
+                raise NotFound(f"{code} has no work package {wp}", code="work-package-not-found")
+
+    # setups ------------------------------------------------------------------------------------
+
+    async def setups(self, code: str) -> list[SetupOut]:
+        async with self.pool.acquire() as conn:
+            seen = await see(conn, self.caller, code)
+            return [setup_out(r) for r in await SetupStore(conn).all(seen.id)]
+
+    async def create_setup(self, code: str, data: SetupIn) -> SetupOut:
+        try:
+            configuration = normalise_configuration(data.configuration)
+        except ValueError as exc:
+            raise Unprocessable(
+                str(exc), code="invalid-configuration", errors=[FieldError("body.configuration", str(exc))]
+            ) from exc
+        row = {**msgspec.structs.asdict(data), "configuration": configuration, "id": uuid.uuid4()}
+        async with transaction(self.pool) as conn:
+            seen = await see(conn, self.caller, code)
+            seen.require_editor()
+            row["programme_id"] = seen.id
+            if not await SetupStore(conn).insert(row):
+                raise Conflict(f"{code} has a setup {data.name} already", code="setup-exists")
+            created = await SetupStore(conn).by_name(seen.id, data.name)
+        return setup_out(created)
+
+    async def delete_setup(self, code: str, name: str) -> None:
+        async with transaction(self.pool) as conn:
+            seen = await see(conn, self.caller, code)
+            seen.require_editor()
+            setup = await SetupStore(conn).by_name(seen.id, name)
+            if setup is None:
+                raise NotFound(f"{code} has no setup {name}", code="setup-not-found")
+            if await SetupStore(conn).in_use(setup["id"]):
+                raise Conflict(
+                    f"setup {name} has observation requests: delete them first", code="setup-in-use"
+                )
+            await SetupStore(conn).delete(seen.id, name)
+
+    # requests ----------------------------------------------------------------------------------
+
+    async def requests(
+        self, code: str, *, after: UUID | None, limit: int, target_id: UUID | None
+    ) -> list[RequestOut]:
+        async with self.pool.acquire() as conn:
+            seen = await see(conn, self.caller, code)
+            rows = await RequestStore(conn).page(seen.id, after=after, limit=limit, target_id=target_id)
+        return [request_out(r) for r in rows]
+
+    async def create_request(self, code: str, data: RequestIn) -> RequestOut:
+        request_id = uuid.uuid4()
+        async with transaction(self.pool) as conn:
+            seen = await see(conn, self.caller, code)
+            seen.require_editor()
+            if await TargetStore(conn).get(seen.id, data.target_id) is None:
+                raise Unprocessable(f"{code} has no target {data.target_id}", code="target-not-found")
+            setup = await SetupStore(conn).by_name(seen.id, data.setup)
+            if setup is None:
+                raise Unprocessable(f"{code} has no setup {data.setup}", code="setup-not-found")
+            if not await RequestStore(conn).insert(
+                request_id, seen.id, data.target_id, setup["id"], data.visits, data.priority
+            ):
+                raise Conflict("this target already has a request with this setup", code="request-exists")
+            # what was already observed counts at once
+            await ProgressService(conn, self.outbox).recount([data.target_id], edited=[request_id])
+            row = await RequestStore(conn).get(seen.id, request_id)
+        return request_out(row)
+
+    async def update_request(self, code: str, request_id: UUID, patch: RequestPatch) -> RequestOut:
+        changes = {k: v for k, v in msgspec.structs.asdict(patch).items() if v is not None}
+        async with transaction(self.pool) as conn:
+            seen = await see(conn, self.caller, code)
+            seen.require_editor()
+            if changes and not await RequestStore(conn).update(seen.id, request_id, changes):
+                raise NotFound(f"{code} has no request {request_id}", code="request-not-found")
+            row = await RequestStore(conn).get(seen.id, request_id)
+            if row is None:
+                raise NotFound(f"{code} has no request {request_id}", code="request-not-found")
+            await ProgressService(conn, self.outbox).recount([row["target_id"]], edited=[request_id])
+            row = await RequestStore(conn).get(seen.id, request_id)
+        return request_out(row)
+
+    async def delete_request(self, code: str, request_id: UUID) -> None:
+        async with transaction(self.pool) as conn:
+            seen = await see(conn, self.caller, code)
+            seen.require_editor()
+            target_id = await RequestStore(conn).delete(seen.id, request_id)
+            if target_id is None:
+                raise NotFound(f"{code} has no request {request_id}", code="request-not-found")
+            # the target's state and the totals change; the next progress event carries them
+            await ProgressService(conn, self.outbox).recount([target_id])
+
+    async def progress(self, code: str) -> ProgressOut:
+        async with self.pool.acquire() as conn:
+            seen = await see(conn, self.caller, code)
+            whole, per_wp = totals(await NightLogStore(conn).totals(seen.id))
+        return ProgressOut(
+            programme=seen.code,
+            progress=whole,
+            work_packages=[WorkPackageProgress(work_package=wp, progress=c) for wp, c in per_wp.items()],
+        )

@@ -1,0 +1,374 @@
+"""Targets: one by one, and whole lists in (all or nothing) and out (Aspro2 VOTable, CSV, JSON)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+import numpy as np
+
+from spicadb_contracts.programmes import TargetChanged, TargetsImported, TargetSnapshot
+from spicadb_kit.db import transaction
+from spicadb_kit.errors import Conflict, FieldError, NotFound, Problem, Unprocessable
+from spicadb_kit.events import Outbox
+
+from .. import sky
+from ..config import ProgrammesSettings
+from ..models import ImportReport, TargetIn, TargetOut, TargetPatch
+from ..storage.programmes import WorkPackageStore
+from ..storage.targets import FIELDS, TargetFilter, TargetStore, decode_cursor, encode_cursor, name_key
+from ..targetlists import ExportContext, ParsedList, RowError, parse_target_list
+from ..targetlists.duplicates import find_duplicates
+from .access import Caller, Seen, see
+
+# problem documents list at most this many row errors (the count says how many there were)
+MAX_LISTED_ERRORS = 1000
+
+
+class Observability(msgspec.Struct, frozen=True):
+    """Keep the targets above ``min_altitude`` for at least ``min_hours`` of night ``night`` at CHARA."""
+
+    night: date
+    min_altitude: float = 30.0
+    min_hours: float = 1.0
+
+
+def target_out(row: asyncpg.Record) -> TargetOut:
+    values = {f: row[f] for f in FIELDS if row[f] is not None}
+    return TargetOut(
+        **values,
+        work_package=row["work_package"],
+        id=row["id"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        progress=row["progress"],
+    )
+
+
+def snapshot(target_id: UUID, target: TargetIn) -> TargetSnapshot:
+    identifiers = {k: v for k in ("hd", "hip", "tmass", "gaia") if (v := getattr(target, k)) is not None}
+    return TargetSnapshot(
+        target_id=target_id,
+        name=target.name,
+        ra=target.ra,
+        dec=target.dec,
+        epoch=target.epoch,
+        pmra=target.pmra,
+        pmdec=target.pmdec,
+        parallax=target.parallax,
+        work_package=target.work_package,
+        identifiers=identifiers,
+    )
+
+
+def row_problem(errors: list[RowError], total_rows: int, what: str) -> Unprocessable:
+    listed = [FieldError(field=f"rows[{e.row}].{e.column}".rstrip("."), message=e.message) for e in errors]
+    rows = len({e.row for e in errors})
+    return Unprocessable(
+        f"{what}: {rows} of {total_rows} rows have errors; nothing was imported",
+        code="invalid-target-list",
+        errors=listed[:MAX_LISTED_ERRORS],
+        error_count=len(errors),
+        rows_with_errors=rows,
+    )
+
+
+class TargetService:
+    def __init__(
+        self, pool: asyncpg.Pool, outbox: Outbox, caller: Caller, settings: ProgrammesSettings
+    ) -> None:
+        self.pool = pool
+        self.outbox = outbox
+        self.caller = caller
+        self.settings = settings
+
+    # one target --------------------------------------------------------------------------------
+
+    async def get(self, code: str, target_id: UUID) -> TargetOut:
+        async with self.pool.acquire() as conn:
+            seen = await see(conn, self.caller, code)
+            row = await TargetStore(conn).get(seen.id, target_id)
+        if row is None:
+            raise NotFound(f"{code} has no target {target_id}", code="target-not-found")
+        return target_out(row)
+
+    async def create(self, code: str, target: TargetIn) -> TargetOut:
+        report = await self.import_targets(code, [target], [1], "json", dry_run=False, single=True)
+        return await self.get(code, report.targets[0])
+
+    async def update(self, code: str, target_id: UUID, patch: TargetPatch) -> TargetOut:
+        changes = {k: v for k, v in msgspec.structs.asdict(patch).items() if v is not msgspec.UNSET}
+        now = datetime.now(UTC)
+        async with transaction(self.pool) as conn:
+            seen = await see(conn, self.caller, code, lock=True)
+            seen.require_editor()
+            row = await TargetStore(conn).get(seen.id, target_id, lock=True)
+            if row is None:
+                raise NotFound(f"{code} has no target {target_id}", code="target-not-found")
+            merged = {
+                **{f: row[f] for f in FIELDS if row[f] is not None},
+                "work_package": row["work_package"],
+            }
+            merged.update(changes)
+            try:
+                target = msgspec.convert({k: v for k, v in merged.items() if v is not None}, TargetIn)
+            except msgspec.ValidationError as exc:
+                raise Unprocessable(str(exc), code="invalid-target") from exc
+            columns = {k: v for k, v in changes.items() if k != "work_package"}
+            if "name" in changes:
+                if await TargetStore(conn).name_taken(seen.id, name_key(target.name), other_than=target_id):
+                    raise Conflict(
+                        f"{code} has a target named {target.name} already", code="duplicate-target"
+                    )
+                columns["name_key"] = name_key(target.name)
+            if "work_package" in changes:
+                columns["work_package_id"] = await self._work_package_id(conn, seen, target.work_package)
+            if columns:
+                await TargetStore(conn).update(target_id, columns, now)
+                await self._changed(conn, seen, target_id, "updated", snapshot(target_id, target), now)
+            updated = await TargetStore(conn).get(seen.id, target_id)
+        return target_out(updated)
+
+    async def delete(self, code: str, target_id: UUID) -> None:
+        async with transaction(self.pool) as conn:
+            seen = await see(conn, self.caller, code, lock=True)
+            seen.require_editor()
+            if not await TargetStore(conn).delete(seen.id, target_id):
+                raise NotFound(f"{code} has no target {target_id}", code="target-not-found")
+            await self._changed(conn, seen, target_id, "deleted", None, datetime.now(UTC))
+
+    async def _work_package_id(self, conn: asyncpg.Connection, seen: Seen, wp: str | None) -> UUID | None:
+        if wp is None:
+            return None
+        found = (await WorkPackageStore(conn).ids_by_code(seen.id)).get(wp)
+        if found is None:
+            raise Unprocessable(f"{seen.code} has no work package {wp}", code="work-package-not-found")
+        return found
+
+    async def _changed(
+        self, conn: asyncpg.Connection, seen: Seen, target_id: UUID, change: str, target: TargetSnapshot | None,
+        now: datetime,
+    ) -> None:  # fmt: skip
+        event = TargetChanged(
+            programme_id=seen.id,
+            code=seen.code,
+            target_id=target_id,
+            change=change,
+            target=target,
+            changed_by=self.caller.username,
+            changed_at=now,
+        )
+        await self.outbox.add(conn, event, aggregate_id=str(seen.id))
+
+    # lists in ----------------------------------------------------------------------------------
+
+    async def import_list(
+        self, code: str, body: bytes, content_type: str | None, *, dry_run: bool, work_package: str | None
+    ) -> ImportReport:
+        async with self.pool.acquire() as conn:  # rights first: only editors make the service parse a list
+            (await see(conn, self.caller, code)).require_editor()
+        parsed: ParsedList = await asyncio.to_thread(parse_target_list, body, content_type)
+        if parsed.errors:
+            raise row_problem(
+                parsed.errors, len(parsed.targets) + len({e.row for e in parsed.errors}), "target list"
+            )
+        if not parsed.targets:
+            raise Unprocessable("the target list has no rows", code="empty-target-list")
+        if work_package is not None:
+            parsed.targets = [
+                t if t.work_package else msgspec.structs.replace(t, work_package=work_package)
+                for t in parsed.targets
+            ]
+        report = await self.import_targets(code, parsed.targets, parsed.rows, parsed.format, dry_run=dry_run)
+        report.ignored_columns = parsed.ignored_columns
+        return report
+
+    async def import_targets(
+        self,
+        code: str,
+        targets: list[TargetIn],
+        rows: list[int],
+        fmt: str,
+        *,
+        dry_run: bool,
+        single: bool = False,
+    ) -> ImportReport:
+        """All or nothing: every row valid, no duplicate within the list or with the programme's targets."""
+        if len(targets) > self.settings.import_max_targets:
+            raise Problem(
+                f"{len(targets)} targets in one import; the limit is {self.settings.import_max_targets}",
+                status=413,
+                code="too-many-targets",
+            )
+        now = datetime.now(UTC)
+        import_id = uuid.uuid4()
+        try:
+            async with transaction(self.pool) as conn:
+                # the programme row lock serialises imports: the duplicate check sees every committed target
+                seen = await see(conn, self.caller, code, lock=True)
+                seen.require_editor()
+                existing = await conn.fetch(
+                    "SELECT name, ra, dec, epoch, pmra, pmdec FROM target WHERE programme_id = $1", seen.id
+                )
+                duplicates = await asyncio.to_thread(
+                    find_duplicates,
+                    targets,
+                    rows,
+                    [tuple(r) for r in existing],
+                    self.settings.duplicate_radius_arcsec,
+                )
+                if duplicates:
+                    errors = [
+                        RowError(row=d.row, column="name", message=_duplicate_message(d)) for d in duplicates
+                    ]
+                    if single:
+                        raise Conflict(errors[0].message, code="duplicate-target")
+                    raise row_problem(errors, len(targets), "duplicate targets")
+                wp_ids, created_wps = await self._work_packages(conn, seen, targets, create=not single)
+                ids = [uuid.uuid4() for _ in targets]
+                if dry_run:
+                    raise _DryRun(ImportReport(None, fmt, len(targets), True, [], created_wps))
+                await TargetStore(conn).insert_many(
+                    [
+                        (tid, seen.id, wp_ids.get(t.work_package) if t.work_package else None, name_key(t.name),
+                         *(getattr(t, f) for f in FIELDS), import_id, now, now)
+                        for tid, t in zip(ids, targets, strict=True)
+                    ]
+                )  # fmt: skip
+                await self._imported_events(conn, seen, import_id, ids, targets, now, single)
+        except _DryRun as outcome:
+            return outcome.report
+        return ImportReport(import_id, fmt, len(targets), False, ids, created_wps)
+
+    async def _work_packages(
+        self, conn: asyncpg.Connection, seen: Seen, targets: list[TargetIn], *, create: bool
+    ) -> tuple[dict[str, UUID], list[str]]:
+        """Work packages by code; a list naming new ones creates them (titled by their code)."""
+        known = await WorkPackageStore(conn).ids_by_code(seen.id)
+        missing = sorted({t.work_package for t in targets if t.work_package and t.work_package not in known})
+        if missing and not create:
+            raise Unprocessable(
+                f"{seen.code} has no work package {missing[0]}", code="work-package-not-found"
+            )
+        for wp in missing:
+            known[wp] = uuid.uuid4()
+            await WorkPackageStore(conn).insert(known[wp], seen.id, wp, wp, "created by a target import")
+        return known, missing
+
+    async def _imported_events(
+        self, conn: asyncpg.Connection, seen: Seen, import_id: UUID, ids: list[UUID], targets: list[TargetIn],
+        now: datetime, single: bool,
+    ) -> None:  # fmt: skip
+        if single:
+            await self._changed(conn, seen, ids[0], "created", snapshot(ids[0], targets[0]), now)
+            return
+        size = self.settings.import_event_batch
+        batches = (len(targets) + size - 1) // size
+        events = [
+            TargetsImported(
+                programme_id=seen.id,
+                code=seen.code,
+                import_id=import_id,
+                batch=b + 1,
+                batches=batches,
+                total=len(targets),
+                targets=[snapshot(i, t) for i, t in zip(ids[b * size : (b + 1) * size], targets[b * size : (b + 1) * size], strict=True)],
+                imported_by=self.caller.username,
+                imported_at=now,
+            )
+            for b in range(batches)
+        ]  # fmt: skip
+        await self.outbox.add_many(conn, [(str(seen.id), e) for e in events])
+
+    # lists out ---------------------------------------------------------------------------------
+
+    async def listing(
+        self,
+        code: str,
+        flt: TargetFilter,
+        *,
+        sort: str,
+        descending: bool,
+        cursor: str | None,
+        limit: int,
+        observability: Observability | None,
+    ) -> tuple[list[TargetOut], str | None]:
+        try:
+            after = decode_cursor(cursor, sort) if cursor else None
+        except ValueError as exc:
+            raise Problem(str(exc), status=400, code="bad-cursor") from exc
+        async with self.pool.acquire() as conn:
+            seen = await see(conn, self.caller, code)
+            if observability is not None:
+                flt.ids = await self._observable(conn, seen, flt, observability)
+            rows = await TargetStore(conn).page(
+                seen.id, flt, sort=sort, descending=descending, after=after, limit=limit + 1
+            )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        following = encode_cursor(rows[-1]["sort_value"], rows[-1]["id"]) if more else None
+        return [target_out(r) for r in rows], following
+
+    async def _observable(
+        self, conn: asyncpg.Connection, seen: Seen, flt: TargetFilter, want: Observability
+    ) -> list[UUID]:
+        rows = await TargetStore(conn).positions(seen.id, flt)
+        if not rows:
+            return []
+
+        def column(name: str) -> np.ndarray:
+            return np.array([np.nan if r[name] is None else r[name] for r in rows], dtype=float)
+
+        mask = await asyncio.to_thread(
+            sky.observable,
+            column("ra"),
+            column("dec"),
+            column("pmra"),
+            column("pmdec"),
+            column("epoch"),
+            want.night,
+            min_altitude_deg=want.min_altitude,
+            min_hours=want.min_hours,
+        )
+        return [r["id"] for r, keep in zip(rows, mask, strict=True) if keep]
+
+    async def export(
+        self, code: str, flt: TargetFilter, observability: Observability | None
+    ) -> tuple[Seen, list[str], list[TargetOut]]:
+        """The programme, its SPICA configurations, and the matching targets by name."""
+        async with self.pool.acquire() as conn:
+            seen = await see(conn, self.caller, code)
+            if observability is not None:
+                flt.ids = await self._observable(conn, seen, flt, observability)
+            configurations = [
+                " ".join(r["configuration"])
+                for r in await conn.fetch(
+                    "SELECT DISTINCT configuration FROM setup WHERE programme_id = $1 ORDER BY 1", seen.id
+                )
+            ]
+            targets = [target_out(row) async for row in TargetStore(conn).stream(seen.id, flt)]
+        return seen, configurations, targets
+
+    @staticmethod
+    def export_context(seen: Seen, configurations: list[str], period: str | None) -> ExportContext:
+        return ExportContext(
+            programme=seen.code, title=seen.programme["title"], configurations=configurations, period=period
+        )
+
+
+class _DryRun(Exception):
+    """Unwinds the import transaction once everything was checked (dry runs write nothing)."""
+
+    def __init__(self, report: ImportReport) -> None:
+        self.report = report
+
+
+def _duplicate_message(d: Any) -> str:
+    if d.other_target is not None:
+        return f"duplicate of target {d.other_target} already in the programme ({d.reason})"
+    return f"duplicate of row {d.other_row} ({d.reason})"

@@ -1,0 +1,71 @@
+"""Target lists in and out: Aspro2-ready VOTable, CSV and JSON, with per-row errors on import.
+
+``parse_target_list`` reads a whole document and reports every bad cell (row and column as named in
+the file); the rows without errors come back as :class:`TargetIn` in file order.
+"""
+
+from __future__ import annotations
+
+from .common import ExportContext, ParsedList, RowError, TargetListError
+from .csvlist import parse_csv, write_csv
+from .duplicates import Duplicate, find_duplicates
+from .jsonlist import parse_json, write_json
+from .votable import iter_votable, parse_votable, write_votable
+
+__all__ = [
+    "MEDIA_TYPES",
+    "Duplicate",
+    "ExportContext",
+    "ParsedList",
+    "RowError",
+    "TargetListError",
+    "find_duplicates",
+    "iter_votable",
+    "parse_target_list",
+    "write_csv",
+    "write_json",
+    "write_votable",
+]
+
+# media type -> format
+MEDIA_TYPES: dict[str, str] = {
+    "application/x-votable+xml": "votable",
+    "text/xml": "votable",
+    "application/xml": "votable",
+    "text/csv": "csv",
+    "application/json": "json",
+}
+_SNIFF = {"application/octet-stream", ""}
+
+
+def _sniff(body: bytes) -> str:
+    head = body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    if head == b"<":
+        return "votable"
+    if head in (b"[", b"{"):
+        return "json"
+    return "csv"
+
+
+def parse_target_list(body: bytes, content_type: str | None) -> ParsedList:
+    """Read a target list; TargetListError (415/422) when the document as a whole is unusable."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if media in _SNIFF:
+        fmt = _sniff(body)
+    elif media in MEDIA_TYPES:
+        fmt = MEDIA_TYPES[media]
+    else:
+        raise TargetListError(
+            f"Cannot read a target list sent as {media!r}: send a VOTable (application/x-votable+xml), "
+            "CSV (text/csv) or JSON (application/json).",
+            status=415,
+            code="unsupported-media-type",
+            title="Unsupported target list format",
+        )
+    if not body.strip():
+        raise TargetListError("The target list is empty.")
+    if fmt == "votable":
+        return parse_votable(body)
+    if fmt == "json":
+        return parse_json(body)
+    return parse_csv(body)

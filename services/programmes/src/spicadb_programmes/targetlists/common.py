@@ -1,0 +1,344 @@
+"""What every target-list reader shares: the result types, the document-level error, and the cell
+checks that turn a file's columns into :class:`TargetIn` rows with per-cell errors."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+import numpy as np
+
+from spicadb_kit.errors import Problem
+
+from ..models import TargetIn
+
+
+class RowError(msgspec.Struct, frozen=True):
+    """One bad cell (or row): the 1-based data row, the column as named in the file ("" for the row)."""
+
+    row: int
+    column: str
+    message: str
+
+
+class ParsedList(msgspec.Struct):
+    format: str
+    targets: list[TargetIn]
+    rows: list[int]
+    errors: list[RowError]
+    ignored_columns: list[str] = []
+
+
+class TargetListError(Problem):
+    """The document as a whole cannot be read as a target list (415 unknown type, 422 otherwise)."""
+
+    status = 422
+    code = "invalid-target-list"
+    title = "Unreadable target list"
+
+
+class ExportContext(msgspec.Struct):
+    programme: str
+    title: str
+    configurations: list[str] = []
+    period: str | None = None
+    instrument: str = "SPICA"
+    interferometer: str = "CHARA"
+
+
+# field -> kind; order is TargetIn's
+FLOAT_LIMITS: dict[str, tuple[float, float, str]] = {
+    "epoch": (1900.0, 2100.0, "an epoch (Julian year) between 1900 and 2100"),
+    "pmra": (-20000.0, 20000.0, "a proper motion within ±20000 mas/yr"),
+    "pmdec": (-20000.0, 20000.0, "a proper motion within ±20000 mas/yr"),
+    "parallax": (-100.0, 1000.0, "a parallax between -100 and 1000 mas"),
+    "radial_velocity": (-3000.0, 3000.0, "a radial velocity within ±3000 km/s"),
+    **{f"mag_{b}": (-5.0, 30.0, "a magnitude between -5 and 30") for b in "vrijhk"},
+}
+STRING_LIMITS: dict[str, int] = {
+    "spectral_type": 40,
+    "object_type": 40,
+    "hd": 40,
+    "hip": 40,
+    "tmass": 40,
+    "gaia": 40,
+    "notes": 4000,
+}
+FIELDS: tuple[str, ...] = tuple(TargetIn.__struct_fields__)
+CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
+NULLS = frozenset({"", "nan", "null", "none", "--", "n/a"})
+# keys of TargetOut that are not TargetIn's: harmless in a re-imported export
+EXPORT_ONLY = frozenset({"id", "created_at", "updated_at", "progress"})
+
+
+@dataclass
+class Column:
+    """A source column mapped to a TargetIn field. ``hours``: sexagesimal RA strings are hours
+    (degrees otherwise); ``scale``: factor from the file's unit to ours for numbers."""
+
+    source: str
+    field: str
+    values: Sequence[Any]
+    hours: bool = True
+    scale: float = 1.0
+
+
+class CellError(ValueError):
+    pass
+
+
+_SEXA_SEPARATORS = re.compile(r"[\s:hdmsHDMS°'\"\u2032\u2033]+")
+
+
+def _sexagesimal(text: str, what: str) -> tuple[float, bool]:
+    """(value in the leading unit, negative?) from '05 14 32.27', '05:14:32.27', '5h14m32.27s'."""
+    s = text.strip()
+    negative = s.startswith("-")
+    if s[:1] in "+-":
+        s = s[1:]
+    parts = [p for p in _SEXA_SEPARATORS.split(s) if p]
+    if not 1 <= len(parts) <= 3:
+        raise CellError(f"cannot read {text!r} as {what}")
+    try:
+        numbers = [float(p) for p in parts]
+    except ValueError:
+        raise CellError(f"cannot read {text!r} as {what}") from None
+    if any(n < 0 or not math.isfinite(n) for n in numbers) or any(n >= 60 for n in numbers[1:]):
+        raise CellError(f"cannot read {text!r} as {what}: minutes and seconds must be below 60")
+    value = numbers[0] + sum(n / 60.0**i for i, n in enumerate(numbers[1:], 1))
+    return value, negative
+
+
+def _number(value: Any) -> float | None:
+    if value is None:
+        return None
+    kind = type(value)
+    if kind is bytes:
+        value, kind = value.decode("utf-8", "replace"), str
+    if kind is str:  # the common case (CSV): keep it fast
+        s = value.strip()
+        if not s:
+            return None
+        try:
+            v = float(s)
+        except ValueError:
+            if s.lower() in NULLS:
+                return None
+            raise CellError(f"not a number: {s!r}") from None
+    elif kind is bool or isinstance(value, np.bool_):
+        raise CellError(f"not a number: {value!r}")
+    elif isinstance(value, int | float | np.integer | np.floating):
+        v = float(value)
+    else:
+        raise CellError(f"not a number: {value!r}")
+    if math.isnan(v):
+        return None
+    if math.isinf(v):
+        raise CellError("not a finite number")
+    return v
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if type(value) is str:
+        return value.strip() or None
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if isinstance(value, bool | np.bool_):
+        raise CellError(f"expected text, not {value!r}")
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        if math.isnan(value):
+            return None
+        return str(int(value)) if float(value).is_integer() else repr(float(value))
+    if not isinstance(value, str):
+        raise CellError(f"expected text, not {type(value).__name__}")
+    s = value.strip()
+    return s or None
+
+
+def _ra(value: Any, column: Column) -> float | None:
+    if isinstance(value, str | bytes):
+        text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+        try:
+            v = _number(text)
+        except CellError:
+            v, negative = _sexagesimal(text, "a right ascension")
+            if negative:
+                raise CellError(f"a right ascension cannot be negative: {text.strip()!r}") from None
+            if column.hours:
+                if v >= 24.0:
+                    raise CellError(f"right ascension {text.strip()!r} is not below 24h") from None
+                v *= 15.0
+        else:
+            if v is not None:
+                v *= column.scale
+    else:
+        v = _number(value)
+        if v is not None:
+            v *= column.scale
+    if v is None:
+        return None
+    if v == 360.0:
+        v = 0.0
+    if not 0.0 <= v < 360.0:
+        raise CellError(f"right ascension {v:g} deg is outside [0, 360)")
+    return v
+
+
+def _dec(value: Any, column: Column) -> float | None:
+    if isinstance(value, str | bytes):
+        text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+        try:
+            v = _number(text)
+        except CellError:
+            v, negative = _sexagesimal(text, "a declination")
+            v = -v if negative else v
+    else:
+        v = _number(value)
+    if v is None:
+        return None
+    if not -90.0 <= v <= 90.0:
+        raise CellError(f"declination {v:g} deg is outside [-90, 90]")
+    return v
+
+
+def check_cell(field: str, value: Any, column: Column) -> Any:
+    """The cell as TargetIn wants it (None when empty), or CellError saying what is wrong."""
+    if field == "ra":
+        return _ra(value, column)
+    if field == "dec":
+        return _dec(value, column)
+    if field in FLOAT_LIMITS:
+        v = _number(value)
+        if v is None:
+            return None
+        v *= column.scale
+        lo, hi, what = FLOAT_LIMITS[field]
+        if not lo <= v <= hi:
+            raise CellError(f"{v:g} is not {what}")
+        return v
+    text = _text(value)
+    if text is None:
+        return None
+    if field == "name":
+        text = " ".join(text.split())
+        if len(text) > 200:
+            raise CellError("a name is at most 200 characters")
+        return text
+    if field == "work_package":
+        if not CODE.match(text):
+            raise CellError(
+                f"{text!r} is not a work package code (letters, digits, '.', '_', '-'; at most 40)"
+            )
+        return text
+    limit = STRING_LIMITS[field]
+    if len(text) > limit:
+        raise CellError(f"at most {limit} characters")
+    return text
+
+
+def _numeric(column: Column) -> tuple[list[Any], list[tuple[int, str]]] | None:
+    """check_cell over a whole numeric (masked) array at once: the same results, much faster."""
+    values = column.values
+    if not isinstance(values, np.ndarray) or values.dtype.kind not in "fiu":
+        return None
+    if column.field not in FLOAT_LIMITS and column.field not in ("ra", "dec"):
+        return None
+    data = np.ma.getdata(values).astype(float) * column.scale
+    null = np.ma.getmaskarray(values) | np.isnan(data)
+    if column.field == "ra":
+        data = np.where(data == 360.0, 0.0, data)
+        lo, hi, what = 0.0, np.nextafter(360.0, 0.0), "in [0, 360) degrees"
+    elif column.field == "dec":
+        lo, hi, what = -90.0, 90.0, "in [-90, 90] degrees"
+    else:
+        lo, hi, what = FLOAT_LIMITS[column.field]
+    wrong = ~null & ~((data >= lo) & (data <= hi))
+    problems = [(int(i), f"{data[i]:g} is not {what}") for i in np.flatnonzero(wrong)]
+    out = np.where(null, None, data.astype(object)).tolist()
+    return out, problems
+
+
+_REQUIRED = {
+    "name": "a name is required",
+    "ra": "a right ascension is required",
+    "dec": "a declination is required",
+}
+
+
+def assemble(
+    fmt: str,
+    columns: list[Column],
+    row_numbers: list[int],
+    ignored: list[str],
+    *,
+    default_epoch: float | None = None,
+    row_errors: list[RowError] | None = None,
+) -> ParsedList:
+    """Check every cell of every row, and keep the rows without errors as TargetIn, in file order."""
+    n = len(row_numbers)
+    if n == 0:
+        raise TargetListError(f"The {fmt} target list has no data rows.")
+    errors: list[tuple[int, int, RowError]] = []  # (row, column index) for ordering
+    bad: set[int] = set()
+    for k, e in enumerate(row_errors or []):
+        errors.append((e.row, -1 - k, e))
+        bad.add(e.row)
+    parsed: list[tuple[str, list[Any]]] = []
+    source_of: dict[str, str] = {}
+    for c_index, column in enumerate(columns):
+        source_of[column.field] = column.source
+        failed: set[int] = set()
+        fast = _numeric(column)
+        if fast is not None:
+            out, problems = fast
+        else:
+            out = [None] * n
+            problems = []
+            cells = column.values
+            if isinstance(cells, np.ndarray):
+                cells = cells.tolist()  # masked cells become None
+            for i, value in enumerate(cells):
+                try:
+                    out[i] = check_cell(column.field, value, column)
+                except CellError as exc:
+                    problems.append((i, str(exc)))
+        for i, message in problems:
+            errors.append((row_numbers[i], c_index, RowError(row_numbers[i], column.source, message)))
+            bad.add(row_numbers[i])
+            failed.add(i)
+        if column.field in _REQUIRED:
+            for i, v in enumerate(out):
+                if v is None and i not in failed:
+                    error = RowError(row_numbers[i], column.source, _REQUIRED[column.field])
+                    errors.append((row_numbers[i], c_index, error))
+                    bad.add(row_numbers[i])
+        parsed.append((column.field, out))
+    targets: list[TargetIn] = []
+    rows: list[int] = []
+    for i in range(n):
+        row = row_numbers[i]
+        if row in bad:
+            continue
+        item = {field: values[i] for field, values in parsed if values[i] is not None}
+        if default_epoch is not None and "epoch" not in item:
+            item["epoch"] = default_epoch
+        try:
+            targets.append(msgspec.convert(item, TargetIn))
+        except msgspec.ValidationError as exc:  # a rule the cell checks missed
+            message, _, path = str(exc).partition(" - at `$.")
+            field = path.rstrip("`").split(".")[0].split("[")[0]
+            errors.append((row, len(columns), RowError(row, source_of.get(field, field), message)))
+            continue
+        rows.append(row)
+    errors.sort(key=lambda e: (e[0], e[1]))
+    return ParsedList(
+        format=fmt, targets=targets, rows=rows, errors=[e[2] for e in errors], ignored_columns=ignored
+    )

@@ -1,0 +1,163 @@
+"""CSV target lists: a header row, then one target per line.
+
+Columns are matched case-insensitively by TargetIn field names or common aliases (RAJ2000,
+DEJ2000, V, sp_type, main_id…). RA/DEC are decimal degrees, or sexagesimal strings: hours for RA
+('05 14 32.27', '05:14:32.27'), degrees for DEC ('-08 12 05.9'). UTF-8, a BOM tolerated; the
+delimiter is a comma, or a semicolon/tab when the header has no comma.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable
+
+from ..models import TargetIn, TargetOut
+from .common import FIELDS, Column, ParsedList, RowError, TargetListError, assemble
+
+ALIASES: dict[str, str] = {
+    **{f: f for f in FIELDS},
+    # names
+    "main_id": "name",
+    "star": "name",
+    "target": "name",
+    "target_name": "name",
+    "object": "name",
+    "object_name": "name",
+    "identifier": "name",
+    # positions
+    "raj2000": "ra",
+    "ra_j2000": "ra",
+    "ra_d": "ra",
+    "ra_deg": "ra",
+    "radeg": "ra",
+    "ra_icrs": "ra",
+    "right_ascension": "ra",
+    "dej2000": "dec",
+    "decj2000": "dec",
+    "dec_j2000": "dec",
+    "dec_d": "dec",
+    "dec_deg": "dec",
+    "decdeg": "dec",
+    "dedeg": "dec",
+    "de_icrs": "dec",
+    "declination": "dec",
+    "de": "dec",
+    # motions
+    "pm_ra": "pmra",
+    "pmra_cosdec": "pmra",
+    "pm_dec": "pmdec",
+    "pmde": "pmdec",
+    "plx": "parallax",
+    "plx_value": "parallax",
+    "rv": "radial_velocity",
+    "rv_value": "radial_velocity",
+    "sysvel": "radial_velocity",
+    # photometry
+    **{b: f"mag_{b}" for b in "vrijhk"},
+    **{f"{b}mag": f"mag_{b}" for b in "vrijhk"},
+    **{f"flux_{b}": f"mag_{b}" for b in "vrijhk"},
+    # classification
+    "sp_type": "spectral_type",
+    "sptype": "spectral_type",
+    "spectyp": "spectral_type",
+    "otype": "object_type",
+    "objtyp": "object_type",
+    "main_type": "object_type",
+    # identifiers and the rest
+    "2mass": "tmass",
+    "gaia_dr3": "gaia",
+    "note": "notes",
+    "comment": "notes",
+    "comments": "notes",
+    "wp": "work_package",
+    "group": "work_package",
+}
+_NORMALISE = re.compile(r"[\s\-]+")
+
+
+def _key(header: str) -> str:
+    return _NORMALISE.sub("_", header.strip().strip('"').strip().lower())
+
+
+def parse_csv(body: bytes) -> ParsedList:
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise TargetListError(f"The CSV target list is not UTF-8 text (byte {exc.start}).") from None
+    lines = text.splitlines(keepends=True)
+    # comment lines and blank lines before the header are skipped
+    skipped = 0
+    while skipped < len(lines) and (not lines[skipped].strip() or lines[skipped].lstrip().startswith("#")):
+        skipped += 1
+    if skipped == len(lines):
+        raise TargetListError("The CSV target list is empty: a header row (name, ra, dec, …) is required.")
+    first = lines[skipped]
+    delimiter = ","
+    if "," not in first:
+        delimiter = ";" if ";" in first else "\t" if "\t" in first else ","
+    reader = csv.reader(io.StringIO("".join(lines[skipped:])), delimiter=delimiter)
+    header = next(reader)
+    fields: dict[int, tuple[str, str]] = {}  # cell index -> (header, field)
+    taken: set[str] = set()
+    ignored: list[str] = []
+    for k, raw in enumerate(header):
+        field = ALIASES.get(_key(raw))
+        if field is None or field in taken:
+            if raw.strip():
+                ignored.append(raw.strip())
+            continue
+        taken.add(field)
+        fields[k] = (raw.strip(), field)
+    missing = [f for f in ("name", "ra", "dec") if f not in taken]
+    if missing:
+        raise TargetListError(
+            f"The CSV header has no {', '.join(missing)} column "
+            f"(found: {', '.join(h.strip() for h in header) or 'nothing'}); "
+            "name, ra and dec are required (aliases: main_id, RAJ2000, DEJ2000, …)."
+        )
+    values: dict[int, list[str | None]] = {k: [] for k in fields}
+    row_numbers: list[int] = []
+    row_errors: list[RowError] = []
+    line = skipped + 1  # the header's line
+    width = len(header)
+    try:
+        while True:
+            start = reader.line_num + skipped + 1  # the record's first line in the file
+            try:
+                cells = next(reader)
+            except StopIteration:
+                break
+            if not any(c.strip() for c in cells):
+                continue
+            line = start
+            row_numbers.append(line)
+            if len(cells) > width and any(c.strip() for c in cells[width:]):
+                row_errors.append(
+                    RowError(line, "", f"{len(cells)} cells but the header has {width} columns")
+                )
+            for k in fields:
+                values[k].append(cells[k] if k < len(cells) else None)
+    except csv.Error as exc:
+        raise TargetListError(f"The CSV target list is malformed near line {line + 1}: {exc}.") from None
+    columns = [Column(source=h, field=f, values=values[k]) for k, (h, f) in fields.items()]
+    return assemble("csv", columns, row_numbers, ignored, row_errors=row_errors)
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def write_csv(targets: Iterable[TargetOut | TargetIn]) -> bytes:
+    """UTF-8 CSV with a header of TargetIn field names; decimal degrees at each target's own epoch."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(FIELDS)
+    for t in targets:
+        writer.writerow([_cell(getattr(t, f)) for f in FIELDS])
+    return out.getvalue().encode("utf-8")

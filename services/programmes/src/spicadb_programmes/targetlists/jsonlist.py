@@ -1,0 +1,70 @@
+"""JSON target lists: an array of TargetIn-shaped objects, or ``{"targets": [...]}`` (our export).
+
+Every key of every object is checked (not only the first wrong one): unknown keys are row errors,
+except the read-only keys of our own export (id, created_at, updated_at, progress), which are
+listed in ``ignored_columns`` so that an export re-imports as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import msgspec
+
+from ..models import TargetOut
+from .common import EXPORT_ONLY, FIELDS, Column, ParsedList, RowError, TargetListError, assemble
+
+
+class _Export(msgspec.Struct):
+    targets: list[TargetOut]
+
+
+def parse_json(body: bytes) -> ParsedList:
+    try:
+        document = msgspec.json.decode(body)
+    except msgspec.DecodeError as exc:
+        raise TargetListError(f"The JSON target list is not valid JSON: {exc}.") from None
+    if isinstance(document, dict):
+        if "targets" not in document:
+            raise TargetListError(
+                'A JSON target list is an array of targets or an object {"targets": [...]}.'
+            )
+        document = document["targets"]
+    if not isinstance(document, list):
+        raise TargetListError('A JSON target list is an array of targets or an object {"targets": [...]}.')
+    objects = [(i + 1, item) for i, item in enumerate(document) if isinstance(item, dict)]
+    row_errors = [
+        RowError(i + 1, "", f"expected an object, not {type(item).__name__}")
+        for i, item in enumerate(document)
+        if not isinstance(item, dict)
+    ]
+    n = len(objects)
+    values: dict[str, list[Any]] = {f: [None] * n for f in FIELDS}
+    seen: set[str] = set()
+    ignored: set[str] = set()
+    for k, (row, item) in enumerate(objects):
+        for key, value in item.items():
+            if key in values:
+                values[key][k] = value
+                seen.add(key)
+            elif key in EXPORT_ONLY:
+                ignored.add(key)
+            else:
+                row_errors.append(RowError(row, key, f"unknown field {key!r}"))
+    if not objects and document:
+        raise TargetListError("The JSON target list holds no objects.")
+    for required in ("name", "ra", "dec"):
+        seen.add(required)  # missing ones are per-row errors in JSON
+    columns = [
+        # numbers arrive typed: RA given as a string is read like CSV (degrees, or sexagesimal hours)
+        Column(source=f, field=f, values=values[f])
+        for f in FIELDS
+        if f in seen
+    ]
+    return assemble("json", columns, [row for row, _ in objects], sorted(ignored), row_errors=row_errors)
+
+
+def write_json(targets: Iterable[TargetOut]) -> bytes:
+    """``{"targets": [TargetOut, ...]}``, positions at each target's own epoch."""
+    return msgspec.json.encode(_Export(targets=list(targets)))
