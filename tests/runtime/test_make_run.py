@@ -110,6 +110,10 @@ def test_run_starts_everything_prints_the_table_and_stops_cleanly(run: Run) -> N
     probe = httpx.get(f"{table['probe']['url']}/health/ready")
     assert probe.status_code == 200
     assert probe.json()["schema_version"] == "kit:0001 probe:0001"
+    # every installed service is part of the platform, at its runtime-contract port
+    programmes = httpx.get(f"{table['programmes']['url']}/health/ready")
+    assert programmes.status_code == 200
+    assert programmes.json()["schema_version"] == "kit:0001 programmes:0001"
     assert table["postgres"]["url"] == f"postgresql://spicadb@127.0.0.1:{run.env['SPICADB_PG_PORT']}/spicadb"
     pids = [int(entry["pid"]) for entry in table.values()]  # type: ignore[call-overload]
     assert all(alive(pid) for pid in pids)
