@@ -44,7 +44,9 @@ class TargetSnapshot(msgspec.Struct, frozen=True, omit_defaults=True):
 
 
 @event("programmes.programme.created", version=1, summary="A programme was created, with its members.")
-class ProgrammeCreated(Event, frozen=True):  # repeated for mypy, which does not inherit a Struct's frozen flag
+class ProgrammeCreated(
+    Event, frozen=True
+):  # repeated for mypy, which does not inherit a Struct's frozen flag
     programme_id: UUID
     code: str
     title: str
