@@ -14,12 +14,14 @@ import msgspec
 import nats
 import pytest
 from harness import Probe, eventually
+from nats.js import JetStreamContext
 from probe_service.service import PingService
 from probe_service.spec import EFFECTS, STREAM
 
 from spicadb_contracts.probe import PingRecorded
 from spicadb_kit.events import Bus, Outbox, OutboxRelay, request_replay
 from spicadb_kit.events.envelope import MSG_ID_HEADER
+from spicadb_kit.events.provision import backfill
 
 
 async def stream_messages(probe: Probe) -> int:
@@ -241,3 +243,30 @@ async def test_housekeeping_drops_old_published_events_and_inbox_rows_but_keeps_
     )  # never unpublished
     assert await probe.scalar("SELECT count(*) FROM inbox") == 5
     assert await probe.scalar("SELECT count(*) FROM ping_effect") == 10  # effects are not the kit's to prune
+
+
+async def test_backfill_delivers_the_stream_again_and_forget_applies_it_again(
+    probe: Probe, jetstream: JetStreamContext
+) -> None:
+    """`spicadb backfill`: a consumer reset to the start of its stream skips what it applied already;
+    with --forget (a wiped copy to rebuild) every event still in the stream is applied again."""
+    await ping_service(probe).record_batch([(f"r{i}", i) for i in range(20)])
+    async with probe.running():
+        await probe.wait_effects(20)
+    assert probe.pool is not None
+
+    await backfill(jetstream, probe.pool, EFFECTS, forget=False)
+    async with probe.running():
+        await eventually(lambda: _pending_is_zero(jetstream))
+        await asyncio.sleep(0.3)
+    assert sum((await probe.effects_per_ping()).values()) == 20
+
+    await backfill(jetstream, probe.pool, EFFECTS, forget=True)
+    async with probe.running():
+        effects = await probe.wait_effects(40)
+    assert set(effects.values()) == {2}
+
+
+async def _pending_is_zero(js: JetStreamContext) -> bool:
+    info = await js.consumer_info(EFFECTS.stream, EFFECTS.durable)
+    return info.num_pending == 0 and info.num_ack_pending == 0

@@ -6,8 +6,11 @@ silently keeps an existing consumer's configuration when a subscriber asks for a
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 from collections.abc import Iterable
 
+import asyncpg
 from nats.js import JetStreamContext, api
 from nats.js.errors import NotFoundError
 
@@ -70,3 +73,20 @@ async def provision(js: JetStreamContext, specs: Iterable[ServiceSpec]) -> None:
     for spec in specs:
         for consumer in spec.consumers:
             await provision_consumer(js, consumer)
+
+
+async def backfill(js: JetStreamContext, pool: asyncpg.Pool, decl: ConsumerDecl, *, forget: bool) -> None:
+    """Deliver a consumer's stream again from its start: the durable is deleted and created anew
+    (deliver policy all). With ``forget`` the consumer's inbox and aggregate positions go too, so
+    every event still in the stream is applied again (to rebuild a copy that was wiped); without it,
+    events already applied are recognised and skipped. Stop the service's consumer first."""
+    with contextlib.suppress(NotFoundError):
+        await js.delete_consumer(decl.stream, decl.durable)
+    if forget:
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute("DELETE FROM inbox WHERE consumer = $1", decl.durable)
+            await conn.execute("DELETE FROM consumer_position WHERE consumer = $1", decl.durable)
+    await js.add_consumer(decl.stream, consumer_config(dataclasses.replace(decl, deliver_policy="all")))
+    log.info(
+        "consumer reset to the start of its stream", stream=decl.stream, consumer=decl.durable, forget=forget
+    )

@@ -6,6 +6,8 @@ spicadb serve NAME                 run one service (containers, make run)
 spicadb migrate [--service NAME]   apply migrations (SPICADB_DATABASE_URL: an admin of the cluster)
 spicadb provision                  create or update JetStream streams and consumers (SPICADB_NATS_URL)
 spicadb deadletters list|replay    inspect dead letters of a service, or ask its consumer to replay them
+spicadb backfill --service NAME [--consumer DURABLE] [--forget]
+                                   deliver a consumer's stream again from its start (service stopped)
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import asyncpg
 import nats
 
 from ..events import request_replay
-from ..events.provision import provision
+from ..events.provision import backfill, provision
 from ..migrate import migrate_service
 from ..settings import RuntimeSettings, ServiceSettings, SettingsError
 from ..spec import ServiceSpec, discover_services
@@ -81,6 +83,34 @@ async def _deadletters(service: str, action: str, consumer: str | None, ids: lis
         await pool.close()
 
 
+async def _backfill(service: str, durable: str | None, forget: bool) -> None:
+    spec = find_service(service)
+    decls = [d for d in spec.consumers if durable in (None, d.durable)]
+    if not decls:
+        raise UnknownService(
+            f"{service} has no consumer {durable}" if durable else f"{service} consumes nothing"
+        )
+    settings = ServiceSettings.from_env()
+    pool = await asyncpg.create_pool(
+        settings.database_url,
+        min_size=1,
+        max_size=1,
+        server_settings={"search_path": f"{spec.schema},public"},
+    )
+    assert pool is not None
+    nc = await nats.connect(settings.nats_url)
+    try:
+        for decl in decls:
+            await backfill(nc.jetstream(), pool, decl, forget=forget)
+            print(
+                f"{decl.durable}: delivering {decl.stream} again from its start"
+                + (" (inbox forgotten)" if forget else "")
+            )
+    finally:
+        await nc.close()
+        await pool.close()
+
+
 def _credentials(name: str) -> int:
     """Print ``client_id:secret`` from credentials.json (written by auth on the first run)."""
     path = RuntimeSettings.from_env().data_path / supervisor.CREDENTIALS_FILE
@@ -118,6 +148,10 @@ def _parser() -> argparse.ArgumentParser:
     dead.add_argument("--service", required=True)
     dead.add_argument("--consumer")
     dead.add_argument("--id", type=int, action="append", default=[], dest="ids")
+    refill = sub.add_parser("backfill", help="deliver a consumer's stream again from its start")
+    refill.add_argument("--service", required=True)
+    refill.add_argument("--consumer", help="one durable of the service (default: all of them)")
+    refill.add_argument("--forget", action="store_true", help="apply again what was applied already")
     openapi_cmd = sub.add_parser("openapi", help="write or check each service's OpenAPI document")
     openapi_cmd.add_argument("--output", type=Path, default=Path("contracts/openapi"))
     openapi_cmd.add_argument("--check", action="store_true", help="fail when the committed documents differ")
@@ -147,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(_provision())
         elif args.command == "deadletters":
             asyncio.run(_deadletters(args.service, args.action, args.consumer, args.ids))
+        elif args.command == "backfill":
+            asyncio.run(_backfill(args.service, args.consumer, args.forget))
     except (SettingsError, UnknownService) as exc:
         print(f"spicadb: {exc}", file=sys.stderr)
         return 2
