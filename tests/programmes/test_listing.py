@@ -115,7 +115,9 @@ async def test_filters_by_work_package_magnitude_and_a_window_across_0h(service:
         assert await names("mag=V:4:7") == ["A", "C"]
         assert await names("mag=V::5") == ["A", "C"]
         assert await names("ra_min=350&ra_max=10") == ["A", "B", "D", "E"]
-        assert await names("ra_min=350&ra_max=10&sort=ra") == ["B", "E", "A", "D"]
+        # in the sky's order across 0h: 355, 359.9, then 5, 10
+        assert await names("ra_min=350&ra_max=10&sort=ra") == ["A", "D", "B", "E"]
+        assert await names("ra_min=350&ra_max=10&sort=ra&order=desc") == ["E", "B", "D", "A"]
         assert await names("ra_min=350&ra_max=10&mag=V:4:8&work_package=WP1") == ["A"]
         assert await names("ra_min=0&ra_max=10") == ["B", "E"]
         assert await names("dec_min=0&dec_max=15") == ["A", "B", "C"]
@@ -132,4 +134,4 @@ async def test_filters_by_work_package_magnitude_and_a_window_across_0h(service:
 
         # and a window across 0h pages like any other
         found = await pages(client, service, "ra_min=350&ra_max=10&sort=ra", limit=1)
-        assert [t["name"] for p in found for t in p] == ["B", "E", "A", "D"]
+        assert [t["name"] for p in found for t in p] == ["A", "D", "B", "E"]

@@ -54,6 +54,10 @@ class TargetFilter:
     # only these targets (the observability filter's answer)
     ids: list[UUID] | None = None
 
+    @property
+    def crosses_zero(self) -> bool:
+        return self.ra_min is not None and self.ra_max is not None and self.ra_min > self.ra_max
+
     def where(self, args: list[Any]) -> list[str]:
         """SQL conditions on ``t`` (target) with their arguments appended to ``args``."""
 
@@ -73,7 +77,7 @@ class TargetFilter:
                 clauses.append(f"t.mag_{band} >= {arg(low)}")
             if high is not None:
                 clauses.append(f"t.mag_{band} <= {arg(high)}")
-        if self.ra_min is not None and self.ra_max is not None and self.ra_min > self.ra_max:
+        if self.crosses_zero:
             clauses.append(f"(t.ra >= {arg(self.ra_min)} OR t.ra <= {arg(self.ra_max)})")
         else:
             if self.ra_min is not None:
@@ -184,6 +188,9 @@ class TargetStore:
         limit: int,
     ) -> list[asyncpg.Record]:
         expression = SORTS[sort][0]
+        if sort == "ra" and flt.crosses_zero:
+            # a window across 0h reads in the sky's order: 350..360 then 0..10
+            expression = f"CASE WHEN t.ra >= {float(flt.ra_min or 0.0)!r} THEN t.ra - 360 ELSE t.ra END"
         args: list[Any] = [programme_id]
         clauses = ["t.programme_id = $1", *flt.where(args)]
         if after is not None:
