@@ -15,5 +15,5 @@ async def test_ping_posted_over_http_is_applied_once_by_the_consumer(probe: Prob
         ready = await client.get("/health/ready")
         assert ready.status_code == 200, ready.text
         body = ready.json()
-        assert body["schema_version"] == "kit:0001 probe:0001"
+        assert body["schema_version"] == "kit:0002 probe:0001"
         assert body["outbox"]["unpublished"] == 0

@@ -36,7 +36,7 @@ async def test_ready_reports_what_the_service_depends_on(probe: Probe) -> None:
     assert body["version"]
     started_at = datetime.fromisoformat(body["started_at"])
     assert before - timedelta(seconds=5) <= started_at <= datetime.now(UTC)
-    assert body["schema_version"] == "kit:0001 probe:0001"
+    assert body["schema_version"] == "kit:0002 probe:0001"
 
     pool = body["database"]["pool"]
     assert set(pool) >= {"size", "idle", "min", "max"}

@@ -225,4 +225,4 @@ async def test_service_refuses_to_start_with_a_pending_migration(
     async with AsyncTestClient(app()) as client:
         ready = await client.get("/health/ready")
     assert ready.status_code == 200, ready.text
-    assert ready.json()["schema_version"] == "demo:0002 kit:0001"
+    assert ready.json()["schema_version"] == "demo:0002 kit:0002"

@@ -109,11 +109,11 @@ def test_run_starts_everything_prints_the_table_and_stops_cleanly(run: Run) -> N
     table = run.wait_ready()
     probe = httpx.get(f"{table['probe']['url']}/health/ready")
     assert probe.status_code == 200
-    assert probe.json()["schema_version"] == "kit:0001 probe:0001"
+    assert probe.json()["schema_version"] == "kit:0002 probe:0001"
     # every installed service is part of the platform, at its runtime-contract port
     programmes = httpx.get(f"{table['programmes']['url']}/health/ready")
     assert programmes.status_code == 200
-    assert programmes.json()["schema_version"] == "kit:0001 programmes:0001"
+    assert programmes.json()["schema_version"] == "kit:0002 programmes:0001"
     assert table["postgres"]["url"] == f"postgresql://spicadb@127.0.0.1:{run.env['SPICADB_PG_PORT']}/spicadb"
     pids = [int(entry["pid"]) for entry in table.values()]  # type: ignore[call-overload]
     assert all(alive(pid) for pid in pids)
@@ -134,7 +134,7 @@ def test_second_run_reuses_the_data(run: Run) -> None:
     run.wait_ready()
     output = run.stop()
     assert "initialising" not in output  # the cluster made by the first run is used again
-    assert "probe: schema kit:0001 probe:0001" in output
+    assert "probe: schema kit:0002 probe:0001" in output
 
 
 def test_second_run_while_running_is_refused(run: Run) -> None:

@@ -185,6 +185,7 @@ def create_service_app(
         ),
         cors_config=CORSConfig(allow_origins=list(cors_origins)) if cors_origins else None,
         plugins=plugins,
+        request_max_body_size=_body_limit(spec),
         debug=False,
         logging_config=None,  # configure_logging owns the handlers (one format, structured)
     )
@@ -192,6 +193,12 @@ def create_service_app(
     # refused before its handler (no route, 401 from the auth middleware) gets an id too.
     app.asgi_handler = request_id_middleware(app.asgi_handler)
     return app
+
+
+def _body_limit(spec: ServiceSpec) -> int:
+    """The largest body any of the service's gateway routes lets through (at least Litestar's
+    default): the gateway enforces each route's own limit, the service must not refuse less."""
+    return int(max([10_000_000, *(route.max_body_bytes for route in spec.routes)]))
 
 
 def _context(request: Request[Any, Any, Any]) -> ServiceContext:
