@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import pytest
 from programmes_support import (
     Client,
@@ -15,6 +16,7 @@ from programmes_support import (
     outbox,
     problem,
     star,
+    stars,
 )
 
 GOOD = [star("Vega", 279.2347, 38.7837), star("Deneb", 310.358, 45.280), star("Altair", 297.6958, 8.8683)]
@@ -285,3 +287,17 @@ async def test_an_export_imports_again_as_it_is(service: ProgrammesService, fmt:
             for code in ("LP-1", "LP-2")
         ]
         assert first == second
+
+
+async def test_a_list_larger_than_ten_megabytes_is_taken(service: ProgrammesService) -> None:
+    """The gateway lets target lists of up to 64 MiB through: the service takes them too (a web
+    framework's default limit of 10 MB would answer 413 to a large programme's list)."""
+    targets = stars(30_000, notes="n" * 340)
+    body = msgspec.json.encode(targets)
+    assert len(body) > 10_000_000
+    async with service.running() as client:
+        await create_programme(client, service)
+        answer = await import_json(client, service, "LP-1", targets)
+        assert answer.status_code == 201, answer.text[:500]
+        assert answer.json()["imported"] == 30_000
+    assert await service.scalar("SELECT count(*) FROM target") == 30_000

@@ -26,6 +26,12 @@ from ..targetlists import ExportContext, ParsedList, RowError, parse_target_list
 from ..targetlists.duplicates import find_duplicates
 from .access import Caller, Seen, see
 
+# a target's stored columns are TargetIn's fields but the last (work_package, a join): COPY rows
+# are built from the struct's tuple
+assert TargetIn.__struct_fields__[:-1] == FIELDS
+assert TargetIn.__struct_fields__[-1] == "work_package"
+astuple = msgspec.structs.astuple
+
 # problem documents list at most this many row errors (the count says how many there were)
 MAX_LISTED_ERRORS = 1000
 
@@ -236,7 +242,7 @@ class TargetService:
                 await TargetStore(conn).insert_many(
                     [
                         (tid, seen.id, wp_ids.get(t.work_package) if t.work_package else None, name_key(t.name),
-                         *(getattr(t, f) for f in FIELDS), import_id, now, now)
+                         *astuple(t)[:-1], import_id, now, now)
                         for tid, t in zip(ids, targets, strict=True)
                     ]
                 )  # fmt: skip
