@@ -46,6 +46,7 @@ test: system contracts-check
 bench: system
 	$(PY) tests/bench/run.py $(BENCH_ARGS)
 	$(PY) tests/bench/gateway.py $(BENCH_ARGS)
+	$(PY) tests/bench/programmes.py $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
