@@ -43,6 +43,22 @@ class NightScheduled(Event, frozen=True):  # repeated for mypy, which does not i
     scheduled_at: datetime
 
 
+class ProjectedBaseline(msgspec.Struct, frozen=True):
+    """One station pair at the start and the end of an observation: (u, v) in metres from the CHARA
+    equatorial station coordinates (chara-spica.md), length in metres, position angle in degrees
+    east of north."""
+
+    stations: str
+    u_start: float
+    v_start: float
+    u_end: float
+    v_end: float
+    length_start: float
+    length_end: float
+    angle_start: float
+    angle_end: float
+
+
 @event(
     "nightlogs.observation.logged",
     version=1,
@@ -69,6 +85,24 @@ class ObservationLogged(Event, frozen=True):
     kind: str = "science"
     # true when a corrected log removed this observation
     withdrawn: bool = False
+    # what the log says of the conditions (None: not recorded): seeing in arcsec, tau0 in
+    # milliseconds at 500 nm, wind in m/s, temperature in degrees Celsius
+    seeing: float | None = None
+    tau0: float | None = None
+    wind: float | None = None
+    airmass: float | None = None
+    temperature: float | None = None
+    comments: str = ""
+    raw_files: list[str] = msgspec.field(default_factory=list)
+    baselines: list[ProjectedBaseline] = msgspec.field(default_factory=list)
+    # the plan entry it matched (None: unplanned) and how the target was recognised:
+    # "plan", "name", "position" or "none" (kept and flagged, never dropped)
+    planned_sequence: int | None = None
+    matched_by: str = "none"
+    # the SPICA mode's wavelength range (m) and resolving power, from the modes table
+    em_min: float | None = None
+    em_max: float | None = None
+    resolving_power: float | None = None
 
 
 @event(
@@ -85,3 +119,22 @@ class ObservationFlagged(Event, frozen=True):
     flagged_by: str
     flagged_at: datetime
     programme: str | None = None
+
+
+@event(
+    "nightlogs.log.ingested",
+    version=1,
+    summary="A CHARA night log was ingested: a new version of the night's log, with what it added, "
+    "changed and withdrew compared with the previous version.",
+)
+class NightLogIngested(Event, frozen=True):
+    site: str
+    night: date
+    version: int
+    lines: int
+    added: list[UUID]
+    changed: list[UUID]
+    withdrawn: list[UUID]
+    unmatched: int
+    ingested_by: str
+    ingested_at: datetime
