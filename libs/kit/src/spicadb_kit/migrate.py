@@ -56,8 +56,10 @@ def load_migrations(package: str, component: str) -> list[Migration]:
 
 
 def service_migrations(spec: ServiceSpec) -> list[Migration]:
-    """The kit's tables first, then the service's own files."""
+    """The kit's tables first, then the kit components the service uses, then its own files."""
     migrations = load_migrations("spicadb_kit.migrations", KIT_COMPONENT)
+    for component, package in spec.kit_components:  # shared tables a service opts into (rights)
+        migrations += load_migrations(package, component)
     if spec.migrations:
         migrations += load_migrations(spec.migrations, spec.name)
     return migrations

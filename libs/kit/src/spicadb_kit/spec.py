@@ -79,6 +79,9 @@ class ServiceSpec:
     migrations: str | None = None
     streams: tuple[StreamDecl, ...] = ()
     consumers: tuple[ConsumerDecl, ...] = ()
+    # shared parts of the kit with tables of their own in the service's schema: (component, migrations
+    # package), e.g. spicadb_kit.rights.COMPONENT
+    kit_components: tuple[tuple[str, str], ...] = ()
     # PostgreSQL extensions the service needs (created by the admin, in schema public)
     extensions: tuple[str, ...] = ()
     # URL prefixes this service answers at the gateway

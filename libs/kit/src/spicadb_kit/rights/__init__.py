@@ -1,0 +1,151 @@
+"""Data rights, as every service other than programmes sees them.
+
+The programmes service owns membership and proprietary periods and announces them
+(``programmes.programme.created``, ``...membership_changed``, ``...proprietary_changed``,
+``...changed``), each event with the whole current state. A service that shows observations, files
+or granules opts into this component: ``kit_components=(rights.COMPONENT,)`` gives it the table
+``programme_rights`` in its own schema, ``rights.consumer(decl)`` keeps it, and :func:`visible_sql`
+is the one rule of visibility:
+
+    data of a programme are visible to its members always, to everyone once released (the end of
+    the observation plus the programme's proprietary period), and to admins and trusted robots;
+    data of no known programme only to admins and trusted robots.
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from spicadb_contracts.programmes import (
+    MembershipChanged,
+    ProgrammeChanged,
+    ProgrammeCreated,
+    ProprietaryPeriodChanged,
+)
+
+from ..auth import Principal
+from ..events import Envelope, EventConsumer
+from ..spec import ConsumerDecl
+
+COMPONENT = ("rights", "spicadb_kit.rights.migrations")
+STREAM = "SPICADB_PROGRAMMES"
+SUBJECTS = tuple(
+    e.subject() for e in (ProgrammeCreated, ProgrammeChanged, MembershipChanged, ProprietaryPeriodChanged)
+)
+
+
+def consumer_decl(service: str) -> ConsumerDecl:
+    """The durable a service keeps its copy with (from the start of the stream: a new service
+    backfills every programme)."""
+    return ConsumerDecl(
+        durable=f"{service}_programme_rights",
+        stream=STREAM,
+        filter_subjects=SUBJECTS,
+        max_deliver=10,
+        backoff_seconds=(0.5, 2.0, 10.0),
+    )
+
+
+async def _created(conn: asyncpg.Connection, _: Envelope, e: ProgrammeCreated) -> None:
+    await conn.execute(
+        "INSERT INTO programme_rights (programme_id, code, title, pi, public, proprietary_months, members)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (programme_id) DO UPDATE SET code = EXCLUDED.code,"
+        " title = EXCLUDED.title, pi = EXCLUDED.pi, public = EXCLUDED.public,"
+        " proprietary_months = EXCLUDED.proprietary_months, members = EXCLUDED.members, updated_at = now()",
+        e.programme_id,
+        e.code,
+        e.title,
+        e.pi,
+        e.public,
+        e.proprietary_months,
+        sorted(m.username for m in e.members),
+    )
+
+
+async def _changed(conn: asyncpg.Connection, _: Envelope, e: ProgrammeChanged) -> None:
+    await conn.execute(
+        "UPDATE programme_rights SET code = $2, title = $3, pi = $4, public = $5, updated_at = now()"
+        " WHERE programme_id = $1",
+        e.programme_id,
+        e.code,
+        e.title,
+        e.pi,
+        e.public,
+    )
+
+
+async def _members(conn: asyncpg.Connection, _: Envelope, e: MembershipChanged) -> None:
+    await conn.execute(
+        "UPDATE programme_rights SET members = $2, updated_at = now() WHERE programme_id = $1",
+        e.programme_id,
+        sorted(m.username for m in e.members),
+    )
+
+
+async def _period(conn: asyncpg.Connection, _: Envelope, e: ProprietaryPeriodChanged) -> None:
+    await conn.execute(
+        "UPDATE programme_rights SET proprietary_months = $2, updated_at = now() WHERE programme_id = $1",
+        e.programme_id,
+        e.proprietary_months,
+    )
+
+
+def consumer(decl: ConsumerDecl) -> EventConsumer:
+    """The handlers that keep ``programme_rights``, on the service's durable ``decl``."""
+    rights = EventConsumer(decl)
+    rights.on(ProgrammeCreated)(_created)
+    rights.on(ProgrammeChanged)(_changed)
+    rights.on(MembershipChanged)(_members)
+    rights.on(ProprietaryPeriodChanged)(_period)
+    return rights
+
+
+class Viewer(msgspec.Struct, frozen=True):
+    """Who looks at data: a user name (None: anonymous) and whether they see everything."""
+
+    username: str | None
+    sees_all: bool = False
+
+    @classmethod
+    def of(cls, principal: Principal | None, trusted_clients: frozenset[str] = frozenset()) -> Viewer:
+        if principal is None:
+            return cls(None)
+        robot = principal.subject == principal.client_id and principal.client_id in trusted_clients
+        return cls(principal.subject, "admin" in principal.scopes or robot)
+
+
+def visible_sql(programme: str, end: str, viewer: str, sees_all: str) -> str:
+    """A condition on a row of data: ``programme`` is its programme code column, ``end`` the end of
+    its observation (timestamptz), ``viewer`` and ``sees_all`` the placeholders of the viewer's user
+    name (text, NULL when anonymous) and of Viewer.sees_all (boolean)."""
+    return (
+        f"({sees_all} OR EXISTS (SELECT 1 FROM programme_rights r WHERE r.code = {programme}"
+        f" AND ({end} + make_interval(months => r.proprietary_months) <= now()"
+        f" OR {viewer} = ANY(r.members))))"
+    )
+
+
+def release_sql(programme: str, end: str) -> str:
+    """The release date of a row of data (NULL while its programme is unknown)."""
+    return (
+        f"(SELECT {end} + make_interval(months => r.proprietary_months) FROM programme_rights r"
+        f" WHERE r.code = {programme})"
+    )
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """The same day and time ``months`` later (the last day of a shorter month)."""
+    month = moment.month - 1 + months
+    year = moment.year + month // 12
+    month = month % 12 + 1
+    return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
+
+
+async def programme(conn: asyncpg.Connection, code: str) -> dict[str, Any] | None:
+    row = await conn.fetchrow("SELECT * FROM programme_rights WHERE code = $1", code)
+    return None if row is None else dict(row)
