@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SERVICE_DIRS := $(sort $(dir $(wildcard services/*/pyproject.toml)))
-PACKAGE_FILES := constraints.txt requirements-dev.txt contracts/pyproject.toml libs/kit/pyproject.toml \
+PACKAGE_FILES := constraints.txt requirements-dev.txt contracts/pyproject.toml libs/kit/pyproject.toml libs/astro/pyproject.toml \
                  $(wildcard services/*/pyproject.toml)
 
 .PHONY: help install system run stop test bench lint format contracts contracts-check clean
@@ -51,7 +51,7 @@ bench: system
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy libs/kit/src contracts/src
+	$(BIN)/mypy libs/kit/src libs/astro/src contracts/src
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

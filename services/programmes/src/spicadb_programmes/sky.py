@@ -5,56 +5,39 @@ samples of 5 minutes) take about a second. astropy supplies the Sun, time scales
 sidereal time and precession/nutation; the altitude of every target at every sample is then
 plain spherical trigonometry in the true-equator/true-equinox frame of the night (TETE).
 
-Offline by design: IERS tables are never downloaded (CI has no network). Beyond the bundled
-IERS-A predictions astropy falls back to its 50-year mean polar motion and to UT1 = UTC, errors
-far below a 5-minute sample; the warnings it then emits are silenced here, locally.
+Offline by design: IERS tables are never downloaded (CI has no network; spicadb_astro sets this
+up for the process). Beyond the bundled IERS-A predictions astropy falls back to its 50-year mean
+polar motion and to UT1 = UTC, errors far below a 5-minute sample; the warnings it then emits are
+silenced here, locally.
 
-Nights follow the local-noon convention (``../shared/reference/chara-spica.md`` §6): a night is
+Nights follow the local-noon convention (``../shared/reference/chara-spica.md`` §6) of
+``spicadb_astro.nights`` (``night_of`` and ``night_bounds`` are re-exported from there): a night is
 named by the local date (America/Los_Angeles, DST-aware) at its start, and runs from local noon
 to the next local noon.
 """
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import astropy.units as u
 import numpy as np
-from astropy.coordinates import TETE, AltAz, EarthLocation, SkyCoord, get_sun
+from astropy.coordinates import TETE, AltAz, SkyCoord, get_sun
 from astropy.time import Time
-from astropy.utils import iers
-from astropy.utils.exceptions import AstropyWarning
-from erfa import ErfaWarning
 
-from .domain import CHARA_HEIGHT, CHARA_LATITUDE, CHARA_LONGITUDE
+from spicadb_astro import quiet as _quiet
+from spicadb_astro.chara import LATITUDE as CHARA_LATITUDE
+from spicadb_astro.chara import location
+from spicadb_astro.nights import night_bounds as night_bounds
+from spicadb_astro.nights import night_of as night_of
 
-# no network, ever; stale or missing predictions degrade accuracy (by far less than a sample)
-# instead of raising. Process-wide astropy settings: they only relax errors into warnings.
-iers.conf.auto_download = False
-iers.conf.auto_max_age = None
-iers.conf.iers_degraded_accuracy = "warn"
-
-TIMEZONE = ZoneInfo("America/Los_Angeles")
 # geodetic coordinates of the CHARA reference point (S1), not the geocentric XYZ (chara-spica.md §1)
-CHARA = EarthLocation.from_geodetic(CHARA_LONGITUDE * u.deg, CHARA_LATITUDE * u.deg, CHARA_HEIGHT * u.m)
+CHARA = location()
 
 _MAS = np.pi / (180.0 * 3600.0 * 1000.0)  # one milliarcsecond in radians
 _CHUNK = 16384  # targets per block in hours_above: bounds memory at ~_CHUNK x samples doubles
-
-
-@contextmanager
-def _quiet() -> Iterator[None]:
-    """Silence what astropy/erfa say about predicted IERS values and far-future leap seconds."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ErfaWarning)
-        warnings.simplefilter("ignore", AstropyWarning)  # IERS degraded accuracy, polar motion mean
-        yield
 
 
 def _array(value: Any) -> np.ndarray:
@@ -95,24 +78,6 @@ def propagate(
     ra_out = np.where(still, ra_d, ra_out)
     dec_out = np.where(still, dec_d, dec_out)
     return ra_out, dec_out
-
-
-def night_of(t: datetime) -> date:
-    """The night an instant belongs to: the local date at CHARA of the preceding local noon.
-
-    A naive datetime is taken as UTC. 2023-01-10 03:00 UT and 13:00 UT both belong to 2023-01-09.
-    """
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=UTC)
-    local = t.astimezone(TIMEZONE)
-    return local.date() if local.hour >= 12 else local.date() - timedelta(days=1)
-
-
-def night_bounds(night: date) -> tuple[datetime, datetime]:
-    """Local noon of ``night`` and of the next day, in UTC (23, 24 or 25 hours apart)."""
-    start = datetime.combine(night, time(12), tzinfo=TIMEZONE).astimezone(UTC)
-    end = datetime.combine(night + timedelta(days=1), time(12), tzinfo=TIMEZONE).astimezone(UTC)
-    return start, end
 
 
 @lru_cache(maxsize=64)
