@@ -41,6 +41,7 @@ stop: $(STAMP)
 	$(BIN)/spicadb stop
 
 test: system contracts-check
+	$(BIN)/spicadb doctor --install --validators
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: system

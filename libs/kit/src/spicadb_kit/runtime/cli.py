@@ -138,6 +138,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("stop", help="stop the local platform")
     doctor = sub.add_parser("doctor", help="check the system packages")
     doctor.add_argument("--install", action="store_true", help="apt-get install what is missing (root only)")
+    doctor.add_argument("--validators", action="store_true", help="also the tests' validators (stilts)")
     serve_cmd = sub.add_parser("serve", help="run one service")
     serve_cmd.add_argument("name", nargs="?")
     migrate = sub.add_parser("migrate", help="apply migrations")
@@ -168,7 +169,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "stop":
             return supervisor.stop(RuntimeSettings.from_env())
         if args.command == "doctor":
-            return system.doctor(RuntimeSettings.from_env().pg_bin_path, install_missing=args.install)
+            return system.doctor(
+                RuntimeSettings.from_env().pg_bin_path,
+                install_missing=args.install,
+                validators=args.validators,
+            )
         if args.command == "openapi":
             return openapi.write_or_check(args.output, check=args.check)
         if args.command == "credentials":
