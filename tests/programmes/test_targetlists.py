@@ -20,6 +20,7 @@ from spicadb_programmes.models import TargetIn, TargetOut
 from spicadb_programmes.sky import propagate
 from spicadb_programmes.targetlists import (
     ExportContext,
+    ParsedList,
     TargetListError,
     find_duplicates,
     parse_target_list,
@@ -27,6 +28,7 @@ from spicadb_programmes.targetlists import (
     write_json,
     write_votable,
 )
+from spicadb_programmes.targetlists.votable import _read_tabledata, parse_votable
 
 ALPHA_LYR = "\N{GREEK SMALL LETTER ALPHA} Lyr"  # a non-ASCII name
 NS = {"v": "http://www.ivoa.net/xml/VOTable/v1.3"}
@@ -455,6 +457,178 @@ def test_unreadable_votables_are_422_with_a_clear_detail(body: bytes, needle: st
         parse_target_list(body, "application/x-votable+xml")
     assert err.value.status == 422
     assert needle in err.value.detail
+
+
+# ------------------------------------------------------------------ VOTable import: fast TABLEDATA reader
+
+
+def both_readers(body: bytes) -> ParsedList:
+    """The fast reader's result, once checked that it read the table and that astropy reads the same."""
+    assert _read_tabledata(body) is not None, "the fast reader should read this table"
+    fast = parse_votable(body)
+    assert fast == parse_votable(body, fast=False)  # targets, rows, errors, ignored columns
+    assert parse_target_list(body, "application/x-votable+xml") == fast
+    return fast
+
+
+def many(n: int) -> list[TargetOut]:
+    rng = np.random.default_rng(7)
+    return [
+        out(
+            name=f"HD {i} <{i % 7}> & co",
+            ra=float(rng.uniform(0, 360)),
+            dec=float(rng.uniform(-90, 90)),
+            pmra=float(rng.normal(0, 40)) if i % 2 else None,
+            pmdec=float(rng.normal(0, 40)) if i % 2 else None,
+            parallax=float(abs(rng.normal(5, 4))) if i % 3 else None,
+            mag_v=round(float(rng.uniform(2, 12)), 2),
+            mag_k=round(float(rng.uniform(0, 10)), 2) if i % 5 else None,
+            epoch=2016.0 if i % 11 == 0 else 2000.0,
+            spectral_type="K0III" if i % 4 else None,
+            notes=f"n\u00b0{i}" if i % 13 == 0 else None,
+            work_package=f"WP{i % 3}",
+        )
+        for i in range(n)
+    ]
+
+
+@pytest.mark.parametrize("targets", [sample(), many(500)], ids=["sample", "500"])
+def test_fast_reader_reads_our_export_as_astropy_does(targets: list[TargetOut]) -> None:
+    parsed = both_readers(write_votable(targets, CONTEXT))
+    assert parsed.errors == []
+    assert len(parsed.targets) == len(targets)
+    assert parsed.targets[1].name == targets[1].name  # "HD 1234 <A&B>" / "HD 1 <1> & co", unescaped
+
+
+def plain_table(rows: str, fields: str = "") -> bytes:
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<VOTABLE version="1.4" xmlns="http://www.ivoa.net/xml/VOTable/v1.3"><RESOURCE>
+<COOSYS ID="c" system="ICRS" epoch="J2016.0"/><TABLE nrows="99">
+<FIELD name="Star" datatype="char" arraysize="*" ucd="meta.id;meta.main"/>
+<FIELD name="RAdeg" datatype="double" unit="deg" ucd="pos.eq.ra;meta.main" ref="c"/>
+<FIELD name="DEdeg" datatype="float" unit="deg" ucd="pos.eq.dec;meta.main" ref="c"/>
+<FIELD name="Vmag" datatype="double" unit="mag" ucd="phot.mag;em.opt.V"/>
+<FIELD name="Note" datatype="unicodeChar" arraysize="*" ucd="meta.note"/>{fields}
+<DATA><TABLEDATA>
+{rows}
+</TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>""".encode()
+
+
+def test_fast_reader_unescapes_entities_as_the_xml_parser_does() -> None:
+    parsed = both_readers(
+        plain_table(
+            "<TR><TD>A&amp;B &lt;x&gt; &quot;q&apos;</TD><TD>1</TD><TD>2</TD><TD/><TD>caf&#233; &#xE9;t&#xe9;</TD></TR>\n"
+            "<TR><TD>&#32; &#x3B1; Lyr&#9;</TD><TD> 2.5 </TD><TD>\n-3\n</TD><TD>&#49;.5</TD><TD>&#60;&amp;&#62;</TD></TR>\r\n"
+        )
+    )
+    assert [t.name for t in parsed.targets] == ["A&B <x> \"q'", "\N{GREEK SMALL LETTER ALPHA} Lyr"]
+    assert [t.notes for t in parsed.targets] == ["caf\u00e9 \u00e9t\u00e9", "<&>"]
+    assert (parsed.targets[1].ra, parsed.targets[1].dec, parsed.targets[1].mag_v) == (2.5, -3.0, 1.5)
+    assert {t.epoch for t in parsed.targets} == {2016.0}
+
+
+def test_fast_reader_empty_cells_are_nulls_as_in_astropy() -> None:
+    parsed = both_readers(
+        plain_table(
+            "<TR><TD>a</TD><TD>1</TD><TD>2</TD><TD/><TD></TD></TR>"
+            "<TR><TD>b</TD><TD>1</TD><TD>2</TD><TD></TD><TD/></TR>\n"
+            "<TR>\n <TD>c</TD>\n <TD>1</TD>\n <TD>2</TD>\n <TD>NaN</TD>\n <TD>  </TD>\n</TR>"
+            "<TR><TD/><TD/><TD></TD><TD>4</TD><TD>x</TD></TR>"
+        )
+    )
+    assert [(t.name, t.mag_v, t.notes) for t in parsed.targets] == [
+        ("a", None, None),
+        ("b", None, None),
+        ("c", None, None),
+    ]
+    assert [(e.row, e.column) for e in parsed.errors] == [(4, "Star"), (4, "RAdeg"), (4, "DEdeg")]
+
+
+def test_fast_reader_reports_bad_cells_on_the_same_rows_and_columns() -> None:
+    parsed = both_readers(bad_votable())
+    assert parsed.rows == [1, 5]
+    assert [(e.row, e.column) for e in parsed.errors][:3] == [(2, "Star"), (2, "RAdeg"), (2, "DEdeg")]
+    # a double cell that is no number is a missing one for astropy: so here
+    parsed = both_readers(
+        plain_table(
+            "<TR><TD>a</TD><TD>east</TD><TD>2</TD><TD>bright</TD><TD/></TR>"
+            "<TR><TD>b</TD><TD>1e400</TD><TD>95</TD><TD>99</TD><TD/></TR>"
+            "<TR><TD>c</TD><TD>360</TD><TD>-90</TD><TD>1_0</TD><TD/></TR>"
+        )
+    )
+    assert [(e.row, e.column) for e in parsed.errors] == [
+        (1, "RAdeg"),
+        (2, "RAdeg"),
+        (2, "DEdeg"),
+        (2, "Vmag"),
+    ]
+    assert "required" in parsed.errors[0].message
+    assert [(t.name, t.ra, t.mag_v) for t in parsed.targets] == [("c", 0.0, 10.0)]
+
+
+def test_fast_reader_reads_sexagesimal_and_typed_columns_through_astropys_converters() -> None:
+    parsed = both_readers(simbad_like())
+    assert [t.name for t in parsed.targets] == ["* alf Ori", "* del Ori"]
+    assert parsed.targets[0].hip == "27989"  # an int column
+    padded = simbad_like().replace(b"<TD>05 55 10.3053</TD>", b"<TD>\n 05 55 10.3053 </TD>")
+    assert both_readers(padded).targets == parsed.targets
+    wrong = simbad_like().replace(b"<TD>+07 24 25.426</TD>", b"<TD> north </TD>")
+    errors = both_readers(wrong).errors
+    assert [(e.row, e.column) for e in errors] == [(1, "DEC")]
+    assert "'north'" in errors[0].message  # quoted as astropy hands it over, without the blanks
+
+
+@pytest.mark.parametrize("serialisation", ["binary", "binary2"])
+def test_binary_votables_still_go_through_astropy(serialisation: str) -> None:
+    data = astropy_votable(serialisation)
+    assert _read_tabledata(data) is None
+    assert parse_votable(data) == parse_votable(data, fast=False)
+    assert [t.name for t in parse_votable(data).targets] == [ALPHA_LYR, "Vega B"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        plain_table("<TR><TD>a</TD><TD>1</TD><TD>2</TD><TD/></TR>"),  # a cell short
+        plain_table("<TR><TD>a</TD><TD>1</TD><TD>2</TD><TD/><TD/><TD/></TR>"),  # a cell too many
+        plain_table("<TR><TD>a &eacute;</TD><TD>1</TD><TD>2</TD><TD/><TD/></TR>"),  # no such entity
+        plain_table("<TR><TD>a & b</TD><TD>1</TD><TD>2</TD><TD/><TD/></TR>"),  # a bare ampersand
+        plain_table("<TR><TD>a</TD><TD>1</TD><TD>2</TD><TD/><TD/></TR>", '<FIELD name="n" datatype="int"/>')[
+            :-60
+        ],
+        plain_table(
+            "<TR><TD>a</TD><TD>1</TD><TD>2</TD><TD/><TD/><TD>x</TD></TR>", '<FIELD name="n" datatype="int"/>'
+        ),
+        plain_table("<TR><TD><![CDATA[a <b>]]></TD><TD>1</TD><TD>2</TD><TD/><TD/></TR>"),
+        plain_table("<TR><TD>a<!-- c --></TD><TD>1</TD><TD>2</TD><TD/><TD/></TR>"),
+        plain_table('<TR ID="r1"><TD>a</TD><TD>1</TD><TD>2</TD><TD/><TD/></TR>'),
+        plain_table("<TR><TD>a</TD><TD>1</TD><TD>2</TD><TD/><TD/></TR>").replace(b"UTF-8", b"ISO-8859-1"),
+        plain_table("<TR><TD>a</TD><TD>1</TD><TD>2</TD><TD/><TD/></TR>") + b"<!-- <TABLEDATA> -->",
+    ],
+    ids=[
+        "short-row",
+        "long-row",
+        "unknown-entity",
+        "bare-ampersand",
+        "truncated",
+        "bad-int",
+        "cdata",
+        "comment",
+        "tr-attribute",
+        "latin-1",
+        "two-tabledata",
+    ],
+)
+def test_anything_but_plain_tabledata_is_left_to_astropy(body: bytes) -> None:
+    assert _read_tabledata(body) is None
+
+    def outcome(fast: bool) -> object:
+        try:
+            return parse_votable(body, fast=fast)
+        except TargetListError as exc:
+            return (exc.status, exc.detail)
+
+    assert outcome(True) == outcome(False)
 
 
 # --------------------------------------------------------------------------------------- content types

@@ -8,12 +8,14 @@ listed in ``ignored_columns`` so that an export re-imports as it is.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from itertools import repeat
 
 import msgspec
 
 from ..models import TargetOut
 from .common import EXPORT_ONLY, FIELDS, Column, ParsedList, RowError, TargetListError, assemble
+
+_KNOWN = frozenset(FIELDS) | EXPORT_ONLY
 
 
 class _Export(msgspec.Struct):
@@ -33,36 +35,34 @@ def parse_json(body: bytes) -> ParsedList:
         document = document["targets"]
     if not isinstance(document, list):
         raise TargetListError('A JSON target list is an array of targets or an object {"targets": [...]}.')
-    objects = [(i + 1, item) for i, item in enumerate(document) if isinstance(item, dict)]
-    row_errors = [
-        RowError(i + 1, "", f"expected an object, not {type(item).__name__}")
-        for i, item in enumerate(document)
-        if not isinstance(item, dict)
-    ]
-    n = len(objects)
-    values: dict[str, list[Any]] = {f: [None] * n for f in FIELDS}
-    seen: set[str] = set()
-    ignored: set[str] = set()
-    for k, (row, item) in enumerate(objects):
-        for key, value in item.items():
-            if key in values:
-                values[key][k] = value
-                seen.add(key)
-            elif key in EXPORT_ONLY:
-                ignored.add(key)
-            else:
-                row_errors.append(RowError(row, key, f"unknown field {key!r}"))
+    objects = [item for item in document if isinstance(item, dict)]
+    if len(objects) == len(document):
+        row_numbers = list(range(1, len(document) + 1))
+        row_errors = []
+    else:
+        row_numbers = [i + 1 for i, item in enumerate(document) if isinstance(item, dict)]
+        row_errors = [
+            RowError(i + 1, "", f"expected an object, not {type(item).__name__}")
+            for i, item in enumerate(document)
+            if not isinstance(item, dict)
+        ]
     if not objects and document:
         raise TargetListError("The JSON target list holds no objects.")
-    for required in ("name", "ra", "dec"):
-        seen.add(required)  # missing ones are per-row errors in JSON
+    keys: set[str] = set().union(*objects)
+    unknown = keys - _KNOWN
+    if unknown:
+        for row, item in zip(row_numbers, objects, strict=True):
+            row_errors.extend(RowError(row, key, f"unknown field {key!r}") for key in item if key in unknown)
+    ignored = keys & EXPORT_ONLY
+    # missing names and positions are per-row errors in JSON
+    seen = keys | {"name", "ra", "dec"}
     columns = [
         # numbers arrive typed: RA given as a string is read like CSV (degrees, or sexagesimal hours)
-        Column(source=f, field=f, values=values[f])
+        Column(source=f, field=f, values=list(map(dict.get, objects, repeat(f))))
         for f in FIELDS
         if f in seen
     ]
-    return assemble("json", columns, [row for row, _ in objects], sorted(ignored), row_errors=row_errors)
+    return assemble("json", columns, row_numbers, sorted(ignored), row_errors=row_errors)
 
 
 def write_json(targets: Iterable[TargetOut]) -> bytes:
