@@ -1,0 +1,48 @@
+"""What every handler is given: the caller, and the domain services bound to the request."""
+
+from __future__ import annotations
+
+from litestar.di import NamedDependency, Provide
+
+from spicadb_kit.auth import Principal
+from spicadb_kit.context import ServiceContext
+
+from ..config import NightLogsSettings
+from ..services.access import Caller
+from ..services.ingest import LogService
+from ..services.observations import ObservationService
+from ..services.schedules import ScheduleService
+
+
+def _settings(context: ServiceContext) -> NightLogsSettings:
+    settings = context.settings
+    assert isinstance(settings, NightLogsSettings)
+    return settings
+
+
+def provide_caller(principal: NamedDependency[Principal], context: NamedDependency[ServiceContext]) -> Caller:
+    return Caller.of(principal, _settings(context).trusted())
+
+
+def provide_schedules(
+    caller: NamedDependency[Caller], context: NamedDependency[ServiceContext]
+) -> ScheduleService:
+    return ScheduleService(context.pool, context.outbox, caller)
+
+
+def provide_logs(caller: NamedDependency[Caller], context: NamedDependency[ServiceContext]) -> LogService:
+    return LogService(context.pool, context.outbox, caller, _settings(context))
+
+
+def provide_observations(
+    caller: NamedDependency[Caller], context: NamedDependency[ServiceContext]
+) -> ObservationService:
+    return ObservationService(context.pool, context.outbox, caller)
+
+
+DEPENDENCIES = {
+    "caller": Provide(provide_caller, sync_to_thread=False),
+    "schedules": Provide(provide_schedules, sync_to_thread=False),
+    "logs": Provide(provide_logs, sync_to_thread=False),
+    "observations": Provide(provide_observations, sync_to_thread=False),
+}

@@ -1,0 +1,92 @@
+"""Observations and their quality flags."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+from uuid import UUID
+
+from litestar import Controller, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from spicadb_kit.auth import requires
+from spicadb_kit.errors import FieldError, Problem
+
+from ..models import FlagIn, Level, ObservationOut, ObservationPage
+from ..services.observations import ObservationService
+from ..storage.observations import ObservationFilter
+
+READ = [requires("nightlogs:read")]
+FLAG = [requires("nightlogs:flag")]
+Limit = Annotated[int, QueryParameter(ge=1, le=1000)]
+
+
+def observation_cursor(cursor: str | None) -> tuple[float, UUID] | None:
+    if cursor is None:
+        return None
+    try:
+        start, _, ident = cursor.partition("_")
+        return float(start), UUID(ident)
+    except ValueError:
+        raise Problem(
+            f"cursor {cursor!r} is not the `next` of a page", status=400, code="validation",
+            errors=[FieldError("query.cursor", "expected MJD_ID")],
+        ) from None  # fmt: skip
+
+
+class ObservationController(Controller):
+    path = "/nightlogs/observations"
+    tags = ["observations"]
+
+    @get("/", guards=READ, operation_id="listObservations")
+    async def listing(
+        self,
+        observations: NamedDependency[ObservationService],
+        site: Annotated[str | None, QueryParameter()] = None,
+        night_from: Annotated[date | None, QueryParameter(description="first night")] = None,
+        night_to: Annotated[date | None, QueryParameter(description="last night")] = None,
+        programme: Annotated[str | None, QueryParameter(description="programme code")] = None,
+        target: Annotated[str | None, QueryParameter(description="target id, or target name")] = None,
+        mode: Annotated[str | None, QueryParameter(description="SPICA mode")] = None,
+        level: Annotated[Level | None, QueryParameter()] = None,
+        kind: Annotated[Literal["science", "calibrator", "check", "unknown"] | None, QueryParameter()] = None,
+        withdrawn: Annotated[bool, QueryParameter(description="include withdrawn observations")] = False,
+        cursor: Annotated[str | None, QueryParameter(description="`next` of the previous page")] = None,
+        limit: Limit = 100,
+    ) -> ObservationPage:
+        """Observations the caller may see, by start time (keyset pages)."""
+        target_id: UUID | None = None
+        name: str | None = None
+        if target is not None:
+            try:
+                target_id = UUID(target)
+            except ValueError:
+                name = target
+        flt = ObservationFilter(
+            site=site, night_from=night_from, night_to=night_to, programme=programme, target_id=target_id,
+            target_name=name, mode=mode, level=level, kind=kind, withdrawn=withdrawn,
+        )  # fmt: skip
+        items = await observations.listing(flt, observation_cursor(cursor), limit + 1)
+        more = len(items) > limit
+        items = items[:limit]
+        return ObservationPage(items=items, next=f"{items[-1].mjd_start!r}_{items[-1].id}" if more else None)
+
+    @get("/{observation_id:uuid}", guards=READ, operation_id="getObservation")
+    async def detail(
+        self, observation_id: FromPath[UUID], observations: NamedDependency[ObservationService]
+    ) -> ObservationOut:
+        """One observation with its projected baselines and the history of its quality flags."""
+        return await observations.get(observation_id)
+
+    @post("/{observation_id:uuid}/flags", guards=FLAG, operation_id="flagObservation", status_code=201)
+    async def flag(
+        self,
+        observation_id: FromPath[UUID],
+        data: JSONBody[FlagIn],
+        observations: NamedDependency[ObservationService],
+    ) -> Response[ObservationOut]:
+        """Set the quality level (good, usable, degraded, bad, unknown) with reasons and a comment; every
+        change is kept. The same level, reasons and comment again change nothing (200)."""
+        observation, changed = await observations.flag(observation_id, data)
+        return Response(observation, status_code=201 if changed else 200)

@@ -1,0 +1,469 @@
+"""CHARA night logs in: the CSV the CHARA log writes (vo-interop.md 12) and an equivalent JSON document.
+
+``parse_log(body, content_type, night, ...)`` reads a whole log and checks every cell of every line,
+so that one 422 lists every error with its line and column (``lines[N].COLUMN``, the column as the
+file names it). Lines are numbered as a reader counts them: in a CSV the file's line number (the
+header is line 1), in JSON the index in the ``lines`` array.
+
+Columns (CSV header names, case-insensitive, ``-`` = ``_``; JSON keys the same in lower case):
+
+- required: ``UT-DATE`` (the UT date of ``MJD``), ``STAR``, ``COMBINER``, ``TYPE`` (OBJ, CAL1, CAL2, CHK,
+  UNKNO), ``MJD`` (start, UTC), ``FILTER`` (the SPICA mode; JSON also ``mode``), ``SCOPES`` (stations as
+  ``S1-E1-W1-W2-E2-S2``, blank- or comma-separated; JSON also a list, or ``stations``);
+- optional: ``PI``, ``PROGRAM``, ``B1``, ``B2``, ``B3``, ``T0_OBS``, ``T0_500nm`` (= ``tau0``, ms),
+  ``MJD_END``, ``RA``, ``DEC`` (ICRS degrees at the night), ``SEEING`` (arcsec), ``WIND`` (m/s),
+  ``AIRMASS``, ``TEMPERATURE`` (deg C), ``COMMENTS``, ``RAW_FILES`` (blank- or ``;``-separated in CSV).
+
+Any other column is refused. Lines whose COMBINER is not SPICA are another instrument's: their date
+and time are checked, then they are skipped (counted, not stored). A SPICA line without ``MJD_END``
+lasts until the next line of the log starts, at most the default exposure, never past the night.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import msgspec
+
+from spicadb_astro import chara, nights, spica
+
+from .domain import LINE_TYPES, SPICA_COMBINERS, name_key
+
+
+class LogError(Exception):
+    """The document as a whole cannot be read (not CSV/JSON, empty, unknown columns...)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int = 400,
+        code: str = "malformed-log",
+        errors: list[CellError] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.errors = errors or []
+
+
+@dataclass(frozen=True)
+class CellError:
+    where: str  # "lines[12].MJD", "header.FOO"
+    message: str
+
+
+class LogLine(msgspec.Struct, kw_only=True):
+    """One SPICA line of a log, checked and normalised."""
+
+    line: int
+    ut_date: date
+    star: str
+    pi: str = ""
+    program: str = ""
+    combiner: str
+    type: str
+    kind: str
+    mjd_start: float
+    mjd_end: float | None = None
+    mode: str
+    stations: list[str]
+    ra: float | None = None
+    dec: float | None = None
+    seeing: float | None = None
+    tau0: float | None = None
+    t0_obs: float | None = None
+    wind: float | None = None
+    airmass: float | None = None
+    temperature: float | None = None
+    b1: float | None = None
+    b2: float | None = None
+    b3: float | None = None
+    comments: str = ""
+    raw_files: list[str] = msgspec.field(default_factory=list)
+
+
+@dataclass
+class ParsedLog:
+    format: str
+    lines: list[LogLine]
+    # lines of other combiners (checked, not kept)
+    skipped: list[int] = field(default_factory=list)
+    errors: list[CellError] = field(default_factory=list)
+    total: int = 0
+
+
+class _Bad(ValueError):
+    pass
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise _Bad(f"expected text, not {value!r}")
+
+
+def _number(value: Any) -> float | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool):
+        raise _Bad(f"not a number: {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise _Bad(f"not a number: {value!r}") from None
+    if not math.isfinite(number):
+        raise _Bad("not a finite number")
+    return number
+
+
+def _required(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        result = parse(value)
+        if result is None or result == "":
+            raise _Bad("required")
+        return result
+
+    return check
+
+
+_DATE = re.compile(r"^(\d{4})[-/]?(\d{2})[-/]?(\d{2})$")
+
+
+def _date(value: Any) -> date | None:
+    text = _text(value)
+    if not text:
+        return None
+    found = _DATE.match(text)
+    if not found:
+        raise _Bad(f"{text!r} is not a date (YYYY-MM-DD)")
+    try:
+        return date(int(found[1]), int(found[2]), int(found[3]))
+    except ValueError:
+        raise _Bad(f"{text!r} is not a date of the calendar") from None
+
+
+def _type(value: Any) -> str:
+    text = _text(value).upper()
+    if text not in LINE_TYPES:
+        raise _Bad(f"{text!r} is not a line type: one of {', '.join(LINE_TYPES)}")
+    return text
+
+
+def _mode(value: Any) -> str:
+    text = _text(value)
+    try:
+        return spica.mode(text).name
+    except KeyError:
+        raise _Bad(f"{text!r} is not a SPICA mode: one of {', '.join(spica.MODES)}") from None
+
+
+def _stations(value: Any) -> list[str]:
+    names = [_text(v) for v in value] if isinstance(value, list) else re.split(r"[\s,;\-]+", _text(value))
+    try:
+        return chara.normalise_configuration([n for n in names if n])
+    except ValueError as exc:
+        raise _Bad(str(exc)) from None
+
+
+def _files(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [_text(v) for v in value if _text(v)]
+    return [f for f in re.split(r"[\s;]+", _text(value)) if f]
+
+
+def _ra(value: Any) -> float | None:
+    number = _number(value)
+    if number is not None and not 0.0 <= number < 360.0:
+        raise _Bad(f"right ascension {number:g} deg is outside [0, 360)")
+    return number
+
+
+def _dec(value: Any) -> float | None:
+    number = _number(value)
+    if number is not None and not -90.0 <= number <= 90.0:
+        raise _Bad(f"declination {number:g} deg is outside [-90, 90]")
+    return number
+
+
+# canonical column -> (LogLine field, parser)
+COLUMNS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "UT_DATE": ("ut_date", _required(_date)),
+    "STAR": ("star", _required(_text)),
+    "PI": ("pi", _text),
+    "PROGRAM": ("program", _text),
+    "COMBINER": ("combiner", _required(_text)),
+    "TYPE": ("type", _type),
+    "MJD": ("mjd_start", _required(_number)),
+    "MJD_END": ("mjd_end", _number),
+    "FILTER": ("mode", _mode),
+    "SCOPES": ("stations", _stations),
+    "B1": ("b1", _number),
+    "B2": ("b2", _number),
+    "B3": ("b3", _number),
+    "T0_OBS": ("t0_obs", _number),
+    "TAU0": ("tau0", _number),
+    "RA": ("ra", _ra),
+    "DEC": ("dec", _dec),
+    "SEEING": ("seeing", _number),
+    "WIND": ("wind", _number),
+    "AIRMASS": ("airmass", _number),
+    "TEMPERATURE": ("temperature", _number),
+    "COMMENTS": ("comments", _text),
+    "RAW_FILES": ("raw_files", _files),
+}
+ALIASES = {
+    **{c: c for c in COLUMNS},
+    "T0_500NM": "TAU0",
+    "MODE": "FILTER",
+    "STATIONS": "SCOPES",
+    "MJD_START": "MJD",
+    "COMMENT": "COMMENTS",
+    "DATE": "UT_DATE",
+}
+REQUIRED = ("UT_DATE", "STAR", "COMBINER", "TYPE", "MJD", "FILTER", "SCOPES")
+# checked on every line, SPICA or not
+ALWAYS = ("UT_DATE", "STAR", "COMBINER", "MJD", "MJD_END")
+
+
+def _column(name: str) -> str | None:
+    return ALIASES.get(re.sub(r"[\s\-]+", "_", name.strip().strip('"').strip()).upper())
+
+
+@dataclass(frozen=True)
+class Night:
+    """The night a log belongs to: its date and bounds as MJDs (local noon to local noon)."""
+
+    date: date
+    start_mjd: float
+    end_mjd: float
+    start: datetime
+    end: datetime
+
+    @classmethod
+    def of(cls, night: date) -> Night:
+        start, end = nights.night_bounds(night)
+        return cls(night, nights.mjd(start), nights.mjd(end), start, end)
+
+
+def _check_line(
+    number: int, cells: dict[str, tuple[str, Any]], night: Night, errors: list[CellError]
+) -> tuple[dict[str, Any] | None, bool]:
+    """(the line's fields or None when it has errors, whether it is a SPICA line)."""
+    values: dict[str, Any] = {}
+    bad = False
+    combiner = _text(cells.get("COMBINER", ("", ""))[1]).upper() if "COMBINER" in cells else ""
+    is_spica = combiner in SPICA_COMBINERS
+    for column in COLUMNS if is_spica else ALWAYS:
+        source, raw = cells.get(column, (column.replace("UT_DATE", "UT-DATE"), None))
+        attribute, parse = COLUMNS[column]
+        try:
+            values[attribute] = parse(raw)
+        except _Bad as exc:
+            errors.append(CellError(f"lines[{number}].{source}", str(exc)))
+            bad = True
+    if bad:
+        return None, is_spica
+    start = values["mjd_start"]
+    mjd_source = cells.get("MJD", ("MJD", None))[0]
+    if not night.start_mjd <= start < night.end_mjd:
+        errors.append(
+            CellError(
+                f"lines[{number}].{mjd_source}",
+                f"MJD {start} ({nights.datetime_of_mjd(start):%Y-%m-%dT%H:%M:%SZ}) is outside the night "
+                f"{night.date} at CHARA (local noon to local noon: {night.start:%Y-%m-%dT%H:%M}Z to "
+                f"{night.end:%Y-%m-%dT%H:%M}Z)",
+            )
+        )
+        bad = True
+    ut_date = nights.datetime_of_mjd(start).date()
+    if values["ut_date"] != ut_date:
+        errors.append(
+            CellError(
+                f"lines[{number}].{cells.get('UT_DATE', ('UT-DATE', None))[0]}",
+                f"{values['ut_date']} is not the UT date of MJD {start} ({ut_date})",
+            )
+        )
+        bad = True
+    end = values.get("mjd_end")
+    if end is not None and not start < end <= night.end_mjd:
+        errors.append(
+            CellError(
+                f"lines[{number}].{cells.get('MJD_END', ('MJD_END', None))[0]}",
+                f"MJD_END {end} must be after MJD {start} and within the night (before {night.end_mjd:.6f})",
+            )
+        )
+        bad = True
+    return (None if bad else values), is_spica
+
+
+def _finish(
+    fmt: str, rows: list[tuple[int, dict[str, tuple[str, Any]]]], night: Night, errors: list[CellError],
+    default_exposure_days: float, total: int,
+) -> ParsedLog:  # fmt: skip
+    if not rows and not errors:
+        raise LogError(f"The {fmt} log has no lines.", status=422, code="empty-log")
+    kept: list[LogLine] = []
+    skipped: list[int] = []
+    seen: dict[tuple[str, int, str], int] = {}
+    for number, cells in rows:
+        values, is_spica = _check_line(number, cells, night, errors)
+        if values is None:
+            continue
+        if not is_spica:
+            skipped.append(number)
+            continue
+        key = (name_key(values["star"]), round(values["mjd_start"] * 86400.0), values["mode"])
+        if key in seen:
+            errors.append(
+                CellError(
+                    f"lines[{number}].{cells['MJD'][0]}",
+                    f"duplicates line {seen[key]}: the same star, start (to the second) and mode",
+                )
+            )
+            continue
+        seen[key] = number
+        values["kind"] = LINE_TYPES[values["type"]]
+        values["combiner"] = values["combiner"].upper()
+        kept.append(LogLine(line=number, **values))
+    if not errors:
+        _fill_ends(kept, night, default_exposure_days)
+    return ParsedLog(fmt, kept, skipped, errors, total)
+
+
+def _fill_ends(lines: list[LogLine], night: Night, default_exposure_days: float) -> None:
+    """A line without an end lasts until the next start (a later one), at most the default exposure."""
+    starts = sorted({line.mjd_start for line in lines})
+    following = dict(zip(starts, [*starts[1:], math.inf], strict=True))
+    for line in lines:
+        if line.mjd_end is None:
+            line.mjd_end = min(
+                following[line.mjd_start], line.mjd_start + default_exposure_days, night.end_mjd
+            )
+
+
+def parse_csv(body: bytes, night: Night, default_exposure_days: float) -> ParsedLog:
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise LogError(f"The CSV log is not UTF-8 text (byte {exc.start}).") from None
+    if "\x00" in text:
+        raise LogError("The CSV log holds a NUL byte: it is not text.")
+    lines = text.splitlines()
+    first = 0
+    while first < len(lines) and (not lines[first].strip() or lines[first].lstrip().startswith("#")):
+        first += 1
+    if first == len(lines):
+        raise LogError("The CSV log is empty: a header line (UT-DATE, STAR, ...) is required.", status=422,
+                       code="empty-log")  # fmt: skip
+    delimiter = ","
+    if "," not in lines[first]:
+        delimiter = ";" if ";" in lines[first] else "\t" if "\t" in lines[first] else ","
+    reader = csv.reader(io.StringIO("\n".join(lines[first:])), delimiter=delimiter, strict=True)
+    try:
+        header = next(reader)
+        columns: list[tuple[str, str]] = []
+        unknown: list[CellError] = []
+        for raw in header:
+            column = _column(raw)
+            if column is None or column in {c for _, c in columns}:
+                reason = "is not a column of a CHARA log" if column is None else "appears twice"
+                unknown.append(CellError(f"header.{raw.strip()}", f"{raw.strip()!r} {reason}"))
+            columns.append((raw.strip(), column or ""))
+        missing = [c for c in REQUIRED if c not in {c for _, c in columns}]
+        for column in missing:
+            unknown.append(
+                CellError(f"header.{column.replace('UT_DATE', 'UT-DATE')}", "required column missing")
+            )
+        if unknown:
+            raise LogError(
+                "The CSV header names unknown, repeated or missing columns; known columns: "
+                + ", ".join(c.replace("UT_DATE", "UT-DATE") for c in COLUMNS),
+                status=422,
+                code="invalid-log-header",
+                errors=unknown,
+            )
+        rows: list[tuple[int, dict[str, tuple[str, Any]]]] = []
+        errors: list[CellError] = []
+        total = 0
+        for cells in reader:
+            number = first + reader.line_num
+            if not cells or all(not c.strip() for c in cells):
+                continue
+            total += 1
+            if len(cells) != len(columns):
+                errors.append(
+                    CellError(f"lines[{number}]", f"{len(cells)} cells where the header names {len(columns)}")
+                )
+                continue
+            rows.append((number, {c: (source, v) for (source, c), v in zip(columns, cells, strict=True)}))
+    except csv.Error as exc:
+        raise LogError(f"The CSV log is malformed at line {first + reader.line_num}: {exc}") from None
+    return _finish("CSV", rows, night, errors, default_exposure_days, total)
+
+
+def parse_json(body: bytes, night: Night, default_exposure_days: float) -> ParsedLog:
+    try:
+        document = msgspec.json.decode(body)
+    except msgspec.DecodeError as exc:
+        raise LogError(f"The JSON log is malformed: {exc}") from None
+    items = document.get("lines") if isinstance(document, dict) else document
+    if not isinstance(items, list):
+        raise LogError('The JSON log is a list of lines or {"lines": [...]}.', status=422, code="invalid-log")
+    rows: list[tuple[int, dict[str, tuple[str, Any]]]] = []
+    errors: list[CellError] = []
+    for number, item in enumerate(items):
+        if not isinstance(item, dict):
+            errors.append(CellError(f"lines[{number}]", "a line is an object"))
+            continue
+        cells: dict[str, tuple[str, Any]] = {}
+        for key, value in item.items():
+            column = _column(str(key))
+            if column is None or column in cells:
+                reason = "is not a field of a CHARA log line" if column is None else "is given twice"
+                errors.append(CellError(f"lines[{number}].{key}", f"{key!r} {reason}"))
+                continue
+            cells[column] = (str(key), value)
+        for column in REQUIRED:
+            if column not in cells:
+                cells[column] = (column.lower(), None)
+        rows.append((number, cells))
+    return _finish("JSON", rows, night, errors, default_exposure_days, len(items))
+
+
+MEDIA_TYPES = {"text/csv": "csv", "application/csv": "csv", "application/json": "json"}
+
+
+def parse_log(
+    body: bytes, content_type: str | None, night: Night, default_exposure_seconds: float
+) -> ParsedLog:
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    fmt = MEDIA_TYPES.get(media)
+    if fmt is None:
+        raise LogError(
+            f"Cannot read a night log sent as {media or 'nothing'!r}: send CSV (text/csv) or JSON "
+            "(application/json).",
+            status=415,
+            code="unsupported-media-type",
+        )
+    if not body.strip():
+        raise LogError("The night log is empty.", status=422, code="empty-log")
+    days = default_exposure_seconds / 86400.0
+    return parse_json(body, night, days) if fmt == "json" else parse_csv(body, night, days)
+
+
+def night_epoch(night: Night) -> float:
+    """The Julian year of the middle of the night (where targets are moved by their proper motion)."""
+    middle = night.start + (night.end - night.start) / 2
+    return 2000.0 + (middle - datetime(2000, 1, 1, 12, tzinfo=middle.tzinfo)) / timedelta(days=365.25)

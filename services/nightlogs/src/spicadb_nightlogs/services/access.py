@@ -1,0 +1,56 @@
+"""Who sees what of the night logs.
+
+Observations of a programme are visible to its members always, to every reader once released (the
+end of the observation plus the programme's proprietary period), to admins and to the trusted robots
+(the kit's data-rights rule, on this service's copy of the programmes' rights). Observations that
+matched no programme are seen by admins and trusted robots only. A hidden observation answers 404, as
+one that does not exist. Plans show the entries of the programmes the caller may see (public ones,
+their own), all of them to admins and robots.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+
+from spicadb_kit.auth import Principal
+from spicadb_kit.errors import NotFound
+from spicadb_kit.rights import Viewer
+
+from ..domain import SITES, night_date
+
+
+@dataclass(frozen=True)
+class Caller:
+    username: str
+    viewer: Viewer
+
+    @classmethod
+    def of(cls, principal: Principal, trusted_clients: frozenset[str]) -> Caller:
+        return cls(principal.subject, Viewer.of(principal, trusted_clients))
+
+    @property
+    def sees_all(self) -> bool:
+        return self.viewer.sees_all
+
+    async def programmes_seen(self, conn: asyncpg.Connection) -> set[str] | None:
+        """The programme codes whose plans the caller sees (None: all)."""
+        if self.sees_all:
+            return None
+        rows = await conn.fetch(
+            "SELECT code FROM programme_rights WHERE public OR $1 = ANY(members)", self.username
+        )
+        return {r["code"] for r in rows}
+
+
+def site_night(site: str, night: str):  # type: ignore[no-untyped-def]
+    """The (site, date) of a path; 404 for an unknown site or a date that is not in the calendar."""
+    if site not in SITES:
+        raise NotFound(f"no site {site!r}: the night logs know {', '.join(SITES)}", code="site-not-found")
+    day = night_date(night)
+    if day is None:
+        raise NotFound(
+            f"no night {night!r}: a night is a date YYYY-MM-DD of the calendar", code="night-not-found"
+        )
+    return site, day

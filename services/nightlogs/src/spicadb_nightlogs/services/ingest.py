@@ -1,0 +1,438 @@
+"""CHARA night logs in: all or nothing, versioned, idempotent.
+
+A post is parsed and checked whole (every error with its line and column, nothing written), then
+matched (plan, name, position) and its projected baselines computed for every line at once. In one
+transaction: the night is locked; the same log as the latest version (same normalised lines, whatever
+the format) changes nothing; otherwise a new version records what it added, changed and withdrew,
+the observations are written (COPY for new ones, one UPDATE from a COPY'd scratch table for changed
+ones) and the events leave through one outbox write: ``observation.logged`` for every added, changed
+and withdrawn observation (aggregate = the observation id) and ``log.ingested`` (aggregate =
+``site/night``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import itertools
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from spicadb_astro import nights, spica
+from spicadb_contracts import Event
+from spicadb_contracts.nightlogs import NightLogIngested, ObservationLogged, ProjectedBaseline
+from spicadb_kit.db import transaction
+from spicadb_kit.errors import FieldError, NotFound, Problem, Unprocessable
+from spicadb_kit.events import Outbox
+from spicadb_kit.logs import get_logger
+
+from ..baselines import from_rows, projected_baselines_many, to_rows
+from ..config import NightLogsSettings
+from ..domain import name_key, night_started, observation_id, observation_key
+from ..logfile import LogError, LogLine, Night, ParsedLog, night_epoch, parse_log
+from ..matching import Match, Matcher, Planned, Target
+from ..models import IngestReport
+from ..storage.nights import LogStore, NightStore, PlanStore
+from ..storage.observations import ObservationStore, TargetStore
+from .access import Caller
+
+_ENCODER = msgspec.json.Encoder()
+log = get_logger(__name__)
+
+
+@dataclass
+class Prepared:
+    """One line ready to be written: its identity, what it matched, its baselines, its content hash."""
+
+    line: LogLine
+    id: UUID
+    key: str
+    match: Match
+    baselines: list[ProjectedBaseline]
+    hash: str
+
+
+def _line_content(line: LogLine) -> tuple[Any, ...]:
+    """What a line says, its position in the file aside."""
+    return tuple(getattr(line, f) for f in line.__struct_fields__ if f != "line")
+
+
+def log_digest(parsed: ParsedLog) -> str:
+    contents = sorted(_ENCODER.encode(_line_content(line)) for line in parsed.lines)
+    digest = hashlib.blake2b(digest_size=20)
+    for content in contents:
+        digest.update(content)
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
+def _target(row: asyncpg.Record) -> Target:
+    return Target(
+        row["target_id"],
+        row["programme"],
+        row["name"],
+        row["ra"],
+        row["dec"],
+        row["epoch"],
+        row["pmra"],
+        row["pmdec"],
+    )
+
+
+def _planned(plan: asyncpg.Record | None) -> list[Planned]:
+    if plan is None:
+        return []
+    return [
+        Planned(
+            sequence=o["sequence"],
+            programme=o["programme"],
+            target=o["target"],
+            target_id=UUID(o["target_id"]) if o.get("target_id") else None,
+            start_mjd=nights.mjd(datetime.fromisoformat(o["start"])),
+            end_mjd=nights.mjd(datetime.fromisoformat(o["end"])),
+            calibrators=tuple(o.get("calibrators") or ()),
+        )
+        for o in plan["observations"]
+    ]
+
+
+def prepare(
+    site: str, night: Night, parsed: ParsedLog, plan: list[Planned], named: list[Target], positioned: list[Target],
+    radius_arcsec: float,
+) -> list[Prepared]:  # fmt: skip
+    """Match every line and compute its baselines (CPU work, run in a thread)."""
+    matcher = Matcher(plan, _by_name(named), positioned, night_epoch(night), radius_arcsec)
+    matches = [matcher.match(line) for line in parsed.lines]
+    placed = [i for i, m in enumerate(matches) if m.ra is not None and m.dec is not None]
+    computed = projected_baselines_many(
+        [parsed.lines[i].stations for i in placed],
+        [matches[i].ra for i in placed],  # type: ignore[misc]
+        [matches[i].dec for i in placed],  # type: ignore[misc]
+        [parsed.lines[i].mjd_start for i in placed],
+        [parsed.lines[i].mjd_end for i in placed],  # type: ignore[misc]
+    )
+    baselines: list[list[ProjectedBaseline]] = [[] for _ in parsed.lines]
+    for i, found in zip(placed, computed, strict=True):
+        baselines[i] = found
+    prepared = []
+    for line, match, pairs in zip(parsed.lines, matches, baselines, strict=True):
+        key = observation_key(site, night.date, line.star, line.mjd_start, line.mode)
+        content = _ENCODER.encode((_line_content(line), match.matched_by, match.programme, match.target_id,
+                                   match.planned_sequence, match.ra, match.dec))  # fmt: skip
+        prepared.append(
+            Prepared(
+                line,
+                observation_id(key),
+                key,
+                match,
+                pairs,
+                hashlib.blake2b(content, digest_size=16).hexdigest(),
+            )
+        )
+    return prepared
+
+
+def _by_name(targets: list[Target]) -> dict[str, list[Target]]:
+    found: dict[str, list[Target]] = {}
+    for target in sorted(targets, key=lambda t: (t.programme, t.name)):
+        found.setdefault(name_key(target.name), []).append(target)
+    return found
+
+
+def line_problem(parsed: ParsedLog, limit: int) -> Unprocessable:
+    lines = len({e.where.split("]")[0] for e in parsed.errors})
+    return Unprocessable(
+        f"the night log has errors on {lines} of {parsed.total} lines; nothing was written",
+        code="invalid-log",
+        errors=[FieldError(e.where, e.message) for e in parsed.errors[:limit]],
+        error_count=len(parsed.errors),
+        lines_with_errors=lines,
+    )
+
+
+class LogService:
+    def __init__(
+        self, pool: asyncpg.Pool, outbox: Outbox, caller: Caller, settings: NightLogsSettings
+    ) -> None:
+        self.pool = pool
+        self.outbox = outbox
+        self.caller = caller
+        self.settings = settings
+
+    async def ingest(self, site: str, day: date, body: bytes, content_type: str | None) -> IngestReport:
+        if not night_started(day):
+            raise NotFound(
+                f"the night of {day} at {site} has not begun: it has no log yet", code="night-not-found"
+            )
+        night = Night.of(day)
+        clock = [time.perf_counter()]
+        try:
+            parsed = await asyncio.to_thread(
+                parse_log, body, content_type, night, self.settings.default_exposure_seconds
+            )
+        except LogError as exc:
+            raise Problem(
+                str(exc),
+                status=exc.status,
+                code=exc.code,
+                errors=[FieldError(e.where, e.message) for e in exc.errors] or None,
+            ) from None
+        if parsed.errors:
+            raise line_problem(parsed, self.settings.max_listed_errors)
+        if parsed.total > self.settings.log_max_lines:
+            raise Unprocessable(
+                f"a log holds at most {self.settings.log_max_lines} lines, not {parsed.total}",
+                code="log-too-long",
+            )
+        digest = log_digest(parsed)
+        clock.append(time.perf_counter())
+        async with self.pool.acquire() as conn:
+            latest = await LogStore(conn).latest(site, day)
+            if latest is not None and latest["digest"] == digest:
+                return _report(latest, created=False)
+            plan = _planned(await PlanStore(conn).latest(site, day))
+            named = [
+                _target(r)
+                for r in await TargetStore(conn).by_names(list({name_key(x.star) for x in parsed.lines}))
+            ]
+            wants_position = any(line.ra is not None for line in parsed.lines)
+            positioned = [_target(r) for r in await TargetStore(conn).all()] if wants_position else []
+        clock.append(time.perf_counter())
+        prepared = await asyncio.to_thread(
+            prepare, site, night, parsed, plan, named, positioned, self.settings.match_radius_arcsec
+        )
+        clock.append(time.perf_counter())
+        report = await self._write(site, night, parsed, prepared, digest, body)
+        clock.append(time.perf_counter())
+        parse_s, load_s, match_s, write_s = (round(b - a, 3) for a, b in itertools.pairwise(clock))
+        log.info(
+            "night log ingested", site=site, night=str(day), version=report.version, lines=parsed.total,
+            created=report.created, parse_s=parse_s, load_s=load_s, match_s=match_s, write_s=write_s,
+        )  # fmt: skip
+        return report
+
+    async def _write(
+        self, site: str, night: Night, parsed: ParsedLog, prepared: list[Prepared], digest: str, body: bytes
+    ) -> IngestReport:
+        now = datetime.now(UTC)
+        day = night.date
+        async with transaction(self.pool) as conn:
+            night_row = await NightStore(conn).lock(site, day, night.start, night.end)
+            latest = await LogStore(conn).latest(site, day)
+            if latest is not None and latest["digest"] == digest:  # the same log, posted concurrently
+                return _report(latest, created=False)
+            version = night_row["log_version"] + 1
+            known = {r["id"]: r for r in await ObservationStore(conn).of_night(site, day)}
+            new_rows, rewritten, added, changed, events = [], [], [], [], []
+            present = set()
+            for item in prepared:
+                present.add(item.id)
+                before = known.get(item.id)
+                if before is None:
+                    added.append(item.id)
+                    new_rows.append(self._row(site, day, item, version, version, now))
+                elif before["withdrawn_in"] is not None or before["content_hash"] != item.hash:
+                    (added if before["withdrawn_in"] is not None else changed).append(item.id)
+                    rewritten.append(self._row(site, day, item, version, version, now))
+                else:
+                    continue
+                events.append((str(item.id), self._logged(site, day, item, version, now)))
+            gone = [i for i, r in known.items() if r["withdrawn_in"] is None and i not in present]
+            store = ObservationStore(conn)
+            await store.copy_new(new_rows)
+            await store.rewrite(rewritten)
+            for row in await store.withdraw(gone, version):
+                events.append((str(row["id"]), _withdrawn(row, version, now)))
+            unmatched = sum(1 for item in prepared if item.match.matched_by == "none")
+            log = {
+                "site": site,
+                "night": day,
+                "version": version,
+                "digest": digest,
+                "format": parsed.format,
+                "lines": parsed.total,
+                "skipped": parsed.skipped,
+                "unmatched": unmatched,
+                "added": added,
+                "changed": changed,
+                "withdrawn": gone,
+                "content": body,
+                "ingested_by": self.caller.username,
+                "ingested_at": now,
+            }
+            await LogStore(conn).insert(log)
+            await NightStore(conn).set_versions(site, day, log=version)
+            summary = NightLogIngested(
+                site=site,
+                night=day,
+                version=version,
+                lines=parsed.total,
+                added=added,
+                changed=changed,
+                withdrawn=gone,
+                unmatched=unmatched,
+                ingested_by=self.caller.username,
+                ingested_at=now,
+            )
+            everything: list[tuple[str, Event]] = [*events, (f"{site}/{day.isoformat()}", summary)]
+            await self.outbox.add_many(conn, everything)
+        return IngestReport(
+            site=site,
+            night=day,
+            version=version,
+            created=True,
+            format=parsed.format,
+            lines=parsed.total,
+            observations=len(prepared),
+            skipped_lines=parsed.skipped,
+            unmatched=unmatched,
+            added=added,
+            changed=changed,
+            withdrawn=gone,
+        )
+
+    @staticmethod
+    def _row(
+        site: str, day: date, item: Prepared, first: int, version: int, now: datetime
+    ) -> tuple[Any, ...]:
+        line, match = item.line, item.match
+        assert line.mjd_end is not None
+        mode = spica.mode(line.mode)
+        return (
+            item.id,
+            site,
+            day,
+            item.key,
+            first,
+            version,
+            None,
+            line.line,
+            item.hash,
+            line.star,
+            line.type,
+            line.kind,
+            line.pi,
+            line.program,
+            line.combiner,
+            match.programme,
+            match.target_id,
+            match.ra,
+            match.dec,
+            match.matched_by,
+            match.planned_sequence,
+            line.mode,
+            mode.em_min,
+            mode.em_max,
+            mode.resolving_power,
+            line.stations,
+            line.mjd_start,
+            line.mjd_end,
+            nights.datetime_of_mjd(line.mjd_start),
+            nights.datetime_of_mjd(line.mjd_end),
+            line.seeing,
+            line.tau0,
+            line.t0_obs,
+            line.wind,
+            line.airmass,
+            line.temperature,
+            line.b1,
+            line.b2,
+            line.b3,
+            line.comments,
+            line.raw_files,
+            to_rows(item.baselines),
+            now,
+        )
+
+    @staticmethod
+    def _logged(site: str, day: date, item: Prepared, version: int, now: datetime) -> ObservationLogged:
+        line, match = item.line, item.match
+        assert line.mjd_end is not None
+        mode = spica.mode(line.mode)
+        return ObservationLogged(
+            observation_id=item.id,
+            site=site,
+            night=day,
+            log_version=version,
+            target_name=line.star,
+            mode=line.mode,
+            stations=line.stations,
+            mjd_start=line.mjd_start,
+            mjd_end=line.mjd_end,
+            logged_at=now,
+            programme=match.programme,
+            target_id=match.target_id,
+            ra=match.ra,
+            dec=match.dec,
+            kind=line.kind,
+            seeing=line.seeing,
+            tau0=line.tau0,
+            wind=line.wind,
+            airmass=line.airmass,
+            temperature=line.temperature,
+            comments=line.comments,
+            raw_files=line.raw_files,
+            baselines=item.baselines,
+            planned_sequence=match.planned_sequence,
+            matched_by=match.matched_by,
+            em_min=mode.em_min,
+            em_max=mode.em_max,
+            resolving_power=mode.resolving_power,
+        )
+
+
+def _withdrawn(row: asyncpg.Record, version: int, now: datetime) -> ObservationLogged:
+    return ObservationLogged(
+        observation_id=row["id"],
+        site=row["site"],
+        night=row["night"],
+        log_version=version,
+        target_name=row["target_name"],
+        mode=row["mode"],
+        stations=list(row["stations"]),
+        mjd_start=row["mjd_start"],
+        mjd_end=row["mjd_end"],
+        logged_at=now,
+        programme=row["programme"],
+        target_id=row["target_id"],
+        ra=row["ra"],
+        dec=row["dec"],
+        kind=row["kind"],
+        withdrawn=True,
+        seeing=row["seeing"],
+        tau0=row["tau0"],
+        wind=row["wind"],
+        airmass=row["airmass"],
+        temperature=row["temperature"],
+        comments=row["comments"],
+        raw_files=list(row["raw_files"]),
+        baselines=from_rows(row["stations"], row["baselines"]),
+        planned_sequence=row["planned_sequence"],
+        matched_by=row["matched_by"],
+        em_min=row["em_min"],
+        em_max=row["em_max"],
+        resolving_power=row["resolving_power"],
+    )
+
+
+def _report(row: asyncpg.Record, *, created: bool) -> IngestReport:
+    return IngestReport(
+        site=row["site"],
+        night=row["night"],
+        version=row["version"],
+        created=created,
+        format=row["format"],
+        lines=row["lines"],
+        observations=row["lines"] - len(row["skipped"]),
+        skipped_lines=list(row["skipped"]),
+        unmatched=row["unmatched"],
+        added=list(row["added"]),
+        changed=list(row["changed"]),
+        withdrawn=list(row["withdrawn"]),
+    )

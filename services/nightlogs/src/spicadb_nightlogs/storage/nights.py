@@ -1,0 +1,163 @@
+"""SQL of nights, plan versions and log versions; every method runs on the caller's connection
+(inside the domain service's transaction when it writes)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import asyncpg
+
+
+class NightStore:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def lock(self, site: str, night: date, start: datetime, end: datetime) -> asyncpg.Record:
+        """The night's row, created when new, locked until the end of the transaction."""
+        await self.conn.execute(
+            "INSERT INTO night (site, night, start_utc, end_utc) VALUES ($1, $2, $3, $4)"
+            " ON CONFLICT (site, night) DO NOTHING",
+            site,
+            night,
+            start,
+            end,
+        )
+        return await self.conn.fetchrow(
+            "SELECT * FROM night WHERE site = $1 AND night = $2 FOR UPDATE", site, night
+        )
+
+    async def get(self, site: str, night: date) -> asyncpg.Record | None:
+        return await self.conn.fetchrow("SELECT * FROM night WHERE site = $1 AND night = $2", site, night)
+
+    async def set_versions(
+        self, site: str, night: date, *, plan: int | None = None, log: int | None = None
+    ) -> None:
+        await self.conn.execute(
+            "UPDATE night SET plan_version = coalesce($3, plan_version), log_version = coalesce($4, log_version),"
+            " updated_at = now() WHERE site = $1 AND night = $2",
+            site,
+            night,
+            plan,
+            log,
+        )
+
+    async def listing(
+        self,
+        *,
+        site: str | None,
+        first: date | None,
+        last: date | None,
+        after: tuple[date, str] | None,
+        limit: int,
+    ) -> list[asyncpg.Record]:
+        where, args = [], []  # type: ignore[var-annotated]
+        for clause, value in (("n.site = ${}", site), ("n.night >= ${}", first), ("n.night <= ${}", last)):
+            if value is not None:
+                args.append(value)
+                where.append(clause.format(len(args)))
+        if after is not None:
+            args += list(after)
+            where.append(f"(n.night, n.site) > (${len(args) - 1}, ${len(args)})")
+        args.append(limit)
+        return await self.conn.fetch(
+            "SELECT n.*, (SELECT count(*) FROM observation o WHERE o.site = n.site AND o.night = n.night"
+            " AND o.withdrawn_in IS NULL) AS observations FROM night n"
+            f" {'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY n.night, n.site LIMIT ${len(args)}",
+            *args,
+        )
+
+    async def count_observations(self, site: str, night: date) -> int:
+        return int(
+            await self.conn.fetchval(
+                "SELECT count(*) FROM observation WHERE site = $1 AND night = $2 AND withdrawn_in IS NULL",
+                site,
+                night,
+            )
+        )
+
+
+class PlanStore:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def insert(self, row: dict[str, Any]) -> None:
+        await self.conn.execute(
+            "INSERT INTO plan_version (site, night, version, observations, scheduled_by, scheduled_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6)",
+            row["site"],
+            row["night"],
+            row["version"],
+            row["observations"],
+            row["scheduled_by"],
+            row["scheduled_at"],
+        )
+
+    async def all(self, site: str, night: date) -> list[asyncpg.Record]:
+        return await self.conn.fetch(
+            "SELECT * FROM plan_version WHERE site = $1 AND night = $2 ORDER BY version", site, night
+        )
+
+    async def latest(self, site: str, night: date) -> asyncpg.Record | None:
+        return await self.conn.fetchrow(
+            "SELECT * FROM plan_version WHERE site = $1 AND night = $2 ORDER BY version DESC LIMIT 1",
+            site,
+            night,
+        )
+
+
+LOG_SUMMARY = (
+    "version, format, lines, skipped, unmatched, cardinality(added) AS n_added,"
+    " cardinality(changed) AS n_changed, cardinality(withdrawn) AS n_withdrawn, ingested_by, ingested_at"
+)
+
+
+class LogStore:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def insert(self, row: dict[str, Any]) -> None:
+        await self.conn.execute(
+            "INSERT INTO log_version (site, night, version, digest, format, lines, skipped, unmatched, added,"
+            " changed, withdrawn, content, ingested_by, ingested_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            row["site"],
+            row["night"],
+            row["version"],
+            row["digest"],
+            row["format"],
+            row["lines"],
+            row["skipped"],
+            row["unmatched"],
+            row["added"],
+            row["changed"],
+            row["withdrawn"],
+            row["content"],
+            row["ingested_by"],
+            row["ingested_at"],
+        )
+
+    async def latest(self, site: str, night: date) -> asyncpg.Record | None:
+        return await self.conn.fetchrow(
+            "SELECT site, night, version, digest, format, lines, skipped, unmatched, added, changed, withdrawn,"
+            " ingested_by, ingested_at FROM log_version WHERE site = $1 AND night = $2"
+            " ORDER BY version DESC LIMIT 1",
+            site,
+            night,
+        )
+
+    async def get(self, site: str, night: date, version: int) -> asyncpg.Record | None:
+        return await self.conn.fetchrow(
+            "SELECT site, night, version, digest, format, lines, skipped, unmatched, added, changed, withdrawn,"
+            " ingested_by, ingested_at FROM log_version WHERE site = $1 AND night = $2 AND version = $3",
+            site,
+            night,
+            version,
+        )
+
+    async def summaries(self, site: str, night: date) -> list[asyncpg.Record]:
+        return await self.conn.fetch(
+            f"SELECT {LOG_SUMMARY} FROM log_version WHERE site = $1 AND night = $2 ORDER BY version",
+            site,
+            night,
+        )

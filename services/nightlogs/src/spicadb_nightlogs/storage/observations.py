@@ -1,0 +1,261 @@
+"""SQL of observations, their flags, and the programme targets copy."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from spicadb_kit.rights import release_sql, visible_sql
+
+# the columns a log writes, in COPY order
+OBSERVATION_COLUMNS = (
+    "id",
+    "site",
+    "night",
+    "obs_key",
+    "first_version",
+    "log_version",
+    "withdrawn_in",
+    "line",
+    "content_hash",
+    "target_name",
+    "type",
+    "kind",
+    "pi",
+    "log_programme",
+    "combiner",
+    "programme",
+    "target_id",
+    "ra",
+    "dec",
+    "matched_by",
+    "planned_sequence",
+    "mode",
+    "em_min",
+    "em_max",
+    "resolving_power",
+    "stations",
+    "mjd_start",
+    "mjd_end",
+    "start_at",
+    "end_at",
+    "seeing",
+    "tau0",
+    "t0_obs",
+    "wind",
+    "airmass",
+    "temperature",
+    "b1",
+    "b2",
+    "b3",
+    "comments",
+    "raw_files",
+    "baselines",
+    "logged_at",
+)
+# kept when a corrected log rewrites an observation: its identity, first version and quality flag
+_REWRITTEN = [c for c in OBSERVATION_COLUMNS if c not in ("id", "site", "night", "obs_key", "first_version")]
+
+SUMMARY = (
+    "o.id, o.site, o.night, o.target_name, o.kind, o.type, o.programme, o.target_id, o.matched_by,"
+    " o.planned_sequence, o.mode, o.stations, o.mjd_start, o.mjd_end, o.start_at, o.end_at, o.level,"
+    " o.log_version, o.withdrawn_in"
+)
+# $1: the viewer's user name (NULL: anonymous), $2: whether they see everything
+VISIBLE = visible_sql("o.programme", "o.end_at", "$1::text", "$2::boolean")
+
+
+@dataclass
+class ObservationFilter:
+    site: str | None = None
+    night_from: date | None = None
+    night_to: date | None = None
+    programme: str | None = None
+    target_id: UUID | None = None
+    target_name: str | None = None
+    mode: str | None = None
+    level: str | None = None
+    kind: str | None = None
+    withdrawn: bool = False
+
+
+class ObservationStore:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def of_night(self, site: str, night: date) -> list[asyncpg.Record]:
+        """Identity and content hash of every observation of the night ever logged."""
+        return await self.conn.fetch(
+            "SELECT id, content_hash, withdrawn_in FROM observation WHERE site = $1 AND night = $2",
+            site,
+            night,
+        )
+
+    async def copy_new(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        if rows:
+            await self.conn.copy_records_to_table("observation", records=rows, columns=OBSERVATION_COLUMNS)
+
+    async def rewrite(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Observations a corrected log changed or brought back: COPY into a scratch table, one UPDATE."""
+        if not rows:
+            return
+        await self.conn.execute(
+            "CREATE TEMP TABLE observation_stage ON COMMIT DROP AS SELECT "
+            + ", ".join(OBSERVATION_COLUMNS)
+            + " FROM observation WITH NO DATA"
+        )
+        await self.conn.copy_records_to_table("observation_stage", records=rows, columns=OBSERVATION_COLUMNS)
+        assignments = ", ".join(f"{c} = s.{c}" for c in _REWRITTEN)
+        await self.conn.execute(
+            f"UPDATE observation o SET {assignments} FROM observation_stage s WHERE o.id = s.id"
+        )
+        await self.conn.execute("DROP TABLE observation_stage")
+
+    async def withdraw(self, ids: Sequence[UUID], version: int) -> list[asyncpg.Record]:
+        if not ids:
+            return []
+        return await self.conn.fetch(
+            "UPDATE observation SET withdrawn_in = $2, log_version = $2 WHERE id = ANY($1::uuid[]) RETURNING *",
+            list(ids),
+            version,
+        )
+
+    async def get(
+        self, observation_id: UUID, viewer: str | None, sees_all: bool, *, lock: bool = False
+    ) -> asyncpg.Record | None:
+        return await self.conn.fetchrow(
+            f"SELECT o.*, {release_sql('o.programme', 'o.end_at')} AS release FROM observation o"
+            f" WHERE {VISIBLE} AND o.id = $3" + (" FOR UPDATE OF o" if lock else ""),
+            viewer,
+            sees_all,
+            observation_id,
+        )
+
+    async def summaries(
+        self, ids: Sequence[UUID], viewer: str | None, sees_all: bool
+    ) -> list[asyncpg.Record]:
+        return await self.conn.fetch(
+            f"SELECT {SUMMARY} FROM observation o WHERE {VISIBLE} AND o.id = ANY($3::uuid[])"
+            " ORDER BY o.mjd_start, o.id",
+            viewer,
+            sees_all,
+            list(ids),
+        )
+
+    async def of_night_visible(
+        self, site: str, night: date, viewer: str | None, sees_all: bool
+    ) -> list[asyncpg.Record]:
+        return await self.conn.fetch(
+            f"SELECT {SUMMARY} FROM observation o WHERE {VISIBLE} AND o.site = $3 AND o.night = $4 AND o.withdrawn_in IS NULL"
+            " ORDER BY o.mjd_start, o.id",
+            viewer,
+            sees_all,
+            site,
+            night,
+        )
+
+    async def listing(
+        self,
+        flt: ObservationFilter,
+        viewer: str | None,
+        sees_all: bool,
+        after: tuple[float, UUID] | None,
+        limit: int,
+    ) -> list[asyncpg.Record]:
+        args: list[Any] = [viewer, sees_all]
+        where = [VISIBLE]
+        if not flt.withdrawn:
+            where.append("o.withdrawn_in IS NULL")
+        for clause, value in (
+            ("o.site = ${}", flt.site),
+            ("o.night >= ${}", flt.night_from),
+            ("o.night <= ${}", flt.night_to),
+            ("o.programme = ${}", flt.programme),
+            ("o.target_id = ${}", flt.target_id),
+            ("lower(o.target_name) = lower(${})", flt.target_name),
+            ("o.mode = ${}", flt.mode),
+            ("o.level = ${}", flt.level),
+            ("o.kind = ${}", flt.kind),
+        ):
+            if value is not None:
+                args.append(value)
+                where.append(clause.format(len(args)))
+        if after is not None:
+            args += list(after)
+            where.append(f"(o.mjd_start, o.id) > (${len(args) - 1}, ${len(args)})")
+        args.append(limit)
+        return await self.conn.fetch(
+            f"SELECT {SUMMARY} FROM observation o WHERE {' AND '.join(where)}"
+            f" ORDER BY o.mjd_start, o.id LIMIT ${len(args)}",
+            *args,
+        )
+
+    async def set_level(self, observation_id: UUID, level: str, reasons: list[str], comment: str) -> None:
+        await self.conn.execute(
+            "UPDATE observation SET level = $2, reasons = $3, level_comment = $4 WHERE id = $1",
+            observation_id,
+            level,
+            reasons,
+            comment,
+        )
+
+
+class FlagStore:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def insert(self, row: dict[str, Any]) -> None:
+        await self.conn.execute(
+            "INSERT INTO observation_flag (observation_id, level, previous_level, reasons, comment, flagged_by,"
+            " flagged_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            row["observation_id"],
+            row["level"],
+            row["previous_level"],
+            row["reasons"],
+            row["comment"],
+            row["flagged_by"],
+            row["flagged_at"],
+        )
+
+    async def history(self, observation_id: UUID) -> list[asyncpg.Record]:
+        return await self.conn.fetch(
+            "SELECT level, previous_level, reasons, comment, flagged_by, flagged_at FROM observation_flag"
+            " WHERE observation_id = $1 ORDER BY id",
+            observation_id,
+        )
+
+
+TARGET_COLUMNS = "target_id, programme_id, programme, name, name_key, ra, dec, epoch, pmra, pmdec"
+
+
+class TargetStore:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def by_names(self, keys: Sequence[str]) -> list[asyncpg.Record]:
+        return await self.conn.fetch(
+            f"SELECT {TARGET_COLUMNS} FROM programme_target WHERE name_key = ANY($1::text[])", list(keys)
+        )
+
+    async def all(self) -> list[asyncpg.Record]:
+        return await self.conn.fetch(f"SELECT {TARGET_COLUMNS} FROM programme_target")
+
+    async def upsert(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        await self.conn.executemany(
+            f"INSERT INTO programme_target ({TARGET_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            " ON CONFLICT (target_id) DO UPDATE SET programme_id = EXCLUDED.programme_id,"
+            " programme = EXCLUDED.programme, name = EXCLUDED.name, name_key = EXCLUDED.name_key,"
+            " ra = EXCLUDED.ra, dec = EXCLUDED.dec, epoch = EXCLUDED.epoch, pmra = EXCLUDED.pmra,"
+            " pmdec = EXCLUDED.pmdec, updated_at = now()",
+            rows,
+        )
+
+    async def delete(self, target_id: UUID) -> None:
+        await self.conn.execute("DELETE FROM programme_target WHERE target_id = $1", target_id)
