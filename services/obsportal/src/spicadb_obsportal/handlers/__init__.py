@@ -1,0 +1,1 @@
+"""HTTP handlers of obsportal: thin controllers over the domain services."""

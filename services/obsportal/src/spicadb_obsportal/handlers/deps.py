@@ -1,0 +1,44 @@
+"""What every handler is given: who looks (with their data rights), and the service bound to them.
+
+The VO routes (search.votable, scs) take no token at the gateway, but a member who sends one sees
+their proprietary data there too: the token, when present, is verified here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.di import NamedDependency, Provide
+
+from spicadb_kit.auth import Principal, bearer_token
+from spicadb_kit.context import ServiceContext
+from spicadb_kit.rights import Viewer
+
+from ..config import ObsportalSettings
+from ..services.exposures import ObsportalService
+
+
+def _settings(context: ServiceContext) -> ObsportalSettings:
+    settings = context.settings
+    assert isinstance(settings, ObsportalSettings)
+    return settings
+
+
+async def provide_viewer(request: Request[Any, Any, Any], context: NamedDependency[ServiceContext]) -> Viewer:
+    principal = request.scope.get("user")
+    if not isinstance(principal, Principal):
+        header = request.headers.get("authorization")
+        principal = await context.verifier.verify(bearer_token(header)) if header else None
+    return Viewer.of(principal, _settings(context).trusted())
+
+
+def provide_obsportal(
+    viewer: NamedDependency[Viewer], context: NamedDependency[ServiceContext]
+) -> ObsportalService:
+    return ObsportalService(context.pool, viewer, _settings(context))
+
+
+DEPENDENCIES = {
+    "viewer": Provide(provide_viewer),
+    "obsportal": Provide(provide_obsportal, sync_to_thread=False),
+}

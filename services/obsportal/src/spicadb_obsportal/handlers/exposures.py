@@ -1,0 +1,85 @@
+"""The REST view: exposures (keyset pages) and planned versus observed."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from litestar import Controller, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath, QueryParameter
+
+from spicadb_kit.auth import requires
+
+from ..models import ExposureOut, ExposurePage, Level, PlannedOut
+from ..services.exposures import ObsportalService
+
+READ = [requires("nightlogs:read")]
+Limit = Annotated[int, QueryParameter(ge=1, le=1000)]
+
+
+class ExposureController(Controller):
+    path = "/obsportal"
+    tags = ["exposures"]
+
+    @get("/exposures", guards=READ, operation_id="listExposures")
+    async def listing(
+        self,
+        obsportal: NamedDependency[ObsportalService],
+        night_from: Annotated[
+            date | None, QueryParameter(description="first night (local date at its start)")
+        ] = None,
+        night_to: Annotated[date | None, QueryParameter(description="last night, included")] = None,
+        programme: Annotated[str | None, QueryParameter()] = None,
+        target: Annotated[str | None, QueryParameter(description="part of the target name")] = None,
+        mode: Annotated[str | None, QueryParameter(description="SPICA mode: LR, MR640 ... HR")] = None,
+        level: Annotated[Level | None, QueryParameter(description="quality flag")] = None,
+        cursor: Annotated[str | None, QueryParameter(description="`next` of the previous page")] = None,
+        limit: Limit = 100,
+    ) -> ExposurePage:
+        """Exposures by start time, the ones the caller may see: their programme's members see them
+        always, everyone once released, admins and trusted robots all."""
+        items = await obsportal.listing(
+            night_from=night_from,
+            night_to=night_to,
+            programme=programme,
+            target=target,
+            mode=mode,
+            level=level,
+            after=cursor,
+            limit=limit + 1,
+        )
+        more = len(items) > limit
+        items = items[:limit]
+        return ExposurePage(items=items, next=f"{items[-1].mjd_start!r}:{items[-1].obs_id}" if more else None)
+
+    @get("/exposures/{exp_id:str}", guards=READ, operation_id="getExposure")
+    async def detail(
+        self, exp_id: FromPath[str], obsportal: NamedDependency[ObsportalService]
+    ) -> ExposureOut:
+        """One exposure by its exp_id (``SPICA.<start>_<obs_id>``); 404 when the caller may not see it."""
+        return await obsportal.exposure(exp_id)
+
+    @get("/planned", guards=READ, operation_id="listPlanned")
+    async def planned(
+        self,
+        obsportal: NamedDependency[ObsportalService],
+        night_from: Annotated[date | None, QueryParameter()] = None,
+        night_to: Annotated[date | None, QueryParameter()] = None,
+        site: Annotated[str | None, QueryParameter()] = None,
+        programme: Annotated[str | None, QueryParameter()] = None,
+        observed: Annotated[
+            bool | None, QueryParameter(description="false: planned but not observed")
+        ] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=10000)] = 1000,
+    ) -> list[PlannedOut]:
+        """Planned versus observed: the entries of each night's plan in force, with the exposures that
+        observed them (an exposure names its plan entry in ``planned_sequence``)."""
+        return await obsportal.planned(
+            night_from=night_from,
+            night_to=night_to,
+            site=site,
+            programme=programme,
+            observed=observed,
+            limit=limit,
+        )

@@ -1,0 +1,379 @@
+"""Reading the L0 view, always through the data-rights rule: the REST listing, Aspro2's
+search.votable and the Simple Cone Search."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from spicadb_kit.errors import NotFound, Unprocessable
+from spicadb_kit.rights import Viewer
+
+from .. import votable
+from ..config import ObsportalSettings
+from ..domain import (
+    INSTRUMENT,
+    INTERFEROMETER,
+    baselines_text,
+    exp_id,
+    level_number,
+    log_text,
+    obsportal_date,
+    parse_exp_id,
+    validation_log,
+)
+from ..models import Baseline, Conditions, ExposureOut, PlannedOut, Validation
+from ..storage.exposures import ExposureStore, Query
+from ..votable import Field
+
+# vo-interop.md §11: ObsPortal's search.votable FIELDs, exactly these names in this order
+FIELDS = (
+    Field("exp_id", "unicodeChar", "meta.id"),
+    Field("exp_header_id", "unicodeChar", "meta.id"),
+    Field("exp_mjd_start", "double", "time.start;obs.exposure", "d"),
+    Field("exp_mjd_end", "double", "time.end;obs.exposure", "d"),
+    Field("exp_projected_baselines", "unicodeChar", "instr.baseline"),
+    Field("exp_validation_level", "int", "meta.code.qual"),
+    Field("exp_validation_log", "unicodeChar"),
+    Field("exp_tau0", "double", "time.processing", "s"),
+    Field("exp_temperature", "double", "phys.temperature", "deg"),
+    Field("exp_seeing", "double", "instr.obsty.seeing", "as"),
+    Field("exp_date_updated", "unicodeChar", "time.processing"),
+    Field("exp_date_release", "unicodeChar", "time.release;obs"),
+    Field("obs_id", "int", "meta.id"),
+    Field("obs_type", "unicodeChar", "meta.id;class"),
+    Field("obs_program", "unicodeChar", "meta.id"),
+    Field("obs_program_title", "unicodeChar", "meta.title"),
+    Field("obs_program_pi_coi", "unicodeChar", "meta.curation;obs.observer"),
+    Field("interferometer_name", "unicodeChar", "meta.id"),
+    Field("interferometer_stations", "unicodeChar"),
+    Field("instrument_name", "unicodeChar", "meta.id;instr"),
+    Field("instrument_mode", "unicodeChar", "meta.id;instr.setup"),
+    Field("instrument_submode", "unicodeChar", "meta.id;instr.setup"),
+    Field("instrument_em_min", "double", "em.wl;stat.min", "m"),
+    Field("instrument_em_max", "double", "em.wl;stat.max", "m"),
+    Field("instrument_em_res_power", "double", "spect.resolution"),
+    Field("target_id", "int", "meta.id"),
+    Field("target_name", "unicodeChar", "meta.id;meta.main"),
+    Field("target_ra", "double", "pos.eq.ra;meta.main", "deg"),
+    Field("target_dec", "double", "pos.eq.dec;meta.main", "deg"),
+)
+NAMES = [f.name for f in FIELDS]
+
+# The cone search's table: the same columns, each row an exposure, so the exposure id is the main id
+# (SCS 1.03: exactly one meta.id;meta.main, pos.eq.ra;meta.main and pos.eq.dec;meta.main)
+_SCS_UCD = {"exp_id": "meta.id;meta.main", "target_name": "meta.id;src"}
+_SCS_ALL = tuple(
+    f._replace(ucd=_SCS_UCD.get(f.name, f.ucd), ref="icrs" if f.name in ("target_ra", "target_dec") else None)
+    for f in FIELDS
+)
+_VERB = {
+    1: ("exp_id", "target_ra", "target_dec"),
+    2: ("exp_id", "exp_mjd_start", "exp_mjd_end", "exp_validation_level", "exp_date_release", "obs_program",
+        "instrument_name", "instrument_mode", "target_name", "target_ra", "target_dec"),
+    3: tuple(NAMES),
+}  # fmt: skip
+SCS_FIELDS = {
+    verb: [(NAMES.index(n), _SCS_ALL[NAMES.index(n)]) for n in names] for verb, names in _VERB.items()
+}
+
+LISTING_ORDER = "e.mjd_start, e.id"
+
+
+class VOError(Exception):
+    """A VO request the service cannot answer: the message goes back inside a VOTable."""
+
+
+def values(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    """One exposure as the row of FIELDS."""
+    return (
+        exp_id(row["exp_header_id"], row["id"]),
+        row["exp_header_id"],
+        row["mjd_start"],
+        row["mjd_end"],
+        baselines_text(row["baselines"]),
+        level_number(row["level"]),
+        log_text(validation_log(row)),
+        row["tau0"],
+        row["temperature"],
+        row["seeing"],
+        obsportal_date(row["updated_at"]),
+        obsportal_date(row["date_release"]),
+        row["id"],
+        row["kind"],
+        row["programme"] or "",
+        row["programme_title"] or "",
+        row["programme_pi"] or "",
+        INTERFEROMETER,
+        " ".join(row["stations"]),
+        INSTRUMENT,
+        row["mode"],
+        "",
+        row["em_min"],
+        row["em_max"],
+        row["resolving_power"],
+        row["target_id"],
+        row["target_name"],
+        row["ra"],
+        row["dec"],
+    )
+
+
+def exposure_out(row: Mapping[str, Any]) -> ExposureOut:
+    return ExposureOut(
+        exp_id=exp_id(row["exp_header_id"], row["id"]),
+        exp_header_id=row["exp_header_id"],
+        obs_id=row["id"],
+        observation_id=row["observation_id"],
+        site=row["site"],
+        night=row["night"],
+        log_version=row["log_version"],
+        mjd_start=row["mjd_start"],
+        mjd_end=row["mjd_end"],
+        obs_type=row["kind"],
+        programme=row["programme"],
+        programme_title=row["programme_title"],
+        programme_pi=row["programme_pi"],
+        target_id=row["target_id"],
+        target_name=row["target_name"],
+        ra=row["ra"],
+        dec=row["dec"],
+        matched_by=row["matched_by"],
+        instrument=INSTRUMENT,
+        mode=row["mode"],
+        interferometer=INTERFEROMETER,
+        stations=list(row["stations"]),
+        em_min=row["em_min"],
+        em_max=row["em_max"],
+        resolving_power=row["resolving_power"],
+        conditions=Conditions(
+            seeing=row["seeing"],
+            tau0=row["tau0"],
+            wind=row["wind"],
+            airmass=row["airmass"],
+            temperature=row["temperature"],
+        ),
+        baselines=msgspec.json.decode(row["baselines"], type=list[Baseline]),
+        validation=Validation(
+            level=row["level"],
+            exp_validation_level=level_number(row["level"]),
+            log=validation_log(row),
+            reasons=list(row["flag_reasons"]),
+            comment=row["flag_comment"],
+            flagged_by=row["flagged_by"],
+            flagged_at=row["flagged_at"],
+            flags=row["flags"],
+        ),
+        planned_sequence=row["planned_sequence"],
+        comments=row["comments"],
+        raw_files=list(row["raw_files"]),
+        date_updated=row["updated_at"],
+        date_release=row["date_release"],
+    )
+
+
+def _number(params: Mapping[str, str], name: str, low: float, high: float, *, shown: str) -> float | None:
+    text = params.get(name)
+    if text is None or not text.strip():
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise VOError(f"{shown} must be a number (got {text!r})") from None
+    if not math.isfinite(value) or not low <= value <= high:
+        raise VOError(f"{shown} must be between {low:g} and {high:g} (got {text!r})")
+    return value
+
+
+def _moment(text: str, *, name: str, end: bool) -> tuple[datetime, bool]:
+    """A date (``YYYY-MM-DD``: the whole day) or an ISO date and time (UTC unless it says otherwise);
+    the moment and whether it is inclusive."""
+    try:
+        if len(text.strip()) == 10:
+            day = date.fromisoformat(text.strip())
+            start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            return (start + timedelta(days=1), False) if end else (start, True)
+        moment = datetime.fromisoformat(text.strip().replace(" ", "T", 1))
+    except ValueError:
+        raise VOError(f"{name} must be a date or an ISO date and time (got {text!r})") from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)), True
+
+
+class ObsportalService:
+    def __init__(self, pool: asyncpg.Pool, viewer: Viewer, settings: ObsportalSettings) -> None:
+        self.pool = pool
+        self.viewer = viewer
+        self.settings = settings
+
+    # REST ----------------------------------------------------------------------------------------
+
+    async def listing(
+        self,
+        *,
+        night_from: date | None = None,
+        night_to: date | None = None,
+        programme: str | None = None,
+        target: str | None = None,
+        mode: str | None = None,
+        level: str | None = None,
+        after: str | None = None,
+        limit: int,
+    ) -> list[ExposureOut]:
+        query = Query(self.viewer)
+        if night_from is not None:
+            query.add("e.night >= {}", night_from)
+        if night_to is not None:
+            query.add("e.night <= {}", night_to)
+        if programme is not None:
+            query.add("e.programme = {}", programme)
+        if target is not None:
+            query.add("t.name_key LIKE '%' || {} || '%'", " ".join(target.lower().split()))
+        if mode is not None:
+            query.add("e.mode = {}", mode)
+        if level is not None:
+            query.add("e.level = {}", level)
+        if after is not None:
+            mjd, _, obs_id = after.partition(":")
+            try:
+                key = (float(mjd), int(obs_id))
+            except ValueError:
+                raise Unprocessable("cursor is not the `next` of a page", code="invalid-cursor") from None
+            query.add("(e.mjd_start, e.id) > ({}::float8, {}::int8)", *key)
+        async with self.pool.acquire() as conn:
+            rows = await ExposureStore(conn).select(query, LISTING_ORDER, limit)
+        return [exposure_out(r) for r in rows]
+
+    async def exposure(self, exp: str) -> ExposureOut:
+        parsed = parse_exp_id(exp)
+        if parsed is None:
+            raise NotFound(f"no exposure {exp}", code="exposure-not-found")
+        query = Query(self.viewer)
+        query.add("e.id = {} AND e.exp_header_id = {}", parsed[1], parsed[0])
+        async with self.pool.acquire() as conn:
+            rows = await ExposureStore(conn).select(query, "e.id", 1)
+        if not rows:
+            raise NotFound(f"no exposure {exp}", code="exposure-not-found")
+        return exposure_out(rows[0])
+
+    async def planned(
+        self,
+        *,
+        night_from: date | None,
+        night_to: date | None,
+        site: str | None,
+        programme: str | None,
+        observed: bool | None,
+        limit: int,
+    ) -> list[PlannedOut]:
+        async with self.pool.acquire() as conn:
+            rows = await ExposureStore(conn).planned(
+                self.viewer,
+                night_from=night_from,
+                night_to=night_to,
+                site=site,
+                programme=programme,
+                observed=observed,
+                limit=limit,
+            )
+        return [
+            PlannedOut(
+                site=r["site"],
+                night=r["night"],
+                sequence=r["sequence"],
+                plan_version=r["version"],
+                programme=r["programme"],
+                target=r["target"],
+                mode=r["mode"],
+                configuration=list(r["configuration"]),
+                start=r["start_at"],
+                end=r["end_at"],
+                calibrators=list(r["calibrators"]),
+                target_ref=r["target_ref"],
+                observed=bool(r["exposures"]),
+                exposures=list(r["exposures"]),
+            )
+            for r in rows
+        ]
+
+    # search.votable (Aspro2, OiDB) ---------------------------------------------------------------
+
+    async def search(self, params: Mapping[str, str]) -> str:
+        """ObsPortal's search: a cone (``ra``, ``dec`` in degrees, ``radius`` in arcseconds), and/or
+        OiDB's harvesting filters (``instrument``, ``interferometer``, ``date_updated_from``/``_to``).
+        ``all_fields`` is accepted and ignored (every field is always written)."""
+        ra = _number(params, "ra", 0.0, 360.0, shown="ra")
+        dec = _number(params, "dec", -90.0, 90.0, shown="dec")
+        radius = _number(params, "radius", 0.0, self.settings.search_max_radius, shown="radius (arcsec)")
+        query = Query(self.viewer)
+        if (ra is None) != (dec is None):
+            raise VOError("ra and dec go together")
+        if ra is not None and dec is not None:
+            query.cone(ra % 360.0, dec, (30.0 if radius is None else radius) / 3600.0)
+            order = "e.mjd_start, e.id"
+        else:
+            order = "e.updated_at, e.id"
+        empty = False
+        instrument = params.get("instrument")
+        if instrument and instrument.strip().upper() != INSTRUMENT:
+            empty = True
+        interferometer = params.get("interferometer")
+        if interferometer and interferometer.strip().upper() != INTERFEROMETER:
+            empty = True
+        for name, end in (("date_updated_from", False), ("date_updated_to", True)):
+            text = params.get(name)
+            if text and text.strip():
+                moment, inclusive = _moment(text, name=name, end=end)
+                operator = (">=" if inclusive else ">") if not end else ("<=" if inclusive else "<")
+                query.add(f"e.updated_at {operator} {{}}", moment)
+        async with self.pool.acquire() as conn:
+            store = ExposureStore(conn)
+            rows = [] if empty else await store.select(query, order, self.settings.votable_max_rows)
+            modified = await store.last_modified()
+        head = votable.param("status", "OK") + votable.param("last_mod_date", obsportal_date(modified))
+        return votable.table(FIELDS, (values(r) for r in rows), resource_head=head)
+
+    # Simple Cone Search 1.03 -----------------------------------------------------------------------
+
+    async def cone(self, params: Mapping[str, str]) -> str:
+        upper = {k.upper(): v for k, v in params.items()}
+        for name in ("RA", "DEC", "SR"):
+            if not (upper.get(name) or "").strip():
+                raise VOError(f"{name} is required (ICRS decimal degrees)")
+        ra = _number(upper, "RA", 0.0, 360.0, shown="RA")
+        dec = _number(upper, "DEC", -90.0, 90.0, shown="DEC")
+        sr = _number(upper, "SR", 0.0, 180.0, shown="SR")
+        if ra is None or dec is None or sr is None:
+            raise VOError("RA, DEC and SR are required (ICRS decimal degrees)")
+        if sr > self.settings.scs_max_sr:
+            raise VOError(f"SR {sr:g} is above the largest cone served, {self.settings.scs_max_sr:g} degrees")
+        try:
+            verb = int(upper.get("VERB") or 2)
+        except ValueError:
+            verb = 2
+        columns = SCS_FIELDS.get(verb, SCS_FIELDS[2])
+        fields = [f for _, f in columns]
+        if sr == 0:
+            rows: Sequence[asyncpg.Record] = []  # a metadata query: the table's FIELDs, no rows
+        else:
+            query = Query(self.viewer)
+            query.cone(ra % 360.0, dec, sr)
+            async with self.pool.acquire() as conn:
+                rows = await ExposureStore(conn).select(
+                    query, "e.mjd_start, e.id", self.settings.votable_max_rows
+                )
+        picks = [i for i, _ in columns]
+        head = (
+            votable.info("QUERY_STATUS", "OK")
+            + votable.info("maxSR", repr(self.settings.scs_max_sr), text="largest SR served, degrees")
+            + '  <COOSYS ID="icrs" system="ICRS"/>\n'
+        )
+        if verb == 3:
+            table_rows = (values(r) for r in rows)
+        else:
+            table_rows = ([v[i] for i in picks] for v in map(values, rows))
+        return votable.table(fields, table_rows, resource_head=head)

@@ -1,0 +1,115 @@
+"""VOTable 1.4 answers (whose namespace is still VOTable/v1.3, as the standard says; Aspro2's XSL
+ignores namespaces), written by hand (TABLEDATA, strings as unicodeChar arraysize="*"): fast enough
+for the cone search's latency budget, and exactly the shape ObsPortal and Aspro2 use (no astropy
+unit rewriting, no fixed string sizes)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
+
+HEAD = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<VOTABLE version="1.4" xmlns="http://www.ivoa.net/xml/VOTable/v1.3"'
+    ' xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
+    ' xsi:schemaLocation="http://www.ivoa.net/xml/VOTable/v1.3 http://www.ivoa.net/xml/VOTable/v1.4">\n'
+)
+TAIL = "</VOTABLE>\n"
+MEDIA_TYPE = "application/x-votable+xml"
+
+# XML special characters, and the control characters XML 1.0 cannot carry at all (dropped)
+_ESCAPES = {ord("&"): "&amp;", ord("<"): "&lt;", ord(">"): "&gt;", ord('"'): "&quot;"}
+_ESCAPES.update({c: None for c in range(32) if c not in (9, 10, 13)})  # type: ignore[misc]
+
+
+def escape(text: str) -> str:
+    return text.translate(_ESCAPES)
+
+
+class Field(NamedTuple):
+    name: str
+    datatype: str  # unicodeChar, double or int
+    ucd: str | None = None
+    unit: str | None = None
+    ref: str | None = None
+
+    def xml(self) -> str:
+        attributes = [f'ID="{self.name}"', f'name="{self.name}"', f'datatype="{self.datatype}"']
+        if self.datatype == "unicodeChar":
+            attributes.append('arraysize="*"')
+        if self.ucd:
+            attributes.append(f'ucd="{self.ucd}"')
+        if self.unit:
+            attributes.append(f'unit="{self.unit}"')
+        if self.ref:
+            attributes.append(f'ref="{self.ref}"')
+        return f"   <FIELD {' '.join(attributes)}/>\n"
+
+
+def _double(value: float | None) -> str:
+    if value is None or math.isnan(value):
+        return "NaN"
+    return repr(float(value))
+
+
+def _int(value: int | None) -> str:
+    return "" if value is None else str(int(value))
+
+
+def _char(value: str | None) -> str:
+    return "" if value is None else escape(value)
+
+
+_FORMATS = {"double": _double, "int": _int, "unicodeChar": _char}
+
+
+def param(name: str, value: str, *, ucd: str | None = None) -> str:
+    extra = f' ucd="{ucd}"' if ucd else ""
+    return (
+        f'  <PARAM ID="{name}" name="{name}" datatype="unicodeChar" arraysize="*"{extra}'
+        f' value="{escape(value)}"/>\n'
+    )
+
+
+def info(name: str, value: str, indent: str = "  ", text: str = "") -> str:
+    if text:
+        return f'{indent}<INFO name="{name}" value="{escape(value)}">{escape(text)}</INFO>\n'
+    return f'{indent}<INFO name="{name}" value="{escape(value)}"/>\n'
+
+
+def table(
+    fields: Sequence[Field],
+    rows: Iterable[Sequence[object]],
+    *,
+    resource_head: str = "",
+    resource_tail: str = "",
+) -> str:
+    """A whole VOTable: one RESOURCE type="results" with ``resource_head`` (PARAMs, INFOs, COOSYS)
+    and one TABLE of ``fields`` holding ``rows`` (values in the order of the fields)."""
+    formats = [_FORMATS[f.datatype] for f in fields]
+    parts = [HEAD, ' <RESOURCE type="results">\n', resource_head, "  <TABLE>\n"]
+    parts += [f.xml() for f in fields]
+    parts.append("   <DATA>\n    <TABLEDATA>\n")
+    for row in rows:
+        cells = "</TD><TD>".join([fmt(v) for fmt, v in zip(formats, row, strict=True)])  # type: ignore[operator]
+        parts.append(f"<TR><TD>{cells}</TD></TR>\n")
+    parts.append("    </TABLEDATA>\n   </DATA>\n  </TABLE>\n")
+    parts.append(resource_tail)
+    parts.append(" </RESOURCE>\n")
+    parts.append(TAIL)
+    return "".join(parts)
+
+
+def error(message: str) -> str:
+    """A Simple Cone Search error: one INFO name="Error" directly under VOTABLE (and an empty results
+    RESOURCE, which the schema wants)."""
+    return f'{HEAD}{info("Error", message, indent=" ")} <RESOURCE type="results"/>\n{TAIL}'
+
+
+def status_error(message: str) -> str:
+    """A search.votable error, in ObsPortal's manner: PARAM status=ERROR with the message."""
+    return (
+        f'{HEAD}{info("Error", message, indent=" ")} <RESOURCE type="results">\n'
+        f"{param('status', 'ERROR')}{param('message', message)} </RESOURCE>\n{TAIL}"
+    )

@@ -1,0 +1,272 @@
+"""The obsportal service installed against the session's real PostgreSQL and NATS, with tokens for its
+users, and ways to publish the events it consumes as their producers do (programmes on
+SPICADB_PROGRAMMES, the night logs on SPICADB_NIGHTLOGS), and to check its VOTables."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import uuid
+import xml.etree.ElementTree as ET
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+import pytest
+from litestar.testing import AsyncTestClient
+from nats.js import JetStreamContext
+from spicadb_obsportal.app import create_app
+from spicadb_obsportal.config import ObsportalSettings
+from spicadb_obsportal.spec import NIGHT_LOGS, RIGHTS, SPEC
+
+from spicadb_contracts import Event
+from spicadb_contracts.nightlogs import (
+    NightScheduled,
+    ObservationFlagged,
+    ObservationLogged,
+    PlannedObservation,
+    ProjectedBaseline,
+)
+from spicadb_contracts.programmes import Member, ProgrammeCreated
+from spicadb_kit.events.envelope import Envelope
+from spicadb_kit.events.provision import provision
+from spicadb_kit.testing.services import migrate, role_dsn, service_pool
+from spicadb_kit.testing.tokens import TokenFactory
+
+READ = ("nightlogs:read",)
+# VOTable 1.4 keeps the 1.3 namespace
+VO = "{http://www.ivoa.net/xml/VOTable/v1.3}"
+SOURCES = {"programmes": "/spicadb/programmes", "nightlogs": "/spicadb/nightlogs"}
+Client = AsyncTestClient[Any]
+
+
+class ObsportalService:
+    def __init__(self, admin_dsn: str, nats_url: str, tokens: TokenFactory, js: JetStreamContext) -> None:
+        self.admin_dsn = admin_dsn
+        self.nats_url = nats_url
+        self.tokens = tokens
+        self.js = js
+        self.pool: asyncpg.Pool | None = None
+        self.versions: dict[tuple[str, str], int] = {}
+
+    def settings(self, **overrides: Any) -> ObsportalSettings:
+        values: dict[str, Any] = {
+            "environment": "test",
+            "database_url": role_dsn(self.admin_dsn, SPEC.role),
+            "nats_url": self.nats_url,
+            "token_issuer": self.tokens.issuer,
+            "token_audience": self.tokens.audience,
+            "outbox_poll_seconds": 0.2,
+        }
+        values.update(overrides)
+        return ObsportalSettings(**values)
+
+    async def install(self) -> None:
+        await migrate(self.admin_dsn, [SPEC])
+        await provision(self.js, [SPEC])
+        self.pool = await service_pool(self.admin_dsn, SPEC)
+
+    @asynccontextmanager
+    async def running(self, **overrides: Any) -> AsyncIterator[Client]:
+        app = create_app(self.settings(**overrides), verifier=self.tokens.verifier())
+        async with AsyncTestClient(app) as client:
+            yield client
+
+    def auth(self, user: str, *scopes: str, client_id: str = "spica-frontend") -> dict[str, str]:
+        """Headers of a person (``user``) or a robot (``client_id`` = ``user``) with these scopes."""
+        token = self.tokens.mint(*(scopes or READ), subject=user, client_id=client_id)
+        return {"Authorization": f"Bearer {token}"}
+
+    async def publish(self, event: Event, aggregate_id: str) -> Envelope:
+        """An event on its subject, as its producer's relay publishes it (envelope in the headers, the
+        next version of its aggregate)."""
+        key = (event.aggregate, aggregate_id)
+        self.versions[key] = self.versions.get(key, 0) + 1
+        producer = event.subject().split(".")[1]
+        envelope = Envelope.for_event(
+            event, source=SOURCES[producer], aggregate_id=aggregate_id, aggregate_version=self.versions[key]
+        )
+        await self.js.publish(event.subject(), msgspec.json.encode(event), headers=envelope.headers())
+        return envelope
+
+    async def redeliver(self, event: Event, envelope: Envelope) -> None:
+        """The same event again under another message id: a copy JetStream's dedupe window cannot catch."""
+        headers = {**envelope.headers(), "Nats-Msg-Id": f"{envelope.id}-again"}
+        await self.js.publish(event.subject(), msgspec.json.encode(event), headers=headers)
+
+    async def drained(self) -> bool:
+        """Whether both consumers have handled (acknowledged) every message of their streams."""
+        for decl in (NIGHT_LOGS, RIGHTS):
+            stream = await self.js.stream_info(decl.stream)
+            info = await self.js.consumer_info(decl.stream, decl.durable)
+            if not (
+                info.num_pending == 0
+                and info.num_ack_pending == 0
+                and info.ack_floor.stream_seq == stream.state.last_seq
+            ):
+                return False
+        return True
+
+    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        assert self.pool is not None
+        return await self.pool.fetch(sql, *args)
+
+    async def scalar(self, sql: str, *args: Any) -> Any:
+        assert self.pool is not None
+        return await self.pool.fetchval(sql, *args)
+
+    async def close(self) -> None:
+        if self.pool is not None:
+            await self.pool.close()
+
+
+# --- events ---------------------------------------------------------------------------------------
+
+NIGHT = date(2026, 5, 14)
+SIX = ["E1", "W2", "W1", "S2", "S1", "E2"]
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def mjd(moment: datetime) -> float:
+    return (moment - datetime(1858, 11, 17, tzinfo=UTC)).total_seconds() / 86400.0
+
+
+async def programme(
+    service: ObsportalService,
+    code: str = "LP-1",
+    *,
+    pi: str = "ada",
+    members: Sequence[str] = (),
+    months: int = 18,
+    title: str | None = None,
+) -> UUID:
+    programme_id = uuid.uuid4()
+    event = ProgrammeCreated(
+        programme_id=programme_id,
+        code=code,
+        title=title or f"Programme {code}",
+        kind="large-programme",
+        pi=pi,
+        status="active",
+        public=False,
+        proprietary_months=months,
+        members=[Member(username=pi, role="pi"), *(Member(username=m, role="viewer") for m in members)],
+        created_by=pi,
+        created_at=now(),
+    )
+    await service.publish(event, str(programme_id))
+    return programme_id
+
+
+def baseline(stations: str = "S1-E1") -> ProjectedBaseline:
+    return ProjectedBaseline(
+        stations=stations, u_start=197.02, v_start=249.45, u_end=125.336, v_end=304.971,
+        length_start=317.872, length_end=329.721, angle_start=38.3, angle_end=22.3,
+    )  # fmt: skip
+
+
+def logged(
+    target: str = "Vega",
+    ra: float | None = 279.2347,
+    dec: float | None = 38.7837,
+    *,
+    programme: str | None = "LP-1",
+    start: datetime | None = None,
+    observation_id: UUID | None = None,
+    **extra: Any,
+) -> ObservationLogged:
+    """An observation of ``target`` (matched by name to ``programme``), with its conditions."""
+    start = start or datetime(2026, 5, 15, 6, 0, tzinfo=UTC)
+    values: dict[str, Any] = {
+        "observation_id": observation_id or uuid.uuid4(),
+        "site": "CHARA",
+        "night": NIGHT,
+        "log_version": 1,
+        "target_name": target,
+        "mode": "LR",
+        "stations": SIX,
+        "mjd_start": mjd(start),
+        "mjd_end": mjd(start + timedelta(minutes=20)),
+        "logged_at": now(),
+        "programme": programme,
+        "ra": ra,
+        "dec": dec,
+        "seeing": 0.8,
+        "tau0": 5.0,
+        "temperature": 12.5,
+        "wind": 3.0,
+        "airmass": 1.1,
+        "baselines": [baseline()],
+        "matched_by": "name" if programme else "none",
+        "em_min": 6e-07,
+        "em_max": 9e-07,
+        "resolving_power": 150.0,
+        "planned_sequence": None,
+    }
+    values.update(extra)
+    return ObservationLogged(**values)
+
+
+def flagged(observation: ObservationLogged, level: str, *reasons: str) -> ObservationFlagged:
+    return ObservationFlagged(
+        observation_id=observation.observation_id, level=level, previous_level="unknown",
+        reasons=list(reasons), comment="", flagged_by="night-astronomer", flagged_at=now(),
+        programme=observation.programme,
+    )  # fmt: skip
+
+
+def plan(entries: Sequence[tuple[str, str]], version: int = 1, night: date = NIGHT) -> NightScheduled:
+    """A plan of (programme, target) entries, sequence 1.. in order."""
+    start = datetime(2026, 5, 15, 4, 0, tzinfo=UTC)
+    return NightScheduled(
+        site="CHARA", night=night, version=version, scheduled_by="scheduler", scheduled_at=now(),
+        observations=[
+            PlannedObservation(
+                sequence=k, programme=code, target=target, mode="LR", configuration=SIX,
+                start=start + timedelta(minutes=30 * k), end=start + timedelta(minutes=30 * k + 25),
+            )
+            for k, (code, target) in enumerate(entries, start=1)
+        ],
+    )  # fmt: skip
+
+
+async def log(service: ObsportalService, observation: ObservationLogged) -> Envelope:
+    return await service.publish(observation, str(observation.observation_id))
+
+
+# --- VOTables -------------------------------------------------------------------------------------
+
+
+def votable_rows(text: str) -> tuple[list[str], list[dict[str, str]]]:
+    """FIELD names and rows (name -> cell text) read with xml.etree."""
+    root = ET.fromstring(text)
+    names = [f.get("name", "") for f in root.iter(f"{VO}FIELD")]
+    rows = [
+        dict(zip(names, [td.text or "" for td in tr.findall(f"{VO}TD")], strict=True))
+        for tr in root.iter(f"{VO}TR")
+    ]
+    return names, rows
+
+
+def votlint(text: str, tmp_path: Path) -> None:
+    """`stilts votlint` finds no error (it always exits 0: any line starting with ERROR fails).
+    Skips when stilts is not installed (`apt-get install stilts`)."""
+    stilts = shutil.which("stilts")
+    if stilts is None:
+        pytest.skip("stilts is not installed: votlint not run (apt-get install stilts)")
+    path = tmp_path / f"votable-{uuid.uuid4().hex[:8]}.xml"
+    path.write_text(text, encoding="utf-8")
+    result = subprocess.run(
+        [stilts, "votlint", f"votable={path}"], capture_output=True, text=True, timeout=120, check=False
+    )
+    output = (result.stdout + result.stderr).splitlines()
+    errors = [line for line in output if line.startswith("ERROR")]
+    assert not errors, "\n".join(output)
