@@ -95,6 +95,14 @@ async def test_members_see_proprietary_data_and_everyone_sees_it_once_released(p
     robot = principal("scheduler", "nightlogs:read", client_id="scheduler")
     assert await visible(pool, rights.Viewer.of(robot, frozenset({"scheduler"}))) == [1, 2, 3, 4]
     assert await visible(pool, rights.Viewer.of(robot)) == [2]  # an untrusted robot is nobody
+    flagger = principal("nina", "nightlogs:flag")
+    assert await visible(pool, rights.Viewer.of(flagger, staff_scopes=frozenset({"nightlogs:flag"}))) == [
+        1,
+        2,
+        3,
+        4,
+    ]
+    assert await visible(pool, rights.Viewer.of(flagger)) == [2]  # where that scope does not make staff
 
     await apply(
         pool,

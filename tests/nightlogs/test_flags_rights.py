@@ -91,7 +91,7 @@ async def test_flagging_needs_nightlogs_flag(service: NightLogsService) -> None:
 async def test_proprietary_observations_are_seen_by_members_only(service: NightLogsService) -> None:
     async with service.running() as client:
         observation_id = await _logged(service, client)
-        eve = service.auth("eve", "nightlogs:read", "nightlogs:flag")
+        eve = service.auth("eve", "nightlogs:read")
         hidden = await client.get(f"/nightlogs/observations/{observation_id}", headers=eve)
         listed = (await client.get("/nightlogs/observations", headers=eve)).json()["items"]
         night = (await client.get("/nightlogs/nights/CHARA/2026-01-14", headers=eve)).json()
@@ -99,6 +99,12 @@ async def test_proprietary_observations_are_seen_by_members_only(service: NightL
             f"/nightlogs/observations/{observation_id}/flags", json={"level": "bad"}, headers=eve
         )
         member = await client.get(f"/nightlogs/observations/{observation_id}", headers=service.auth("ada"))
+        # the night astronomers who flag observations see them all: judging them is their job
+        judged = await client.post(
+            f"/nightlogs/observations/{observation_id}/flags",
+            json={"level": "usable"},
+            headers=service.auth("nina", "nightlogs:read", "nightlogs:flag"),
+        )
         robot = await client.get(
             f"/nightlogs/observations/{observation_id}", headers=service.robot("chara-ingest", *INGEST)
         )
@@ -121,7 +127,8 @@ async def test_proprietary_observations_are_seen_by_members_only(service: NightL
     assert listed == []
     assert night["observations"] == []
     assert night["logs"][0]["version"] == 1
-    problem(flag, 404)
+    problem(flag, 403)
+    assert judged.status_code == 201, judged.text
     assert member.status_code == 200
     assert member.json()["programme"] == "LP-1"
     assert member.json()["release"] is not None

@@ -112,11 +112,19 @@ class Viewer(msgspec.Struct, frozen=True):
     sees_all: bool = False
 
     @classmethod
-    def of(cls, principal: Principal | None, trusted_clients: frozenset[str] = frozenset()) -> Viewer:
+    def of(
+        cls,
+        principal: Principal | None,
+        trusted_clients: frozenset[str] = frozenset(),
+        staff_scopes: frozenset[str] = frozenset(),
+    ) -> Viewer:
+        """``staff_scopes``: scopes whose holders work on every programme's data (the night
+        astronomers who flag observations must see them to judge them)."""
         if principal is None:
             return cls(None)
         robot = principal.subject == principal.client_id and principal.client_id in trusted_clients
-        return cls(principal.subject, "admin" in principal.scopes or robot)
+        staff = "admin" in principal.scopes or bool(staff_scopes & principal.scopes)
+        return cls(principal.subject, staff or robot)
 
 
 def visible_sql(programme: str, end: str, viewer: str, sees_all: str) -> str:

@@ -3,7 +3,8 @@
 Observations of a programme are visible to its members always, to every reader once released (the
 end of the observation plus the programme's proprietary period), to admins and to the trusted robots
 (the kit's data-rights rule, on this service's copy of the programmes' rights). Observations that
-matched no programme are seen by admins and trusted robots only. A hidden observation answers 404, as
+matched no programme are seen by admins, trusted robots and the flaggers (nightlogs:flag) only; flaggers
+see every observation, since judging them is their job. A hidden observation answers 404, as
 one that does not exist. Plans show the entries of the programmes the caller may see (public ones,
 their own), all of them to admins and robots.
 """
@@ -20,6 +21,9 @@ from spicadb_kit.rights import Viewer
 
 from ..domain import SITES, night_date
 
+# the night astronomers who flag observations judge every programme's data
+STAFF = frozenset({"nightlogs:flag"})
+
 
 @dataclass(frozen=True)
 class Caller:
@@ -28,7 +32,7 @@ class Caller:
 
     @classmethod
     def of(cls, principal: Principal, trusted_clients: frozenset[str]) -> Caller:
-        return cls(principal.subject, Viewer.of(principal, trusted_clients))
+        return cls(principal.subject, Viewer.of(principal, trusted_clients, STAFF))
 
     @property
     def sees_all(self) -> bool:
