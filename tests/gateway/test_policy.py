@@ -7,7 +7,7 @@ from spicadb_gateway.config import parse_upstreams
 from spicadb_gateway.policy import NotAllowed, PolicyError, Route, RoutePolicy
 
 from spicadb_kit.settings import SettingsError
-from spicadb_kit.spec import GatewayRoute, ServiceSpec
+from spicadb_kit.spec import GatewayRoute, ServiceSpec, discover_services
 
 
 def spec(name: str, *routes: GatewayRoute) -> ServiceSpec:
@@ -91,3 +91,29 @@ def test_upstreams_setting_is_parsed_and_checked() -> None:
     assert parse_upstreams("") == {}
     with pytest.raises(SettingsError, match="SPICADB_UPSTREAMS"):
         parse_upstreams("auth=127.0.0.1:8001")
+
+
+def test_the_installed_services_policy_guards_each_path_as_the_runtime_contract_says() -> None:
+    """The policy the gateway builds from every installed service: who may call what."""
+    specs = list(discover_services())
+    policy = RoutePolicy.from_specs(specs, {s.name: f"http://127.0.0.1:{s.default_port}" for s in specs})
+
+    def route(path: str, method: str = "GET") -> Route:
+        found = policy.resolve(path, method)
+        assert isinstance(found, Route), (path, method, found)
+        return found
+
+    assert route("/programmes/LP-1/targets").scopes == ("programmes:read",)
+    assert route("/programmes/LP-1/targets/import", "POST").scopes == ("programmes:write",)
+    assert route("/programmes/LP-1/targets/import", "POST").max_body_bytes >= 64 * 1024 * 1024
+    assert route("/nightlogs/observations").scopes == ("nightlogs:read",)
+    assert route("/nightlogs/observations/0e0c").scopes == ("nightlogs:read",)
+    assert route("/nightlogs/logs/CHARA/2026-01-14/versions/2").scopes == ("nightlogs:read",)
+    assert route("/nightlogs/schedules/CHARA/2026-01-14", "POST").scopes == ("schedule:write",)
+    assert route("/nightlogs/logs/CHARA/2026-01-14", "POST").scopes == ("nightlogs:write",)
+    assert route("/nightlogs/observations/0e0c/flags", "POST").scopes == ("nightlogs:flag",)
+    # Aspro2 and VO tools come without a token
+    assert route("/obsportal/search.votable", "POST").anonymous
+    assert route("/obsportal/scs").anonymous
+    assert route("/obsportal/exposures").scopes == ("nightlogs:read",)
+    assert not route("/obsportal/exposures").anonymous

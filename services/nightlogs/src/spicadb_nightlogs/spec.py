@@ -34,11 +34,16 @@ SPEC = ServiceSpec(
     kit_components=(rights.COMPONENT,),
     gateway_prefixes=("/nightlogs/",),
     routes=(
+        # the gateway takes the longest prefix, then the method: each prefix with a write route
+        # declares its reads too
         GatewayRoute("/nightlogs/", methods=("GET", "HEAD"), scopes=("nightlogs:read",)),
+        GatewayRoute("/nightlogs/schedules/", methods=("GET", "HEAD"), scopes=("nightlogs:read",)),
         GatewayRoute("/nightlogs/schedules/", methods=("POST",), scopes=("schedule:write",)),
+        GatewayRoute("/nightlogs/logs/", methods=("GET", "HEAD"), scopes=("nightlogs:read",)),
         GatewayRoute(
             "/nightlogs/logs/", methods=("POST",), scopes=("nightlogs:write",), max_body_bytes=LOG_BODY
         ),
+        GatewayRoute("/nightlogs/observations/", methods=("GET", "HEAD"), scopes=("nightlogs:read",)),
         GatewayRoute("/nightlogs/observations/", methods=("POST",), scopes=("nightlogs:flag",)),
     ),
     description="Nights at CHARA: the SPICA scheduler's plans, CHARA night logs (CSV or JSON, versioned, "
