@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import io
+import json
 import warnings
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
@@ -239,3 +240,46 @@ async def test_cone_search_metadata_hit_and_errors(service: ObsportalService, tm
     assert "RA is required" in (_error(errors["DEC=0&SR=0.1"].text) or "")
     for response in (metadata, hit, full, errors["RA=0&DEC=0&SR=5"]):
         votlint(response.text, tmp_path)
+
+
+async def test_the_database_renders_baselines_and_log_as_obsportal_does(service: ObsportalService) -> None:
+    """Migration 0002 renders exp_projected_baselines and exp_validation_log as rows are written
+    (any writer: the consumer, a bulk COPY): four decimals exactly as Python's ``:.4f``, the messages
+    in ObsPortal's order, re-rendered when a flag changes the row."""
+    values = [317.872, 329.721, -0.00001, -179.99995, 0.00005, 0.00015, 12.34565, 1234.56789, 30.0, -38.3]
+    items = [
+        {"stations": f"S{i}-E{i}", "length_start": a, "length_end": b, "angle_start": -a, "angle_end": -b}
+        for i, (a, b) in enumerate(zip(values, reversed(values), strict=True))
+    ]
+    expected = (
+        "{"
+        + ", ".join(
+            f"'{b['stations']}': {{'length': {{'start': '{b['length_start']:.4f}', 'end': '{b['length_end']:.4f}'}},"
+            f" 'angle': {{'start': '{b['angle_start']:.4f}', 'end': '{b['angle_end']:.4f}'}}}}"
+            for b in items
+        )
+        + "}"
+    )
+    assert await service.scalar("SELECT exposure_baselines_text($1)", json.dumps(items)) == expected
+    assert await service.scalar("SELECT exposure_baselines_text('[]')") == ""
+    await service.scalar("INSERT INTO target (name_key, name) VALUES ('x', 'X') RETURNING id")
+    row = await service.fetch(
+        "INSERT INTO exposure (observation_id, exp_header_id, site, night, log_version, target_id, mode,"
+        " mjd_start, mjd_end, date_end, logged_at, baselines, temperature)"
+        " VALUES (gen_random_uuid(), 'SPICA.x', 'CHARA', '2024-01-01', 1, 1, 'LR', 1, 2, now(), now(), $1, 1.5)"
+        " RETURNING id, projected_baselines, validation_log",
+        json.dumps(items[:1]),
+    )
+    assert row[0]["projected_baselines"] == expected.split(", 'S1-E1'")[0] + "}"
+    assert json.loads(row[0]["validation_log"]) == [
+        "Missing seeing (no seeing recorded)", "Missing tau0 (no coherence time recorded)", "Missing stations",
+        "Unmatched target (no programme target recognised)", "No programme", "Missing target position",
+        "Not in the night's plan", "Not validated (no quality flag)",
+    ]  # fmt: skip
+    [updated] = await service.fetch(
+        "UPDATE exposure SET level = 'degraded', flag_reasons = '{clouds,wind}', flag_comment = 'a \"b\"',"
+        " seeing = 1.0, tau0 = 0.004, stations = '{S1,E1}', matched_by = 'name', programme = 'LP-1', ra = 1,"
+        " dec = 2, planned_sequence = 3 WHERE id = $1 RETURNING validation_log",
+        row[0]["id"],
+    )
+    assert json.loads(updated["validation_log"]) == ['Flagged degraded: clouds, wind (a "b")']

@@ -1,13 +1,10 @@
-"""The rules of the L0 view: validation levels, the validation log, identifiers and ObsPortal's
-formats."""
+"""The rules of the L0 view: validation levels and identifiers. ObsPortal's rendered texts (the
+projected baselines, the validation log, dates) are the database's: migration 0002 renders them as
+rows are written, the VO queries as they are read."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-import msgspec
 
 MJD_ZERO = datetime(1858, 11, 17, tzinfo=UTC)
 INSTRUMENT = "SPICA"
@@ -42,65 +39,6 @@ def parse_exp_id(value: str) -> tuple[str, int] | None:
     if not header or not number.isdigit():
         return None
     return header, int(number)
-
-
-def obsportal_date(moment: datetime | None) -> str:
-    """``YYYY-MM-DD hh:mm:ss+00:00`` (ObsPortal's exp_date_updated / exp_date_release); '' for None."""
-    if moment is None:
-        return ""
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S+00:00")
-
-
-def validation_log(row: Mapping[str, Any]) -> list[str]:
-    """What the view misses or doubts about an exposure, in ObsPortal's manner (one message each):
-    conditions the log did not record, an unmatched or unplanned target, and the quality flag."""
-    log: list[str] = []
-    if row["seeing"] is None:
-        log.append("Missing seeing (no seeing recorded)")
-    if row["tau0"] is None:
-        log.append("Missing tau0 (no coherence time recorded)")
-    if row["temperature"] is None:
-        log.append("Missing temperature")
-    if not row["stations"]:
-        log.append("Missing stations")
-    if row["baselines"] in ("", "[]"):
-        log.append("Missing projected baselines")
-    if row["matched_by"] == "none":
-        log.append("Unmatched target (no programme target recognised)")
-    if row["programme"] is None:
-        log.append("No programme")
-    if row["ra"] is None:
-        log.append("Missing target position")
-    if row["planned_sequence"] is None:
-        log.append("Not in the night's plan")
-    level = row["level"]
-    if level == "unknown":
-        log.append("Not validated (no quality flag)")
-    elif level != "good":
-        reasons = ", ".join(row["flag_reasons"]) or "no reason given"
-        comment = f" ({row['flag_comment']})" if row["flag_comment"] else ""
-        log.append(f"Flagged {level}: {reasons}{comment}")
-    return log
-
-
-def log_text(messages: list[str]) -> str:
-    """The log as ObsPortal writes it: a JSON list of strings."""
-    return msgspec.json.encode(messages).decode()
-
-
-def baselines_text(baselines_json: str) -> str:
-    """ObsPortal's exp_projected_baselines, the Python-dict-like string Aspro2 reads: per baseline,
-    its length (m) and position angle (deg) at the start and the end of the exposure, e.g.
-    ``{'S1-E1': {'length': {'start': '317.8720', 'end': '329.7210'}, 'angle': {...}}}``."""
-    items = msgspec.json.decode(baselines_json) if baselines_json else []
-    if not items:
-        return ""
-    parts = [
-        f"'{b['stations']}': {{'length': {{'start': '{b['length_start']:.4f}', 'end': '{b['length_end']:.4f}'}},"
-        f" 'angle': {{'start': '{b['angle_start']:.4f}', 'end': '{b['angle_end']:.4f}'}}}}"
-        for b in items
-    ]
-    return "{" + ", ".join(parts) + "}"
 
 
 def name_key(name: str) -> str:

@@ -16,19 +16,9 @@ from spicadb_kit.rights import Viewer
 
 from .. import votable
 from ..config import ObsportalSettings
-from ..domain import (
-    INSTRUMENT,
-    INTERFEROMETER,
-    baselines_text,
-    exp_id,
-    level_number,
-    log_text,
-    obsportal_date,
-    parse_exp_id,
-    validation_log,
-)
+from ..domain import INSTRUMENT, INTERFEROMETER, exp_id, level_number, parse_exp_id
 from ..models import Baseline, Conditions, ExposureOut, PlannedOut, Validation
-from ..storage.exposures import ExposureStore, Query
+from ..storage.exposures import ExposureStore, Query, vo_columns
 from ..votable import Field
 
 # vo-interop.md §11: ObsPortal's search.votable FIELDs, exactly these names in this order
@@ -78,50 +68,17 @@ _VERB = {
         "instrument_name", "instrument_mode", "target_name", "target_ra", "target_dec"),
     3: tuple(NAMES),
 }  # fmt: skip
-SCS_FIELDS = {
-    verb: [(NAMES.index(n), _SCS_ALL[NAMES.index(n)]) for n in names] for verb, names in _VERB.items()
-}
+SCS_FIELDS = {verb: [_SCS_ALL[NAMES.index(n)] for n in names] for verb, names in _VERB.items()}
+
+# the SQL of each table's columns: constant texts (asyncpg prepares each once per connection)
+_SEARCH_SQL = vo_columns(NAMES, last_modified=True)
+_SCS_SQL = {verb: vo_columns(names) for verb, names in _VERB.items()}
 
 LISTING_ORDER = "e.mjd_start, e.id"
 
 
 class VOError(Exception):
     """A VO request the service cannot answer: the message goes back inside a VOTable."""
-
-
-def values(row: Mapping[str, Any]) -> tuple[Any, ...]:
-    """One exposure as the row of FIELDS."""
-    return (
-        exp_id(row["exp_header_id"], row["id"]),
-        row["exp_header_id"],
-        row["mjd_start"],
-        row["mjd_end"],
-        baselines_text(row["baselines"]),
-        level_number(row["level"]),
-        log_text(validation_log(row)),
-        row["tau0"],
-        row["temperature"],
-        row["seeing"],
-        obsportal_date(row["updated_at"]),
-        obsportal_date(row["date_release"]),
-        row["id"],
-        row["kind"],
-        row["programme"] or "",
-        row["programme_title"] or "",
-        row["programme_pi"] or "",
-        INTERFEROMETER,
-        " ".join(row["stations"]),
-        INSTRUMENT,
-        row["mode"],
-        "",
-        row["em_min"],
-        row["em_max"],
-        row["resolving_power"],
-        row["target_id"],
-        row["target_name"],
-        row["ra"],
-        row["dec"],
-    )
 
 
 def exposure_out(row: Mapping[str, Any]) -> ExposureOut:
@@ -162,7 +119,7 @@ def exposure_out(row: Mapping[str, Any]) -> ExposureOut:
         validation=Validation(
             level=row["level"],
             exp_validation_level=level_number(row["level"]),
-            log=validation_log(row),
+            log=msgspec.json.decode(row["validation_log"], type=list[str]),
             reasons=list(row["flag_reasons"]),
             comment=row["flag_comment"],
             flagged_by=row["flagged_by"],
@@ -232,7 +189,10 @@ class ObsportalService:
         if programme is not None:
             query.add("e.programme = {}", programme)
         if target is not None:
-            query.add("t.name_key LIKE '%' || {} || '%'", " ".join(target.lower().split()))
+            query.add(
+                "e.target_id IN (SELECT t.id FROM target t WHERE t.name_key LIKE '%' || {} || '%')",
+                " ".join(target.lower().split()),
+            )
         if mode is not None:
             query.add("e.mode = {}", mode)
         if level is not None:
@@ -332,10 +292,13 @@ class ObsportalService:
                 query.add(f"e.updated_at {operator} {{}}", moment)
         async with self.pool.acquire() as conn:
             store = ExposureStore(conn)
-            rows = [] if empty else await store.select(query, order, self.settings.votable_max_rows)
-            modified = await store.last_modified()
-        head = votable.param("status", "OK") + votable.param("last_mod_date", obsportal_date(modified))
-        return votable.table(FIELDS, (values(r) for r in rows), resource_head=head)
+            # the rows and the view's last change in one statement (the last column of every row)
+            rows = (
+                [] if empty else await store.select(query, order, self.settings.votable_max_rows, _SEARCH_SQL)
+            )
+            modified = rows[0][-1] if rows else await store.last_modified()
+        head = votable.param("status", "OK") + votable.param("last_mod_date", modified)
+        return votable.table(FIELDS, rows, resource_head=head)
 
     # Simple Cone Search 1.03 -----------------------------------------------------------------------
 
@@ -355,8 +318,9 @@ class ObsportalService:
             verb = int(upper.get("VERB") or 2)
         except ValueError:
             verb = 2
-        columns = SCS_FIELDS.get(verb, SCS_FIELDS[2])
-        fields = [f for _, f in columns]
+        if verb not in SCS_FIELDS:
+            verb = 2
+        fields = SCS_FIELDS[verb]
         if sr == 0:
             rows: Sequence[asyncpg.Record] = []  # a metadata query: the table's FIELDs, no rows
         else:
@@ -364,16 +328,11 @@ class ObsportalService:
             query.cone(ra % 360.0, dec, sr)
             async with self.pool.acquire() as conn:
                 rows = await ExposureStore(conn).select(
-                    query, "e.mjd_start, e.id", self.settings.votable_max_rows
+                    query, "e.mjd_start, e.id", self.settings.votable_max_rows, _SCS_SQL[verb]
                 )
-        picks = [i for i, _ in columns]
         head = (
             votable.info("QUERY_STATUS", "OK")
             + votable.info("maxSR", repr(self.settings.scs_max_sr), text="largest SR served, degrees")
             + '  <COOSYS ID="icrs" system="ICRS"/>\n'
         )
-        if verb == 3:
-            table_rows = (values(r) for r in rows)
-        else:
-            table_rows = ([v[i] for i in picks] for v in map(values, rows))
-        return votable.table(fields, table_rows, resource_head=head)
+        return votable.table(fields, rows, resource_head=head)

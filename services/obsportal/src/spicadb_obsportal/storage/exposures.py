@@ -3,22 +3,72 @@ rule (the kit's ``visible_sql``) and hides withdrawn observations."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 import asyncpg
 
 from spicadb_kit.rights import Viewer, release_sql, visible_sql
 
+from ..domain import INSTRUMENT, INTERFEROMETER, LEVELS
+
+# The target's name is looked up per row found (its primary key), never joined as a whole table: a
+# cone's rows come from the GiST index, whose selectivity the planner cannot guess (it would hash
+# every target for a few rows).
+TARGET_NAME = "(SELECT t.name FROM target t WHERE t.id = e.target_id)"
+RELEASE = release_sql("e.programme", "e.date_end")
 COLUMNS = (
     "e.id, e.observation_id, e.exp_header_id, e.site, e.night, e.log_version, e.mjd_start, e.mjd_end,"
     " e.baselines, e.level, e.flag_reasons, e.flag_comment, e.flagged_by, e.flagged_at, e.flags, e.seeing,"
     " e.tau0, e.wind, e.airmass, e.temperature, e.comments, e.raw_files, e.updated_at, e.date_end, e.kind,"
     " e.programme, p.title AS programme_title, p.pi AS programme_pi, e.stations, e.mode, e.em_min, e.em_max,"
-    " e.resolving_power, e.target_id, t.name AS target_name, e.ra, e.dec, e.matched_by, e.planned_sequence,"
-    f" {release_sql('e.programme', 'e.date_end')} AS date_release"
+    f" e.resolving_power, e.target_id, {TARGET_NAME} AS target_name, e.ra, e.dec, e.matched_by,"
+    f" e.planned_sequence, e.validation_log, {RELEASE} AS date_release"
 )
-FROM = "exposure e JOIN target t ON t.id = e.target_id LEFT JOIN programme_rights p ON p.code = e.programme"
+FROM = "exposure e LEFT JOIN programme_rights p ON p.code = e.programme"
+
+
+def _date(moment: str) -> str:
+    """ObsPortal's ``YYYY-MM-DD hh:mm:ss+00:00`` of a timestamptz (NULL stays NULL)."""
+    return f"""to_char(({moment}) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS"+00:00"')"""
+
+
+_LEVEL = "CASE e.level" + "".join(f" WHEN '{k}' THEN {v}" for k, v in LEVELS.items() if v) + " ELSE 0 END"
+
+# ObsPortal's search.votable FIELDs (services.exposures.FIELDS), each as SQL giving the value served:
+# a VO answer is read as stored and formatted, nothing computed per row in Python
+VO_VALUES: dict[str, str] = {
+    "exp_id": "e.exp_header_id || '_' || e.id",
+    "exp_header_id": "e.exp_header_id",
+    "exp_mjd_start": "e.mjd_start",
+    "exp_mjd_end": "e.mjd_end",
+    "exp_projected_baselines": "e.projected_baselines",
+    "exp_validation_level": _LEVEL,
+    "exp_validation_log": "e.validation_log",
+    "exp_tau0": "e.tau0",
+    "exp_temperature": "e.temperature",
+    "exp_seeing": "e.seeing",
+    "exp_date_updated": _date("e.updated_at"),
+    "exp_date_release": _date("e.date_end + make_interval(months => p.proprietary_months)"),
+    "obs_id": "e.id",
+    "obs_type": "e.kind",
+    "obs_program": "coalesce(e.programme, '')",
+    "obs_program_title": "coalesce(p.title, '')",
+    "obs_program_pi_coi": "coalesce(p.pi, '')",
+    "interferometer_name": f"'{INTERFEROMETER}'",
+    "interferometer_stations": "array_to_string(e.stations, ' ')",
+    "instrument_name": f"'{INSTRUMENT}'",
+    "instrument_mode": "e.mode",
+    "instrument_submode": "''",
+    "instrument_em_min": "e.em_min",
+    "instrument_em_max": "e.em_max",
+    "instrument_em_res_power": "e.resolving_power",
+    "target_id": "e.target_id",
+    "target_name": TARGET_NAME,
+    "target_ra": "e.ra",
+    "target_dec": "e.dec",
+}
 
 
 class Query:
@@ -44,22 +94,34 @@ class Query:
         """``condition`` with ``{}`` for each value's placeholder."""
         self.where.append(condition.format(*(self.arg(v) for v in values)))
 
-    def sql(self, order: str, limit: int) -> str:
+    def sql(self, order: str, limit: int, columns: str = COLUMNS) -> str:
         return (
-            f"SELECT {COLUMNS} FROM {FROM} WHERE {' AND '.join(self.where)}"
+            f"SELECT {columns} FROM {FROM} WHERE {' AND '.join(self.where)}"
             f" ORDER BY {order} LIMIT {int(limit)}"
         )
+
+
+def vo_columns(names: Sequence[str], *, last_modified: bool = False) -> str:
+    """The SQL of a VO table's columns (VO_VALUES by FIELD name), in that order; with
+    ``last_modified`` a last one, the view's last change (the same for every row: one round trip)."""
+    columns = [VO_VALUES[name] for name in names]
+    if last_modified:
+        columns.append(f"{_date('(SELECT max(updated_at) FROM exposure)')} AS last_mod_date")
+    return ", ".join(columns)
 
 
 class ExposureStore:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
 
-    async def select(self, query: Query, order: str, limit: int) -> list[asyncpg.Record]:
-        return await self.conn.fetch(query.sql(order, limit), *query.args)
+    async def select(
+        self, query: Query, order: str, limit: int, columns: str = COLUMNS
+    ) -> list[asyncpg.Record]:
+        return await self.conn.fetch(query.sql(order, limit, columns), *query.args)
 
-    async def last_modified(self) -> datetime | None:
-        return await self.conn.fetchval("SELECT max(updated_at) FROM exposure")
+    async def last_modified(self) -> str:
+        """The view's last change, as ObsPortal writes it ('' when empty)."""
+        return await self.conn.fetchval(f"SELECT {_date('max(updated_at)')} FROM exposure") or ""
 
     async def planned(
         self,
