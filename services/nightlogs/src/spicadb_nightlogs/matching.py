@@ -121,6 +121,26 @@ class Matcher:
                 return self._matched("position", target.programme, target, line, None)
         return Match(ra=line.ra, dec=line.dec)
 
+    def match_all(self, lines: list[LogLine]) -> list[Match]:
+        """:meth:`match` of every line. A line that no plan entry names (as target or calibrator) is
+        matched by its star, programme and position alone: lines that share them share their match."""
+        keys: dict[str, str] = {}
+        found: dict[tuple[str, str, float | None, float | None], Match] = {}
+        matches = []
+        for line in lines:
+            key = keys.get(line.star)
+            if key is None:
+                key = keys[line.star] = name_key(line.star)
+            if key in self.plan_by_name or key in self.plan_by_calibrator:
+                matches.append(self.match(line))
+                continue
+            shared = (key, line.program, line.ra, line.dec)
+            match = found.get(shared)
+            if match is None:
+                match = found[shared] = self.match(line)
+            matches.append(match)
+        return matches
+
     def _planned(self, entries: list[Planned], line: LogLine) -> Planned | None:
         assert line.mjd_end is not None
         best, overlap = None, 0.0
