@@ -4,8 +4,7 @@ its users and robots, a way to publish the programmes events it consumes, and CH
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -15,15 +14,11 @@ from harness import eventually
 from litestar.testing import AsyncTestClient
 from nats.js import JetStreamContext
 from spicadb_nightlogs.app import create_app
-from spicadb_nightlogs.config import NightLogsSettings
-from spicadb_nightlogs.spec import PROGRAMME_TARGETS, RIGHTS, SPEC
+from spicadb_nightlogs.spec import SPEC
 
 from spicadb_astro import nights
-from spicadb_contracts import Event
 from spicadb_contracts.programmes import Member, ProgrammeCreated, TargetsImported, TargetSnapshot
-from spicadb_kit.events.envelope import Envelope
-from spicadb_kit.events.provision import provision
-from spicadb_kit.testing.services import migrate, role_dsn, service_pool
+from spicadb_kit.testing.services import InstalledService
 from spicadb_kit.testing.tokens import TokenFactory
 
 READ = "nightlogs:read"
@@ -39,86 +34,16 @@ NIGHT = date(2026, 1, 14)
 Client = AsyncTestClient[Any]
 
 
-class NightLogsService:
+class NightLogsService(InstalledService):
+    default_scopes = (READ,)
+
     def __init__(self, admin_dsn: str, nats_url: str, tokens: TokenFactory, js: JetStreamContext) -> None:
-        self.admin_dsn = admin_dsn
-        self.nats_url = nats_url
-        self.tokens = tokens
-        self.js = js
-        self.pool: asyncpg.Pool | None = None
-        self.versions: dict[tuple[str, str], int] = {}
-
-    def settings(self, **overrides: Any) -> NightLogsSettings:
-        values: dict[str, Any] = {
-            "environment": "test",
-            "database_url": role_dsn(self.admin_dsn, SPEC.role),
-            "nats_url": self.nats_url,
-            "token_issuer": self.tokens.issuer,
-            "token_audience": self.tokens.audience,
-            "outbox_poll_seconds": 0.2,
-        }
-        values.update(overrides)
-        return NightLogsSettings(**values)
-
-    async def install(self) -> None:
-        await migrate(self.admin_dsn, [SPEC])
-        await provision(self.js, [SPEC])
-        self.pool = await service_pool(self.admin_dsn, SPEC)
-
-    @asynccontextmanager
-    async def running(self, **overrides: Any) -> AsyncIterator[Client]:
-        app = create_app(self.settings(**overrides), verifier=self.tokens.verifier())
-        async with AsyncTestClient(app) as client:
-            yield client
-
-    def auth(self, user: str, *scopes: str, client_id: str = "spica-frontend") -> dict[str, str]:
-        """Headers of a person (``user``) or a robot (``client_id`` = ``user``) with these scopes."""
-        token = self.tokens.mint(*(scopes or (READ,)), subject=user, client_id=client_id)
-        return {"Authorization": f"Bearer {token}"}
-
-    def robot(self, name: str, *scopes: str) -> dict[str, str]:
-        return self.auth(name, *scopes, client_id=name)
-
-    async def publish(self, event: Event, aggregate_id: str) -> Envelope:
-        """An event on its subject as the programmes service's relay publishes it."""
-        key = (event.aggregate, aggregate_id)
-        self.versions[key] = self.versions.get(key, 0) + 1
-        envelope = Envelope.for_event(
-            event,
-            source="/spicadb/programmes",
-            aggregate_id=aggregate_id,
-            aggregate_version=self.versions[key],
-        )
-        await self.js.publish(event.subject(), msgspec.json.encode(event), headers=envelope.headers())
-        return envelope
-
-    async def drained(self) -> bool:
-        """Whether both consumers have handled every message of the programmes stream."""
-        stream = await self.js.stream_info(RIGHTS.stream)
-        for decl in (RIGHTS, PROGRAMME_TARGETS):
-            info = await self.js.consumer_info(decl.stream, decl.durable)
-            if info.num_pending or info.num_ack_pending:
-                return False
-            if info.delivered.stream_seq < stream.state.last_seq and info.num_pending:
-                return False
-        return True
-
-    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
-        assert self.pool is not None
-        return await self.pool.fetch(sql, *args)
-
-    async def scalar(self, sql: str, *args: Any) -> Any:
-        assert self.pool is not None
-        return await self.pool.fetchval(sql, *args)
+        super().__init__(SPEC, create_app, admin_dsn, nats_url, tokens, js)
 
     async def counts(self) -> dict[str, int]:
         """Rows of every table a post may write."""
         tables = ("night", "plan_version", "log_version", "observation", "observation_flag", "outbox")
         return {t: await self.scalar(f"SELECT count(*) FROM {t}") for t in tables}
-
-    async def close(self) -> None:
-        if self.pool is not None:
-            await self.pool.close()
 
 
 # --- programmes: data rights and targets --------------------------------------------------------

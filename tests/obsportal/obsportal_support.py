@@ -8,23 +8,18 @@ import shutil
 import subprocess
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-import asyncpg
-import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 from nats.js import JetStreamContext
 from spicadb_obsportal.app import create_app
-from spicadb_obsportal.config import ObsportalSettings
-from spicadb_obsportal.spec import NIGHT_LOGS, RIGHTS, SPEC
+from spicadb_obsportal.spec import SPEC
 
-from spicadb_contracts import Event
 from spicadb_contracts.nightlogs import (
     NightScheduled,
     ObservationFlagged,
@@ -34,95 +29,20 @@ from spicadb_contracts.nightlogs import (
 )
 from spicadb_contracts.programmes import Member, ProgrammeCreated
 from spicadb_kit.events.envelope import Envelope
-from spicadb_kit.events.provision import provision
-from spicadb_kit.testing.services import migrate, role_dsn, service_pool
+from spicadb_kit.testing.services import InstalledService
 from spicadb_kit.testing.tokens import TokenFactory
 
 READ = ("nightlogs:read",)
 # VOTable 1.4 keeps the 1.3 namespace
 VO = "{http://www.ivoa.net/xml/VOTable/v1.3}"
-SOURCES = {"programmes": "/spicadb/programmes", "nightlogs": "/spicadb/nightlogs"}
 Client = AsyncTestClient[Any]
 
 
-class ObsportalService:
+class ObsportalService(InstalledService):
+    default_scopes = READ
+
     def __init__(self, admin_dsn: str, nats_url: str, tokens: TokenFactory, js: JetStreamContext) -> None:
-        self.admin_dsn = admin_dsn
-        self.nats_url = nats_url
-        self.tokens = tokens
-        self.js = js
-        self.pool: asyncpg.Pool | None = None
-        self.versions: dict[tuple[str, str], int] = {}
-
-    def settings(self, **overrides: Any) -> ObsportalSettings:
-        values: dict[str, Any] = {
-            "environment": "test",
-            "database_url": role_dsn(self.admin_dsn, SPEC.role),
-            "nats_url": self.nats_url,
-            "token_issuer": self.tokens.issuer,
-            "token_audience": self.tokens.audience,
-            "outbox_poll_seconds": 0.2,
-        }
-        values.update(overrides)
-        return ObsportalSettings(**values)
-
-    async def install(self) -> None:
-        await migrate(self.admin_dsn, [SPEC])
-        await provision(self.js, [SPEC])
-        self.pool = await service_pool(self.admin_dsn, SPEC)
-
-    @asynccontextmanager
-    async def running(self, **overrides: Any) -> AsyncIterator[Client]:
-        app = create_app(self.settings(**overrides), verifier=self.tokens.verifier())
-        async with AsyncTestClient(app) as client:
-            yield client
-
-    def auth(self, user: str, *scopes: str, client_id: str = "spica-frontend") -> dict[str, str]:
-        """Headers of a person (``user``) or a robot (``client_id`` = ``user``) with these scopes."""
-        token = self.tokens.mint(*(scopes or READ), subject=user, client_id=client_id)
-        return {"Authorization": f"Bearer {token}"}
-
-    async def publish(self, event: Event, aggregate_id: str) -> Envelope:
-        """An event on its subject, as its producer's relay publishes it (envelope in the headers, the
-        next version of its aggregate)."""
-        key = (event.aggregate, aggregate_id)
-        self.versions[key] = self.versions.get(key, 0) + 1
-        producer = event.subject().split(".")[1]
-        envelope = Envelope.for_event(
-            event, source=SOURCES[producer], aggregate_id=aggregate_id, aggregate_version=self.versions[key]
-        )
-        await self.js.publish(event.subject(), msgspec.json.encode(event), headers=envelope.headers())
-        return envelope
-
-    async def redeliver(self, event: Event, envelope: Envelope) -> None:
-        """The same event again under another message id: a copy JetStream's dedupe window cannot catch."""
-        headers = {**envelope.headers(), "Nats-Msg-Id": f"{envelope.id}-again"}
-        await self.js.publish(event.subject(), msgspec.json.encode(event), headers=headers)
-
-    async def drained(self) -> bool:
-        """Whether both consumers have handled (acknowledged) every message of their streams."""
-        for decl in (NIGHT_LOGS, RIGHTS):
-            stream = await self.js.stream_info(decl.stream)
-            info = await self.js.consumer_info(decl.stream, decl.durable)
-            if not (
-                info.num_pending == 0
-                and info.num_ack_pending == 0
-                and info.ack_floor.stream_seq == stream.state.last_seq
-            ):
-                return False
-        return True
-
-    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
-        assert self.pool is not None
-        return await self.pool.fetch(sql, *args)
-
-    async def scalar(self, sql: str, *args: Any) -> Any:
-        assert self.pool is not None
-        return await self.pool.fetchval(sql, *args)
-
-    async def close(self) -> None:
-        if self.pool is not None:
-            await self.pool.close()
+        super().__init__(SPEC, create_app, admin_dsn, nats_url, tokens, js)
 
 
 # --- events ---------------------------------------------------------------------------------------

@@ -3,105 +3,27 @@ its users, and a way to publish the night-log events it consumes (as issue 5's s
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg
 import msgspec
 from litestar.testing import AsyncTestClient
 from nats.js import JetStreamContext
 from spicadb_programmes.app import create_app
-from spicadb_programmes.config import ProgrammesSettings
-from spicadb_programmes.spec import NIGHT_LOGS, SPEC
+from spicadb_programmes.spec import SPEC
 
-from spicadb_contracts import Event
-from spicadb_kit.events.envelope import Envelope
-from spicadb_kit.events.provision import provision
-from spicadb_kit.testing.services import migrate, role_dsn, service_pool
+from spicadb_kit.testing.services import InstalledService
 from spicadb_kit.testing.tokens import TokenFactory
 
 READ_WRITE = ("programmes:read", "programmes:write")
 
 
-class ProgrammesService:
+class ProgrammesService(InstalledService):
+    default_scopes = READ_WRITE
+
     def __init__(self, admin_dsn: str, nats_url: str, tokens: TokenFactory, js: JetStreamContext) -> None:
-        self.admin_dsn = admin_dsn
-        self.nats_url = nats_url
-        self.tokens = tokens
-        self.js = js
-        self.pool: asyncpg.Pool | None = None
-        self.versions: dict[tuple[str, str], int] = {}
-
-    def settings(self, **overrides: Any) -> ProgrammesSettings:
-        values: dict[str, Any] = {
-            "environment": "test",
-            "database_url": role_dsn(self.admin_dsn, SPEC.role),
-            "nats_url": self.nats_url,
-            "token_issuer": self.tokens.issuer,
-            "token_audience": self.tokens.audience,
-            "outbox_poll_seconds": 0.2,
-        }
-        values.update(overrides)
-        return ProgrammesSettings(**values)
-
-    async def install(self) -> None:
-        await migrate(self.admin_dsn, [SPEC])
-        await provision(self.js, [SPEC])
-        self.pool = await service_pool(self.admin_dsn, SPEC)
-
-    @asynccontextmanager
-    async def running(self, **overrides: Any) -> AsyncIterator[AsyncTestClient[Any]]:
-        app = create_app(self.settings(**overrides), verifier=self.tokens.verifier())
-        async with AsyncTestClient(app) as client:
-            yield client
-
-    def auth(self, user: str, *scopes: str, client_id: str = "spica-frontend") -> dict[str, str]:
-        """Headers of a person (``user``) or a robot (``client_id`` = ``user``) with these scopes."""
-        token = self.tokens.mint(*(scopes or READ_WRITE), subject=user, client_id=client_id)
-        return {"Authorization": f"Bearer {token}"}
-
-    async def publish(self, event: Event, aggregate_id: str) -> Envelope:
-        """An event on its subject, as a producer's relay publishes it (envelope in the headers, the
-        next version of its aggregate)."""
-        key = (event.aggregate, aggregate_id)
-        self.versions[key] = self.versions.get(key, 0) + 1
-        envelope = Envelope.for_event(
-            event,
-            source="/spicadb/nightlogs",
-            aggregate_id=aggregate_id,
-            aggregate_version=self.versions[key],
-        )
-        await self.js.publish(event.subject(), msgspec.json.encode(event), headers=envelope.headers())
-        return envelope
-
-    async def redeliver(self, event: Event, envelope: Envelope) -> None:
-        """The same event again under another message id: a copy JetStream's dedupe window cannot catch."""
-        headers = {**envelope.headers(), "Nats-Msg-Id": f"{envelope.id}-again"}
-        await self.js.publish(event.subject(), msgspec.json.encode(event), headers=headers)
-
-    async def drained(self) -> bool:
-        """Whether the night-log consumer has handled (acknowledged) every message of its stream."""
-        stream = await self.js.stream_info(NIGHT_LOGS.stream)
-        info = await self.js.consumer_info(NIGHT_LOGS.stream, NIGHT_LOGS.durable)
-        return (
-            info.num_pending == 0
-            and info.num_ack_pending == 0
-            and info.ack_floor.stream_seq == stream.state.last_seq
-        )
-
-    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
-        assert self.pool is not None
-        return await self.pool.fetch(sql, *args)
-
-    async def scalar(self, sql: str, *args: Any) -> Any:
-        assert self.pool is not None
-        return await self.pool.fetchval(sql, *args)
-
-    async def close(self) -> None:
-        if self.pool is not None:
-            await self.pool.close()
+        super().__init__(SPEC, create_app, admin_dsn, nats_url, tokens, js)
 
 
 def now() -> datetime:

@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 import asyncpg
+import msgspec
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from nats.js import JetStreamContext
+
+from spicadb_contracts import Event
 
 from ..db import init_connection
+from ..events.envelope import MSG_ID_HEADER, Envelope
+from ..events.provision import provision
 from ..infra import SUPERUSER, PostgresCluster
 from ..migrate import migrate_service
+from ..settings import ServiceSettings
 from ..spec import ServiceSpec
+from .tokens import TokenFactory
 
 
 def role_dsn(admin_dsn: str, role: str) -> str:
@@ -54,3 +65,101 @@ async def service_pool(admin_dsn: str, spec: ServiceSpec, max_size: int = 4) -> 
     )
     assert pool is not None
     return pool
+
+
+class InstalledService:
+    """A service installed in a test database against the session's real NATS: migrated and
+    provisioned, its app on demand, tokens for its callers, and the events it consumes published as
+    their producers' relays publish them. Each service's tests subclass it with their defaults."""
+
+    # scopes of a token when a test names none
+    default_scopes: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        spec: ServiceSpec,
+        create_app: Callable[..., Litestar],
+        admin_dsn: str,
+        nats_url: str,
+        tokens: TokenFactory,
+        js: JetStreamContext,
+    ) -> None:
+        self.spec = spec
+        self.create_app = create_app
+        self.admin_dsn = admin_dsn
+        self.nats_url = nats_url
+        self.tokens = tokens
+        self.js = js
+        self.pool: asyncpg.Pool | None = None
+        self.versions: dict[tuple[str, str], int] = {}
+
+    def settings(self, **overrides: Any) -> ServiceSettings:
+        values: dict[str, Any] = {
+            "environment": "test",
+            "database_url": role_dsn(self.admin_dsn, self.spec.role),
+            "nats_url": self.nats_url,
+            "token_issuer": self.tokens.issuer,
+            "token_audience": self.tokens.audience,
+            "outbox_poll_seconds": 0.2,
+            **overrides,
+        }
+        return self.spec.settings(**values)
+
+    async def install(self) -> None:
+        await migrate(self.admin_dsn, [self.spec])
+        await provision(self.js, [self.spec])
+        self.pool = await service_pool(self.admin_dsn, self.spec)
+
+    @asynccontextmanager
+    async def running(self, **overrides: Any) -> AsyncIterator[AsyncTestClient[Any]]:
+        app = self.create_app(self.settings(**overrides), verifier=self.tokens.verifier())
+        async with AsyncTestClient(app) as client:
+            yield client
+
+    def auth(self, user: str, *scopes: str, client_id: str = "spica-frontend") -> dict[str, str]:
+        """Headers of a person (``user``) or a robot (``client_id`` = ``user``) with these scopes."""
+        token = self.tokens.mint(*(scopes or self.default_scopes), subject=user, client_id=client_id)
+        return {"Authorization": f"Bearer {token}"}
+
+    def robot(self, name: str, *scopes: str) -> dict[str, str]:
+        return self.auth(name, *scopes, client_id=name)
+
+    async def publish(self, event: Event, aggregate_id: str) -> Envelope:
+        """An event on its subject as its producer's relay publishes it: envelope in the headers, the
+        next version of its aggregate."""
+        key = (event.aggregate, aggregate_id)
+        self.versions[key] = self.versions.get(key, 0) + 1
+        producer = event.subject().split(".")[1]
+        envelope = Envelope.for_event(
+            event,
+            source=f"/spicadb/{producer}",
+            aggregate_id=aggregate_id,
+            aggregate_version=self.versions[key],
+        )
+        await self.js.publish(event.subject(), msgspec.json.encode(event), headers=envelope.headers())
+        return envelope
+
+    async def redeliver(self, event: Event, envelope: Envelope) -> None:
+        """The same event again under another message id: a copy JetStream's dedupe window cannot catch."""
+        headers = {**envelope.headers(), MSG_ID_HEADER: f"{envelope.id}-again"}
+        await self.js.publish(event.subject(), msgspec.json.encode(event), headers=headers)
+
+    async def drained(self) -> bool:
+        """Whether every consumer of the service has handled (acknowledged) all it was given."""
+        for decl in self.spec.consumers:
+            info = await self.js.consumer_info(decl.stream, decl.durable)
+            if info.num_pending or info.num_ack_pending:
+                return False
+        return True
+
+    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        assert self.pool is not None
+        return list(await self.pool.fetch(sql, *args))
+
+    async def scalar(self, sql: str, *args: Any) -> Any:
+        assert self.pool is not None
+        return await self.pool.fetchval(sql, *args)
+
+    async def close(self) -> None:
+        if self.pool is not None:
+            await self.pool.close()
