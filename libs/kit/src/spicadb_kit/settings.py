@@ -79,6 +79,9 @@ class ServiceSettings(BaseSettings, frozen=True):
     token_issuer: str = "http://127.0.0.1:8000"
     token_audience: str = "spicadb"
     jwks_url: str = "http://127.0.0.1:8000/.well-known/jwks.json"
+    # robots (client-credentials tokens whose subject is the client) that see every programme's data,
+    # comma-separated; each service that holds such data says which by default
+    trusted_clients: str = ""
     otel_exporter: Literal["none", "console", "otlp"] = "none"
     otel_endpoint: str = "http://127.0.0.1:4318/v1/traces"
     # outbox relay and consumers
@@ -89,6 +92,9 @@ class ServiceSettings(BaseSettings, frozen=True):
     inbox_retention_seconds: float = 35 * 24 * 3600.0
     # events fetched and applied per consumer transaction
     consumer_batch: int = 200
+
+    def trusted(self) -> frozenset[str]:
+        return frozenset(c.strip() for c in self.trusted_clients.split(",") if c.strip())
 
     @property
     def json_logs(self) -> bool:

@@ -26,6 +26,3 @@ class NightLogsSettings(ServiceSettings, frozen=True):
     # night, and every round waits for all its PubAcks before the next; half the NATS client's 4,000
     # publishes in flight
     outbox_batch: int = 2000
-
-    def trusted(self) -> frozenset[str]:
-        return frozenset(c.strip() for c in self.trusted_clients.split(",") if c.strip())

@@ -7,9 +7,6 @@ from spicadb_kit.settings import ServiceSettings
 
 class ObsportalSettings(ServiceSettings, frozen=True):
     port: int = 8004
-    # robots (client-credentials tokens, subject = client id) that see every exposure, proprietary
-    # ones included
-    trusted_clients: str = ""
     # the largest cone of the Simple Cone Search (degrees), advertised in its responses
     scs_max_sr: float = 1.0
     # the largest radius search.votable takes (arcseconds; Aspro2 sends 30)
@@ -18,6 +15,3 @@ class ObsportalSettings(ServiceSettings, frozen=True):
     votable_max_rows: int = 100_000
     # the largest page the REST listing returns
     page_max: int = 1000
-
-    def trusted(self) -> frozenset[str]:
-        return frozenset(c.strip() for c in self.trusted_clients.split(",") if c.strip())

@@ -18,6 +18,3 @@ class ProgrammesSettings(ServiceSettings, frozen=True):
     duplicate_radius_arcsec: float = 1.0
     # the largest page a listing returns
     page_max: int = 1000
-
-    def trusted(self) -> frozenset[str]:
-        return frozenset(c.strip() for c in self.trusted_clients.split(",") if c.strip())
