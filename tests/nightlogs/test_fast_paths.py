@@ -8,7 +8,6 @@ import pytest
 from nightlogs_support import HEADER, NIGHT, csv_log, line, mjd_at
 from spicadb_nightlogs import logfile
 from spicadb_nightlogs.baselines import for_event, projected_baselines_many
-from spicadb_nightlogs.services.ingest import collector_paused
 
 from spicadb_astro import chara
 
@@ -85,22 +84,3 @@ def test_baselines_of_many_lines_are_spicadb_astros_and_events_carry_them_rounde
         assert all(round(x, 3) == x for row in got for x in row)
         assert all(0.0 <= b.angle_start < 360.0 and 0.0 <= b.angle_end < 360.0 for b in found.structs[i])
         assert for_event(configuration, found.rows[i]) == found.structs[i]
-
-
-def test_the_collector_is_paused_while_logs_are_ingested_and_back_after_the_last() -> None:
-    import gc
-
-    assert gc.isenabled()
-    with collector_paused():
-        assert not gc.isenabled()
-        with collector_paused():
-            assert not gc.isenabled()
-        assert not gc.isenabled()
-    assert gc.isenabled()
-    gc.disable()
-    try:
-        with collector_paused():
-            pass
-        assert not gc.isenabled()  # turned off by somebody else: left off
-    finally:
-        gc.enable()

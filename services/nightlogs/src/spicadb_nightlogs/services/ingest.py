@@ -13,13 +13,9 @@ and withdrawn observation (aggregate = the observation id) and ``log.ingested`` 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import gc
 import hashlib
 import itertools
-import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -31,6 +27,7 @@ import msgspec
 from spicadb_astro import nights, spica
 from spicadb_contracts import Event
 from spicadb_contracts.nightlogs import NightLogIngested, ObservationLogged, ProjectedBaseline
+from spicadb_kit.bulk import collector_paused
 from spicadb_kit.db import transaction
 from spicadb_kit.errors import FieldError, NotFound, Problem, Unprocessable
 from spicadb_kit.events import Outbox
@@ -48,31 +45,6 @@ from .access import Caller
 
 _ENCODER = msgspec.json.Encoder()
 log = get_logger(__name__)
-
-_paused = 0
-_paused_lock = threading.Lock()
-
-
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """Python's cycle collector off while a log is ingested (re-entrant: on again when the last ingestion
-    ends, if it was on). A 10,000-line log makes about a million small objects, none in a reference
-    cycle; the collector would walk them again and again as they pile up (0.4 s of 1 s). Reference
-    counting still frees them; the collector sees them once, afterwards."""
-    global _paused
-    with _paused_lock:
-        ours = _paused > 0 or gc.isenabled()  # else somebody else turned it off: leave it to them
-        if ours:
-            _paused += 1
-            gc.disable()
-    try:
-        yield
-    finally:
-        if ours:
-            with _paused_lock:
-                _paused -= 1
-                if _paused == 0:
-                    gc.enable()
 
 
 @dataclass

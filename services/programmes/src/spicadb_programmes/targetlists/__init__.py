@@ -6,9 +6,7 @@ the file); the rows without errors come back as :class:`TargetIn` in file order.
 
 from __future__ import annotations
 
-import contextlib
-import gc
-from collections.abc import Iterator
+from spicadb_kit.bulk import collector_paused
 
 from .common import ExportContext, ParsedList, RowError, TargetListError
 from .csvlist import parse_csv, write_csv
@@ -51,20 +49,6 @@ def _sniff(body: bytes) -> str:
     return "csv"
 
 
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """No garbage collection while a list is read: the millions of cells of a big list set off
-    collections that each walk every tracked object of the process (20-25% of the parse), and a
-    parse leaves, if anything, a few cycles for later. Restored as it was (a nested or concurrent pause included)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def parse_target_list(body: bytes, content_type: str | None) -> ParsedList:
     """Read a target list; TargetListError (415/422) when the document as a whole is unusable."""
     media = (content_type or "").split(";", 1)[0].strip().lower()
@@ -82,7 +66,7 @@ def parse_target_list(body: bytes, content_type: str | None) -> ParsedList:
         )
     if not body or body.isspace():  # as `not body.strip()`, without copying the body
         raise TargetListError("The target list is empty.")
-    with _collector_paused():
+    with collector_paused():
         if fmt == "votable":
             return parse_votable(body)
         if fmt == "json":
