@@ -643,29 +643,12 @@ async def ingest_breakdown(
         phases.wrap(service, "_logged", "events built")
         phases.wrap(night_storage.LogStore, "insert", "log version row (body)")
         phases.wrap(outbox, "add_many", "outbox write")
-        original = ingest_module.transaction
-
-        @contextlib.asynccontextmanager
-        async def timed_transaction(pool: asyncpg.Pool, phases: Phases = phases) -> AsyncIterator[Any]:
-            async with pool.acquire() as conn:
-                tx = conn.transaction()
-                await tx.start()
-                try:
-                    yield conn
-                except BaseException:
-                    await tx.rollback()
-                    raise
-                started = time.perf_counter()
-                await tx.commit()
-                phases.add("commit", time.perf_counter() - started)
-
-        ingest_module.transaction = timed_transaction  # type: ignore[attr-defined]
+        phases.time_commits(ingest_module)
         try:
             started = time.perf_counter()
             report = await service.ingest(SITE, night, body, "text/csv")
             total = time.perf_counter() - started
         finally:
-            ingest_module.transaction = original  # type: ignore[attr-defined]
             phases.restore()
         assert len(report.added) == n, report
         seconds = dict(phases.seconds)

@@ -661,6 +661,27 @@ class Phases:
         self._undo.append((owner, attribute, original))
         setattr(owner, attribute, replacement)
 
+    def time_commits(self, module: Any) -> None:
+        """``module.transaction`` (the kit's) replaced by one that times its commit as "commit"."""
+        phases = self
+
+        @contextlib.asynccontextmanager
+        async def timed_transaction(pool: asyncpg.Pool) -> AsyncIterator[Any]:
+            async with pool.acquire() as conn:
+                tx = conn.transaction()
+                await tx.start()
+                try:
+                    yield conn
+                except BaseException:
+                    await tx.rollback()
+                    raise
+                started = time.perf_counter()
+                await tx.commit()
+                phases.add("commit", time.perf_counter() - started)
+
+        self._undo.append((module, "transaction", module.transaction))
+        module.transaction = timed_transaction
+
     def restore(self) -> None:
         for owner, attribute, original in reversed(self._undo):
             setattr(owner, attribute, original)
@@ -697,29 +718,12 @@ async def breakdown(
             phases.wrap(service_module.TargetStore, "insert_many", "COPY targets")
             phases.wrap(outbox, "add_many", "outbox write")
             phases.wrap(TargetService, "_imported_events", "events (snapshots + outbox write)")
-            original_transaction = service_module.transaction
-
-            @contextlib.asynccontextmanager
-            async def timed_transaction(pool: asyncpg.Pool, phases: Phases = phases) -> AsyncIterator[Any]:
-                async with pool.acquire() as conn:
-                    tx = conn.transaction()
-                    await tx.start()
-                    try:
-                        yield conn
-                    except BaseException:
-                        await tx.rollback()
-                        raise
-                    started = time.perf_counter()
-                    await tx.commit()
-                    phases.add("commit", time.perf_counter() - started)
-
-            service_module.transaction = timed_transaction  # type: ignore[attr-defined]
+            phases.time_commits(service_module)
             try:
                 started = time.perf_counter()
                 report = await service.import_list(code, body, FORMATS[fmt], dry_run=False, work_package=None)
                 total = time.perf_counter() - started
             finally:
-                service_module.transaction = original_transaction  # type: ignore[attr-defined]
                 phases.restore()
             assert report.imported == n, report
             seconds = dict(phases.seconds)
