@@ -9,6 +9,7 @@ import uuid
 from datetime import UTC, date, datetime
 
 from spicadb_astro import nights
+from spicadb_astro.names import name_key
 
 # the sites whose nights this service keeps (a night is named by the local date at its start)
 SITES = ("CHARA",)
@@ -46,12 +47,6 @@ MATCHES = ("plan", "name", "position", "none")
 
 # observation ids are derived from their identity: the same line in any version has the same id
 OBSERVATION_NAMESPACE = uuid.UUID("6f0c5b0e-3d4b-5c55-9a8e-5b2f6e7d1a01")
-_BLANKS = re.compile(r"[\s_]+")
-
-
-def name_key(name: str) -> str:
-    """A target name as compared: case, blanks and underscores aside (``HD 1234`` = ``hd_1234``)."""
-    return _BLANKS.sub("", name).lower()
 
 
 def observation_key(site: str, night: date, star: str, mjd: float, mode: str) -> str:

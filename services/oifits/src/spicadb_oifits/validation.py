@@ -825,3 +825,30 @@ def validate(source: Source) -> Report:
         return Report(None, "invalid", [finding])
     with hdus:
         return check(hdus)
+
+
+# oifits.md §7.4: the cards a SPICA DRS product carries (read by OiDB and by the granules)
+DRS_KEYWORDS = (
+    "HIERARCH SPICADB-ID",
+    "HIERARCH QUALITY LEVEL",
+    "HIERARCH OBS PROG ID",
+    "HIERARCH PRO SCIENCE",
+    "ARCFILE",
+)
+PROFILES = ("archive", "drs")
+
+
+def strict(report: Report, header: fits.Header) -> Report:
+    """The strict "drs" profile of §6 for files the SPICA pipeline writes: every warning refuses the file,
+    and the §7.4 keywords are required (R-DRS). It catches pipeline regressions at the boundary while
+    archive and legacy files stay ingestible under the lenient profile."""
+    findings = [
+        Finding(f.rule, "error", f.location, f"{f.message} (refused by the drs profile)")
+        if f.severity == "warning"
+        else f
+        for f in report.findings
+    ]
+    missing = [key.removeprefix("HIERARCH ") for key in DRS_KEYWORDS if header.get(key) in (None, "")]
+    if missing:
+        findings.append(Finding("R-DRS", "error", "HDU 0", f"DRS keywords missing: {', '.join(missing)}"))
+    return Report(report.version, _verdict(findings), findings)

@@ -28,7 +28,8 @@ from spicadb_contracts.programmes import (
     ProprietaryPeriodChanged,
 )
 
-from ..auth import Principal
+from ..auth import Principal, bearer_token
+from ..context import ServiceContext
 from ..events import Envelope, EventConsumer
 from ..spec import ConsumerDecl
 
@@ -125,6 +126,18 @@ class Viewer(msgspec.Struct, frozen=True):
         robot = principal.subject == principal.client_id and principal.client_id in trusted_clients
         staff = "admin" in principal.scopes or bool(staff_scopes & principal.scopes)
         return cls(principal.subject, staff or robot)
+
+
+async def request_viewer(
+    request: Any, context: ServiceContext, staff_scopes: frozenset[str] = frozenset()
+) -> Viewer:
+    """The viewer of a request. Routes that answer without a token (VO tools, downloads) still verify one
+    when it is sent, so that a member sees their proprietary data there too."""
+    principal = request.scope.get("user")
+    if not isinstance(principal, Principal):
+        header = request.headers.get("authorization")
+        principal = await context.verifier.verify(bearer_token(header)) if header else None
+    return Viewer.of(principal, context.settings.trusted(), staff_scopes)
 
 
 def visible_sql(programme: str, end: str, viewer: str, sees_all: str) -> str:

@@ -10,9 +10,8 @@ from typing import Any
 from litestar import Request
 from litestar.di import NamedDependency, Provide
 
-from spicadb_kit.auth import Principal, bearer_token
 from spicadb_kit.context import ServiceContext
-from spicadb_kit.rights import Viewer
+from spicadb_kit.rights import Viewer, request_viewer
 
 from ..config import ObsportalSettings
 from ..services.exposures import ObsportalService
@@ -25,11 +24,7 @@ def _settings(context: ServiceContext) -> ObsportalSettings:
 
 
 async def provide_viewer(request: Request[Any, Any, Any], context: NamedDependency[ServiceContext]) -> Viewer:
-    principal = request.scope.get("user")
-    if not isinstance(principal, Principal):
-        header = request.headers.get("authorization")
-        principal = await context.verifier.verify(bearer_token(header)) if header else None
-    return Viewer.of(principal, _settings(context).trusted())
+    return await request_viewer(request, context)
 
 
 def provide_obsportal(

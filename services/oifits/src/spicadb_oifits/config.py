@@ -1,0 +1,35 @@
+"""Settings of the oifits service: every field ``x`` is read from ``SPICADB_X``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from spicadb_kit.settings import ServiceSettings
+
+
+class OifitsSettings(ServiceSettings, frozen=True):
+    port: int = 8005
+    # the data folder of the runtime contract; files are stored under <data>/oifits unless store_path is set
+    data: str = ".spicadb"
+    store_path: str = ""
+    # the largest file one push takes (bytes); larger uploads are refused with 413 while they stream
+    max_file_bytes: int = 2 * 1024**3
+    # where users reach the platform (the gateway): download and plot URLs in events and answers
+    public_url: str = "http://127.0.0.1:8000"
+    # the DRS sees every file it pushed, whatever the programme
+    trusted_clients: str = "drs"
+    # validation profile when a push names none: archive (lenient, oifits.md §6) or drs (warnings refuse)
+    default_profile: str = "archive"
+    # files indexed at once (each takes a worker thread: astropy, then the plots)
+    index_concurrency: int = 2
+    # an observation and a granule overlap when their times meet within this slack (minutes): the DRS
+    # stamps averaged frames, the log the start and end of the sequence
+    link_slack_minutes: float = 15.0
+    # a granule's target is the observation's when the names agree or the positions are this close
+    link_radius_arcsec: float = 10.0
+    # the largest page a listing returns
+    page_max: int = 1000
+
+    @property
+    def store_root(self) -> Path:
+        return Path(self.store_path) if self.store_path else Path(self.data) / "oifits"

@@ -1,0 +1,202 @@
+"""Reading files, granules, plots and rejections, always through the data-rights rule: a file or granule
+the viewer may not see answers exactly as one that does not exist."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from spicadb_kit.errors import NotFound, Problem
+from spicadb_kit.rights import Viewer
+
+from ..blobs import BlobStore
+from ..config import OifitsSettings
+from ..domain import PLOT_TITLES
+from ..models import (
+    FileOut,
+    FilePage,
+    FileSummary,
+    FindingOut,
+    GranuleOut,
+    ObservationLinkOut,
+    PreviewOut,
+    RejectionOut,
+    RejectionPage,
+    ReportOut,
+)
+from ..storage.files import FileStore, RejectionStore
+from .urls import Urls
+
+_GRANULE_OUT = set(GranuleOut.__struct_fields__)
+
+
+class FileService:
+    def __init__(
+        self, pool: asyncpg.Pool, viewer: Viewer, settings: OifitsSettings, store: BlobStore
+    ) -> None:
+        self.pool = pool
+        self.viewer = viewer
+        self.settings = settings
+        self.store = store
+        self.urls = Urls(settings.public_url)
+        self._who = (viewer.username, viewer.sees_all)
+
+    async def file(self, file_id: UUID) -> FileOut:
+        async with self.pool.acquire() as conn:
+            files = FileStore(conn)
+            row = await files.file(file_id, *self._who)
+            if row is None:
+                raise NotFound(f"no file {file_id}", code="file-not-found")
+            granules = await self._granules(files, await files.granules_of_file(file_id))
+        return self._file_out(row, granules)
+
+    async def stored(self, file_id: UUID) -> asyncpg.Record:
+        """A file the viewer may download (sha256, size, name)."""
+        async with self.pool.acquire() as conn:
+            row = await FileStore(conn).file(file_id, *self._who)
+        if row is None:
+            raise NotFound(f"no file {file_id}", code="file-not-found")
+        return row
+
+    async def files(self, filters: dict[str, Any], cursor: str | None, limit: int) -> FilePage:
+        after = _cursor(cursor)
+        async with self.pool.acquire() as conn:
+            rows = await FileStore(conn).files(*self._who, filters=filters, after=after, limit=limit + 1)
+        items = [self._summary(r) for r in rows[:limit]]
+        last = rows[limit - 1] if len(rows) > limit else None
+        return FilePage(items, f"{last['pushed_at'].isoformat()}~{last['id']}" if last else None)
+
+    async def granule(self, granule_id: UUID) -> GranuleOut:
+        async with self.pool.acquire() as conn:
+            files = FileStore(conn)
+            row = await files.granule(granule_id, *self._who)
+            if row is None:
+                raise NotFound(f"no granule {granule_id}", code="granule-not-found")
+            (granule,) = await self._granules(files, [row])
+        return granule
+
+    async def preview(self, granule_id: UUID, kind: str) -> tuple[bytes, str, datetime | None]:
+        """(PNG bytes, sha256, release date) of one plot of a visible granule."""
+        async with self.pool.acquire() as conn:
+            row = await FileStore(conn).preview(granule_id, kind, *self._who)
+        if row is None:
+            raise NotFound(f"no {kind} plot for granule {granule_id}", code="preview-not-found")
+        return await self.store.read_all(row["sha256"]), row["sha256"], row["release_date"]
+
+    async def rejection(self, rejection_id: UUID) -> RejectionOut:
+        async with self.pool.acquire() as conn:
+            row = await RejectionStore(conn).get(rejection_id)
+        if row is None:
+            raise NotFound(f"no rejection {rejection_id}", code="rejection-not-found")
+        return _rejection_out(row)
+
+    async def rejections(self, cursor: str | None, limit: int) -> RejectionPage:
+        async with self.pool.acquire() as conn:
+            rows = await RejectionStore(conn).listing(_cursor(cursor), limit + 1)
+        last = rows[limit - 1] if len(rows) > limit else None
+        next_ = f"{last['last_pushed_at'].isoformat()}~{last['id']}" if last else None
+        return RejectionPage([_rejection_out(r) for r in rows[:limit]], next_)
+
+    async def _granules(self, files: FileStore, rows: Sequence[asyncpg.Record]) -> list[GranuleOut]:
+        ids = [r["id"] for r in rows]
+        previews: dict[UUID, list[PreviewOut]] = defaultdict(list)
+        for p in await files.previews(ids):
+            url = self.urls.preview(p["granule_id"], p["kind"])
+            previews[p["granule_id"]].append(PreviewOut(p["kind"], PLOT_TITLES[p["kind"]], url, p["size"]))
+        links: dict[UUID, list[ObservationLinkOut]] = defaultdict(list)
+        for link in await files.links(ids):
+            url = self.urls.observation(link["observation_id"])
+            links[link["granule_id"]].append(
+                ObservationLinkOut(link["observation_id"], link["matched_by"], url)
+            )
+        return [
+            GranuleOut(
+                **{k: r[k] for k in _GRANULE_OUT if k in r},
+                superseded=r["status"] == "superseded",
+                observations=links[r["id"]],
+                previews=previews[r["id"]],
+            )
+            for r in rows
+        ]
+
+    def _file_out(self, row: asyncpg.Record, granules: list[GranuleOut]) -> FileOut:
+        return FileOut(
+            id=row["id"],
+            filename=row["filename"],
+            sha256=row["sha256"],
+            md5=row["md5"],
+            size=row["size"],
+            status=row["status"],
+            product_id=row["product_id"],
+            product_version=row["product_version"],
+            superseded_by=row["superseded_by"],
+            superseded_at=row["superseded_at"],
+            oifits_version=row["oifits_version"],
+            verdict=row["verdict"],
+            calib_level=row["calib_level"],
+            programme=row["programme"],
+            release_date=row["release_date"],
+            pushed_by=row["pushed_by"],
+            pushed_at=row["pushed_at"],
+            download_url=self.urls.content(row["id"]),
+            report=_report(row["report"]),
+            granules=granules,
+        )
+
+    def _summary(self, row: asyncpg.Record) -> FileSummary:
+        return FileSummary(
+            id=row["id"],
+            filename=row["filename"],
+            sha256=row["sha256"],
+            size=row["size"],
+            status=row["status"],
+            product_id=row["product_id"],
+            product_version=row["product_version"],
+            verdict=row["verdict"],
+            programme=row["programme"],
+            granules=row["granule_count"],
+            pushed_by=row["pushed_by"],
+            pushed_at=row["pushed_at"],
+            url=self.urls.file(row["id"]),
+        )
+
+
+def _report(stored: Any) -> ReportOut:
+    document = msgspec.json.decode(stored) if isinstance(stored, str | bytes) else stored
+    return ReportOut(
+        version=document.get("version"),
+        verdict=document["verdict"],
+        profile=document.get("profile", "archive"),
+        findings=[FindingOut(**f) for f in document["findings"]],
+    )
+
+
+def _rejection_out(row: asyncpg.Record) -> RejectionOut:
+    return RejectionOut(
+        id=row["id"],
+        filename=row["filename"],
+        sha256=row["sha256"],
+        size=row["size"],
+        product_id=row["product_id"],
+        report=_report(row["report"]),
+        attempts=row["attempts"],
+        pushed_by=row["pushed_by"],
+        pushed_at=row["pushed_at"],
+        last_pushed_at=row["last_pushed_at"],
+    )
+
+
+def _cursor(cursor: str | None) -> tuple[datetime, UUID] | None:
+    if not cursor:
+        return None
+    moment, _, ident = cursor.partition("~")
+    try:
+        return datetime.fromisoformat(moment), UUID(ident)
+    except ValueError:
+        raise Problem("the cursor is not one a page gave", code="bad-cursor") from None

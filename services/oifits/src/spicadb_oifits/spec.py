@@ -1,0 +1,47 @@
+"""How the runtime, the deployment checks and the gateway see the oifits service."""
+
+from spicadb_contracts.nightlogs import ObservationLogged
+from spicadb_kit import rights
+from spicadb_kit.spec import ConsumerDecl, GatewayRoute, ServiceSpec, StreamDecl
+
+from .config import OifitsSettings
+
+STREAM = StreamDecl.for_producer("oifits")
+
+# the observations granules are linked to
+NIGHT_LOGS = ConsumerDecl(
+    durable="oifits_night_logs",
+    stream="SPICADB_NIGHTLOGS",
+    filter_subjects=(ObservationLogged.subject(),),
+    max_deliver=8,
+    backoff_seconds=(0.5, 2.0, 10.0, 30.0),
+)
+
+# programme members and proprietary periods (the kit's data-rights copy)
+RIGHTS = rights.consumer_decl("oifits")
+
+# the gateway's own ceiling on a push; the service refuses above its max_file_bytes setting
+PUSH_BODY = 4 * 1024**3
+
+SPEC = ServiceSpec(
+    name="oifits",
+    app="spicadb_oifits.app:create_app",
+    default_port=8005,
+    settings=OifitsSettings,
+    migrations="spicadb_oifits.migrations",
+    streams=(STREAM, StreamDecl.for_producer("nightlogs"), StreamDecl.for_producer("programmes")),
+    consumers=(NIGHT_LOGS, RIGHTS),
+    kit_components=(rights.COMPONENT,),
+    gateway_prefixes=("/oifits/",),
+    routes=(
+        # downloads and plots answer without a token once released (VO tools follow access_url bare);
+        # a token shows the holder's proprietary files
+        GatewayRoute("/oifits/", methods=("GET", "HEAD"), anonymous=True),
+        GatewayRoute("/oifits/files", methods=("GET", "HEAD"), anonymous=True),
+        GatewayRoute("/oifits/files", methods=("POST",), scopes=("oifits:push",), max_body_bytes=PUSH_BODY),
+        GatewayRoute("/oifits/rejections", methods=("GET", "HEAD"), scopes=("oifits:read",)),
+    ),
+    description="Reduced OIFITS files pushed by the DRS: streamed, checked against the OIFITS v1/v2 rules "
+    "(a report per rule), stored by content, indexed into ObsCore granules (target x INSNAME x night) "
+    "linked to their night-log observations, with range downloads and quick-look plots under data rights.",
+)
