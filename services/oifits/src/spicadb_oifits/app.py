@@ -9,7 +9,7 @@ from spicadb_kit.app import create_service_app
 from spicadb_kit.auth import TokenVerifier
 
 from .config import OifitsSettings
-from .consumers import LINKING, night_logs, programme_rights
+from .consumers import consumers
 from .handlers.deps import DEPENDENCIES, open_store
 from .handlers.files import FileController
 from .spec import SPEC
@@ -17,12 +17,11 @@ from .spec import SPEC
 
 def create_app(settings: OifitsSettings | None = None, verifier: TokenVerifier | None = None) -> Litestar:
     settings = settings or OifitsSettings.from_env()
-    LINKING["settings"] = settings
     return create_service_app(
         SPEC,
         settings,
         route_handlers=[FileController],
-        consumers=[night_logs, programme_rights],
+        consumers=consumers(settings),
         dependencies=DEPENDENCIES,
         verifier=verifier,
         on_startup=[open_store],

@@ -20,8 +20,8 @@ class OifitsSettings(ServiceSettings, frozen=True):
     trusted_clients: str = "drs"
     # validation profile when a push names none: archive (lenient, oifits.md §6) or drs (warnings refuse)
     default_profile: str = "archive"
-    # files indexed at once (each takes a worker thread: astropy, then the plots)
-    index_concurrency: int = 2
+    # worker processes indexing files (validation, granules, plots), so many files indexed at once
+    index_workers: int = 2
     # an observation and a granule overlap when their times meet within this slack (minutes): the DRS
     # stamps averaged frames, the log the start and end of the sequence
     link_slack_minutes: float = 15.0

@@ -3,7 +3,14 @@ profile, the granules, and their quick-look plots."""
 
 from __future__ import annotations
 
+import asyncio
+import atexit
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from functools import partial
 from pathlib import Path
+from typing import ClassVar
 
 import msgspec
 
@@ -55,3 +62,38 @@ def _plots(hdus: object, granules: list[Granule]) -> list[dict[str, bytes]]:
     from .quicklook import render  # matplotlib is imported on the first push, not at start
 
     return render(hdus, granules)  # type: ignore[arg-type]
+
+
+class Indexer:
+    """Runs :func:`index_file` in worker processes: indexing is CPU-bound Python (astropy, numpy, the
+    plots) that would hold the service's event loop through the GIL, and a large file's arrays are freed
+    with the worker rather than left in the service's heap. Workers are started once per process and
+    replaced after ``tasks_per_worker`` files."""
+
+    _pools: ClassVar[dict[int, ProcessPoolExecutor]] = {}
+
+    def __init__(self, workers: int, tasks_per_worker: int = 50) -> None:
+        self.workers = max(1, workers)
+        self.tasks_per_worker = tasks_per_worker
+
+    def _pool(self) -> ProcessPoolExecutor:
+        pool = self._pools.get(self.workers)
+        if pool is None:
+            # spawn: never fork a process that runs an event loop and threads
+            context = multiprocessing.get_context("spawn")
+            pool = ProcessPoolExecutor(
+                self.workers, mp_context=context, max_tasks_per_child=self.tasks_per_worker
+            )
+            self._pools[self.workers] = pool
+            atexit.register(pool.shutdown, wait=False, cancel_futures=True)
+        return pool
+
+    async def index(self, path: Path, *, calib_level: int | None, profile: str) -> Indexed:
+        loop = asyncio.get_running_loop()
+        call = partial(index_file, path, calib_level=calib_level, profile=profile)
+        try:
+            return await loop.run_in_executor(self._pool(), call)
+        except BrokenProcessPool:
+            # a worker died (out of memory on a huge file, killed): start afresh once
+            self._pools.pop(self.workers, None)
+            return await loop.run_in_executor(self._pool(), call)

@@ -16,6 +16,7 @@ from spicadb_kit.rights import Viewer, request_viewer
 
 from ..blobs import LocalBlobStore
 from ..config import OifitsSettings
+from ..indexing import Indexer
 from ..services.files import FileService
 from ..services.push import PushService
 
@@ -30,10 +31,10 @@ def settings_of(context: ServiceContext) -> OifitsSettings:
 
 
 async def open_store(context: ServiceContext) -> None:
-    """At startup: the content-addressed store and the bound on concurrent indexing."""
+    """At startup: the content-addressed store and the indexing workers."""
     settings = settings_of(context)
     context.extras[STORE] = await asyncio.to_thread(LocalBlobStore(settings.store_root).open)
-    context.extras[INDEXING] = asyncio.Semaphore(settings.index_concurrency)
+    context.extras[INDEXING] = Indexer(settings.index_workers)
 
 
 async def provide_viewer(request: Request[Any, Any, Any], context: NamedDependency[ServiceContext]) -> Viewer:

@@ -5,7 +5,6 @@ with its events. The same bytes again are the same file; a new reduction of a pr
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -25,7 +24,7 @@ from ..blobs import BlobStore, Part, TooLarge
 from ..config import OifitsSettings
 from ..domain import file_programme, filename_problem, name_key, product_problem
 from ..granules import Granule
-from ..indexing import Indexed, index_file
+from ..indexing import Indexed, Indexer
 from ..storage.files import FileStore, RejectionStore
 from .links import Link, Linker
 from .urls import Urls
@@ -62,13 +61,13 @@ class PushService:
         outbox: Outbox,
         store: BlobStore,
         settings: OifitsSettings,
-        indexing: asyncio.Semaphore,
+        indexer: Indexer,
     ) -> None:
         self.pool = pool
         self.outbox = outbox
         self.store = store
         self.settings = settings
-        self.indexing = indexing
+        self.indexer = indexer
         self.urls = Urls(settings.public_url)
 
     async def push(self, body: AsyncIterator[bytes], declared: int | None, request: PushRequest) -> Pushed:
@@ -82,10 +81,9 @@ class PushService:
                 existing = await FileStore(conn).by_sha256(part.sha256)
             if existing is not None:
                 return Pushed(existing, False)
-            async with self.indexing:
-                indexed = await asyncio.to_thread(
-                    index_file, part.path, calib_level=request.calib_level, profile=request.profile
-                )
+            indexed = await self.indexer.index(
+                part.path, calib_level=request.calib_level, profile=request.profile
+            )
             if indexed.refused:
                 await self._reject(part, indexed, request)
             try:

@@ -1,0 +1,28 @@
+"""The oidb service's app: the kit's service app with the JSON and DataLink handlers, the oifits and
+night-log consumers and the data-rights consumer."""
+
+from __future__ import annotations
+
+from litestar import Litestar
+
+from spicadb_kit.app import create_service_app
+from spicadb_kit.auth import TokenVerifier
+
+from .config import OidbSettings
+from .consumers import consumers
+from .handlers.datalink import links
+from .handlers.deps import DEPENDENCIES
+from .handlers.granules import GranuleController
+from .spec import SPEC
+
+
+def create_app(settings: OidbSettings | None = None, verifier: TokenVerifier | None = None) -> Litestar:
+    settings = settings or OidbSettings.from_env()
+    return create_service_app(
+        SPEC,
+        settings,
+        route_handlers=[GranuleController, links],
+        consumers=consumers(settings),
+        dependencies=DEPENDENCIES,
+        verifier=verifier,
+    )

@@ -1,0 +1,1 @@
+"""HTTP handlers of oidb: thin controllers over the domain services."""
