@@ -221,6 +221,18 @@ def test_bad_checksum_warns_per_hdu() -> None:
     ]
 
 
+def test_checksums_of_a_stored_file_are_summed_on_its_bytes(tmp_path: Path) -> None:
+    """From a path the sums are taken on the bytes as written (not astropy's rebuilt headers): the same
+    findings, and none for a clean file."""
+    clean, broken = tmp_path / "clean.fits", tmp_path / "broken.fits"
+    clean.write_bytes(syn.spec_bytes())
+    broken.write_bytes(syn.corrupt_data(syn.spec_bytes(), "OI_VIS2"))
+    assert findings(validate(clean), "W-CHECKSUM") == []
+    assert findings(validate(broken), "W-CHECKSUM") == [
+        "HDU 5 OI_VIS2 | CHECKSUM and DATASUM do not match the HDU's content"
+    ]
+
+
 def test_time_not_zero_warns_in_v2_only() -> None:
     v2 = check(syn.set_cell(syn.build(), "OI_VIS", "TIME", 2, 3600.0))
     assert findings(v2, "W-TIME") == [

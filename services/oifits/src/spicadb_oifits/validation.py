@@ -25,6 +25,7 @@ Severity choices where the references leave room (documented so that the strict 
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -298,16 +299,16 @@ class _Checker:
                 self.corr(index, name, hdu)
 
     def checksums(self) -> None:
+        """CHECKSUM and DATASUM of every HDU that carries them. From a file, summed on the bytes as written
+        (ones' complement of big-endian 32-bit words, memory-mapped): astropy's verify rebuilds each header
+        and sums the data twice, which was an eighth of the indexing time."""
+        raw = _mapped(self.hdus)
         for index, hdu in enumerate(self.hdus):
             name = text(hdu.header.get("EXTNAME")) or ("PRIMARY" if index == 0 else "")
-            bad = []
             try:
-                if "CHECKSUM" in hdu.header and hdu.verify_checksum() == 0:
-                    bad.append("CHECKSUM")
-                if "DATASUM" in hdu.header and hdu.verify_datasum() == 0:
-                    bad.append("DATASUM")
+                bad = _bad_sums(hdu, raw)
             except Exception as exc:
-                bad.append(f"unverifiable ({type(exc).__name__})")
+                bad = [f"unverifiable ({type(exc).__name__})"]
             if bad:
                 self.add(
                     "W-CHECKSUM", _loc(index, name), f"{' and '.join(bad)} do not match the HDU's content"
@@ -797,6 +798,45 @@ class _Checker:
                     self.loc(index, name, hdu, "IINDX", int(np.argmax(bad)) + 1),
                     f"{bad.sum()} bad index pair(s)",
                 )
+
+
+def _mapped(hdus: fits.HDUList) -> np.ndarray | None:
+    """The file's bytes, memory-mapped (None for an in-memory source: astropy then verifies)."""
+    filename = hdus.filename()
+    return np.memmap(filename, dtype=np.uint8, mode="r") if filename and os.path.isfile(filename) else None
+
+
+def _ones_sum(buffer: np.ndarray) -> int:
+    """The 32-bit ones' complement sum of big-endian words (zero-padded to a word)."""
+    if len(buffer) % 4:
+        buffer = np.concatenate([buffer, np.zeros(4 - len(buffer) % 4, dtype=np.uint8)])
+    return _fold(int(buffer.view(">u4").sum(dtype=np.uint64)))
+
+
+def _fold(total: int) -> int:
+    """Carries above 32 bits added back in (ones' complement)."""
+    while total >> 32:
+        total = (total & 0xFFFFFFFF) + (total >> 32)
+    return total
+
+
+def _bad_sums(hdu: fits.hdu.base._BaseHDU, raw: np.ndarray | None) -> list[str]:
+    header = hdu.header
+    has_checksum, has_datasum = "CHECKSUM" in header, "DATASUM" in header
+    if not (has_checksum or has_datasum):
+        return []
+    if raw is None:
+        bad = ["CHECKSUM"] if has_checksum and hdu.verify_checksum() == 0 else []
+        return bad + (["DATASUM"] if has_datasum and hdu.verify_datasum() == 0 else [])
+    start, data, size = hdu._header_offset, hdu._data_offset, hdu._data_size
+    datasum = _ones_sum(raw[data : data + size])
+    bad = []
+    # a right CHECKSUM makes the whole HDU sum to -0 (all ones)
+    if has_checksum and _fold(_ones_sum(raw[start:data]) + datasum) != 0xFFFFFFFF:
+        bad.append("CHECKSUM")
+    if has_datasum and str(header["DATASUM"]).strip() != str(datasum):
+        bad.append("DATASUM")
+    return bad
 
 
 def _verdict(findings: Iterable[Finding]) -> Verdict:
