@@ -56,7 +56,7 @@ class IndexedGranule(msgspec.Struct, frozen=True, omit_defaults=True):
     calib_level: int
     facility_name: str | None = None
     instrument_mode: str | None = None
-    # station names joined with "-", in OI_ARRAY order
+    # the OI_ARRAY station names the rows use, sorted, space-separated
     interferometer_stations: str | None = None
     dataproduct_type: str = "visibility"
     access_format: str = "application/fits"
