@@ -27,7 +27,6 @@ from spicadb_contracts.nightlogs import (
     PlannedObservation,
     ProjectedBaseline,
 )
-from spicadb_contracts.programmes import Member, ProgrammeCreated
 from spicadb_kit.events.envelope import Envelope
 from spicadb_kit.testing.services import InstalledService
 from spicadb_kit.testing.tokens import TokenFactory
@@ -68,22 +67,7 @@ async def programme(
     months: int = 18,
     title: str | None = None,
 ) -> UUID:
-    programme_id = uuid.uuid4()
-    event = ProgrammeCreated(
-        programme_id=programme_id,
-        code=code,
-        title=title or f"Programme {code}",
-        kind="large-programme",
-        pi=pi,
-        status="active",
-        public=False,
-        proprietary_months=months,
-        members=[Member(username=pi, role="pi"), *(Member(username=m, role="viewer") for m in members)],
-        created_by=pi,
-        created_at=now(),
-    )
-    await service.publish(event, str(programme_id))
-    return programme_id
+    return await service.programme(code, pi=pi, members=members, months=months, title=title)
 
 
 def baseline(stations: str = "S1-E1") -> ProjectedBaseline:

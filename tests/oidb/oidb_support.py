@@ -23,7 +23,7 @@ from spicadb_oidb.spec import SPEC
 
 from spicadb_contracts.nightlogs import ObservationFlagged
 from spicadb_contracts.oifits import FileIndexed, FileSuperseded, GranuleLinked, IndexedGranule, Preview
-from spicadb_contracts.programmes import Member, ProgrammeCreated, ProprietaryPeriodChanged
+from spicadb_contracts.programmes import ProprietaryPeriodChanged
 from spicadb_kit.events.envelope import Envelope
 from spicadb_kit.testing.services import InstalledService
 from spicadb_kit.testing.tokens import TokenFactory
@@ -62,16 +62,9 @@ async def programme(
     pi: str = "ada",
     members: Sequence[str] = (),
     months: int = 18,
+    title: str | None = None,
 ) -> UUID:
-    programme_id = uuid.uuid4()
-    event = ProgrammeCreated(
-        programme_id=programme_id, code=code, title=f"Programme {code}", kind="large-programme", pi=pi,
-        status="active", public=False, proprietary_months=months,
-        members=[Member(username=pi, role="pi"), *(Member(username=m, role="viewer") for m in members)],
-        created_by=pi, created_at=now(),
-    )  # fmt: skip
-    await service.publish(event, str(programme_id))
-    return programme_id
+    return await service.programme(code, pi=pi, members=members, months=months, title=title)
 
 
 async def proprietary(

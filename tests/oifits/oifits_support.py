@@ -21,7 +21,6 @@ from synthetic import Observation, Spec, Target, build, mjd, to_bytes
 from spicadb_astro import nights
 from spicadb_contracts import Event
 from spicadb_contracts.nightlogs import ObservationLogged
-from spicadb_contracts.programmes import Member, ProgrammeCreated
 from spicadb_kit.testing.services import InstalledService
 from spicadb_kit.testing.tokens import TokenFactory
 
@@ -74,7 +73,9 @@ class OifitsService(InstalledService):
         return found
 
 
-async def push(client: Client, data: bytes, headers: dict[str, str], filename: str = "spica.fits", **params: Any) -> Any:
+async def push(
+    client: Client, data: bytes, headers: dict[str, str], filename: str = "spica.fits", **params: Any
+) -> Any:
     query = {"filename": filename, **{k: str(v) for k, v in params.items()}}
     return await client.post(
         "/oifits/files", params=query, content=data, headers={**headers, "Content-Type": "application/fits"}
@@ -122,24 +123,15 @@ def oifits(
 
 
 async def programme(
-    service: OifitsService, code: str = "LP-1", *, pi: str = "ada", members: Sequence[str] = (), months: int = 18
+    service: OifitsService,
+    code: str = "LP-1",
+    *,
+    pi: str = "ada",
+    members: Sequence[str] = (),
+    months: int = 18,
+    title: str | None = None,
 ) -> UUID:
-    programme_id = uuid.uuid4()
-    event = ProgrammeCreated(
-        programme_id=programme_id,
-        code=code,
-        title=f"Programme {code}",
-        kind="large-programme",
-        pi=pi,
-        status="active",
-        public=False,
-        proprietary_months=months,
-        members=[Member(pi, "pi"), *(Member(m, "co-investigator") for m in members)],
-        created_by=pi,
-        created_at=datetime.now(UTC),
-    )
-    await service.publish(event, str(programme_id))
-    return programme_id
+    return await service.programme(code, pi=pi, members=members, months=months, title=title)
 
 
 def observation(

@@ -29,7 +29,9 @@ async def test_ranges_of_a_file(service: OifitsService) -> None:
         rest = await client.get(url, headers={**drs, "Range": f"bytes={len(data) - 5}-"})
         outside = await client.get(url, headers={**drs, "Range": f"bytes={len(data)}-"})
         stale = await client.get(url, headers={**drs, "Range": "bytes=0-9", "If-Range": '"other"'})
-        fresh = await client.get(url, headers={**drs, "Range": "bytes=0-9", "If-Range": f'"{record["sha256"]}"'})
+        fresh = await client.get(
+            url, headers={**drs, "Range": "bytes=0-9", "If-Range": f'"{record["sha256"]}"'}
+        )
         head = await client.head(url, headers=drs)
     assert (whole.status_code, whole.content) == (200, data)
     assert whole.headers["etag"] == f'"{record["sha256"]}"'

@@ -32,7 +32,9 @@ async def test_a_push_finds_the_observations_already_logged(service: OifitsServi
         await eventually(lambda: service.scalar("SELECT count(*) FROM programme_rights"))
         record = (await push(client, oifits(), service.drs())).json()
         links = await _links(client, service, record["granules"][0]["id"])
-    assert links == sorted([(str(same.observation_id), "name"), (str(by_position.observation_id), "position")])
+    assert links == sorted(
+        [(str(same.observation_id), "name"), (str(by_position.observation_id), "position")]
+    )
     (event,) = await eventually(lambda: service.events("file.indexed"))
     assert sorted(event["granules"][0]["observation_ids"]) == sorted(
         [str(same.observation_id), str(by_position.observation_id)]
@@ -48,11 +50,15 @@ async def test_an_observation_logged_later_links_and_announces_then_a_withdrawal
         assert await _links(client, service, granule) == []
         later = observation()
         await log(service, later)
-        assert await eventually(lambda: _links(client, service, granule)) == [(str(later.observation_id), "name")]
+        assert await eventually(lambda: _links(client, service, granule)) == [
+            (str(later.observation_id), "name")
+        ]
         (linked,) = await eventually(lambda: service.events("granule.linked"))
         assert (linked["granule_id"], linked["observation_ids"]) == (granule, [str(later.observation_id)])
         # the file named no programme: it takes its observation's
-        assert (await client.get(f"/oifits/granules/{granule}", headers=service.drs())).json()["programme"] == "LP-1"
+        assert (await client.get(f"/oifits/granules/{granule}", headers=service.drs())).json()[
+            "programme"
+        ] == "LP-1"
         withdrawn = observation(observation_id=later.observation_id, version=2, withdrawn=True)
         await log(service, withdrawn)
         assert await eventually(lambda: _unlinked(client, service, granule))

@@ -21,7 +21,11 @@ async def test_a_push_is_stored_by_content_indexed_and_announced(service: Oifits
     assert (record["size"], record["filename"], record["status"]) == (len(data), "HD1_LR.fits", "current")
     assert record["verdict"] in ("valid", "valid-with-warnings")
     (granule,) = record["granules"]
-    assert (granule["target_name"], granule["insname"], granule["night"]) == ("HD 1", "SPICA_LR", "2026-05-14")
+    assert (granule["target_name"], granule["insname"], granule["night"]) == (
+        "HD 1",
+        "SPICA_LR",
+        "2026-05-14",
+    )
     assert {p["kind"] for p in granule["previews"]} == {"uv", "vis2", "t3phi"}
     assert record["sha256"] in service.objects()
     assert service.incoming() == []

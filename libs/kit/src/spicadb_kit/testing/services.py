@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -14,6 +15,7 @@ from litestar.testing import AsyncTestClient
 from nats.js import JetStreamContext
 
 from spicadb_contracts import Event
+from spicadb_contracts.programmes import Member, ProgrammeCreated
 
 from ..db import init_connection
 from ..events.envelope import MSG_ID_HEADER, Envelope
@@ -138,6 +140,34 @@ class InstalledService:
         )
         await self.js.publish(event.subject(), msgspec.json.encode(event), headers=envelope.headers())
         return envelope
+
+    async def programme(
+        self,
+        code: str = "LP-1",
+        *,
+        pi: str = "ada",
+        members: Sequence[str] = (),
+        months: int = 18,
+        title: str | None = None,
+    ) -> uuid.UUID:
+        """A programme announced as the programmes service does (its PI, members as viewers, its
+        proprietary period): what a service with the kit's data-rights copy learns rights from."""
+        programme_id = uuid.uuid4()
+        event = ProgrammeCreated(
+            programme_id=programme_id,
+            code=code,
+            title=title or f"Programme {code}",
+            kind="large-programme",
+            pi=pi,
+            status="active",
+            public=False,
+            proprietary_months=months,
+            members=[Member(username=pi, role="pi"), *(Member(username=m, role="viewer") for m in members)],
+            created_by=pi,
+            created_at=datetime.now(UTC),
+        )
+        await self.publish(event, str(programme_id))
+        return programme_id
 
     async def redeliver(self, event: Event, envelope: Envelope) -> None:
         """The same event again under another message id: a copy JetStream's dedupe window cannot catch."""
