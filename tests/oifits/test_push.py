@@ -7,6 +7,7 @@ import hashlib
 
 from harness import eventually
 from oifits_support import OifitsService, oifits, push
+from synthetic import Spec, build, reverse_wavelengths, to_bytes
 
 
 async def test_a_push_is_stored_by_content_indexed_and_announced(service: OifitsService) -> None:
@@ -78,3 +79,15 @@ async def test_only_the_drs_scope_pushes(service: OifitsService) -> None:
         answer = await push(client, oifits(), service.auth("ada", "oifits:read"))
     assert answer.status_code == 403
     assert service.objects() == []
+
+
+async def test_a_file_with_warnings_is_indexed_with_its_report(service: OifitsService) -> None:
+    data = to_bytes(reverse_wavelengths(build(Spec())))
+    async with service.running() as client:
+        answer = await push(client, data, service.drs())
+    assert answer.status_code == 201, answer.text
+    record = answer.json()
+    assert record["verdict"] == "valid-with-warnings"
+    assert [f["rule"] for f in record["report"]["findings"] if f["severity"] == "warning"] == ["W-WAVE"]
+    assert record["report"]["profile"] == "archive"
+    assert len(record["granules"]) == 1
