@@ -6,6 +6,7 @@ from the L2 granule to its L0 observation and back."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -145,11 +146,36 @@ async def test_a_push_through_the_gateway_reaches_the_oidb_table_linked_and_flag
             url = f"/oifits/files/{pushed.json()['id']}/content"
             assert (await edge.get(url, headers=member)).content == data
             assert (await edge.get(url, headers=stranger)).status_code == 404
+
+            # a push whose connection drops halfway through the gateway leaves nothing behind
+            stored = oifits_service.objects()
+            other = oifits(target="Deneb", at=(mjd_at(3.5),))
+            await _cut_off(gateway.port, drs["Authorization"], other)
+            await eventually(lambda: _nothing_incoming(oifits_service))
+            assert oifits_service.objects() == stored
+            assert await oifits_service.scalar("SELECT count(*) FROM oifits_file") == 1
     finally:
         for server in reversed(servers):
             await server.stop()
         for service in services:
             await service.close()
+
+
+async def _nothing_incoming(service: OifitsService) -> bool:
+    return not service.incoming()
+
+
+async def _cut_off(port: int, authorization: str, data: bytes) -> None:
+    _, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(
+        f"POST /oifits/files?filename=cut.fits HTTP/1.1\r\nHost: x\r\nAuthorization: {authorization}\r\n"
+        f"Content-Type: application/fits\r\nContent-Length: {len(data)}\r\n\r\n".encode()
+        + data[: len(data) // 2]
+    )
+    await writer.drain()
+    await asyncio.sleep(0.5)
+    writer.close()
+    await writer.wait_closed()
 
 
 async def _quality(oidb: OidbService, level: int) -> bool:

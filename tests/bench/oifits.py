@@ -7,7 +7,7 @@ Files: every file of ``../shared/data/oifits/MANIFEST.tsv`` whose expected verdi
 six-telescope files of one to three targets over one or two nights, LR (42 channels) or MR (3 channels),
 four exposures a night, baselines spread over CHARA's lengths.
 
-Measured, in this process, with a warm page cache (every file read once before timing):
+Measured (1 and 2 in this process, with a warm page cache: every file read once before timing):
 
 1. indexing. Each round runs the two passes over every file, alternately first (noise hits both):
    (a) raw baseline: astropy ``fits.open`` + ``.data`` of every binary table + close;
@@ -19,49 +19,83 @@ Measured, in this process, with a warm page cache (every file read once before t
 2. quick-look rendering: ``spicadb_oifits.quicklook.render`` of every granule of every file (the files
    open and indexed beforehand, not timed): files/s, ms per granule and per plot, and indexing plus
    rendering in files/s, the work the service does once per pushed file. Reported, no target.
-
-Later sections (the service's memory while a 500 MB file is pushed) go in :data:`SECTIONS` and ``run``.
+3. push: the oifits service's memory while a ``--push-mb`` MB file (default 500; 50 with ``--quick``) is
+   pushed to it. A valid SPICA file (one target, 2000 channels, six telescopes, as many exposures as the
+   size needs) written by ``synthetic.py`` to a temporary folder, sent from disk by httpx in 1 MiB chunks
+   (Content-Length set) as the DRS (``oifits:push``). Started here, on free ports, and stopped by pid at the
+   end: PostgreSQL and nats-server (the oifits schema migrated, its streams provisioned), a JWKS server in
+   this process, the service (uvicorn, the real app, one indexing worker) in a process of its own. After a
+   small warm-up push (the worker pool starts, lazy imports), the RSS of the service process and of each
+   of its children (the indexing worker) is sampled every 50 ms: the service's peak growth while the body
+   streams (until the incoming part holds every byte) and over the whole push (storing, indexing, plots,
+   the rows), the worker's peak, wall time and MB/s; the answer must be 201 and the stored object as large
+   as the file. Raw baseline in the same run: the same file, the same client, to a sink in a process of
+   its own (:class:`Sink` under uvicorn) that only reads the body and hashes it (sha256 and md5).
+   Target (``performance-targets.md``, a 500 MB upload with flat memory): the service's peak RSS growth
+   while streaming < 64 MB. The worker's peak is reported with no target, split into its file-backed part
+   (astropy memory-maps the stored file: the pages it reads count in the worker's RSS) and its anonymous
+   part (what the worker makes of them: validation, granules, quick-look plots).
 
 Usage: ``.venv/bin/python tests/bench/oifits.py [--quick] [--rounds R] [--render-rounds R] [--synthetic N]
-[--profile [DIR]] [--only indexing] [--json FILE]``; exit status 1 when a target is missed.
-``--profile DIR`` also writes ``oifits-index.prof`` there.
+[--profile [DIR]] [--push-mb MB] [--only indexing|push] [--json FILE]``; exit status 1 when a target is
+missed. ``--profile DIR`` also writes ``oifits-index.prof`` there.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import cProfile
 import gc
+import hashlib
 import io
 import json
+import os
 import pstats
 import shutil
 import statistics
 import sys
 import tempfile
+import threading
 import time
+import traceback
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parent / "oifits")]
+sys.path[:0] = [str(HERE.parent / "oifits"), str(HERE.parent / "support"), str(HERE.parent / "gateway")]
 
+import asyncpg  # noqa: E402
+import httpx  # noqa: E402
+import nats  # noqa: E402
 import numpy as np  # noqa: E402
+import psutil  # noqa: E402
 import synthetic as syn  # noqa: E402
 from astropy.io import fits  # noqa: E402
+from gateway_support import Jwks, LocalServer, ServerProcess  # noqa: E402
 from oifits_samples import SAMPLES, manifest_rows  # noqa: E402
+from programmes import infrastructure  # noqa: E402
 from spicadb_oifits import quicklook, validation  # noqa: E402
 from spicadb_oifits.granules import extract, index  # noqa: E402
 from spicadb_oifits.reader import open_oifits, tables  # noqa: E402
+from spicadb_oifits.spec import SPEC  # noqa: E402
 from spicadb_oifits.validation import check  # noqa: E402
+
+from spicadb_kit.events.provision import provision  # noqa: E402
+from spicadb_kit.infra import NatsServer, PostgresCluster  # noqa: E402
+from spicadb_kit.migrate import migrate_service  # noqa: E402
+from spicadb_kit.testing.services import role_dsn  # noqa: E402
+from spicadb_kit.testing.tokens import TokenFactory  # noqa: E402
 
 TARGET_RATIO = 0.5
 TARGET_FILES_PER_S = 50.0
+TARGET_RSS_MB = 64.0
 INDEXED = ("valid", "valid-with-warnings")
-SECTIONS = ("indexing",)
+SECTIONS = ("indexing", "push")
+MB = 2**20
 
 
 def say(message: str) -> None:
@@ -319,6 +353,346 @@ def measure_rendering(args: argparse.Namespace, paths: list[Path], index_s: floa
     }
 
 
+# --- 3. the service's memory while a large file is pushed ------------------------------------------
+
+PUSH_DATABASE = "bench_oifits"
+CHUNK = 1024 * 1024
+SAMPLE_S = 0.05
+# what one six-telescope exposure of 2000 channels adds to the file (508.1 MB for 180 of them)
+BYTES_PER_EXPOSURE = 508.14e6 / 180
+DRS = "drs"
+
+
+def write_large(path: Path, megabytes: int) -> dict[str, Any]:
+    """A valid SPICA file of about ``megabytes`` MB: one target, one night, 2000 channels, six telescopes."""
+    began = time.perf_counter()
+    n = max(1, round(megabytes * 1e6 / BYTES_PER_EXPOSURE))
+    start = syn.mjd("2026-05-15T04:00")
+    spec = syn.Spec(
+        insnames={"SPICA_HR": tuple(np.linspace(0.6e-6, 0.9e-6, 2000))},
+        observations=tuple(
+            syn.Observation(start + i * 0.0005, stations=syn.CHARA_STATIONS, insname="SPICA_HR")
+            for i in range(n)
+        ),
+    )
+    hdus = syn.build(spec)
+    hdus.writeto(path)
+    del hdus
+    gc.collect()  # the bench's own copy of the tables: not needed any more
+    sha256, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as handle:
+        while chunk := handle.read(16 * CHUNK):
+            sha256.update(chunk)
+            md5.update(chunk)
+    return {
+        "file_bytes": path.stat().st_size,
+        "exposures": n,
+        "channels": 2000,
+        "sha256": sha256.hexdigest(),
+        "md5": md5.hexdigest(),
+        "write_s": time.perf_counter() - began,
+    }
+
+
+class Sink:
+    """The raw baseline, run by uvicorn in a process of its own: reads a request body and hashes it (sha256
+    and md5) as it arrives, nothing else; answers with the size and digests (any path, so health too)."""
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        sha256, md5, size = hashlib.sha256(), hashlib.md5(usedforsecurity=False), 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            sha256.update(chunk)
+            md5.update(chunk)
+            size += len(chunk)
+            if not message.get("more_body", False):
+                break
+        body = json.dumps({"size": size, "sha256": sha256.hexdigest(), "md5": md5.hexdigest()}).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def create_sink() -> Sink:
+    return Sink()
+
+
+class Watch:
+    """Samples, every 50 ms in a thread of its own (whatever the event loop is doing), the RSS of a process
+    and of each of its children (RSS and its file-backed part), and the largest part in ``incoming``."""
+
+    def __init__(self, pid: int, incoming: Path | None = None) -> None:
+        self.process = psutil.Process(pid)
+        self.incoming = incoming
+        # (perf_counter, own RSS, {child pid: (RSS, file-backed)}, largest incoming part in bytes)
+        self.samples: list[tuple[float, int, dict[int, tuple[int, int]], int]] = []
+        self.children: dict[int, psutil.Process] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def sample(self) -> None:
+        rss = self.process.memory_info().rss
+        children = {}
+        for child in self.process.children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                info = child.memory_info()
+                children[child.pid] = (info.rss, info.shared)
+                self.children.setdefault(child.pid, child)
+        self.samples.append((time.perf_counter(), rss, children, self._part()))
+
+    def _part(self) -> int:
+        if self.incoming is None:
+            return 0
+        sizes = [0]
+        for part in self.incoming.glob("*.part"):
+            with contextlib.suppress(OSError):
+                sizes.append(part.stat().st_size)
+        return max(sizes)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            with contextlib.suppress(psutil.Error):
+                self.sample()
+            self._stop.wait(SAMPLE_S)
+
+    def __enter__(self) -> Watch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def between(self, start: float, end: float) -> list[tuple[float, int, dict[int, tuple[int, int]], int]]:
+        return [s for s in self.samples if start <= s[0] <= end]
+
+
+async def send_file(
+    url: str, path: Path, size: int, token: str | None = None
+) -> tuple[httpx.Response, float, float]:
+    """POST the file from disk in 1 MiB chunks with its Content-Length: (answer, start, last chunk sent)."""
+    sent = [0.0]
+
+    async def body() -> AsyncIterator[bytes]:
+        handle = await asyncio.to_thread(path.open, "rb")
+        try:
+            while chunk := await asyncio.to_thread(handle.read, CHUNK):
+                yield chunk
+        finally:
+            handle.close()
+        sent[0] = time.perf_counter()
+
+    headers = {"Content-Type": "application/fits", "Content-Length": str(size)}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    async with httpx.AsyncClient(timeout=httpx.Timeout(900.0)) as client:
+        started = time.perf_counter()
+        response = await client.post(url, params={"filename": path.name}, content=body(), headers=headers)
+    return response, started, sent[0] or time.perf_counter()
+
+
+def stop_all(server: ServerProcess, watch: Watch | None) -> None:
+    """The server, then any child of it still running (the indexing workers), by pid."""
+    children = list(watch.children.values()) if watch is not None else []
+    with contextlib.suppress(psutil.Error):
+        children += psutil.Process(server.pid).children(recursive=True)
+    server.stop()
+    alive = [c for c in {c.pid: c for c in children}.values() if c.is_running()]
+    for child in alive:
+        with contextlib.suppress(psutil.Error):
+            child.terminate()
+    for child in psutil.wait_procs(alive, timeout=5)[1]:
+        with contextlib.suppress(psutil.Error):
+            child.kill()
+
+
+def sink_env() -> dict[str, str]:
+    """The sink imports this file as ``oifits``: the bench folder on its path."""
+    folders = [HERE, HERE.parent / "gateway", HERE.parent / "support"]
+    return {"PYTHONPATH": os.pathsep.join([*(str(f) for f in folders), os.environ.get("PYTHONPATH", "")])}
+
+
+async def raw_sink(base: Path, path: Path, size: int) -> dict[str, Any]:
+    sink = ServerProcess("oifits:create_sink", sink_env(), base / "sink.log").start()
+    try:
+        sink.wait_ready(timeout=120)
+        with Watch(sink.pid) as watch:
+            baseline = watch.process.memory_info().rss
+            response, started, _sent = await send_file(sink.url + "/sink", path, size)
+            ended = time.perf_counter()
+            watch.sample()
+        received = response.json() if response.status_code == 200 else {}
+        peak = max(s[1] for s in watch.between(started, time.perf_counter()))
+        seconds = ended - started
+        return {
+            "status": response.status_code,
+            "received": received,
+            "seconds": seconds,
+            "mb_per_s": size / seconds / 1e6,
+            "baseline_rss_mb": baseline / MB,
+            "peak_rss_growth_mb": (peak - baseline) / MB,
+        }
+    finally:
+        stop_all(sink, None)
+
+
+async def prepare_oifits(cluster: PostgresCluster, server: NatsServer) -> None:
+    """A fresh database with the oifits schema (and its kit components'), and the service's streams."""
+    admin = await asyncpg.connect(cluster.dsn())
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{PUSH_DATABASE}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{PUSH_DATABASE}"')
+    finally:
+        await admin.close()
+    conn = await asyncpg.connect(cluster.dsn(PUSH_DATABASE))
+    try:
+        await migrate_service(conn, SPEC)
+    finally:
+        await conn.close()
+    nc = await nats.connect(server.url)
+    try:
+        await provision(nc.jetstream(), [SPEC])
+    finally:
+        await nc.close()
+
+
+def oifits_env(
+    cluster: PostgresCluster, server: NatsServer, tokens: TokenFactory, jwks_url: str, store: Path, size: int
+) -> dict[str, str]:
+    return {
+        "SPICADB_ENVIRONMENT": "test",
+        "SPICADB_LOG_LEVEL": "WARNING",
+        "SPICADB_DATABASE_URL": role_dsn(cluster.dsn(PUSH_DATABASE), SPEC.role),
+        "SPICADB_NATS_URL": server.url,
+        "SPICADB_TOKEN_ISSUER": tokens.issuer,
+        "SPICADB_TOKEN_AUDIENCE": tokens.audience,
+        "SPICADB_JWKS_URL": jwks_url,
+        "SPICADB_STORE_PATH": str(store),
+        "SPICADB_MAX_FILE_BYTES": str(max(1024 * MB, 2 * size)),
+        "SPICADB_INDEX_WORKERS": "1",
+    }
+
+
+def pushed(
+    watch: Watch, size: int, started: float, sent: float, ended: float, baseline: int
+) -> dict[str, Any]:
+    """The push's figures from the samples: the streaming phase ends when the incoming part holds every
+    byte (the service has read the whole body), or when the client sent its last chunk if no sample saw it."""
+    samples = watch.between(started, ended + 1.0)
+    streamed = next((s[0] for s in samples if s[3] >= size), sent)
+    earlier = watch.between(0.0, started)
+    before = earlier[-1][2] if earlier else {}
+    # the indexing worker: the child that grew largest (multiprocessing's resource tracker is a child too)
+    peaks: dict[int, tuple[int, int]] = {}
+    for s in samples:
+        for pid, rss in s[2].items():
+            peaks[pid] = max(peaks.get(pid, rss), rss)
+    worker = max(peaks, key=lambda pid: peaks[pid][0], default=0)
+    anonymous = [rss - shared for s in samples for pid, (rss, shared) in s[2].items() if pid == worker]
+    return {
+        "seconds": ended - started,
+        "mb_per_s": size / (ended - started) / 1e6,
+        "streaming_s": streamed - started,
+        "streaming_mb_per_s": size / (streamed - started) / 1e6,
+        "baseline_rss_mb": baseline / MB,
+        "streaming_growth_mb": (max(s[1] for s in samples if s[0] <= streamed) - baseline) / MB,
+        "push_growth_mb": (max(s[1] for s in samples) - baseline) / MB,
+        "worker_before_mb": before.get(worker, (0, 0))[0] / MB,
+        "worker_peak_mb": peaks.get(worker, (0, 0))[0] / MB,
+        "worker_peak_file_backed_mb": peaks.get(worker, (0, 0))[1] / MB,
+        "worker_peak_anonymous_mb": max(anonymous, default=0) / MB,
+        "children": len(peaks),
+        "children_peak_mb": max(sum(rss for rss, _ in s[2].values()) for s in samples) / MB,
+        "samples": len(samples),
+        "series": [
+            [round(s[0] - started, 3), round(s[1] / MB, 1), round(sum(r for r, _ in s[2].values()) / MB, 1)]
+            for s in samples
+        ],
+    }
+
+
+async def service_push(base: Path, path: Path, size: int, small: Path, small_size: int) -> dict[str, Any]:
+    """The warm-up push of ``small``, then the push of ``path`` with the service's memory sampled."""
+    store = base / "store"
+    with infrastructure(base) as (cluster, server):
+        say(f"PostgreSQL on {cluster.port}, NATS on {server.url}")
+        await prepare_oifits(cluster, server)
+        tokens = TokenFactory()
+        jwks = await LocalServer(Jwks(tokens.jwks)).start()
+        service: ServerProcess | None = None
+        watch: Watch | None = None
+        try:
+            env = oifits_env(cluster, server, tokens, jwks.url + "/.well-known/jwks.json", store, size)
+            service = ServerProcess(SPEC.app, env, base / "oifits.log").start()
+            service.wait_ready(timeout=120)
+            say(f"oifits service {service.url} (pid {service.pid})")
+            token = tokens.mint("oifits:push", subject=DRS, client_id=DRS, lifetime=7200)
+            url = service.url + "/oifits/files"
+            with Watch(service.pid, store / "incoming") as watch:
+                before = watch.process.memory_info().rss
+                answer, _, _ = await send_file(url, small, small_size, token)
+                if answer.status_code != 201:
+                    raise RuntimeError(f"warm-up push: HTTP {answer.status_code}: {answer.text[:400]}")
+                await asyncio.sleep(0.5)
+                baseline = watch.process.memory_info().rss
+                say(f"pushing {size / 1e6:.1f} MB ({path.name}) to the service")
+                response, started, sent = await send_file(url, path, size, token)
+                ended = time.perf_counter()
+                watch.sample()
+            out = pushed(watch, size, started, sent, ended, baseline)
+            out["warmup_growth_mb"] = (baseline - before) / MB
+            out["status"] = response.status_code
+            if response.status_code in (200, 201):
+                record = response.json()
+                out["answer"] = {k: record.get(k) for k in ("id", "size", "sha256", "md5", "verdict")}
+            else:
+                out["answer"] = response.text[:600]
+            return out
+        finally:
+            if service is not None:
+                stop_all(service, watch)
+            await jwks.stop()
+
+
+def measure_push(args: argparse.Namespace) -> dict[str, Any]:
+    base = Path(tempfile.mkdtemp(prefix="spicadb-bench-oifits-push-"))
+    base.chmod(0o755)  # the postgres user must reach its data folder inside
+    try:
+        path = base / "big.fits"
+        say(f"writing a {args.push_mb} MB OIFITS file")
+        out = write_large(path, args.push_mb)
+        say(f"{out['file_bytes'] / 1e6:.1f} MB, {out['exposures']} exposures in {out['write_s']:.1f} s")
+        size = out["file_bytes"]
+        out["raw"] = asyncio.run(raw_sink(base, path, size))
+        say(f"raw sink: {out['raw']['mb_per_s']:.0f} MB/s")
+        small = base / "warm-up.fits"
+        small_size = small.write_bytes(syn.to_bytes(syn.build()))
+        out["service"] = service = asyncio.run(service_push(base, path, size, small, small_size))
+        sha = str(service["answer"].get("sha256") or "") if isinstance(service["answer"], dict) else ""
+        stored = base / "store" / "objects" / sha[:2] / sha[2:4] / sha
+        service["stored_bytes"] = stored.stat().st_size if sha and stored.exists() else None
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    raw, service = out["raw"], out["service"]
+    out["ratio"] = service["mb_per_s"] / raw["mb_per_s"]
+    out["streaming_ratio"] = service["streaming_mb_per_s"] / raw["mb_per_s"]
+    out["raw_ok"] = raw["received"] == {"size": out["file_bytes"], "sha256": out["sha256"], "md5": out["md5"]}
+    answer = service["answer"] if isinstance(service["answer"], dict) else {}
+    out["stored_ok"] = service["status"] == 201 and service["stored_bytes"] == out["file_bytes"]
+    out["digests_ok"] = (answer.get("sha256"), answer.get("md5")) == (out["sha256"], out["md5"])
+    out["flat"] = service["streaming_growth_mb"] < TARGET_RSS_MB
+    out["passed"] = bool(out["flat"] and out["stored_ok"] and out["digests_ok"] and out["raw_ok"])
+    return out
+
+
 # --- the run ---------------------------------------------------------------------------------------
 
 
@@ -331,7 +705,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             results["indexing"] = measure_indexing(args, paths)
             if args.render_rounds > 0:
                 results["rendering"] = measure_rendering(args, paths, results["indexing"]["index_s"])
-    # further sections (the service's memory while a 500 MB file is pushed) run here, each into its key
+    if args.only in (None, "push") and args.push_mb > 0:
+        try:
+            results["push"] = measure_push(args)
+        except Exception as exc:  # the other sections' figures are still reported
+            traceback.print_exc()
+            results["push"] = {"error": f"{type(exc).__name__}: {exc}"}
     return results
 
 
@@ -393,8 +772,65 @@ def report(results: dict[str, Any]) -> bool:
         )
         slowest = ", ".join(f"{name[:40]} {ms:.0f} ms" for name, ms in rendering["slowest"])
         print(f"  slowest files: {slowest}")
+    push = results.get("push")
+    if push:
+        ok &= report_push(push)
     print()
     return bool(ok)
+
+
+def report_push(push: dict[str, Any]) -> bool:
+    print()
+    if "error" in push:
+        print(f"OIFITS push: FAILED {push['error'][:400]}")
+        return False
+    raw, service = push["raw"], push["service"]
+    print(
+        f"OIFITS push: {push['file_bytes'] / 1e6:.1f} MB file ({push['exposures']} exposures x"
+        f" {push['channels']} channels, 6 telescopes), sent from disk by httpx in 1 MiB chunks; RSS sampled"
+        f" every {SAMPLE_S * 1e3:.0f} ms ({service['samples']} samples during the push)"
+    )
+    print(f"{'':<44}{'MB/s':>8}{'seconds':>9}{'RSS before':>12}{'peak growth':>13}")
+    rows = (
+        ("  (a) raw sink (uvicorn, sha256 + md5)", raw["mb_per_s"], raw["seconds"],
+         raw["baseline_rss_mb"], raw["peak_rss_growth_mb"]),
+        ("  (b) oifits service: streaming the body", service["streaming_mb_per_s"], service["streaming_s"],
+         service["baseline_rss_mb"], service["streaming_growth_mb"]),
+        (f"  (b) oifits service: whole push ({service['status']})", service["mb_per_s"], service["seconds"],
+         service["baseline_rss_mb"], service["push_growth_mb"]),
+    )  # fmt: skip
+    for label, rate, seconds, before, growth in rows:
+        print(f"{label:<44}{rate:>8.0f}{seconds:>9.2f}{before:>9.0f} MB{growth:>10.1f} MB")
+    print(
+        f"  push throughput = {push['ratio']:.2f}x the raw sink (the whole push: storing, fsync, indexing,"
+        f" plots, rows); streaming the body {push['streaming_ratio']:.2f}x"
+    )
+    print(
+        f"  service RSS growth while streaming {service['streaming_growth_mb']:.1f} MB (whole push"
+        f" {service['push_growth_mb']:.1f} MB)   target < {TARGET_RSS_MB:.0f} MB: {verdict(push['flat'])}"
+    )
+    print(
+        f"  indexing worker: peak RSS {service['worker_peak_mb']:.0f} MB ({service['worker_before_mb']:.0f} MB"
+        f" before the push), of which file-backed {service['worker_peak_file_backed_mb']:.0f} MB; anonymous"
+        f" peak {service['worker_peak_anonymous_mb']:.0f} MB (reported, no target)"
+    )
+    print(
+        "    file-backed: astropy's read of the stored file, memory-mapped (the pages it touches count in the"
+        " worker's RSS, shared with the page cache); anonymous: what the worker makes of them (validation,"
+        " granules, quick-look plots)"
+    )
+    print(
+        f"  warm-up push (small file, first use: worker pool, imports): service RSS +{service['warmup_growth_mb']:.1f} MB"
+    )
+    stored = service["stored_bytes"]
+    print(
+        f"  answer {service['status']}, stored object {stored if stored is not None else 'missing'} bytes"
+        f" (file {push['file_bytes']}): {verdict(push['stored_ok'])}; sha256 and md5 as computed here:"
+        f" service {verdict(push['digests_ok'])}, raw sink {verdict(push['raw_ok'])}"
+    )
+    if service["status"] != 201:
+        print(f"  the service answered: {str(service['answer'])[:400]}")
+    return bool(push["passed"])
 
 
 def main() -> int:
@@ -404,7 +840,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=7, help="raw and indexing passes (best kept)")
     parser.add_argument("--render-rounds", type=int, default=2, help="rendering passes (best kept; 0: none)")
     parser.add_argument("--synthetic", type=int, default=0, help="N synthetic files instead of the corpus")
-    parser.add_argument("--quick", action="store_true", help="three rounds, one rendering pass")
+    parser.add_argument("--quick", action="store_true", help="three rounds, one rendering pass, 50 MB push")
+    parser.add_argument("--push-mb", type=int, default=500, help="size of the pushed file (0: no push)")
     parser.add_argument("--only", choices=SECTIONS, help="one section of the benchmark")
     parser.add_argument("--json", type=Path, help="write the results here too")
     parser.add_argument(
@@ -418,7 +855,7 @@ def main() -> int:
     if others:
         say(f"ignoring options of the other benchmarks: {' '.join(others)}")
     if args.quick:
-        args.rounds, args.render_rounds = 3, 1
+        args.rounds, args.render_rounds, args.push_mb = 3, 1, min(args.push_mb, 50)
     args.rounds = max(1, args.rounds)
     if args.profile:
         Path(args.profile).mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
+import ctypes
+import ctypes.util
 import multiprocessing
+import os
+import signal
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
@@ -17,6 +24,8 @@ import msgspec
 from .granules import Granule, extract
 from .reader import Unreadable, open_oifits
 from .validation import Finding, Report, check, strict
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 class Indexed(msgspec.Struct, frozen=True):
@@ -62,6 +71,24 @@ def _plots(hdus: object, granules: list[Granule]) -> list[dict[str, bytes]]:
     from .quicklook import render  # matplotlib is imported on the first push, not at start
 
     return render(hdus, granules)  # type: ignore[arg-type]
+
+
+def _follow_parent(parent: int) -> None:
+    """In a worker: end with the service, even one killed without a chance to stop its pool. On Linux the
+    kernel sends SIGKILL when the parent goes (PR_SET_PDEATHSIG); elsewhere, and as a backstop, a thread
+    watches for the worker being handed to another parent."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it went before the signal was asked for
+        os._exit(0)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="follow-parent", daemon=True).start()
 
 
 class Indexer:
