@@ -53,7 +53,11 @@ def plotted(hdus: fits.HDUList) -> tuple[list[Granule], list[dict[str, bytes]]]:
 def counts(hdus: fits.HDUList) -> list[dict[str, int]]:
     with opened(hdus) as read:
         return [
-            {kind: len(series) if series is not None else 0 for kind, series in vars(p).items()}
+            {
+                kind: len(series) if series is not None else 0
+                for kind, series in vars(p).items()
+                if kind != "stride"
+            }
             for p in points(read, extract(read))
         ]
 
@@ -190,3 +194,24 @@ def test_sample_plots(row: dict[str, str]) -> None:
         [plots] = render(hdus, found[:1])  # one granule per file keeps the test quick
     assert "uv" in plots
     assert all(png.startswith(PNG_SIGNATURE) for png in plots.values())
+
+
+def test_a_huge_granule_is_drawn_from_one_row_in_k_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plots of a file with millions of points read a stride of its rows (MAX_POINTS at most), so a
+    500 MB file's quick-look costs what a small one does; the axis label tells the reader."""
+    from spicadb_oifits import quicklook
+
+    hdus = syn.build()
+    with opened(hdus) as read:
+        (granule,) = extract(read)
+        (full,) = points(read, [granule])
+        monkeypatch.setattr(quicklook, "MAX_POINTS", 16)
+        (thin,) = points(read, [granule])
+    assert full.stride == 1
+    assert thin.stride > 1
+    assert thin.vis2 is not None
+    assert full.vis2 is not None
+    assert len(thin.vis2) <= len(full.vis2) // thin.stride + 16
+    labelled = quicklook._thinned(thin.vis2, thin.stride)
+    assert labelled is not None
+    assert "shown" in labelled.label

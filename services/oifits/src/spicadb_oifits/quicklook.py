@@ -96,6 +96,8 @@ class Points:
     uv: Series | None
     vis2: Series | None
     t3phi: Series | None
+    # one row in ``stride`` of each table was read (a huge granule); 1: every row
+    stride: int = 1
 
 
 @dataclass
@@ -267,13 +269,28 @@ def _t3phi(mine: list[tuple[_Table, np.ndarray]]) -> Series | None:
 def _points_of(data: list[_Table], granule: Granule) -> Points:
     night = granule.night.toordinal()
     mine = []
+    stride = 1
     for table in data:
         if table.insname != granule.insname:
             continue
         selected = (table.target == granule.target_id) & (table.night == night)
         if selected.any():
+            selected, k = _every_kth(selected, len(table.wave))
+            stride = max(stride, k)
             mine.append((table, selected))
-    return Points(_uv(mine), _vis2(mine), _t3phi(mine))
+    return Points(_uv(mine), _vis2(mine), _t3phi(mine), stride)
+
+
+def _every_kth(selected: np.ndarray, channels: int) -> tuple[np.ndarray, int]:
+    """Rows of a table beyond what a plot shows (MAX_POINTS points) are not read: one row in k is kept, so
+    that a 500 MB file's quick-look costs what a small one does."""
+    rows = np.flatnonzero(selected)
+    k = -(-len(rows) * channels // MAX_POINTS)
+    if k <= 1:
+        return selected, 1
+    kept = np.zeros_like(selected)
+    kept[rows[::k]] = True
+    return kept, k
 
 
 def points(hdus: fits.HDUList, granules: Sequence[Granule]) -> list[Points]:
@@ -389,19 +406,24 @@ def _frequency_png(granule: Granule, series: Series, xlabel: str) -> bytes:
     return plot.png()
 
 
-def _thinned(series: Series | None) -> Series | None:
-    """One point in k (an even stride, so the same file gives the same picture) above MAX_POINTS."""
-    if series is None or len(series) <= MAX_POINTS:
+def _thinned(series: Series | None, rows: int = 1) -> Series | None:
+    """One point in k (an even stride, so the same file gives the same picture) above MAX_POINTS; the
+    label says so, with the rows left unread (``rows``)."""
+    if series is None:
+        return None
+    k = max(1, -(-len(series) // MAX_POINTS))
+    if k == 1 and rows == 1:
         return series
-    k = -(-len(series) // MAX_POINTS)
     err = series.err[::k] if series.err is not None else None
-    label = f"{series.label} (1 point in {k} shown)" if series.label else f"1 point in {k} shown"
+    note = f"1 point in {k * rows} shown"
+    label = f"{series.label} ({note})" if series.label else note
     return Series(series.x[::k], series.y[::k], err, series.wave[::k], label)
 
 
 def render_points(granule: Granule, found: Points) -> dict[str, bytes]:
     """The PNGs of one granule's points; a plot without points is left out."""
-    found = Points(_thinned(found.uv), _thinned(found.vis2), _thinned(found.t3phi))
+    found = Points(_thinned(found.uv, found.stride), _thinned(found.vis2, found.stride),
+                   _thinned(found.t3phi, found.stride))  # fmt: skip
     result = {}
     if found.uv is not None:
         result["uv"] = _uv_png(granule, found.uv)
