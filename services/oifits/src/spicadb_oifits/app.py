@@ -10,7 +10,7 @@ from spicadb_kit.auth import TokenVerifier
 
 from .config import OifitsSettings
 from .consumers import consumers
-from .handlers.deps import DEPENDENCIES, open_store
+from .handlers.deps import DEPENDENCIES, close_indexer, open_store
 from .handlers.files import FileController
 from .spec import SPEC
 
@@ -25,4 +25,5 @@ def create_app(settings: OifitsSettings | None = None, verifier: TokenVerifier |
         dependencies=DEPENDENCIES,
         verifier=verifier,
         on_startup=[open_store],
+        on_shutdown=[close_indexer],
     )

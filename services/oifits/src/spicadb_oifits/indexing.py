@@ -4,28 +4,17 @@ profile, the granules, and their quick-look plots."""
 from __future__ import annotations
 
 import asyncio
-import atexit
-import contextlib
-import ctypes
-import ctypes.util
 import multiprocessing
-import os
-import signal
-import threading
-import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from pathlib import Path
-from typing import ClassVar
 
 import msgspec
 
 from .granules import Granule, extract
 from .reader import Unreadable, open_oifits
 from .validation import Finding, Report, check, strict
-
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 class Indexed(msgspec.Struct, frozen=True):
@@ -73,47 +62,26 @@ def _plots(hdus: object, granules: list[Granule]) -> list[dict[str, bytes]]:
     return render(hdus, granules)  # type: ignore[arg-type]
 
 
-def _follow_parent(parent: int) -> None:
-    """In a worker: end with the service, even one killed without a chance to stop its pool. On Linux the
-    kernel sends SIGKILL when the parent goes (PR_SET_PDEATHSIG); elsewhere, and as a backstop, a thread
-    watches for the worker being handed to another parent."""
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:  # it went before the signal was asked for
-        os._exit(0)
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="follow-parent", daemon=True).start()
-
-
 class Indexer:
     """Runs :func:`index_file` in worker processes: indexing is CPU-bound Python (astropy, numpy, the
     plots) that would hold the service's event loop through the GIL, and a large file's arrays are freed
-    with the worker rather than left in the service's heap. Workers are started once per process and
-    replaced after ``tasks_per_worker`` files."""
-
-    _pools: ClassVar[dict[int, ProcessPoolExecutor]] = {}
+    with the worker rather than left in the service's heap. The workers start on the first push and are
+    replaced after ``tasks_per_worker`` files; :meth:`close` (at the app's shutdown) ends them, since a
+    service stopped by a signal exits without running atexit hooks."""
 
     def __init__(self, workers: int, tasks_per_worker: int = 50) -> None:
         self.workers = max(1, workers)
         self.tasks_per_worker = tasks_per_worker
+        self._executor: ProcessPoolExecutor | None = None
 
     def _pool(self) -> ProcessPoolExecutor:
-        pool = self._pools.get(self.workers)
-        if pool is None:
+        if self._executor is None:
             # spawn: never fork a process that runs an event loop and threads
             context = multiprocessing.get_context("spawn")
-            pool = ProcessPoolExecutor(
+            self._executor = ProcessPoolExecutor(
                 self.workers, mp_context=context, max_tasks_per_child=self.tasks_per_worker
             )
-            self._pools[self.workers] = pool
-            atexit.register(pool.shutdown, wait=False, cancel_futures=True)
-        return pool
+        return self._executor
 
     async def index(self, path: Path, *, calib_level: int | None, profile: str) -> Indexed:
         loop = asyncio.get_running_loop()
@@ -122,5 +90,10 @@ class Indexer:
             return await loop.run_in_executor(self._pool(), call)
         except BrokenProcessPool:
             # a worker died (out of memory on a huge file, killed): start afresh once
-            self._pools.pop(self.workers, None)
+            self._executor = None
             return await loop.run_in_executor(self._pool(), call)
+
+    async def close(self) -> None:
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)

@@ -37,6 +37,13 @@ async def open_store(context: ServiceContext) -> None:
     context.extras[INDEXING] = Indexer(settings.index_workers)
 
 
+async def close_indexer(context: ServiceContext) -> None:
+    """At shutdown: the indexing workers end with the service."""
+    indexer = context.extras.get(INDEXING)
+    if isinstance(indexer, Indexer):
+        await indexer.close()
+
+
 async def provide_viewer(request: Request[Any, Any, Any], context: NamedDependency[ServiceContext]) -> Viewer:
     return await request_viewer(request, context)
 
