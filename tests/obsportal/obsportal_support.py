@@ -58,18 +58,6 @@ def mjd(moment: datetime) -> float:
     return (moment - datetime(1858, 11, 17, tzinfo=UTC)).total_seconds() / 86400.0
 
 
-async def programme(
-    service: ObsportalService,
-    code: str = "LP-1",
-    *,
-    pi: str = "ada",
-    members: Sequence[str] = (),
-    months: int = 18,
-    title: str | None = None,
-) -> UUID:
-    return await service.programme(code, pi=pi, members=members, months=months, title=title)
-
-
 def baseline(stations: str = "S1-E1") -> ProjectedBaseline:
     return ProjectedBaseline(
         stations=stations, u_start=197.02, v_start=249.45, u_end=125.336, v_end=304.971,

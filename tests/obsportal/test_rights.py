@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from harness import eventually
-from obsportal_support import ObsportalService, log, logged, programme, votable_rows
+from obsportal_support import ObsportalService, log, logged, votable_rows
 
 VEGA = (279.2347, 38.7837)
 ASPRO2 = {"ra": str(VEGA[0]), "dec": str(VEGA[1]), "radius": "30.0", "all_fields": "false"}
@@ -37,7 +37,7 @@ async def seen(client: Any, service: ObsportalService, who: str | None) -> dict[
 
 
 async def test_proprietary_observations_are_seen_by_members_only(service: ObsportalService) -> None:
-    await programme(service, "LP-1", pi="ada", members=["bob"], months=18)
+    await service.programme("LP-1", pi="ada", members=["bob"], months=18)
     # Vega now (proprietary), Vega* in 2020 (released: 18 months are over)
     await log(service, logged("Vega", *VEGA))
     await log(service, logged("Vega*", *VEGA, start=datetime(2020, 1, 10, 5, tzinfo=UTC)))
@@ -74,7 +74,7 @@ async def test_proprietary_observations_are_seen_by_members_only(service: Obspor
 async def test_a_shorter_proprietary_period_releases_the_data(service: ObsportalService) -> None:
     from spicadb_contracts.programmes import ProprietaryPeriodChanged
 
-    programme_id = await programme(service, "LP-1", pi="ada", months=120)
+    programme_id = await service.programme("LP-1", pi="ada", months=120)
     await log(service, logged("Vega", *VEGA, start=datetime(2023, 1, 10, 5, tzinfo=UTC)))
     async with service.running() as client:
         await eventually(service.drained, timeout=10)

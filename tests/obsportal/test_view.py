@@ -7,15 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from harness import eventually
-from obsportal_support import (
-    NIGHT,
-    ObsportalService,
-    flagged,
-    log,
-    logged,
-    plan,
-    programme,
-)
+from obsportal_support import NIGHT, ObsportalService, flagged, log, logged, plan
 
 ADMIN = ("admin",)
 
@@ -28,7 +20,7 @@ async def listing(client, service: ObsportalService, **params) -> list[dict]:  #
 
 
 async def test_an_observation_logged_appears_in_the_view(service: ObsportalService) -> None:
-    await programme(service, "LP-1", title="Stellar diameters", pi="ada")
+    await service.programme("LP-1", title="Stellar diameters", pi="ada")
     observation = logged("Vega", planned_sequence=None, seeing=None, tau0=None)
     async with service.running() as client:
         await log(service, observation)
@@ -65,7 +57,7 @@ async def test_an_observation_logged_appears_in_the_view(service: ObsportalServi
 
 
 async def test_a_flag_sets_the_validation_level_and_log(service: ObsportalService) -> None:
-    await programme(service)
+    await service.programme()
     observation = logged()
     async with service.running() as client:
         await log(service, observation)
@@ -96,7 +88,7 @@ async def test_a_flag_sets_the_validation_level_and_log(service: ObsportalServic
 
 
 async def test_a_withdrawn_observation_disappears(service: ObsportalService) -> None:
-    await programme(service)
+    await service.programme()
     kept, gone = logged("Vega"), logged("Altair", 297.6958, 8.8683)
     async with service.running() as client:
         await log(service, kept)
@@ -126,8 +118,8 @@ async def _at_least(client, service: ObsportalService, n: int) -> list[dict] | N
 
 
 async def test_filters_and_keyset_pages(service: ObsportalService) -> None:
-    await programme(service, "LP-1")
-    await programme(service, "LP-2")
+    await service.programme("LP-1")
+    await service.programme("LP-2")
     async with service.running() as client:
         for k in range(5):
             start = datetime(2026, 5, 15, 4 + k, 0, tzinfo=UTC)
@@ -154,7 +146,7 @@ async def test_filters_and_keyset_pages(service: ObsportalService) -> None:
 
 
 async def test_planned_versus_observed(service: ObsportalService) -> None:
-    await programme(service, "LP-1")
+    await service.programme("LP-1")
     async with service.running() as client:
         await service.publish(plan([("LP-1", "Vega"), ("LP-1", "Altair")], version=1), f"CHARA/{NIGHT}")
         await service.publish(plan([("LP-1", "Vega"), ("LP-1", "Altair"), ("LP-1", "Deneb")], version=2),
@@ -185,7 +177,7 @@ async def test_planned_versus_observed(service: ObsportalService) -> None:
 
 
 async def test_a_redelivered_event_counts_once(service: ObsportalService) -> None:
-    await programme(service)
+    await service.programme()
     observation = logged()
     async with service.running() as client:
         envelope = await log(service, observation)

@@ -14,16 +14,7 @@ from typing import Any
 
 from astropy.io.votable import parse
 from harness import eventually
-from obsportal_support import (
-    VO,
-    ObsportalService,
-    flagged,
-    log,
-    logged,
-    programme,
-    votable_rows,
-    votlint,
-)
+from obsportal_support import VO, ObsportalService, flagged, log, logged, votable_rows, votlint
 
 VEGA = (279.2347, 38.7837)
 # QueryRawObservationsAction: one POST per target, these four form fields
@@ -58,7 +49,7 @@ SHAPE = {  # name: (datatype, unit, ucd)
 
 async def released_vega(service: ObsportalService, client: Any) -> Any:
     """Vega observed in 2020 by LP-1 (18 months proprietary: public now), flagged good."""
-    await programme(service, "LP-1", title="Stellar diameters", pi="ada")
+    await service.programme("LP-1", title="Stellar diameters", pi="ada")
     observation = logged("Vega", *VEGA, start=datetime(2020, 9, 24, 17, 25, 45, 325079, tzinfo=UTC),
                          kind="science", planned_sequence=3)  # fmt: skip
     await log(service, observation)

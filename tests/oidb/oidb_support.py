@@ -55,18 +55,6 @@ def mjd(moment: datetime) -> float:
     return (moment - datetime(1858, 11, 17, tzinfo=UTC)).total_seconds() / 86400.0
 
 
-async def programme(
-    service: OidbService,
-    code: str = "LP-1",
-    *,
-    pi: str = "ada",
-    members: Sequence[str] = (),
-    months: int = 18,
-    title: str | None = None,
-) -> UUID:
-    return await service.programme(code, pi=pi, members=members, months=months, title=title)
-
-
 async def proprietary(
     service: OidbService, programme_id: UUID, code: str, months: int, previous: int
 ) -> None:

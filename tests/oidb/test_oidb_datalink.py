@@ -20,7 +20,6 @@ from oidb_support import (
     datalinklint,
     granule,
     indexed,
-    programme,
     push,
     supersede,
     votable_rows,
@@ -51,7 +50,7 @@ def consecutive(rows: list[dict[str, str]]) -> None:
 
 
 async def test_links_of_a_granule_and_of_an_observation(service: OidbService, tmp_path: Path) -> None:
-    await programme(service, "LP-1", months=0)
+    await service.programme("LP-1", months=0)
     first, second = uuid.uuid4(), uuid.uuid4()
     vega = granule("Vega", observations=[first, second], end=ago(days=2))
     deneb = granule("Deneb", observations=[first], end=ago(days=2), mode="LR")
@@ -109,7 +108,7 @@ async def test_links_of_a_granule_and_of_an_observation(service: OidbService, tm
 
 
 async def test_unknown_and_invisible_ids_get_a_not_found_fault(service: OidbService, tmp_path: Path) -> None:
-    await programme(service, "LP-1", pi="ada", months=18)
+    await service.programme("LP-1", pi="ada", months=18)
     observation = uuid.uuid4()
     hidden = granule("Vega", observations=[observation])  # proprietary
     await push(service, indexed(hidden))
@@ -133,7 +132,7 @@ async def test_unknown_and_invisible_ids_get_a_not_found_fault(service: OidbServ
 
 
 async def test_a_superseded_granule_is_no_derivation(service: OidbService) -> None:
-    await programme(service, "LP-1", months=0)
+    await service.programme("LP-1", months=0)
     observation = uuid.uuid4()
     old = indexed(granule("Vega", observations=[observation], end=ago(days=1)))
     new = indexed(granule("Vega", observations=[observation], end=ago(days=1)), supersedes=old.file_id)

@@ -6,17 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from harness import eventually
-from oidb_support import (
-    DENEB,
-    VEGA,
-    OidbService,
-    ago,
-    granule,
-    indexed,
-    listing,
-    programme,
-    push,
-)
+from oidb_support import DENEB, VEGA, OidbService, ago, granule, indexed, listing, push
 
 
 async def targets(client, service: OidbService, **params) -> list[str]:  # type: ignore[no-untyped-def]
@@ -24,8 +14,8 @@ async def targets(client, service: OidbService, **params) -> list[str]:  # type:
 
 
 async def test_filters(service: OidbService) -> None:
-    await programme(service, "LP-1", pi="ada")
-    await programme(service, "LP-2", pi="ada")
+    await service.programme("LP-1", pi="ada")
+    await service.programme("LP-2", pi="ada")
     night = ago(days=3)
     await push(service, indexed(
         granule("Vega", VEGA, end=night),
@@ -55,7 +45,7 @@ async def test_filters(service: OidbService) -> None:
 
 
 async def test_harvesting_by_last_change(service: OidbService) -> None:
-    await programme(service, "LP-1", pi="ada")
+    await service.programme("LP-1", pi="ada")
     await push(service, indexed(granule("Vega")))
     async with service.running() as client:
         await eventually(service.drained, timeout=10)
@@ -68,7 +58,7 @@ async def test_harvesting_by_last_change(service: OidbService) -> None:
 
 
 async def test_keyset_pages(service: OidbService) -> None:
-    await programme(service, "LP-1", pi="ada")
+    await service.programme("LP-1", pi="ada")
     names = [f"Star {n}" for n in range(7)]
     await push(service, indexed(*(granule(name) for name in names)))
     async with service.running() as client:
@@ -105,7 +95,7 @@ async def test_bad_parameters_are_problems(service: OidbService) -> None:
 
 
 async def test_head_answers_like_get(service: OidbService) -> None:
-    await programme(service, "LP-1", months=0)
+    await service.programme("LP-1", months=0)
     await push(service, indexed(granule("Vega", end=ago(days=1))))
     async with service.running() as client:
         await eventually(lambda: listing(client), timeout=10)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 
 from harness import eventually
-from oidb_support import OidbService, flag, granule, indexed, link, listing, programme, push
+from oidb_support import OidbService, flag, granule, indexed, link, listing, push
 
 
 async def quality(client, service: OidbService) -> dict[str, tuple[int, str]]:  # type: ignore[no-untyped-def]
@@ -17,7 +17,7 @@ async def quality(client, service: OidbService) -> dict[str, tuple[int, str]]:  
 
 
 async def test_flags_set_the_quality_level_of_linked_granules(service: OidbService) -> None:
-    await programme(service, "LP-1")
+    await service.programme("LP-1")
     vega, deneb, altair = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     await push(service, indexed(
         granule("Vega", observations=[vega]),  # the DRS said nothing
@@ -46,7 +46,7 @@ async def test_flags_set_the_quality_level_of_linked_granules(service: OidbServi
 
 
 async def test_the_worst_observation_wins(service: OidbService) -> None:
-    await programme(service, "LP-1")
+    await service.programme("LP-1")
     first, second = uuid.uuid4(), uuid.uuid4()
     await push(service, indexed(granule("Vega", observations=[first, second], quality=4)))
     await flag(service, first, "good")
@@ -60,7 +60,7 @@ async def test_the_worst_observation_wins(service: OidbService) -> None:
 
 
 async def test_a_flag_before_the_granule_still_applies(service: OidbService) -> None:
-    await programme(service, "LP-1")
+    await service.programme("LP-1")
     observation = uuid.uuid4()
     await flag(service, observation, "bad")
     async with service.running() as client:
@@ -71,7 +71,7 @@ async def test_a_flag_before_the_granule_still_applies(service: OidbService) -> 
 
 
 async def test_a_moved_link_moves_the_quality(service: OidbService) -> None:
-    await programme(service, "LP-1")
+    await service.programme("LP-1")
     bad, good = uuid.uuid4(), uuid.uuid4()
     await flag(service, bad, "bad")
     await flag(service, good, "good")

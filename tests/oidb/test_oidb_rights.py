@@ -9,17 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from harness import eventually
-from oidb_support import (
-    OidbService,
-    ago,
-    granule,
-    indexed,
-    listing,
-    programme,
-    proprietary,
-    push,
-    votable_rows,
-)
+from oidb_support import OidbService, ago, granule, indexed, listing, proprietary, push, votable_rows
 
 
 async def seen(client: Any, service: OidbService, who: str | None, *scopes: str) -> dict[str, list[str]]:
@@ -45,7 +35,7 @@ def everywhere(*names: str) -> dict[str, list[str]]:
 
 
 async def test_proprietary_granules_are_seen_by_members_only(service: OidbService) -> None:
-    await programme(service, "LP-1", pi="ada", members=["bob"], months=18)
+    await service.programme("LP-1", pi="ada", members=["bob"], months=18)
     await push(service, indexed(
         granule("Vega"),  # an hour ago: proprietary for 18 months
         granule("Deneb", end=datetime(2020, 1, 10, 5, tzinfo=UTC)),  # released in 2021
@@ -72,7 +62,7 @@ async def test_proprietary_granules_are_seen_by_members_only(service: OidbServic
 
 
 async def test_a_trusted_robot_sees_every_granule(service: OidbService) -> None:
-    await programme(service, "LP-1", months=18)
+    await service.programme("LP-1", months=18)
     await push(service, indexed(granule("Vega")))
     async with service.running(trusted_clients="harvester") as client:
         await eventually(service.drained, timeout=10)
@@ -81,7 +71,7 @@ async def test_a_trusted_robot_sees_every_granule(service: OidbService) -> None:
 
 
 async def test_a_changed_proprietary_period_applies_at_once(service: OidbService) -> None:
-    programme_id = await programme(service, "LP-1", pi="ada", months=120)
+    programme_id = await service.programme("LP-1", pi="ada", months=120)
     end = datetime(2023, 1, 10, 5, tzinfo=UTC)
     await push(service, indexed(granule("Vega", end=end)))
     async with service.running() as client:
@@ -101,7 +91,7 @@ async def test_a_changed_proprietary_period_applies_at_once(service: OidbService
 
 
 async def test_months_zero_releases_a_granule_when_observed(service: OidbService) -> None:
-    await programme(service, "LP-0", months=0)
+    await service.programme("LP-0", months=0)
     await push(service, indexed(granule("Vega", programme="LP-0", end=ago(minutes=5))))
     async with service.running() as client:
         [item] = await eventually(lambda: listing(client), timeout=10)

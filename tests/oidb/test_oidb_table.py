@@ -19,7 +19,6 @@ from oidb_support import (
     link,
     listing,
     mjd,
-    programme,
     push,
     supersede,
 )
@@ -38,7 +37,7 @@ OIDB_COLUMNS = [
 
 
 async def test_a_granule_indexed_has_the_oidb_columns(service: OidbService) -> None:
-    await programme(service, "LP-1", pi="ada", months=18)
+    await service.programme("LP-1", pi="ada", months=18)
     observation = uuid.uuid4()
     end = datetime(2026, 5, 15, 6, 20, tzinfo=UTC)
     g = granule("Vega", end=end, observations=[observation], quality=4)
@@ -115,7 +114,7 @@ async def test_a_granule_indexed_has_the_oidb_columns(service: OidbService) -> N
 
 
 async def test_a_redelivered_file_changes_nothing(service: OidbService) -> None:
-    await programme(service, "LP-1")
+    await service.programme("LP-1")
     file = indexed(granule("Vega"), granule("Deneb", (310.358, 45.2803)))
     envelope = await push(service, file)
     async with service.running() as client:
@@ -129,7 +128,7 @@ async def test_a_redelivered_file_changes_nothing(service: OidbService) -> None:
 
 
 async def test_a_superseded_file_is_kept_and_hidden_by_default(service: OidbService) -> None:
-    await programme(service, "LP-1")
+    await service.programme("LP-1")
     old = indexed(granule("Vega"))
     new = indexed(granule("Vega"), supersedes=old.file_id)
     await push(service, old)
@@ -151,7 +150,7 @@ async def test_a_superseded_file_is_kept_and_hidden_by_default(service: OidbServ
 
 
 async def test_a_granule_linked_again_moves_its_observations(service: OidbService) -> None:
-    await programme(service, "LP-1")
+    await service.programme("LP-1")
     first, second, third = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     g = granule("Vega", observations=[first])
     file = indexed(g)
@@ -173,7 +172,7 @@ async def test_an_unknown_or_malformed_granule_is_a_404_problem(service: OidbSer
 
 
 async def test_old_granules_are_public(service: OidbService) -> None:
-    await programme(service, "LP-1", months=18)
+    await service.programme("LP-1", months=18)
     await push(service, indexed(granule("Vega", end=ago(days=800))))
     async with service.running() as client:
         [item] = await eventually(lambda: listing(client), timeout=10)
@@ -183,7 +182,7 @@ async def test_old_granules_are_public(service: OidbService) -> None:
 
 
 async def test_a_link_arriving_before_its_file_waits_for_it(service: OidbService) -> None:
-    await programme(service, "LP-1")
+    await service.programme("LP-1")
     first, second = uuid.uuid4(), uuid.uuid4()
     g = granule("Vega", observations=[first])
     file = indexed(g)

@@ -122,18 +122,6 @@ def oifits(
 # --- events it consumes --------------------------------------------------------------------------------
 
 
-async def programme(
-    service: OifitsService,
-    code: str = "LP-1",
-    *,
-    pi: str = "ada",
-    members: Sequence[str] = (),
-    months: int = 18,
-    title: str | None = None,
-) -> UUID:
-    return await service.programme(code, pi=pi, members=members, months=months, title=title)
-
-
 def observation(
     *,
     target: str = "HD 1",

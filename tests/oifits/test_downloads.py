@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness import eventually
-from oifits_support import OLD, OifitsService, oifits, programme, push
+from oifits_support import OLD, OifitsService, oifits, push
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -51,8 +51,8 @@ async def test_ranges_of_a_file(service: OifitsService) -> None:
 
 
 async def test_proprietary_files_are_for_members_until_released(service: OifitsService) -> None:
-    await programme(service, "LP-1", pi="ada", members=["bob"], months=18)
-    await programme(service, "LP-2", pi="eve", months=0)
+    await service.programme("LP-1", pi="ada", members=["bob"], months=18)
+    await service.programme("LP-2", pi="eve", months=0)
     async with service.running() as client:
         await eventually(lambda: _programmes(service, 2))
         recent = await _pushed(service, client, oifits(programme="LP-1"))
@@ -91,7 +91,7 @@ async def _programmes(service: OifitsService, n: int) -> bool:
 
 
 async def test_quick_look_plots_are_cached_privately_while_proprietary(service: OifitsService) -> None:
-    await programme(service, "LP-1", pi="ada", months=18)
+    await service.programme("LP-1", pi="ada", months=18)
     async with service.running() as client:
         await eventually(lambda: _programmes(service, 1))
         recent = await _pushed(service, client, oifits())

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness import eventually
-from oifits_support import RECENT, OifitsService, log, observation, oifits, programme, push
+from oifits_support import RECENT, OifitsService, log, observation, oifits, push
 
 
 async def _links(client: Any, service: OifitsService, granule: str) -> list[tuple[str, str]]:
@@ -26,7 +26,7 @@ async def test_a_push_finds_the_observations_already_logged(service: OifitsServi
     other_time = observation(start=RECENT + 0.2, end=RECENT + 0.21)
     for event in (same, by_position, other_programme, other_time):
         await log(service, event)
-    await programme(service, "LP-1")
+    await service.programme("LP-1")
     async with service.running() as client:
         await eventually(lambda: _copied(service, 4))
         await eventually(lambda: service.scalar("SELECT count(*) FROM programme_rights"))
