@@ -273,7 +273,7 @@ class ObsportalService:
         if (ra is None) != (dec is None):
             raise VOError("ra and dec go together")
         if ra is not None and dec is not None:
-            query.cone(ra % 360.0, dec, (30.0 if radius is None else radius) / 3600.0)
+            query.near(ra % 360.0, dec, (30.0 if radius is None else radius) / 3600.0)
             order = "e.mjd_start, e.id"
         else:
             order = "e.updated_at, e.id"
@@ -325,7 +325,7 @@ class ObsportalService:
             rows: Sequence[asyncpg.Record] = []  # a metadata query: the table's FIELDs, no rows
         else:
             query = Query(self.viewer)
-            query.cone(ra % 360.0, dec, sr)
+            query.near(ra % 360.0, dec, sr)
             async with self.pool.acquire() as conn:
                 rows = await ExposureStore(conn).select(
                     query, "e.mjd_start, e.id", self.settings.votable_max_rows, _SCS_SQL[verb]

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
 
 import asyncpg
 
 from spicadb_kit.rights import Viewer, release_sql, visible_sql
+from spicadb_kit.sql import Where
 
 from ..domain import INSTRUMENT, INTERFEROMETER, LEVELS
 
@@ -71,34 +71,19 @@ VO_VALUES: dict[str, str] = {
 }
 
 
-class Query:
+class Query(Where):
     """A WHERE clause and its arguments, starting with what the viewer may see."""
 
     def __init__(self, viewer: Viewer) -> None:
-        self.args: list[Any] = [viewer.username, viewer.sees_all]
-        self.where = ["NOT e.withdrawn", visible_sql("e.programme", "e.date_end", "$1::text", "$2::boolean")]
+        visible = visible_sql("e.programme", "e.date_end", "$1::text", "$2::boolean")
+        super().__init__(viewer.username, viewer.sees_all, conditions=["NOT e.withdrawn", visible])
 
-    def arg(self, value: Any, cast: str = "") -> str:
-        self.args.append(value)
-        return f"${len(self.args)}{cast}"
-
-    def cone(self, ra: float, dec: float, radius_deg: float) -> None:
+    def near(self, ra: float, dec: float, radius_deg: float) -> None:
         """Exposures within ``radius_deg`` of (ra, dec): the GiST index on the pgSphere points."""
-        self.where += [
-            "e.ra IS NOT NULL",
-            f"spoint(radians(e.ra), radians(e.dec)) <@ scircle(spoint(radians({self.arg(ra, '::float8')}),"
-            f" radians({self.arg(dec, '::float8')})), radians({self.arg(radius_deg, '::float8')}))",
-        ]
-
-    def add(self, condition: str, *values: Any) -> None:
-        """``condition`` with ``{}`` for each value's placeholder."""
-        self.where.append(condition.format(*(self.arg(v) for v in values)))
+        self.cone("e.ra", "e.dec", ra, dec, radius_deg)
 
     def sql(self, order: str, limit: int, columns: str = COLUMNS) -> str:
-        return (
-            f"SELECT {columns} FROM {FROM} WHERE {' AND '.join(self.where)}"
-            f" ORDER BY {order} LIMIT {int(limit)}"
-        )
+        return f"SELECT {columns} FROM {FROM} WHERE {self.clause()} ORDER BY {order} LIMIT {int(limit)}"
 
 
 def vo_columns(names: Sequence[str], *, last_modified: bool = False) -> str:

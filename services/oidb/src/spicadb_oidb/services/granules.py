@@ -91,7 +91,7 @@ class GranuleService:
                 f"radius {radius:g} is above the largest cone served, {self.settings.cone_max_radius:g} degrees",
                 code="invalid-cone",
             )
-        query.cone(ra % 360.0, dec, radius)
+        query.near(ra % 360.0, dec, radius)
 
     async def granule(self, text: str) -> GranuleOut:
         """One granule by its uuid; unknown and not visible are the same answer."""

@@ -3,11 +3,10 @@ data-rights rule (the kit's ``visible_sql``, calibrators once observed) on the v
 
 from __future__ import annotations
 
-from typing import Any
-
 import asyncpg
 
 from spicadb_kit.rights import Viewer, visible_sql
+from spicadb_kit.sql import Where
 
 FROM = "oidb_granule g"
 
@@ -20,31 +19,18 @@ def visible(viewer: str, sees_all: str) -> str:
     )
 
 
-class Query:
+class Query(Where):
     """A WHERE clause and its arguments, starting with what the viewer may see."""
 
     def __init__(self, viewer: Viewer) -> None:
-        self.args: list[Any] = [viewer.username, viewer.sees_all]
-        self.where = [visible("$1::text", "$2::boolean")]
+        super().__init__(viewer.username, viewer.sees_all, conditions=[visible("$1::text", "$2::boolean")])
 
-    def arg(self, value: Any, cast: str = "") -> str:
-        self.args.append(value)
-        return f"${len(self.args)}{cast}"
-
-    def add(self, condition: str, *values: Any) -> None:
-        """``condition`` with ``{}`` for each value's placeholder."""
-        self.where.append(condition.format(*(self.arg(v) for v in values)))
-
-    def cone(self, ra: float, dec: float, radius_deg: float) -> None:
+    def near(self, ra: float, dec: float, radius_deg: float) -> None:
         """Granules within ``radius_deg`` of (ra, dec): the GiST index on the pgSphere points."""
-        self.where += [
-            "g.s_ra IS NOT NULL AND g.s_dec IS NOT NULL",
-            f"spoint(radians(g.s_ra), radians(g.s_dec)) <@ scircle(spoint(radians({self.arg(ra, '::float8')}),"
-            f" radians({self.arg(dec, '::float8')})), radians({self.arg(radius_deg, '::float8')}))",
-        ]
+        self.cone("g.s_ra", "g.s_dec", ra, dec, radius_deg)
 
     def sql(self, order: str, limit: int) -> str:
-        return f"SELECT g.* FROM {FROM} WHERE {' AND '.join(self.where)} ORDER BY {order} LIMIT {int(limit)}"
+        return f"SELECT g.* FROM {FROM} WHERE {self.clause()} ORDER BY {order} LIMIT {int(limit)}"
 
 
 class GranuleStore:

@@ -10,6 +10,7 @@ from uuid import UUID
 import asyncpg
 
 from spicadb_kit.rights import release_sql, visible_sql
+from spicadb_kit.sql import Where
 
 FILE_VISIBLE = f"(f.category = 'CALIB' OR {visible_sql('f.programme', 'f.obs_end', '$1', '$2')})"
 GRANULE_VISIBLE = (
@@ -81,13 +82,6 @@ class FileStore:
                 "preview", records=rows, columns=("granule_id", "kind", "sha256", "size")
             )
 
-    async def insert_links(self, rows: Sequence[tuple[UUID, UUID, str]]) -> None:
-        await self.conn.executemany(
-            "INSERT INTO granule_observation (granule_id, observation_id, matched_by) VALUES ($1, $2, $3)"
-            " ON CONFLICT DO NOTHING",
-            rows,
-        )
-
     async def programme_codes(self) -> list[str]:
         return [r["code"] for r in await self.conn.fetch("SELECT code FROM programme_rights")]
 
@@ -116,22 +110,18 @@ class FileStore:
         limit: int,
     ) -> list[asyncpg.Record]:
         """Newest first (keyset on pushed_at, id)."""
-        args: list[Any] = [viewer, sees_all]
-        where = [FILE_VISIBLE]
+        where = Where(viewer, sees_all, conditions=[FILE_VISIBLE])
         for column, value in filters.items():
             if value is not None:
-                args.append(value)
-                where.append(f"f.{column} = ${len(args)}")
+                where.add(f"f.{column} = {{}}", value)
         if after is not None:
-            args += list(after)
-            where.append(f"(f.pushed_at, f.id) < (${len(args) - 1}, ${len(args)})")
-        args.append(limit)
+            where.add("(f.pushed_at, f.id) < ({}, {})", *after)
         return list(
             await self.conn.fetch(
                 "SELECT f.*, (SELECT count(*) FROM granule g WHERE g.file_id = f.id) AS granule_count"
-                f" FROM oifits_file f WHERE {' AND '.join(where)}"
-                f" ORDER BY f.pushed_at DESC, f.id DESC LIMIT ${len(args)}",
-                *args,
+                f" FROM oifits_file f WHERE {where.clause()}"
+                f" ORDER BY f.pushed_at DESC, f.id DESC LIMIT {int(limit)}",
+                *where.args,
             )
         )
 
