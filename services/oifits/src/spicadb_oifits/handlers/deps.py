@@ -11,6 +11,7 @@ from typing import Any
 from litestar import Request
 from litestar.di import NamedDependency, Provide
 
+from spicadb_kit.auth import Principal
 from spicadb_kit.context import ServiceContext
 from spicadb_kit.rights import Viewer, request_viewer
 
@@ -52,10 +53,12 @@ def provide_files(viewer: NamedDependency[Viewer], context: NamedDependency[Serv
     return FileService(context.pool, viewer, settings_of(context), context.extras[STORE])
 
 
-def provide_pushes(context: NamedDependency[ServiceContext]) -> PushService:
-    return PushService(
-        context.pool, context.outbox, context.extras[STORE], settings_of(context), context.extras[INDEXING]
-    )
+def provide_pushes(
+    principal: NamedDependency[Principal], context: NamedDependency[ServiceContext]
+) -> PushService:
+    settings, store = settings_of(context), context.extras[STORE]
+    reader = FileService(context.pool, Viewer(principal.subject, sees_all=True), settings, store)
+    return PushService(context.pool, context.outbox, store, settings, context.extras[INDEXING], reader)
 
 
 DEPENDENCIES = {

@@ -17,13 +17,11 @@ from litestar.response import Stream
 
 from spicadb_kit.auth import Principal, requires
 from spicadb_kit.errors import NotFound, Problem
-from spicadb_kit.rights import Viewer
 
 from ..domain import PLOT_KINDS, RangeNotSatisfiable, byte_range
 from ..models import FileOut, FilePage, FileStatus, GranuleOut, Profile, RejectionOut, RejectionPage
 from ..services.files import FileService
 from ..services.push import PushRequest, PushService, UploadCutOff
-from .deps import STORE, settings_of
 
 ANONYMOUS = {"anonymous": True}
 Limit = Annotated[int, QueryParameter(ge=1, le=1000)]
@@ -88,24 +86,13 @@ class FileController(Controller):
         were pushed before; 422 with the validation report when it cannot be indexed (only the report is
         kept); 413 above the size limit."""
         declared = request.headers.get("content-length")
-        pushed = await pushes.push(
+        record, created = await pushes.push(
             _body(request),
             int(declared) if declared and declared.isdigit() else None,
-            PushRequest(
-                filename=filename,
-                pushed_by=principal.subject,
-                product_id=product,
-                calib_level=calib_level,
-                profile=profile or settings_of(request.app.state.context).default_profile,
-            ),
+            PushRequest(filename, principal.subject, product, calib_level, profile),
         )
-        files = await _as_pusher(request, principal)
-        record = await files.file(pushed.file_id)
-        return Response(
-            record,
-            status_code=201 if pushed.created else 200,
-            headers={"Location": f"/oifits/files/{record.id}"},
-        )
+        location = {"Location": f"/oifits/files/{record.id}"}
+        return Response(record, status_code=201 if created else 200, headers=location)
 
     @get("/files", opt=ANONYMOUS, operation_id="listFiles")
     async def listing(
@@ -208,14 +195,6 @@ class FileController(Controller):
         self, rejection_id: FromPath[UUID], files: NamedDependency[FileService]
     ) -> RejectionOut:
         return await files.rejection(rejection_id)
-
-
-async def _as_pusher(request: Request[Any, Any, Any], principal: Principal) -> FileService:
-    """The pusher reads back the record of its own push, whatever the programme."""
-    context = request.app.state.context
-    settings = settings_of(context)
-    viewer = Viewer(principal.subject, sees_all=True)  # the record of one's own push
-    return FileService(context.pool, viewer, settings, context.extras[STORE])
 
 
 async def _download(

@@ -77,11 +77,8 @@ class Linker:
     async def _announce(self, granule_ids: Sequence[UUID], outbox: Outbox) -> None:
         if not granule_ids:
             return
-        conn = self.store.conn
         links = await self.store.links_of(granule_ids)
-        records = await conn.fetch(
-            "SELECT id, file_id, programme FROM granule WHERE id = ANY($1::uuid[])", granule_ids
-        )
+        records = await self.store.granules(granule_ids)
         events = [
             (
                 str(r["id"]),
@@ -94,7 +91,7 @@ class Linker:
             )
             for r in records
         ]
-        await outbox.add_many(conn, events)
+        await outbox.add_many(self.store.conn, events)
 
 
 def _copy(e: ObservationLogged) -> dict[str, object]:

@@ -25,7 +25,10 @@ from ..config import OifitsSettings
 from ..domain import file_programme, filename_problem, name_key, product_problem
 from ..granules import Granule
 from ..indexing import Indexed, Indexer
+from ..models import FileOut
 from ..storage.files import FileStore, RejectionStore
+from ..storage.observations import ObservationStore
+from .files import FileService
 from .links import Link, Linker
 from .urls import Urls
 
@@ -41,7 +44,8 @@ class PushRequest(msgspec.Struct, frozen=True):
     pushed_by: str
     product_id: str | None = None
     calib_level: int | None = None
-    profile: str = "archive"
+    # None: the service's default profile
+    profile: str | None = None
 
 
 class Pushed(msgspec.Struct, frozen=True):
@@ -62,15 +66,27 @@ class PushService:
         store: BlobStore,
         settings: OifitsSettings,
         indexer: Indexer,
+        reader: FileService,
     ) -> None:
         self.pool = pool
         self.outbox = outbox
         self.store = store
         self.settings = settings
         self.indexer = indexer
+        # the pusher reads back the record of its own push, whatever the programme
+        self.reader = reader
         self.urls = Urls(settings.public_url)
 
-    async def push(self, body: AsyncIterator[bytes], declared: int | None, request: PushRequest) -> Pushed:
+    async def push(
+        self, body: AsyncIterator[bytes], declared: int | None, request: PushRequest
+    ) -> tuple[FileOut, bool]:
+        """The file's record, and whether this push created it (False: the same bytes were there)."""
+        if request.profile is None:
+            request = msgspec.structs.replace(request, profile=self.settings.default_profile)
+        pushed = await self._push(body, declared, request)
+        return await self.reader.file(pushed.file_id), pushed.created
+
+    async def _push(self, body: AsyncIterator[bytes], declared: int | None, request: PushRequest) -> Pushed:
         _check(request)
         limit = self.settings.max_file_bytes
         if declared is not None and declared > limit:
@@ -191,7 +207,7 @@ class PushService:
                 for kind, key, size in kept
             ]
         )
-        await files.insert_links(
+        await ObservationStore(conn).link(
             [(gid, obs, how) for gid, found in zip(granule_ids, links, strict=True) for obs, how, _ in found]
         )
         if previous is not None:

@@ -82,6 +82,14 @@ class ObservationStore:
             found[r["granule_id"]].add(r["observation_id"])
         return found
 
+    async def granules(self, granule_ids: Sequence[UUID]) -> list[asyncpg.Record]:
+        """Id, file and programme of granules (what granule.linked says of them)."""
+        return list(
+            await self.conn.fetch(
+                "SELECT id, file_id, programme FROM granule WHERE id = ANY($1::uuid[])", list(granule_ids)
+            )
+        )
+
     async def link(self, rows: Sequence[tuple[UUID, UUID, str]]) -> None:
         await self.conn.executemany(
             "INSERT INTO granule_observation (granule_id, observation_id, matched_by) VALUES ($1, $2, $3)"
