@@ -32,8 +32,14 @@ EVENT_PAYLOAD_LIMIT = NATS_MAX_PAYLOAD - HEADERS_BUDGET
 
 # Lengths of strings --------------------------------------------------------------------------------------
 
+# A word of a fixed vocabulary, in ASCII: SPICA mode, station, status, level, reason, kind, role.
+KEYWORD_LENGTH = 32
+# A programme or work-package code (the programmes service's pattern allows 40 characters).
+CODE_LENGTH = 40
+# A catalogue identifier of a target (HD, HIP, 2MASS, Gaia numbers), a spectral or object type.
+CATALOGUE_ID_LENGTH = 40
 # A machine identifier: user name (possibly an e-mail address from an upstream provider), client id,
-# role, scope, programme code, SPICA mode, station, status, reason, product id, token id.
+# account role, scope, site, DRS product id, token id, a programme named by another service's input.
 IDENTIFIER_LENGTH = 128
 # A name a person gives: target name, calibrator, programme or proposal title, instrument name.
 NAME_LENGTH = 200
@@ -44,8 +50,10 @@ FILENAME_LENGTH = 255
 SHORT_TEXT_LENGTH = 256
 # A comment or description written by a person (a night log's comments cell, a flag's comment).
 COMMENT_LENGTH = 4000
-# A URL (a redirect URI, a download link).
+# A URL given by a client (a redirect URI).
 URL_LENGTH = 2048
+# A link a service builds to itself (a download, a quick-look plot).
+LINK_LENGTH = 512
 # A hexadecimal digest (sha256: 64, md5: 32).
 DIGEST_LENGTH = 64
 
@@ -55,29 +63,31 @@ DIGEST_LENGTH = 64
 FEW_ITEMS = 32
 # Redirect URIs of one client.
 REDIRECT_URIS = 16
-# Stations of one observation or configuration (CHARA has 6 telescopes; 16 leaves room for a relocated one).
-STATIONS = 16
+# Stations of one observation or configuration (CHARA has 6 telescopes).
+STATIONS = 8
 # Station pairs of one observation: 6 telescopes give 15 (room for 8 telescopes: 28).
 BASELINES = 28
 # Calibrators planned with one science observation.
-CALIBRATORS = 16
+CALIBRATORS = 8
 # Raw files written for one observation.
 RAW_FILES = 64
-# Observations in one night's plan.
-PLANNED_OBSERVATIONS = 200
-# Observations one CHARA night log may hold (lines of the log that are observations).
-LOG_OBSERVATIONS = 1000
+# Observations in one night's plan (a night holds a few dozen).
+PLANNED_OBSERVATIONS = 100
+# SPICA lines (observations) one CHARA night log may hold; ``log.ingested`` lists the ids it added and
+# changed (together at most this many) and withdrew (at most the previous version's).
+LOG_OBSERVATIONS = 10_000
 # Members of one programme.
 MEMBERS = 500
 # Extra catalogue identifiers of one target (HD, HIP, 2MASS, Gaia, ...).
-TARGET_IDENTIFIERS = 16
-# Targets in one ``programmes.targets.imported`` batch (an import of more is split in batches).
-TARGETS_PER_BATCH = 1000
+TARGET_IDENTIFIERS = 8
+# Targets in one ``programmes.targets.imported`` batch (an import of more is split in batches): the
+# most that fit in one event when every value is at its bound.
+TARGETS_PER_BATCH = 250
 # Granules of one OIFITS file (target x INSNAME x night), previews of one granule, observations linked
 # to one granule, and rule ids of one refusal.
-GRANULES = 200
-PREVIEWS = 8
-LINKED_OBSERVATIONS = 500
+GRANULES = 40
+PREVIEWS = 4
+LINKED_OBSERVATIONS = 100
 RULES = 200
 
 # Values --------------------------------------------------------------------------------------------------
@@ -87,6 +97,12 @@ RULES = 200
 # final line break; ECMA-262's (JSON Schema's) does not, and the lookahead is the same there.
 NO_CONTROL = r"^[^\x00-\x1f\x7f]*$(?![\s\S])"
 
+# Printable ASCII only.
+ASCII = r"^[\x20-\x7e]*$(?![\s\S])"
+
+Keyword = Annotated[str, Meta(max_length=KEYWORD_LENGTH, pattern=ASCII)]
+Code = Annotated[str, Meta(max_length=CODE_LENGTH, pattern=NO_CONTROL)]
+CatalogueId = Annotated[str, Meta(max_length=CATALOGUE_ID_LENGTH, pattern=NO_CONTROL)]
 Identifier = Annotated[str, Meta(max_length=IDENTIFIER_LENGTH, pattern=NO_CONTROL)]
 Name = Annotated[str, Meta(max_length=NAME_LENGTH, pattern=NO_CONTROL)]
 FileName = Annotated[str, Meta(max_length=FILENAME_LENGTH, pattern=NO_CONTROL)]
@@ -94,12 +110,18 @@ ShortText = Annotated[str, Meta(max_length=SHORT_TEXT_LENGTH, pattern=NO_CONTROL
 # Comments may hold line breaks and tabs.
 Comment = Annotated[str, Meta(max_length=COMMENT_LENGTH)]
 Url = Annotated[str, Meta(max_length=URL_LENGTH, pattern=NO_CONTROL)]
+Link = Annotated[str, Meta(max_length=LINK_LENGTH, pattern=NO_CONTROL)]
 Digest = Annotated[str, Meta(max_length=DIGEST_LENGTH, pattern=r"^[0-9a-f]*$(?![\s\S])")]
 
 Finite = Annotated[float, Meta(ge=-sys.float_info.max, le=sys.float_info.max)]
 # ICRS degrees
 RightAscension = Annotated[float, Meta(ge=0.0, le=360.0)]
 Declination = Annotated[float, Meta(ge=-90.0, le=90.0)]
+# Proper motions (mas/yr; pmra is mu_alpha*), parallax (mas), epoch (Julian year), as the target lists
+# check them
+ProperMotion = Annotated[float, Meta(ge=-20_000.0, le=20_000.0)]
+Parallax = Annotated[float, Meta(ge=-100.0, le=1000.0)]
+Epoch = Annotated[float, Meta(ge=1900.0, le=2100.0)]
 # Modified Julian Date: 1858-11-17 .. 2132-08-31
 Mjd = Annotated[float, Meta(ge=0.0, le=100_000.0)]
 # A count or a size (never negative), and an ordinal (1, 2, ...).
@@ -107,8 +129,11 @@ Count = Annotated[int, Meta(ge=0)]
 Ordinal = Annotated[int, Meta(ge=1)]
 
 __all__ = [
+    "ASCII",
     "BASELINES",
     "CALIBRATORS",
+    "CATALOGUE_ID_LENGTH",
+    "CODE_LENGTH",
     "COMMENT_LENGTH",
     "DIGEST_LENGTH",
     "EVENT_PAYLOAD_LIMIT",
@@ -117,7 +142,9 @@ __all__ = [
     "GRANULES",
     "HEADERS_BUDGET",
     "IDENTIFIER_LENGTH",
+    "KEYWORD_LENGTH",
     "LINKED_OBSERVATIONS",
+    "LINK_LENGTH",
     "LOG_OBSERVATIONS",
     "MEMBERS",
     "NAME_LENGTH",
@@ -133,16 +160,23 @@ __all__ = [
     "TARGETS_PER_BATCH",
     "TARGET_IDENTIFIERS",
     "URL_LENGTH",
+    "CatalogueId",
+    "Code",
     "Comment",
     "Count",
     "Declination",
     "Digest",
+    "Epoch",
     "FileName",
     "Finite",
     "Identifier",
+    "Keyword",
+    "Link",
     "Mjd",
     "Name",
     "Ordinal",
+    "Parallax",
+    "ProperMotion",
     "RightAscension",
     "ShortText",
     "Url",
