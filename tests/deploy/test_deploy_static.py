@@ -166,6 +166,23 @@ def test_migrate_is_a_one_shot_spicadb_migrate(compose: dict[str, Any]) -> None:
     assert validate_settings(ServiceSettings, compose_environment(migrate)) is None
 
 
+def test_provision_runs_before_every_service(compose: dict[str, Any], specs: list[ServiceSpec]) -> None:
+    """Streams and consumers exist before any relay publishes or any consumer binds (the chart's hook
+    does the same): a one-shot `spicadb provision` after the migration, awaited by every service."""
+    provision = compose["services"].get("provision")
+    assert provision is not None, "docker-compose.yml has no one-shot provision step"
+    command = provision["command"]
+    assert (command.split() if isinstance(command, str) else command) == ["spicadb", "provision"]
+    assert provision["restart"] == "no"
+    assert provision["depends_on"]["nats"]["condition"] == "service_healthy"
+    assert provision["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert validate_settings(ServiceSettings, compose_environment(provision)) is None
+    for spec in specs:
+        entry = compose["services"][spec.name]
+        condition = entry.get("depends_on", {}).get("provision", {}).get("condition")
+        assert condition == "service_completed_successfully", f"{spec.name} starts before provisioning"
+
+
 def test_compose_uses_only_settings_variables(compose: dict[str, Any], specs: list[ServiceSpec]) -> None:
     assert compose_variable_problems(compose, specs) == []
     text = COMPOSE_FILE.read_text(encoding="utf-8")
