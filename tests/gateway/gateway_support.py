@@ -98,6 +98,7 @@ class Echo:
     def __init__(self) -> None:
         self.seen: list[str] = []  # the path of every request that reached it, complete or not
         self.received: list[dict[str, Any]] = []
+        self.cut_off: list[str] = []  # the path of every request whose body never arrived whole
 
     def paths(self) -> list[str]:
         return list(self.seen)
@@ -124,6 +125,7 @@ class Echo:
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
+                self.cut_off.append(path)
                 return
             chunk = message.get("body", b"")
             digest.update(chunk)
