@@ -96,6 +96,7 @@ async def test_a_body_growing_past_the_limit_mid_stream_is_cut_off(stack: Stack)
         chunked(chunks(3 * MEDIUM_LIMIT, 64 * 1024)),
     )
     assert status == 413, payload
+
     # the upstream saw the request begin, then lose its client before the body was whole
     async def cut_off() -> bool:
         return "/echo/medium" in stack.echo.cut_off
