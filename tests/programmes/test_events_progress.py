@@ -93,21 +93,22 @@ async def test_the_pi_changes_the_proprietary_period_and_it_is_announced(service
 
 
 async def test_a_large_import_is_announced_in_batches(service: ProgrammesService) -> None:
-    async with service.running(import_event_batch=1000) as client:
+    # the default batch: what fits one NATS message with every value at its bound
+    async with service.running() as client:
         await create_programme(client, service, "LP-1")
-        imported = await import_json(client, service, "LP-1", stars(2500))
+        imported = await import_json(client, service, "LP-1", stars(600))
         assert imported.status_code == 201, imported.text
-        assert imported.json()["imported"] == 2500
+        assert imported.json()["imported"] == 600
     events = await outbox(service, "programmes.targets.imported")
     assert [(e["batch"], e["batches"], e["total"], len(e["targets"])) for e in events] == [
-        (1, 3, 2500, 1000),
-        (2, 3, 2500, 1000),
-        (3, 3, 2500, 500),
+        (1, 3, 600, 250),
+        (2, 3, 600, 250),
+        (3, 3, 600, 100),
     ]
     names = [t["name"] for e in events for t in e["targets"]]
-    assert len(set(names)) == 2500
+    assert len(set(names)) == 600
     assert len({e["import_id"] for e in events}) == 1
-    assert await service.scalar("SELECT count(*) FROM target") == 2500
+    assert await service.scalar("SELECT count(*) FROM target") == 600
 
 
 # --- progress from the night logs -----------------------------------------------------------------

@@ -8,10 +8,13 @@ password or a hash of one: only identifiers, scopes, roles, who did it and when.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import msgspec
+from msgspec import Meta
 
 from .base import Event, event
+from .bounds import FEW_ITEMS, REDIRECT_URIS, Identifier, Keyword, Url
 
 
 @event(
@@ -20,20 +23,20 @@ from .base import Event, event
     summary="A person's account was created (by an admin, the bootstrap or a first upstream login).",
 )
 class UserCreated(Event, frozen=True):  # repeated for mypy, which does not inherit a Struct's frozen flag
-    username: str
-    roles: list[str]
-    created_by: str
+    username: Identifier
+    roles: Annotated[list[Identifier], Meta(max_length=FEW_ITEMS)]
+    created_by: Identifier
     created_at: datetime
     # "local" (password on this service) or "upstream" (delegated to the institute's OpenID provider)
-    origin: str = "local"
+    origin: Keyword = "local"
 
 
 @event("auth.user.roles_changed", version=1, summary="The roles of an account were replaced.")
 class UserRolesChanged(Event, frozen=True):
-    username: str
-    roles_before: list[str]
-    roles_after: list[str]
-    changed_by: str
+    username: Identifier
+    roles_before: Annotated[list[Identifier], Meta(max_length=FEW_ITEMS)]
+    roles_after: Annotated[list[Identifier], Meta(max_length=FEW_ITEMS)]
+    changed_by: Identifier
     changed_at: datetime
 
 
@@ -43,8 +46,8 @@ class UserRolesChanged(Event, frozen=True):
     summary="An account was disabled: it can no longer sign in or refresh tokens.",
 )
 class UserDisabled(Event, frozen=True):
-    username: str
-    disabled_by: str
+    username: Identifier
+    disabled_by: Identifier
     disabled_at: datetime
 
 
@@ -52,12 +55,12 @@ class UserDisabled(Event, frozen=True):
     "auth.client.created", version=1, summary="An OAuth client (a robot or an application) was registered."
 )
 class ClientCreated(Event, frozen=True):
-    client_id: str
-    scopes: list[str]
-    grant_types: list[str]
-    created_by: str
+    client_id: Identifier
+    scopes: Annotated[list[Identifier], Meta(max_length=FEW_ITEMS)]
+    grant_types: Annotated[list[Keyword], Meta(max_length=FEW_ITEMS)]
+    created_by: Identifier
     created_at: datetime
-    redirect_uris: list[str] = msgspec.field(default_factory=list)
+    redirect_uris: Annotated[list[Url], Meta(max_length=REDIRECT_URIS)] = msgspec.field(default_factory=list)
     # a public client has no secret and must use PKCE
     public: bool = False
 
@@ -68,15 +71,15 @@ class ClientCreated(Event, frozen=True):
     summary="A client's secret was replaced; the old one no longer works.",
 )
 class ClientSecretRotated(Event, frozen=True):
-    client_id: str
-    rotated_by: str
+    client_id: Identifier
+    rotated_by: Identifier
     rotated_at: datetime
 
 
 @event("auth.client.disabled", version=1, summary="A client was disabled: it can no longer obtain tokens.")
 class ClientDisabled(Event, frozen=True):
-    client_id: str
-    disabled_by: str
+    client_id: Identifier
+    disabled_by: Identifier
     disabled_at: datetime
 
 
@@ -87,13 +90,13 @@ class ClientDisabled(Event, frozen=True):
 )
 class TokenRevoked(Event, frozen=True):
     # the token's ``jti`` claim
-    jti: str
+    jti: Identifier
     # the token's ``exp`` claim (seconds since the epoch): after it, forget the jti
     exp: int
     revoked_at: datetime
     # "revocation" (RFC 7009 request), "refresh_reuse" (its refresh family was replayed),
     # "code_reuse" (its authorization code was replayed), "user_disabled"
-    reason: str = "revocation"
+    reason: Keyword = "revocation"
     # the token's ``sub`` claim (a user name, or a client id for robots)
-    sub: str = ""
-    client_id: str = ""
+    sub: Identifier = ""
+    client_id: Identifier = ""

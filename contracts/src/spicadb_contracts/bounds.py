@@ -124,6 +124,8 @@ Parallax = Annotated[float, Meta(ge=-100.0, le=1000.0)]
 Epoch = Annotated[float, Meta(ge=1900.0, le=2100.0)]
 # Modified Julian Date: 1858-11-17 .. 2132-08-31
 Mjd = Annotated[float, Meta(ge=0.0, le=100_000.0)]
+# A proprietary period in months (the programmes service allows 0 to 10 years).
+Months = Annotated[int, Meta(ge=0, le=120)]
 # A count or a size (never negative), and an ordinal (1, 2, ...).
 Count = Annotated[int, Meta(ge=0)]
 Ordinal = Annotated[int, Meta(ge=1)]
@@ -173,6 +175,7 @@ __all__ = [
     "Keyword",
     "Link",
     "Mjd",
+    "Months",
     "Name",
     "Ordinal",
     "Parallax",

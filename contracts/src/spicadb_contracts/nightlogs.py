@@ -9,22 +9,44 @@ consumer before the ``observation.flagged`` that follows it.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
+from msgspec import Meta
 
 from .base import Event, event
+from .bounds import (
+    BASELINES,
+    CALIBRATORS,
+    FEW_ITEMS,
+    LOG_OBSERVATIONS,
+    PLANNED_OBSERVATIONS,
+    RAW_FILES,
+    STATIONS,
+    Comment,
+    Count,
+    Declination,
+    FileName,
+    Finite,
+    Identifier,
+    Keyword,
+    Mjd,
+    Name,
+    Ordinal,
+    RightAscension,
+)
 
 
 class PlannedObservation(msgspec.Struct, frozen=True, omit_defaults=True):
-    sequence: int
-    programme: str
-    target: str
-    mode: str
-    configuration: list[str]
+    sequence: Ordinal
+    programme: Identifier
+    target: Name
+    mode: Keyword
+    configuration: Annotated[list[Keyword], Meta(max_length=STATIONS)]
     start: datetime
     end: datetime
-    calibrators: list[str] = msgspec.field(default_factory=list)
+    calibrators: Annotated[list[Name], Meta(max_length=CALIBRATORS)] = msgspec.field(default_factory=list)
     # the programme's target id, when the scheduler planned from the programme's list
     target_id: UUID | None = None
 
@@ -35,11 +57,11 @@ class PlannedObservation(msgspec.Struct, frozen=True, omit_defaults=True):
     summary="A night's plan was posted by the SPICA scheduler; a new version replaces the previous one.",
 )
 class NightScheduled(Event, frozen=True):  # repeated for mypy, which does not inherit a Struct's frozen flag
-    site: str
+    site: Identifier
     night: date
-    version: int
-    observations: list[PlannedObservation]
-    scheduled_by: str
+    version: Ordinal
+    observations: Annotated[list[PlannedObservation], Meta(max_length=PLANNED_OBSERVATIONS)]
+    scheduled_by: Identifier
     scheduled_at: datetime
 
 
@@ -48,15 +70,15 @@ class ProjectedBaseline(msgspec.Struct, frozen=True):
     equatorial station coordinates (chara-spica.md), length in metres, position angle in degrees
     east of north."""
 
-    stations: str
-    u_start: float
-    v_start: float
-    u_end: float
-    v_end: float
-    length_start: float
-    length_end: float
-    angle_start: float
-    angle_end: float
+    stations: Keyword
+    u_start: Finite
+    v_start: Finite
+    u_end: Finite
+    v_end: Finite
+    length_start: Finite
+    length_end: Finite
+    angle_start: Finite
+    angle_end: Finite
 
 
 @event(
@@ -67,42 +89,44 @@ class ProjectedBaseline(msgspec.Struct, frozen=True):
 )
 class ObservationLogged(Event, frozen=True):
     observation_id: UUID
-    site: str
+    site: Identifier
     night: date
-    log_version: int
-    target_name: str
-    mode: str
-    stations: list[str]
-    mjd_start: float
-    mjd_end: float
+    log_version: Ordinal
+    target_name: Name
+    mode: Keyword
+    stations: Annotated[list[Keyword], Meta(max_length=STATIONS)]
+    mjd_start: Mjd
+    mjd_end: Mjd
     logged_at: datetime
     # the programme code and target id it matched; none when it matched nothing (kept and flagged)
-    programme: str | None = None
+    programme: Identifier | None = None
     target_id: UUID | None = None
-    ra: float | None = None
-    dec: float | None = None
+    ra: RightAscension | None = None
+    dec: Declination | None = None
     # science or calibrator
-    kind: str = "science"
+    kind: Keyword = "science"
     # true when a corrected log removed this observation
     withdrawn: bool = False
     # what the log says of the conditions (None: not recorded): seeing in arcsec, tau0 in
     # milliseconds at 500 nm, wind in m/s, temperature in degrees Celsius
-    seeing: float | None = None
-    tau0: float | None = None
-    wind: float | None = None
-    airmass: float | None = None
-    temperature: float | None = None
-    comments: str = ""
-    raw_files: list[str] = msgspec.field(default_factory=list)
-    baselines: list[ProjectedBaseline] = msgspec.field(default_factory=list)
+    seeing: Finite | None = None
+    tau0: Finite | None = None
+    wind: Finite | None = None
+    airmass: Finite | None = None
+    temperature: Finite | None = None
+    comments: Comment = ""
+    raw_files: Annotated[list[FileName], Meta(max_length=RAW_FILES)] = msgspec.field(default_factory=list)
+    baselines: Annotated[list[ProjectedBaseline], Meta(max_length=BASELINES)] = msgspec.field(
+        default_factory=list
+    )
     # the plan entry it matched (None: unplanned) and how the target was recognised:
     # "plan", "name", "position" or "none" (kept and flagged, never dropped)
-    planned_sequence: int | None = None
-    matched_by: str = "none"
+    planned_sequence: Ordinal | None = None
+    matched_by: Keyword = "none"
     # the SPICA mode's wavelength range (m) and resolving power, from the modes table
-    em_min: float | None = None
-    em_max: float | None = None
-    resolving_power: float | None = None
+    em_min: Finite | None = None
+    em_max: Finite | None = None
+    resolving_power: Finite | None = None
 
 
 @event(
@@ -112,13 +136,13 @@ class ObservationLogged(Event, frozen=True):
 )
 class ObservationFlagged(Event, frozen=True):
     observation_id: UUID
-    level: str
-    previous_level: str
-    reasons: list[str]
-    comment: str
-    flagged_by: str
+    level: Keyword
+    previous_level: Keyword
+    reasons: Annotated[list[Keyword], Meta(max_length=FEW_ITEMS)]
+    comment: Comment
+    flagged_by: Identifier
     flagged_at: datetime
-    programme: str | None = None
+    programme: Identifier | None = None
 
 
 @event(
@@ -128,13 +152,13 @@ class ObservationFlagged(Event, frozen=True):
     "changed and withdrew compared with the previous version.",
 )
 class NightLogIngested(Event, frozen=True):
-    site: str
+    site: Identifier
     night: date
-    version: int
-    lines: int
-    added: list[UUID]
-    changed: list[UUID]
-    withdrawn: list[UUID]
-    unmatched: int
-    ingested_by: str
+    version: Ordinal
+    lines: Count
+    added: Annotated[list[UUID], Meta(max_length=LOG_OBSERVATIONS)]
+    changed: Annotated[list[UUID], Meta(max_length=LOG_OBSERVATIONS)]
+    withdrawn: Annotated[list[UUID], Meta(max_length=LOG_OBSERVATIONS)]
+    unmatched: Count
+    ingested_by: Identifier
     ingested_at: datetime

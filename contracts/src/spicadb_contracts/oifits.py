@@ -11,21 +11,42 @@ kept (``file.superseded``).
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
+from msgspec import Meta
 
 from .base import Event, event
+from .bounds import (
+    GRANULES,
+    LINKED_OBSERVATIONS,
+    PREVIEWS,
+    RULES,
+    Count,
+    Declination,
+    Digest,
+    FileName,
+    Finite,
+    Identifier,
+    Keyword,
+    Link,
+    Mjd,
+    Name,
+    Ordinal,
+    RightAscension,
+    ShortText,
+)
 
 
 class Preview(msgspec.Struct, frozen=True):
     """A quick-look plot made once at indexing: ``kind`` is uv (UV coverage), vis2 (squared
     visibility against spatial frequency) or t3phi (closure phase against spatial frequency)."""
 
-    kind: str
-    url: str
-    content_type: str
-    size: int
+    kind: Keyword
+    url: Link
+    content_type: Keyword
+    size: Count
 
 
 class IndexedGranule(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -35,43 +56,45 @@ class IndexedGranule(msgspec.Struct, frozen=True, omit_defaults=True):
     granule_id: UUID
     # the local date of the evening the night starts at the site (cut at local noon)
     night: date
-    insname: str
-    target_name: str
-    s_ra: float | None
-    s_dec: float | None
-    t_min: float
-    t_max: float
+    insname: ShortText
+    target_name: Name
+    s_ra: RightAscension | None
+    s_dec: Declination | None
+    t_min: Mjd
+    t_max: Mjd
     # total integration of the granule's rows; OiDB's t_exptime is int_time_min
-    t_exptime: float
-    int_time_min: float
-    em_min: float
-    em_max: float
-    em_res_power: float | None
-    nb_channels: int
-    nb_vis: int
-    nb_vis2: int
-    nb_t3: int
-    nb_flux: int
-    instrument_name: str
-    calib_level: int
-    facility_name: str | None = None
-    instrument_mode: str | None = None
+    t_exptime: Finite
+    int_time_min: Finite
+    em_min: Finite
+    em_max: Finite
+    em_res_power: Finite | None
+    nb_channels: Count
+    nb_vis: Count
+    nb_vis2: Count
+    nb_t3: Count
+    nb_flux: Count
+    instrument_name: ShortText
+    calib_level: Count
+    facility_name: ShortText | None = None
+    instrument_mode: ShortText | None = None
     # the OI_ARRAY station names the rows use, sorted, space-separated
-    interferometer_stations: str | None = None
-    dataproduct_type: str = "visibility"
-    access_format: str = "application/fits"
+    interferometer_stations: ShortText | None = None
+    dataproduct_type: Keyword = "visibility"
+    access_format: Keyword = "application/fits"
     # SCIENCE or CALIB (HIERARCH PRO SCIENCE); calibrators are not embargoed
-    dataproduct_category: str = "SCIENCE"
-    obs_id: str | None = None
-    progid: str | None = None
-    proposal_subid: str | None = None
+    dataproduct_category: Keyword = "SCIENCE"
+    obs_id: ShortText | None = None
+    progid: ShortText | None = None
+    proposal_subid: ShortText | None = None
     # HIERARCH QUALITY LEVEL as the DRS wrote it: 0 unknown .. 5 outstanding
     quality_level: int | None = None
     # the programme code it belongs to (from the file's keywords or its observations)
-    programme: str | None = None
+    programme: Identifier | None = None
     # night-log observations it came from
-    observation_ids: list[UUID] = msgspec.field(default_factory=list)
-    previews: list[Preview] = msgspec.field(default_factory=list)
+    observation_ids: Annotated[list[UUID], Meta(max_length=LINKED_OBSERVATIONS)] = msgspec.field(
+        default_factory=list
+    )
+    previews: Annotated[list[Preview], Meta(max_length=PREVIEWS)] = msgspec.field(default_factory=list)
 
 
 @event(
@@ -82,23 +105,23 @@ class IndexedGranule(msgspec.Struct, frozen=True, omit_defaults=True):
 )
 class FileIndexed(Event, frozen=True):  # repeated for mypy, which does not inherit a Struct's frozen flag
     file_id: UUID
-    filename: str
-    sha256: str
-    md5: str
-    size: int
+    filename: FileName
+    sha256: Digest
+    md5: Digest
+    size: Count
     # 1 or 2, decided from the tables (None: mixed signals)
     oifits_version: int | None
     # valid or valid-with-warnings
-    verdict: str
-    warnings: int
+    verdict: Keyword
+    warnings: Count
     # where the file is downloaded (rights apply)
-    access_url: str
-    pushed_by: str
+    access_url: Link
+    pushed_by: Identifier
     pushed_at: datetime
-    granules: list[IndexedGranule]
-    programme: str | None = None
-    product_id: str | None = None
-    product_version: int = 1
+    granules: Annotated[list[IndexedGranule], Meta(max_length=GRANULES)]
+    programme: Identifier | None = None
+    product_id: Identifier | None = None
+    product_version: Ordinal = 1
     # the file of the same product this one replaces
     supersedes: UUID | None = None
 
@@ -111,9 +134,9 @@ class FileIndexed(Event, frozen=True):  # repeated for mypy, which does not inhe
 )
 class FileSuperseded(Event, frozen=True):
     file_id: UUID
-    product_id: str
+    product_id: Identifier
     superseded_by: UUID
-    granule_ids: list[UUID]
+    granule_ids: Annotated[list[UUID], Meta(max_length=GRANULES)]
     superseded_at: datetime
 
 
@@ -125,14 +148,14 @@ class FileSuperseded(Event, frozen=True):
 )
 class FileRejected(Event, frozen=True):
     rejection_id: UUID
-    filename: str
-    sha256: str
-    size: int
+    filename: FileName
+    sha256: Digest
+    size: Count
     # the rule ids of the errors that refused it
-    rules: list[str]
-    pushed_by: str
+    rules: Annotated[list[Identifier], Meta(max_length=RULES)]
+    pushed_by: Identifier
     pushed_at: datetime
-    product_id: str | None = None
+    product_id: Identifier | None = None
 
 
 @event(
@@ -144,5 +167,5 @@ class FileRejected(Event, frozen=True):
 class GranuleLinked(Event, frozen=True):
     granule_id: UUID
     file_id: UUID
-    observation_ids: list[UUID]
-    programme: str | None = None
+    observation_ids: Annotated[list[UUID], Meta(max_length=LINKED_OBSERVATIONS)]
+    programme: Identifier | None = None

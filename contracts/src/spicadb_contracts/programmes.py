@@ -14,17 +14,39 @@ in order.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
+from msgspec import Meta
 
 from .base import Event, event
+from .bounds import (
+    FEW_ITEMS,
+    MEMBERS,
+    TARGET_IDENTIFIERS,
+    TARGETS_PER_BATCH,
+    CatalogueId,
+    Code,
+    Comment,
+    Count,
+    Declination,
+    Epoch,
+    Identifier,
+    Keyword,
+    Months,
+    Name,
+    Ordinal,
+    Parallax,
+    ProperMotion,
+    RightAscension,
+)
 
 
 class Member(msgspec.Struct, frozen=True):
-    username: str
+    username: Identifier
     # pi, co-investigator, observer, viewer
-    role: str
+    role: Keyword
 
 
 class TargetSnapshot(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -32,15 +54,17 @@ class TargetSnapshot(msgspec.Struct, frozen=True, omit_defaults=True):
     pmra being mu_alpha* = mu_alpha cos(dec))."""
 
     target_id: UUID
-    name: str
-    ra: float
-    dec: float
-    epoch: float = 2000.0
-    pmra: float | None = None
-    pmdec: float | None = None
-    parallax: float | None = None
-    work_package: str | None = None
-    identifiers: dict[str, str] = msgspec.field(default_factory=dict)
+    name: Name
+    ra: RightAscension
+    dec: Declination
+    epoch: Epoch = 2000.0
+    pmra: ProperMotion | None = None
+    pmdec: ProperMotion | None = None
+    parallax: Parallax | None = None
+    work_package: Code | None = None
+    identifiers: Annotated[dict[Keyword, CatalogueId], Meta(max_length=TARGET_IDENTIFIERS)] = msgspec.field(
+        default_factory=dict
+    )
 
 
 @event("programmes.programme.created", version=1, summary="A programme was created, with its members.")
@@ -48,16 +72,16 @@ class ProgrammeCreated(
     Event, frozen=True
 ):  # repeated for mypy, which does not inherit a Struct's frozen flag
     programme_id: UUID
-    code: str
-    title: str
+    code: Code
+    title: Name
     # large-programme, survey, regular, directors-time
-    kind: str
-    pi: str
-    status: str
+    kind: Keyword
+    pi: Identifier
+    status: Keyword
     public: bool
-    proprietary_months: int
-    members: list[Member]
-    created_by: str
+    proprietary_months: Months
+    members: Annotated[list[Member], Meta(max_length=MEMBERS)]
+    created_by: Identifier
     created_at: datetime
 
 
@@ -68,14 +92,14 @@ class ProgrammeCreated(
 )
 class ProgrammeChanged(Event, frozen=True):
     programme_id: UUID
-    code: str
-    title: str
-    kind: str
-    pi: str
-    status: str
+    code: Code
+    title: Name
+    kind: Keyword
+    pi: Identifier
+    status: Keyword
     public: bool
-    changed_fields: list[str]
-    changed_by: str
+    changed_fields: Annotated[list[Keyword], Meta(max_length=FEW_ITEMS)]
+    changed_by: Identifier
     changed_at: datetime
 
 
@@ -86,9 +110,9 @@ class ProgrammeChanged(Event, frozen=True):
 )
 class MembershipChanged(Event, frozen=True):
     programme_id: UUID
-    code: str
-    members: list[Member]
-    changed_by: str
+    code: Code
+    members: Annotated[list[Member], Meta(max_length=MEMBERS)]
+    changed_by: Identifier
     changed_at: datetime
 
 
@@ -100,10 +124,10 @@ class MembershipChanged(Event, frozen=True):
 )
 class ProprietaryPeriodChanged(Event, frozen=True):
     programme_id: UUID
-    code: str
-    proprietary_months: int
-    previous_months: int
-    changed_by: str
+    code: Code
+    proprietary_months: Months
+    previous_months: Months
+    changed_by: Identifier
     changed_at: datetime
 
 
@@ -116,13 +140,13 @@ class ProprietaryPeriodChanged(Event, frozen=True):
 class ProposalStatusChanged(Event, frozen=True):
     proposal_id: UUID
     programme_id: UUID
-    code: str
-    period: str
-    from_status: str
-    to_status: str
-    changed_by: str
+    code: Code
+    period: Keyword
+    from_status: Keyword
+    to_status: Keyword
+    changed_by: Identifier
     changed_at: datetime
-    comment: str = ""
+    comment: Comment = ""
 
 
 @event(
@@ -133,13 +157,13 @@ class ProposalStatusChanged(Event, frozen=True):
 )
 class TargetsImported(Event, frozen=True):
     programme_id: UUID
-    code: str
+    code: Code
     import_id: UUID
-    batch: int
-    batches: int
-    total: int
-    targets: list[TargetSnapshot]
-    imported_by: str
+    batch: Ordinal
+    batches: Ordinal
+    total: Count
+    targets: Annotated[list[TargetSnapshot], Meta(max_length=TARGETS_PER_BATCH)]
+    imported_by: Identifier
     imported_at: datetime
 
 
@@ -150,23 +174,23 @@ class TargetsImported(Event, frozen=True):
 )
 class TargetChanged(Event, frozen=True):
     programme_id: UUID
-    code: str
+    code: Code
     target_id: UUID
     # created, updated, deleted
-    change: str
+    change: Keyword
     target: TargetSnapshot | None
-    changed_by: str
+    changed_by: Identifier
     changed_at: datetime
 
 
 class ProgressCounts(msgspec.Struct, frozen=True):
     # visits asked for, scheduled in the latest plans, logged by CHARA, logged and flagged good or usable
-    requested: int
-    planned: int
-    observed: int
-    good: int
+    requested: Count
+    planned: Count
+    observed: Count
+    good: Count
     # not-observed, partial, done
-    state: str
+    state: Keyword
 
 
 @event(
@@ -176,13 +200,13 @@ class ProgressCounts(msgspec.Struct, frozen=True):
 )
 class ProgressChanged(Event, frozen=True):
     programme_id: UUID
-    code: str
+    code: Code
     request_id: UUID
     target_id: UUID
-    target_name: str
-    mode: str
+    target_name: Name
+    mode: Keyword
     request: ProgressCounts
     programme: ProgressCounts
     changed_at: datetime
-    work_package: str | None = None
+    work_package: Code | None = None
     work_package_progress: ProgressCounts | None = None

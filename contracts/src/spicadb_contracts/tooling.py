@@ -18,7 +18,7 @@ from pathlib import Path
 
 from . import history
 from .base import registered_events
-from .compat import compare
+from .compat import compare, tightenings
 from .render import SCHEMAS_DIR, JsonObject, render
 
 __all__ = ["check", "compare", "expected_files", "find_drift", "generate", "main"]
@@ -100,13 +100,17 @@ def _load(content: bytes) -> JsonObject | None:
     return loaded if isinstance(loaded, dict) else None
 
 
-def _compare_against(result: Compatibility, path: str, new: JsonObject, label: str, content: bytes) -> None:
+def _compare_against(
+    result: Compatibility, path: str, new: JsonObject, label: str, content: bytes, *, newest: bool
+) -> None:
     old = _load(content)
     if old is None:
         result.notes.append(f"note: {path} ({label}) is not a JSON object; skipped")
         return
     result.baselines += 1
     result.breaking.extend(f"  {path} (vs {label}): {change}" for change in compare(old, new))
+    if newest:  # once committed, a tightening is no longer news
+        result.notes.extend(f"note: {path} (vs {label}): {change}" for change in tightenings(old, new))
 
 
 def _baselines(root: Path, paths: list[str], result: Compatibility) -> dict[str, list[tuple[str, bytes]]]:
@@ -130,8 +134,8 @@ def check_compatibility(root: Path, expected: dict[str, bytes]) -> Compatibility
     }
     result = Compatibility()
     for path, versions in _baselines(root, sorted(schemas), result).items():
-        for label, content in versions:
-            _compare_against(result, path, schemas[path], label, content)
+        for index, (label, content) in enumerate(versions):
+            _compare_against(result, path, schemas[path], label, content, newest=index == 0)
     return result
 
 
@@ -156,8 +160,8 @@ def check(root: Path) -> int:
         _report(
             "contracts compatibility: breaking changes to declared event versions:",
             compat.breaking,
-            "An event version may only gain fields with defaults; for anything else declare a new"
-            " version (version=N+1) next to the old one.",
+            "An event version may only gain fields with defaults and tighter bounds (see compat.py);"
+            " for anything else declare a new version (version=N+1) next to the old one.",
         )
     if drift or compat.breaking:
         return 1
