@@ -66,6 +66,12 @@ class GatewaySettings(ServiceSettings, frozen=True):
         """``__Host-`` when Secure: only this host, path /, never set over plain HTTP."""
         return ("__Host-" if self.secure_cookies else "") + self.session_cookie
 
+    @property
+    def login_cookie_name(self) -> str:
+        """The login-state cookie lives on /auth/callback only: ``__Secure-``, since browsers drop a
+        ``__Host-`` cookie whose path is not /."""
+        return ("__Secure-" if self.secure_cookies else "") + self.session_cookie + "_login"
+
 
 def parse_upstreams(text: str) -> dict[str, str]:
     """``"a=http://h:1,b=http://h:2"`` -> ``{"a": "http://h:1", "b": "http://h:2"}``."""

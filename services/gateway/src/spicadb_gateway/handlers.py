@@ -47,7 +47,7 @@ def _login_cookie(gateway: Gateway, state: str | None) -> Cookie:
     someone else's login does not sign this browser in as them)."""
     settings = gateway.settings
     return Cookie(
-        key=settings.session_cookie_name + "_login",
+        key=settings.login_cookie_name,
         value=state or "",
         path=LOGIN_COOKIE_PATH,
         httponly=True,
@@ -120,7 +120,7 @@ async def callback(
     assert gateway.authn is not None
     if not login_state:
         raise Problem("the callback has no state", status=400, code="login-state")
-    bound = request.cookies.get(gateway.settings.session_cookie_name + "_login")
+    bound = request.cookies.get(gateway.settings.login_cookie_name)
     if not bound or not hmac.compare_digest(bound, login_state):
         raise Problem(
             "this login was not started by this browser: start again at /auth/login",

@@ -1,5 +1,6 @@
 """What the machine must have: PostgreSQL 15 with pgsphere, and nats-server (from its wheel); for the
 tests also STILTS (`stilts votlint` checks the VOTables the VO endpoints serve; tests skip that check
+without it), and Debian's chromium (the gateway's browser login test drives it with playwright; skipped
 without it).
 
 Installs the Debian packages when missing and running as root; otherwise says what to install.
@@ -27,7 +28,8 @@ class Finding:
 
 
 # wanted for the tests only: their absence is reported, never fatal
-VALIDATORS = ("stilts",)
+VALIDATORS = ("stilts", "chromium")
+CHROMIUM = Path("/usr/bin/chromium")
 
 
 def check(pg_bin: Path, *, validators: bool = False) -> list[Finding]:
@@ -41,11 +43,17 @@ def check(pg_bin: Path, *, validators: bool = False) -> list[Finding]:
         findings.append(Finding("nats-server", False, str(exc)))
     if validators:
         findings.append(Finding("stilts", shutil.which("stilts") is not None, "stilts votlint (tests)"))
+        findings.append(Finding("chromium", CHROMIUM.exists(), f"{CHROMIUM} (browser login test)"))
     return findings
 
 
 def missing_packages(findings: list[Finding]) -> list[str]:
-    wanted = {"postgresql-15": "postgresql-15", "pgsphere": "postgresql-15-pgsphere", "stilts": "stilts"}
+    wanted = {
+        "postgresql-15": "postgresql-15",
+        "pgsphere": "postgresql-15-pgsphere",
+        "stilts": "stilts",
+        "chromium": "chromium",
+    }
     return [wanted[f.name] for f in findings if not f.ok and f.name in wanted]
 
 
