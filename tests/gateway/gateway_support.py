@@ -54,6 +54,8 @@ ECHO_SPEC = ServiceSpec(
         ),
         GatewayRoute("/echo/small", methods=("POST",), scopes=("probe:write",), max_body_bytes=SMALL_LIMIT),
         GatewayRoute("/echo/medium", methods=("POST",), scopes=("probe:write",), max_body_bytes=MEDIUM_LIMIT),
+        # a protected path under an anonymous prefix (as /oifits/rejections under /oifits/)
+        GatewayRoute("/echo/public/private", methods=("GET",), scopes=("probe:write",)),
         GatewayRoute("/echo/public", methods=("GET", "POST"), anonymous=True),
         GatewayRoute("/echo", scopes=("probe:read",)),
     ),

@@ -110,6 +110,39 @@ async def test_dot_segments_cannot_climb_out_of_a_prefix(stack: Stack) -> None:
     assert len(stack.echo.seen) == seen
 
 
+async def test_duplicate_slashes_are_judged_and_proxied_as_one(stack: Stack) -> None:
+    """``/echo/public//private`` was judged by the anonymous /echo/public route while services collapse
+    ``//``: the policy and the service must see one path."""
+    assert stack.gateway is not None
+    seen = len(stack.echo.seen)
+    async with stack.client() as client:
+        anonymous = await client.get("/echo/public//private")
+        allowed = await client.get("/echo//public///private?x=1", headers=stack.bearer("probe:write"))
+    assert_problem(anonymous, 401, "missing-token")
+    assert len(stack.echo.seen) == seen + 1
+    assert allowed.status_code == 200, allowed.text
+    assert allowed.json()["path"] == "/echo/public/private"
+    assert allowed.json()["raw_path"] == "/echo/public/private"
+    assert allowed.json()["query_string"] == "x=1"
+
+
+async def test_encoded_slashes_are_judged_as_slashes_and_control_characters_refused(stack: Stack) -> None:
+    assert stack.gateway is not None
+    seen = len(stack.echo.seen)
+    for path, status, code in (
+        ("/echo/public%2Fprivate", 401, "missing-token"),  # services decode it to a slash too
+        ("/echo/public%2F/private", 401, "missing-token"),
+        ("/echo/public/%00", 400, "bad-path"),
+        ("/echo/public/a%0Ab", 400, "bad-path"),
+    ):
+        answer, _, payload = await raw_exchange(
+            stack.gateway.port, f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+        )
+        assert answer == status, (path, payload)
+        assert json.loads(payload)["type"].endswith("/" + code)
+    assert len(stack.echo.seen) == seen
+
+
 async def test_forwarded_headers_identity_and_hop_by_hop(stack: Stack) -> None:
     async with stack.client() as client:
         response = await client.get(

@@ -239,12 +239,10 @@ class Gateway:
         method: str = scope["method"]
         path: str = scope["path"]
         try:
+            path = normalise_path(scope)
             if method == "OPTIONS" and origin is not None and request.preflight_method is not None:
                 await self._preflight(path, request, extra, send)
                 return
-            if "/." in path and _has_dot_segment(path):
-                # "/public/../admin" would match the prefix /public: refused rather than normalised
-                raise Problem("paths with . or .. segments are not accepted", status=400, code="bad-path")
             resolved = self.policy.resolve(path, method)
             if resolved is None:
                 raise Problem(f"no route for {path}", status=404, code="not-found")
@@ -591,6 +589,29 @@ def _header_safe(value: bytes) -> bool:
 
 def _has_dot_segment(path: str) -> bool:
     return any(segment in (".", "..") for segment in path.split("/"))
+
+
+_DUPLICATE_SLASHES = re.compile(r"/{2,}")
+_DUPLICATE_SLASHES_RAW = re.compile(rb"/{2,}")
+
+
+def normalise_path(scope: Scope) -> str:
+    """The one path the policy judges and the service routes on (``path`` and ``raw_path`` of ``scope``
+    are rewritten). Judged decoded, as services route (``%2F`` is a slash to both); duplicate slashes
+    collapsed (services collapse them, so ``/a//b`` is judged as ``/a/b``, not by the route of ``/a``);
+    refused with 400: ``.``/``..`` segments (``/public/../admin`` would match the prefix /public) and
+    control characters."""
+    path: str = scope["path"]
+    if b"%" in (scope.get("raw_path") or b"") and any(ord(c) < 0x20 or ord(c) == 0x7F for c in path):
+        raise Problem("control characters are not accepted in paths", status=400, code="bad-path")
+    if "/." in path and _has_dot_segment(path):
+        raise Problem("paths with . or .. segments are not accepted", status=400, code="bad-path")
+    if "//" in path:
+        path = _DUPLICATE_SLASHES.sub("/", path)
+        scope["path"] = path
+        raw = scope.get("raw_path") or path.encode()
+        scope["raw_path"] = _DUPLICATE_SLASHES_RAW.sub(b"/", raw)
+    return path
 
 
 async def _read_all(receive: Receive, limit: int) -> bytes:

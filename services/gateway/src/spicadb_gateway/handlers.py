@@ -10,7 +10,7 @@ import hmac
 import html
 import secrets
 from typing import Annotated, Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import httpx
 import msgspec
@@ -23,7 +23,7 @@ from spicadb_kit.errors import Problem
 from spicadb_kit.logs import get_logger
 
 from .authn import Authenticator, insufficient_scope
-from .gateway import Gateway
+from .gateway import Gateway, normalise_path
 from .policy import NotAllowed
 from .sessions import LOGIN_STATE_SECONDS, OAuthError, SessionStore, csrf_token, safe_next
 
@@ -220,7 +220,8 @@ async def ingress(
     anonymous = False
     original = request.headers.get("x-original-url")
     if original:
-        path = urlsplit(original).path or "/"
+        raw_path = urlsplit(original).path or "/"
+        path = normalise_path({"path": unquote(raw_path), "raw_path": raw_path.encode("latin-1")})
         resolved = gateway.policy.resolve(path, method)
         if resolved is None:
             raise Problem(f"no route for {path}", status=404, code="not-found")
