@@ -44,11 +44,27 @@ _CSRF = re.compile(r'name=csrf_token value="([^"]*)"')
 _UPSTREAM = re.compile(r'<a class=upstream href="([^"]*)"')
 
 
-class InProcess(httpx.AsyncBaseTransport):
-    """An httpx transport to an app run by a litestar test client (its lifespan, its loop)."""
+class _FromPeer(TestClientTransport[Any]):
+    """Litestar's test transport, with the peer address a server would see on its socket."""
 
-    def __init__(self, client: AsyncTestClient[Any]) -> None:
-        self._inner = TestClientTransport(client=client)  # type: ignore[arg-type]
+    def __init__(self, client: AsyncTestClient[Any], peer: str) -> None:
+        super().__init__(client=client)
+        self.peer = peer
+
+    def parse_request(self, request: httpx.Request) -> dict[str, Any]:
+        scope = dict(super().parse_request(request))
+        scope["client"] = (self.peer, 43210)
+        return scope
+
+
+class InProcess(httpx.AsyncBaseTransport):
+    """An httpx transport to an app run by a litestar test client (its lifespan, its loop);
+    ``peer``: the client address the app sees (litestar's default is "testclient")."""
+
+    def __init__(self, client: AsyncTestClient[Any], peer: str | None = None) -> None:
+        self._inner: TestClientTransport[Any] = (
+            _FromPeer(client, peer) if peer else TestClientTransport(client=client)  # type: ignore[arg-type]
+        )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         return await self._inner.handle_async_request(request)
@@ -154,6 +170,14 @@ class Browser:
     def transport(self) -> httpx.AsyncBaseTransport:
         """Requests to this in-process service (for authlib's client, or another service)."""
         return InProcess(self.http)
+
+    @asynccontextmanager
+    async def from_peer(self, address: str) -> AsyncIterator[httpx.AsyncClient]:
+        """Another browser, connecting from ``address`` (as the service's socket sees it)."""
+        async with httpx.AsyncClient(
+            transport=InProcess(self.http, peer=address), base_url=self.issuer, follow_redirects=False
+        ) as client:
+            yield client
 
     def oauth_client(
         self, client_id: str, client_secret: str | None = None, **kwargs: Any

@@ -42,10 +42,18 @@ class AuthSettings(ServiceSettings, frozen=True):
     # (clock skew of verifiers, replicas that noticed the promotion late)
     key_retire_margin_seconds: int = 120
 
-    # login throttling: failures per user name, and per client address, within the window
+    # login throttling, within the window: failures per user name from one client address (beyond:
+    # that address is refused for that account, nobody else is), and per client address over every
+    # user name (password spraying); the address is the peer, or what a trusted proxy
+    # (SPICADB_FORWARDED_ALLOW_IPS) says it saw
     login_max_failures: int = 5
     login_max_failures_per_address: int = 30
     login_failure_window_seconds: int = 900
+    # an account failing from many addresses is not locked (that would lock its owner out too):
+    # beyond this many failures in the window, every attempt on it waits, doubling per failure
+    # up to login_max_delay_seconds
+    login_delay_after_failures: int = 20
+    login_max_delay_seconds: float = 5.0
 
     # delegation of login to an upstream OpenID provider (disabled when upstream_issuer is empty)
     upstream_issuer: str = ""

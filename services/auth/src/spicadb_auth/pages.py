@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from html import escape
 from urllib.parse import urlencode
 
-from litestar import Response
+from litestar import MediaType, Response
 from litestar.datastructures import Cookie
 
 # a login form must not be framed (clickjacking), cached or leak its URL (codes, states)
@@ -80,7 +80,8 @@ def page_response(
     return Response(
         page.render(),
         status_code=status,
-        media_type="text/html; charset=utf-8",
+        # litestar adds "; charset=utf-8" to text types itself (naming it here doubled it)
+        media_type=MediaType.HTML,
         headers={**PAGE_HEADERS, **(headers or {})},
         cookies=cookies or [],
     )

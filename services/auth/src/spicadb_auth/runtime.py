@@ -17,6 +17,7 @@ from spicadb_kit.context import ServiceContext
 from spicadb_kit.events import Outbox
 from spicadb_kit.logs import get_logger
 
+from .addresses import TrustedProxies
 from .bridge import run_in_transaction
 from .config import AuthSettings
 from .keys import KeyRing
@@ -42,6 +43,7 @@ class AuthRuntime:
         self.settings = settings
         self.keyring = KeyRing(settings)
         self.passwords = Passwords()
+        self.proxies = TrustedProxies(settings.forwarded_allow_ips)
         self.server = SpicaAuthorizationServer(self)
         self.logins = LoginService(self)
         self.upstream = UpstreamProvider(settings, upstream_transport) if settings.upstream_enabled else None

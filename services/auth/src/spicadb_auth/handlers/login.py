@@ -8,9 +8,10 @@ from typing import Any
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 
+from ..local_paths import safe_next
 from ..pages import PAGE_HEADERS, LoginPage, page_response, upstream_link
 from ..runtime import AuthRuntime
-from ..services.delegation import Delegation, DelegationFailed, safe_next
+from ..services.delegation import Delegation, DelegationFailed
 from ..services.login import LoginRefused
 from .oauth import ANONYMOUS, client_address
 
@@ -69,7 +70,7 @@ async def login_submit(request: Request[Any, Any, Any], auth: NamedDependency[Au
         )
     try:
         account = await auth.logins.authenticate(
-            username, str(form.get("password") or ""), client_address(request)
+            username, str(form.get("password") or ""), client_address(request, auth)
         )
     except LoginRefused as refused:
         headers = {"Retry-After": str(refused.retry_after)} if refused.retry_after else None

@@ -35,8 +35,10 @@ def _request_id(request: Request[Any, Any, Any]) -> str | None:
     return str(value) if value else None
 
 
-def client_address(request: Request[Any, Any, Any]) -> str:
-    return request.client.host if request.client else "unknown"
+def client_address(request: Request[Any, Any, Any], auth: AuthRuntime) -> str:
+    """The peer, or the client a trusted proxy in front of it names (see addresses.py)."""
+    peer = request.client.host if request.client else None
+    return auth.proxies.client(peer, request.headers.getall("x-forwarded-for", []))
 
 
 # --- discovery ----------------------------------------------------------------------------------
@@ -186,7 +188,7 @@ async def authorize_sign_in(
         )
     try:
         account = await auth.logins.authenticate(
-            username, str(form.get("password") or ""), client_address(request)
+            username, str(form.get("password") or ""), client_address(request, auth)
         )
     except LoginRefused as refused:
         headers = {"Retry-After": str(refused.retry_after)} if refused.retry_after else None

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from spicadb_kit.db import transaction
 from spicadb_kit.logs import get_logger
 
+from ..local_paths import safe_next
 from ..models import Account, digest, now
 from ..storage import AccountStore, SessionStore
 from .admin import Actor, Changes, NewUser
@@ -42,13 +43,6 @@ class DelegationFailed(Exception):
 class Started:
     url: str
     state: str
-
-
-def safe_next(value: str | None) -> str:
-    """Only a path on this origin: never an open redirect."""
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
-        return value
-    return "/login"
 
 
 def username_candidate(claims: dict[str, Any]) -> str:

@@ -1,11 +1,16 @@
 """Signing in on the login page: password check, throttling, browser sessions, CSRF.
 
-Throttling: at most ``login_max_failures`` failed attempts per user name and
-``login_max_failures_per_address`` per client address within ``login_failure_window_seconds``;
-beyond, every attempt is refused with 429 and ``Retry-After`` *before* the password is looked
-at (so a right password does not help an attacker who is throttled). A successful sign-in
-clears the failures of that user name. The client address is the one uvicorn reports, i.e.
-the first ``X-Forwarded-For`` hop set by the gateway.
+Throttling (OWASP's per-account throttling with per-source keys): failures are counted per
+(user name, client address). ``login_max_failures`` of them within
+``login_failure_window_seconds`` refuse that address for that account with 429 and
+``Retry-After`` *before* the password is looked at (a right password does not help a throttled
+attacker), while the account's owner, elsewhere, still signs in. ``login_max_failures_per_address``
+failures of one address over every user name refuse that address (password spraying). An
+account failing from many addresses is slowed down, not locked: beyond
+``login_delay_after_failures`` failures every attempt on it waits, doubling, up to
+``login_max_delay_seconds``. A successful sign-in clears the failures of its (user name,
+address). The client address is the peer, or what a trusted proxy in front of it saw
+(addresses.py); an IPv6 address counts as its /64.
 
 CSRF: the login form carries a random token that must equal the one in a ``SameSite=Strict``,
 HttpOnly cookie set with the form (double submit; the cookie is ``__Host-`` prefixed over
@@ -15,6 +20,7 @@ issuer's.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import math
 import secrets
@@ -28,6 +34,7 @@ from litestar.datastructures import Cookie
 from spicadb_kit.db import transaction
 from spicadb_kit.logs import get_logger
 
+from ..addresses import throttling_key
 from ..models import Account, digest
 from ..storage import AccountStore, SessionStore
 
@@ -64,38 +71,49 @@ class LoginService:
     async def authenticate(self, username: str, password: str, address: str) -> Account:
         s = self.settings
         username = username.strip().lower()
+        source = throttling_key(address)
         async with self.runtime.db.acquire() as conn:
             store = SessionStore(conn)
+            window = s.login_failure_window_seconds
             blocked = [
-                await store.blocked_until(
-                    "username", username, s.login_max_failures, s.login_failure_window_seconds
-                ),
-                await store.blocked_until(
-                    "address", address, s.login_max_failures_per_address, s.login_failure_window_seconds
-                ),
+                await store.blocked_until(s.login_max_failures, window, address=source, username=username),
+                await store.blocked_until(s.login_max_failures_per_address, window, address=source),
             ]
             until = max((b for b in blocked if b is not None), default=None)
             if until is not None:
                 retry_after = max(1, math.ceil((until - datetime.now(UTC)).total_seconds()))
-                log.warning("sign-in throttled", username=username, address=address, retry_after=retry_after)
+                log.warning("sign-in throttled", username=username, address=source, retry_after=retry_after)
                 raise LoginRefused(429, "Too many failed sign-in attempts. Try again later.", retry_after)
+            failures = await store.recent_failures(username, window, s.login_delay_after_failures + 32)
             account = await AccountStore(conn).get(username)
+        if delay := self.delay(failures):
+            # an account under attack from many addresses: slowed down, not locked (no connection held)
+            log.warning("sign-in delayed", username=username, address=source, seconds=delay)
+            await asyncio.sleep(delay)
         ok = await self.runtime.passwords.verify(account.password_hash if account else None, password)
         if account is None or not ok:
             async with self.runtime.db.acquire() as conn:
-                await SessionStore(conn).record_failure(username, address)
-            log.info("sign-in failed", username=username, address=address)
+                await SessionStore(conn).record_failure(username, source)
+            log.info("sign-in failed", username=username, address=source)
             raise LoginRefused(401, "Wrong user name or password.")
         if account.disabled:
             log.info("sign-in refused: account disabled", username=username)
             raise LoginRefused(403, "This account is disabled.")
         async with transaction(self.runtime.db) as conn:
-            await SessionStore(conn).clear_failures(username)
+            await SessionStore(conn).clear_failures(username, source)
             if account.password_hash and self.runtime.passwords.needs_rehash(account.password_hash):
                 await AccountStore(conn).set_password_hash(
                     username, await self.runtime.passwords.hash(password)
                 )
         return account
+
+    def delay(self, failures: int) -> float:
+        """Seconds an attempt waits after ``failures`` failures of its account (every address)."""
+        s = self.settings
+        beyond = failures - s.login_delay_after_failures
+        if beyond < 0:
+            return 0.0
+        return float(min(s.login_max_delay_seconds, 0.25 * 2 ** min(beyond, 16)))
 
     # --- browser sessions ---------------------------------------------------------------------
 

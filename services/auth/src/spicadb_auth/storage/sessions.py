@@ -48,25 +48,40 @@ class SessionStore:
             "INSERT INTO login_failure (username, address) VALUES ($1, $2)", username, address
         )
 
-    async def clear_failures(self, username: str) -> None:
-        await self.conn.execute("DELETE FROM login_failure WHERE username = $1", username)
+    async def clear_failures(self, username: str, address: str) -> None:
+        await self.conn.execute(
+            "DELETE FROM login_failure WHERE username = $1 AND address = $2", username, address
+        )
 
     async def blocked_until(
-        self, column: str, value: str, limit: int, window_seconds: int
+        self, limit: int, window_seconds: int, *, address: str, username: str | None = None
     ) -> datetime | None:
-        """When the ``limit``-th most recent failure of the window leaves it (None: not blocked)."""
-        assert column in ("username", "address")
+        """When the ``limit``-th most recent failure of the window leaves it (None: not blocked):
+        of this address for this user name, or of this address over every user name."""
         oldest_counted: datetime | None = await self.conn.fetchval(
-            f"SELECT failed_at FROM login_failure WHERE {column} = $1"
-            " AND failed_at > now() - make_interval(secs => $2)"
-            " ORDER BY failed_at DESC OFFSET $3 LIMIT 1",
-            value,
+            "SELECT failed_at FROM login_failure WHERE address = $1"
+            " AND ($2::text IS NULL OR username = $2)"
+            " AND failed_at > now() - make_interval(secs => $3)"
+            " ORDER BY failed_at DESC OFFSET $4 LIMIT 1",
+            address,
+            username,
             float(window_seconds),
             limit - 1,
         )
         if oldest_counted is None:
             return None
         return oldest_counted + timedelta(seconds=window_seconds)
+
+    async def recent_failures(self, username: str, window_seconds: int, at_most: int) -> int:
+        """Failures of this user name within the window, from any address (counted up to ``at_most``)."""
+        count: int = await self.conn.fetchval(
+            "SELECT count(*) FROM (SELECT 1 FROM login_failure WHERE username = $1"
+            " AND failed_at > now() - make_interval(secs => $2) LIMIT $3) f",
+            username,
+            float(window_seconds),
+            at_most,
+        )
+        return count
 
     # --- upstream logins ----------------------------------------------------------------------
 
