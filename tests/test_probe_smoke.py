@@ -2,6 +2,11 @@ from __future__ import annotations
 
 from harness import Probe
 
+from spicadb_kit.migrate import load_migrations, version_tag
+
+# the kit's newest migration, whichever release this is
+KIT = version_tag(load_migrations("spicadb_kit.migrations", "kit"))
+
 
 async def test_ping_posted_over_http_is_applied_once_by_the_consumer(probe: Probe) -> None:
     token = probe.tokens.mint("probe:write", "probe:read")
@@ -15,5 +20,5 @@ async def test_ping_posted_over_http_is_applied_once_by_the_consumer(probe: Prob
         ready = await client.get("/health/ready")
         assert ready.status_code == 200, ready.text
         body = ready.json()
-        assert body["schema_version"] == "kit:0002 probe:0001"
+        assert body["schema_version"] == f"{KIT} probe:0001"
         assert body["outbox"]["unpublished"] == 0

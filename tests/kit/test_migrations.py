@@ -15,7 +15,7 @@ from litestar.testing import AsyncTestClient
 
 from spicadb_kit.app import SchemaNotCurrent, create_service_app
 from spicadb_kit.infra import NatsServer
-from spicadb_kit.migrate import Migration, MigrationError, apply_migrations, load_migrations
+from spicadb_kit.migrate import Migration, MigrationError, apply_migrations, load_migrations, version_tag
 from spicadb_kit.settings import ServiceSettings
 from spicadb_kit.spec import ServiceSpec
 from spicadb_kit.testing.tokens import TokenFactory
@@ -225,4 +225,6 @@ async def test_service_refuses_to_start_with_a_pending_migration(
     async with AsyncTestClient(app()) as client:
         ready = await client.get("/health/ready")
     assert ready.status_code == 200, ready.text
-    assert ready.json()["schema_version"] == "demo:0002 kit:0002"
+    assert ready.json()["schema_version"] == "demo:0002 " + version_tag(
+        load_migrations("spicadb_kit.migrations", "kit")
+    )

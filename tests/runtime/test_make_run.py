@@ -16,9 +16,12 @@ import httpx
 import pytest
 
 from spicadb_kit.infra import free_port, pid_alive
+from spicadb_kit.migrate import load_migrations, version_tag
 from spicadb_kit.spec import discover_services
 
 SUPPORT = Path(__file__).parent.parent / "support"
+# the kit's newest migration, whichever release this is
+KIT = version_tag(load_migrations("spicadb_kit.migrations", "kit"))
 SPICADB = Path(sys.executable).parent / "spicadb"
 
 pytestmark = pytest.mark.slow
@@ -109,11 +112,11 @@ def test_run_starts_everything_prints_the_table_and_stops_cleanly(run: Run) -> N
     table = run.wait_ready()
     probe = httpx.get(f"{table['probe']['url']}/health/ready")
     assert probe.status_code == 200
-    assert probe.json()["schema_version"] == "kit:0002 probe:0001"
+    assert probe.json()["schema_version"] == f"{KIT} probe:0001"
     # every installed service is part of the platform, at its runtime-contract port
     programmes = httpx.get(f"{table['programmes']['url']}/health/ready")
     assert programmes.status_code == 200
-    assert programmes.json()["schema_version"] == "kit:0002 programmes:0001"
+    assert programmes.json()["schema_version"] == f"{KIT} programmes:0001"
     assert table["postgres"]["url"] == f"postgresql://spicadb@127.0.0.1:{run.env['SPICADB_PG_PORT']}/spicadb"
     pids = [int(entry["pid"]) for entry in table.values()]  # type: ignore[call-overload]
     assert all(alive(pid) for pid in pids)
@@ -134,7 +137,7 @@ def test_second_run_reuses_the_data(run: Run) -> None:
     run.wait_ready()
     output = run.stop()
     assert "initialising" not in output  # the cluster made by the first run is used again
-    assert "probe: schema kit:0002 probe:0001" in output
+    assert f"probe: schema {KIT} probe:0001" in output
 
 
 def test_second_run_while_running_is_refused(run: Run) -> None:

@@ -81,6 +81,7 @@ async def _start(
         poll_seconds=settings.outbox_poll_seconds,
         retention_seconds=settings.outbox_retention_seconds,
         inbox_retention_seconds=settings.inbox_retention_seconds,
+        max_attempts=settings.outbox_max_attempts,
     )
     context = ServiceContext(
         spec=spec,
@@ -89,7 +90,8 @@ async def _start(
         started_at=datetime.now(UTC),
         pool=pool,
         bus=bus,
-        outbox=Outbox(f"/spicadb/{spec.name}"),
+        # events over the connected server's max_payload are refused in their transaction
+        outbox=Outbox(f"/spicadb/{spec.name}", max_payload=lambda: bus.max_payload),
         relay=relay,
         schema_version=tag,
         verifier=verifier

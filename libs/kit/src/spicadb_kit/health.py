@@ -1,7 +1,9 @@
 """Health routes every component answers: ``/health/live`` and ``/health/ready``.
 
 Readiness says why not (ObsPortal-style detail): version, start time, schema version,
-pool statistics, NATS connection, outbox backlog, consumer lag and dead letters.
+pool statistics, NATS connection, outbox backlog, consumer lag and dead letters. An event
+waiting for the relay longer than ``relay_stuck_seconds``, or a parked event (one the relay set
+aside because NATS will not take it), makes the service not ready, with the event named.
 """
 
 from __future__ import annotations
@@ -70,8 +72,33 @@ async def _database(context: ServiceContext, problems: list[str]) -> dict[str, A
         "published": stats.published,
         "last_error": stats.last_error,
     }
+    problems.extend(_outbox_problems(context, backlog))
     report["dead_letters"] = {row["consumer"]: row["n"] for row in dead}
     return report
+
+
+def _outbox_problems(context: ServiceContext, backlog: dict[str, Any]) -> list[str]:
+    """A relay that does not move, and events it set aside: nothing reaches the consumers."""
+    problems = []
+    stuck = context.settings.relay_stuck_seconds
+    age = backlog.get("oldest_age_seconds")
+    if age is not None and age > stuck:
+        why = backlog.get("oldest_error") or context.relay.stats.last_error or "the relay is not publishing"
+        problems.append(
+            f"outbox: {_event(backlog['oldest_event'])} has waited {age:.0f} s for the relay"
+            f" (over {stuck:g} s; {backlog['unpublished']} waiting): {why}"
+        )
+    if backlog.get("parked"):
+        first = backlog["first_parked"]
+        problems.append(
+            f"outbox: {backlog['parked']} event(s) parked, not publishable, first {_event(first)}:"
+            f" {first['reason']} (see `spicadb outbox list --service {context.spec.name}`)"
+        )
+    return problems
+
+
+def _event(event: dict[str, Any]) -> str:
+    return f"{event['event_type']} of {event['aggregate_id']} v{event['aggregate_version']} (outbox id {event['id']})"
 
 
 async def _consumers(context: ServiceContext) -> dict[str, Any]:

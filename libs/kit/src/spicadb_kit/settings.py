@@ -88,6 +88,10 @@ class ServiceSettings(BaseSettings, frozen=True):
     outbox_batch: int = 500
     outbox_poll_seconds: float = 1.0
     outbox_retention_seconds: float = 600.0
+    # rounds a row may fail while the rows after it are acknowledged, before it is parked
+    outbox_max_attempts: int = 10
+    # readiness fails when the oldest event waiting for the relay is older than this
+    relay_stuck_seconds: float = 60.0
     # longer than the streams keep events (30 days), so a redelivery or replay still finds its inbox row
     inbox_retention_seconds: float = 35 * 24 * 3600.0
     # events fetched and applied per consumer transaction

@@ -4,7 +4,7 @@ and tells subscribers when it came back (pull subscriptions must be re-created t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import nats
 from nats.aio.client import Client
@@ -13,6 +13,26 @@ from nats.js import JetStreamContext
 from ..logs import get_logger
 
 log = get_logger(__name__)
+
+# nats-server's default max_payload: what an event may weigh before any server said otherwise
+DEFAULT_MAX_PAYLOAD = 1024 * 1024
+_NATS_HEADER_LINE = len(b"NATS/1.0\r\n")
+# the smallest max_payload of the servers this process's buses connected to (see server_max_payload)
+_server_limit: int | None = None
+
+
+def server_max_payload() -> int:
+    """What one message (headers and body) may weigh on the NATS server this process connects to:
+    for the outboxes created before a connection, or without a bus of their own."""
+    return _server_limit or DEFAULT_MAX_PAYLOAD
+
+
+def message_size(headers: Mapping[str, str] | None, payload: bytes) -> int:
+    """The size NATS compares with max_payload: the encoded headers plus the body (HPUB)."""
+    if not headers:
+        return len(payload)
+    encoded = sum(len(k.encode()) + len(str(v).encode()) + 4 for k, v in headers.items())  # "k: v\r\n"
+    return _NATS_HEADER_LINE + encoded + 2 + len(payload)
 
 
 class Bus:
@@ -29,6 +49,12 @@ class Bus:
         if self._js is None:
             raise RuntimeError("bus is not connected")
         return self._js
+
+    @property
+    def max_payload(self) -> int:
+        """The connected server's max_payload (it says so in its INFO; nats-py keeps it after a
+        disconnection), the process-wide value before the first connection."""
+        return self.nc.max_payload if self.nc is not None else server_max_payload()
 
     @property
     def connected(self) -> bool:
@@ -61,6 +87,7 @@ class Bus:
                 log.warning("nats not reachable yet", url=self.url, error=str(exc))
                 await asyncio.sleep(0.5)
         self._js = self.nc.jetstream(timeout=5)
+        _note_server_limit(self.nc.max_payload)
 
     async def close(self) -> None:
         if self.nc is not None and not self.nc.is_closed:
@@ -74,6 +101,8 @@ class Bus:
 
     async def _reconnected(self) -> None:
         self.reconnects += 1
+        if self.nc is not None:
+            _note_server_limit(self.nc.max_payload)
         log.info("nats reconnected", url=self.url, reconnects=self.reconnects)
         for listener in self._listeners:
             listener()
@@ -83,3 +112,8 @@ class Bus:
 
     async def _closed(self) -> None:
         log.info("nats connection closed")
+
+
+def _note_server_limit(max_payload: int) -> None:
+    global _server_limit
+    _server_limit = max_payload if _server_limit is None else min(_server_limit, max_payload)

@@ -6,6 +6,20 @@ publishes them pipelined with ``Nats-Msg-Id`` = event id, waits for the PubAcks 
 the acknowledged prefix published. A crash between publish and mark republishes: the
 stream's duplicate window, and beyond it the consumers' inbox, absorb the copy.
 It wakes on NOTIFY and polls as a fallback (NOTIFY is not stored, only a hint).
+
+No row blocks the others. A row NATS can never take as it is (larger than the server's
+max_payload, refused by JetStream with a 400) is parked at once: ``parked_at`` and
+``park_reason`` set, counted in readiness, listed and put back in line by ``spicadb outbox``.
+A row that fails while rows after it in the same round are acknowledged (so NATS works and
+the row is the problem) is parked after ``max_attempts`` such rounds. A failure of NATS itself
+(not connected, timeouts, no stream) parks nothing: every row waits, and readiness reports the
+oldest one once it is older than ``SPICADB_RELAY_STUCK_SECONDS``.
+
+Per-aggregate order: the rows after a parked one, of its aggregate too, are published (holding
+them back would let one bad event stop an aggregate for ever). Consumers of that aggregate see a
+gap in its versions: an ordered consumer waits for the missing version and then dead-letters what
+follows (replayable once the parked event is retried or discarded), a consumer that allows gaps
+applies the newest version. A retried event arrives late, out of order, and is treated the same way.
 """
 
 from __future__ import annotations
@@ -13,25 +27,33 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
+from nats.errors import MaxPayloadError
+from nats.js.errors import APIError
 
 from ..db import is_connection_error
 from ..logs import get_logger
-from .bus import Bus
+from .bus import Bus, message_size
 
 log = get_logger(__name__)
 
 _CLAIM = """
-SELECT id, subject, headers, payload FROM outbox
-WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
+SELECT id, event_type, aggregate_id, aggregate_version, subject, headers, payload, attempts FROM outbox
+WHERE published_at IS NULL AND parked_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
 """
 _MARK = """
 UPDATE outbox SET published_at = now(), stream_seq = u.seq, attempts = attempts + 1, last_error = NULL
 FROM unnest($1::bigint[], $2::bigint[]) AS u(id, seq) WHERE outbox.id = u.id
 """
-_FAILED = "UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = ANY($1::bigint[])"
+_FAILED = "UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1"
+_PARK = """
+UPDATE outbox SET parked_at = now(), park_reason = u.reason, last_error = u.reason, attempts = attempts + 1
+FROM unnest($1::bigint[], $2::text[]) AS u(id, reason) WHERE outbox.id = u.id
+"""
 _PRUNE = "DELETE FROM outbox WHERE published_at < now() - make_interval(secs => $1)"
 # An inbox row must outlive every redelivery and replay of its event: keep it longer than the
 # streams keep events (StreamDecl.max_age_seconds), then drop it.
@@ -41,6 +63,7 @@ _PRUNE_INBOX = "DELETE FROM inbox WHERE processed_at < now() - make_interval(sec
 @dataclass
 class RelayStats:
     published: int = 0
+    parked: int = 0
     rounds: int = 0
     failures: int = 0
     leader: bool = False
@@ -59,6 +82,7 @@ class OutboxRelay:
         retention_seconds: float = 600.0,
         inbox_retention_seconds: float = 35 * 24 * 3600,
         ack_timeout: float = 10.0,
+        max_attempts: int = 10,
     ) -> None:
         self.pool = pool
         self.bus = bus
@@ -68,6 +92,7 @@ class OutboxRelay:
         self.retention_seconds = retention_seconds
         self.inbox_retention_seconds = inbox_retention_seconds
         self.ack_timeout = ack_timeout
+        self.max_attempts = max_attempts
         self.stats = RelayStats()
         self._wake = asyncio.Event()
         self._last_prune = 0.0
@@ -140,37 +165,99 @@ class OutboxRelay:
             rows = await conn.fetch(_CLAIM, self.batch)
             if not rows:
                 return 0
-            acked, error = await self._publish(rows)
-            if acked:
-                await conn.execute(_MARK, [r["id"] for r, _ in acked], [seq for _, seq in acked])
-            if error is not None:
-                failed = [r["id"] for r in rows[len(acked) :]]
-                await conn.execute(_FAILED, failed, error[:500])
-        self.stats.published += len(acked)
-        if error is not None:
-            raise RuntimeError(f"{len(rows) - len(acked)} events not acknowledged: {error}")
-        return len(acked)
+            marked, parked, failed = self._settle(rows, await self._publish(rows))
+            if marked:
+                await conn.execute(_MARK, [i for i, _ in marked], [seq for _, seq in marked])
+            if parked:
+                await conn.execute(_PARK, [r["id"] for r, _ in parked], [why[:500] for _, why in parked])
+            if failed is not None:
+                await conn.execute(_FAILED, failed[0]["id"], failed[1][:500])
+        self.stats.published += len(marked)
+        self.stats.parked += len(parked)
+        for row, why in parked:
+            log.error(
+                "outbox event parked: it cannot be published, the events after it go on",
+                outbox_id=row["id"],
+                event_type=row["event_type"],
+                aggregate_id=row["aggregate_id"],
+                aggregate_version=row["aggregate_version"],
+                reason=why,
+            )
+        if failed is not None:
+            raise RuntimeError(
+                f"{len(rows) - len(marked) - len(parked)} events not acknowledged: {failed[1]}"
+            )
+        return len(marked)
 
-    async def _publish(
-        self, rows: list[asyncpg.Record]
-    ) -> tuple[list[tuple[asyncpg.Record, int]], str | None]:
-        """Pipeline the batch; return the acknowledged prefix (order must hold) and the first error."""
-        js = self.bus.js
-        futures = []
-        error: str | None = None
-        try:
-            for row in rows:
-                futures.append(await js.publish_async(row["subject"], row["payload"], headers=row["headers"]))
-        except Exception as exc:
-            error = repr(exc)
-        results = await self._gather(futures)
-        acked: list[tuple[asyncpg.Record, int]] = []
-        for row, result in zip(rows, results, strict=False):
-            if isinstance(result, BaseException):
-                error = error or repr(result)
+    def _settle(
+        self, rows: list[asyncpg.Record], outcomes: list[int | _Failure | None]
+    ) -> tuple[list[tuple[int, int]], list[tuple[asyncpg.Record, str]], tuple[asyncpg.Record, str] | None]:
+        """(rows to mark published with their stream sequence, rows to park, the row that holds the
+        rest back). Acknowledged rows are marked up to the first failure that is not parked: what
+        follows it is published again next round (deduplicated by Nats-Msg-Id), so the stream keeps
+        the outbox's order whenever NATS is the one failing."""
+        marked: list[tuple[int, int]] = []
+        parked: list[tuple[asyncpg.Record, str]] = []
+        for index, (row, outcome) in enumerate(zip(rows, outcomes, strict=True)):
+            if isinstance(outcome, int):
+                marked.append((row["id"], outcome))
+                continue
+            if outcome is None:  # never sent (the connection failed before): it waits with what follows
                 break
-            acked.append((row, int(result.seq)))  # type: ignore[attr-defined]
-        return acked, error
+            # later rows acknowledged: NATS works and this row is the problem
+            singled_out = any(isinstance(later, int) for later in outcomes[index + 1 :])
+            if outcome.permanent or (singled_out and row["attempts"] + 1 >= self.max_attempts):
+                parked.append((row, outcome.error))
+                continue
+            return marked, parked, (row, outcome.error)
+        return marked, parked, None
+
+    async def _publish(self, rows: list[asyncpg.Record]) -> list[int | _Failure | None]:
+        """Pipeline the batch; per row its stream sequence, why it failed, or None when never sent."""
+        js = self.bus.js
+        limit = self.bus.max_payload
+        sent: dict[int, asyncio.Future] = {}  # type: ignore[type-arg]
+        outcomes: list[int | _Failure | None] = [None] * len(rows)
+        for index, row in enumerate(rows):
+            # checked here too: a server refuses a message over max_payload by closing the connection
+            size = message_size(row["headers"], row["payload"])
+            if size > limit:
+                outcomes[index] = _Failure(f"too large for NATS: {size:,} bytes, max_payload {limit:,}", True)
+                continue
+            try:
+                sent[index] = await js.publish_async(row["subject"], row["payload"], headers=row["headers"])
+            except MaxPayloadError as exc:
+                outcomes[index] = _Failure(f"too large for NATS: {exc!r}", True)
+            except Exception as exc:
+                outcomes[index] = _Failure(repr(exc), False)
+                break
+        results = await self._gather(list(sent.values()))
+        for index, result in zip(sent, results, strict=True):
+            if isinstance(result, BaseException):
+                outcomes[index] = _failure(result)
+            else:
+                outcomes[index] = int(result.seq)  # type: ignore[attr-defined]
+        await self._ask_again(rows, outcomes)
+        return outcomes
+
+    async def _ask_again(self, rows: list[asyncpg.Record], outcomes: list[int | _Failure | None]) -> None:
+        """Publish once more, alone and awaited, each row that failed while a later one was acknowledged.
+        nats-py's publish_async loses JetStream's refusal of one message (its reply handler raises
+        instead of failing the future, nats.py 2.16), so such a row only times out; asked with a
+        request, the refusal comes back as an APIError that says whether to park it."""
+        for index, outcome in enumerate(outcomes):
+            if not isinstance(outcome, _Failure) or outcome.permanent:
+                continue
+            if not any(isinstance(later, int) for later in outcomes[index + 1 :]):
+                break
+            row = rows[index]
+            try:
+                ack = await self.bus.js.publish(
+                    row["subject"], row["payload"], timeout=self.ack_timeout, headers=row["headers"]
+                )
+                outcomes[index] = int(ack.seq)
+            except Exception as exc:
+                outcomes[index] = _failure(exc)
 
     async def _gather(self, futures: list[asyncio.Future]) -> list[object]:  # type: ignore[type-arg]
         if not futures:
@@ -194,13 +281,99 @@ class OutboxRelay:
         if now - self._last_prune < 30 and not force:
             return
         self._last_prune = now
-        # published rows stay a while so they can be replayed after an unclean NATS restart
+        # Published rows stay retention_seconds (longer than the streams' duplicate window) to show
+        # what went out and when; nothing re-publishes them. An OS crash of a single NATS server can
+        # lose up to its sync_interval of acknowledged events: SPICADB_NATS_SYNC_INTERVAL=always
+        # (an fsync before each PubAck) is the remedy where that matters.
         await conn.execute(_PRUNE, self.retention_seconds)
         await conn.execute(_PRUNE_INBOX, self.inbox_retention_seconds)
 
-    async def backlog(self) -> dict[str, object]:
-        row = await self.pool.fetchrow(
-            "SELECT count(*) AS n, min(created_at) AS oldest FROM outbox WHERE published_at IS NULL"
+    async def backlog(self) -> dict[str, Any]:
+        """Rows waiting for the relay and parked rows, with the oldest of each (for readiness)."""
+        counts = await self.pool.fetchrow(_BACKLOG)
+        oldest = await self.pool.fetchrow(_OLDEST)
+        parked = await self.pool.fetchrow(_FIRST_PARKED)
+        assert counts is not None
+        return {
+            "unpublished": counts["pending"],
+            "oldest": oldest["created_at"].isoformat() if oldest else None,
+            "oldest_age_seconds": round(oldest["age"], 3) if oldest else None,
+            "oldest_event": _describe(oldest) if oldest else None,
+            "oldest_error": oldest["last_error"] if oldest else None,
+            "parked": counts["parked"],
+            "first_parked": {**_describe(parked), "reason": parked["park_reason"]} if parked else None,
+        }
+
+
+@dataclass(frozen=True)
+class _Failure:
+    error: str
+    permanent: bool  # the message can never be published as it is: park it now
+
+
+def _failure(exc: BaseException) -> _Failure:
+    why = str(exc) if isinstance(exc, APIError) else repr(exc)  # APIError's str has the description
+    return _Failure(why, _refused_for_good(exc))
+
+
+def _refused_for_good(exc: BaseException) -> bool:
+    """JetStream refused this message itself (size over the stream's max_msg_size, a header it
+    rejects: a 400); a 503 or a timeout says nothing about the message."""
+    return isinstance(exc, APIError) and (exc.code == 400 or exc.err_code == 10054)
+
+
+def _describe(row: asyncpg.Record) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "event_type": row["event_type"],
+        "aggregate_id": row["aggregate_id"],
+        "aggregate_version": row["aggregate_version"],
+    }
+
+
+_BACKLOG = """
+SELECT (SELECT count(*) FROM outbox WHERE published_at IS NULL AND parked_at IS NULL) AS pending,
+       (SELECT count(*) FROM outbox WHERE parked_at IS NOT NULL) AS parked
+"""
+_OLDEST = """
+SELECT id, event_type, aggregate_id, aggregate_version, created_at, last_error,
+       extract(epoch FROM now() - created_at)::float8 AS age
+FROM outbox WHERE published_at IS NULL AND parked_at IS NULL ORDER BY id LIMIT 1
+"""
+_FIRST_PARKED = """
+SELECT id, event_type, aggregate_id, aggregate_version, park_reason
+FROM outbox WHERE parked_at IS NOT NULL ORDER BY id LIMIT 1
+"""
+
+
+# --- operators: `spicadb outbox list|retry|discard` ---------------------------------------------
+
+
+async def parked_events(pool: asyncpg.Pool) -> list[asyncpg.Record]:
+    """The parked rows of the pool's schema, oldest first."""
+    return list(
+        await pool.fetch(
+            "SELECT id, event_id, event_type, aggregate_id, aggregate_version, octet_length(payload) AS size,"
+            " attempts, created_at, parked_at, park_reason FROM outbox WHERE parked_at IS NOT NULL ORDER BY id"
         )
-        assert row is not None
-        return {"unpublished": row["n"], "oldest": row["oldest"].isoformat() if row["oldest"] else None}
+    )
+
+
+async def retry_parked(pool: asyncpg.Pool, ids: Sequence[int] = ()) -> int:
+    """Put parked rows (all, or these ids) back in line and wake the relay; returns how many."""
+    async with pool.acquire() as conn, conn.transaction():
+        status = await conn.execute(
+            "UPDATE outbox SET parked_at = NULL, park_reason = NULL, attempts = 0"
+            " WHERE parked_at IS NOT NULL AND (cardinality($1::bigint[]) = 0 OR id = ANY($1::bigint[]))",
+            list(ids),
+        )
+        await conn.execute("SELECT pg_notify(current_schema() || '_outbox', '')")
+    return int(status.split()[-1])
+
+
+async def discard_parked(pool: asyncpg.Pool, ids: Sequence[int]) -> int:
+    """Delete these parked rows for good (their consumers never get them); returns how many."""
+    status = await pool.execute(
+        "DELETE FROM outbox WHERE parked_at IS NOT NULL AND id = ANY($1::bigint[])", list(ids)
+    )
+    return int(status.split()[-1])

@@ -6,6 +6,9 @@ spicadb serve NAME                 run one service (containers, make run)
 spicadb migrate [--service NAME]   apply migrations (SPICADB_DATABASE_URL: an admin of the cluster)
 spicadb provision                  create or update JetStream streams and consumers (SPICADB_NATS_URL)
 spicadb deadletters list|replay    inspect dead letters of a service, or ask its consumer to replay them
+spicadb outbox list|retry|discard --service NAME [--id N]
+                                   events the relay parked (NATS will not take them): show them, put them
+                                   back in line, or drop them for good (discard needs --id)
 spicadb backfill --service NAME [--consumer DURABLE] [--forget]
                                    deliver a consumer's stream again from its start (service stopped)
 """
@@ -23,6 +26,7 @@ import nats
 
 from ..events import request_replay
 from ..events.provision import backfill, provision
+from ..events.relay import discard_parked, parked_events, retry_parked
 from ..migrate import migrate_service
 from ..settings import RuntimeSettings, ServiceSettings, SettingsError
 from ..spec import ServiceSpec, discover_services
@@ -81,6 +85,36 @@ async def _deadletters(service: str, action: str, consumer: str | None, ids: lis
         print(f"{len(rows)} open dead letters")
     finally:
         await pool.close()
+
+
+async def _outbox(service: str, action: str, ids: list[int]) -> int:
+    spec = find_service(service)
+    if action == "discard" and not ids:
+        print("spicadb: outbox discard drops events for good: name them with --id", file=sys.stderr)
+        return 2
+    pool = await asyncpg.create_pool(
+        ServiceSettings.from_env().database_url,
+        min_size=1,
+        max_size=1,
+        server_settings={"search_path": f"{spec.schema},public"},
+    )
+    assert pool is not None
+    try:
+        if action == "retry":
+            print(f"{await retry_parked(pool, ids)} parked events put back in line for the relay")
+        elif action == "discard":
+            print(f"{await discard_parked(pool, ids)} parked events discarded")
+        else:
+            rows = await parked_events(pool)
+            for r in rows:
+                print(
+                    f"{r['id']:>8} {r['event_type']} {r['aggregate_id']} v{r['aggregate_version']} {r['event_id']}"
+                    f" {r['size']:,} B x{r['attempts']} {r['parked_at']:%Y-%m-%d %H:%M:%S} {r['park_reason'][:160]}"
+                )
+            print(f"{len(rows)} parked events")
+    finally:
+        await pool.close()
+    return 0
 
 
 async def _backfill(service: str, durable: str | None, forget: bool) -> None:
@@ -149,6 +183,12 @@ def _parser() -> argparse.ArgumentParser:
     dead.add_argument("--service", required=True)
     dead.add_argument("--consumer")
     dead.add_argument("--id", type=int, action="append", default=[], dest="ids")
+    outbox = sub.add_parser("outbox", help="list, retry or discard the events the relay parked")
+    outbox.add_argument("action", choices=["list", "retry", "discard"])
+    outbox.add_argument("--service", required=True)
+    outbox.add_argument(
+        "--id", type=int, action="append", default=[], dest="ids", help="an outbox id (repeatable)"
+    )
     refill = sub.add_parser("backfill", help="deliver a consumer's stream again from its start")
     refill.add_argument("--service", required=True)
     refill.add_argument("--consumer", help="one durable of the service (default: all of them)")
@@ -186,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(_provision())
         elif args.command == "deadletters":
             asyncio.run(_deadletters(args.service, args.action, args.consumer, args.ids))
+        elif args.command == "outbox":
+            return asyncio.run(_outbox(args.service, args.action, args.ids))
         elif args.command == "backfill":
             asyncio.run(_backfill(args.service, args.consumer, args.forget))
     except (SettingsError, UnknownService) as exc:
