@@ -161,3 +161,27 @@ async def test_a_50_mb_upload_streams_through_without_being_held(
     assert received["sha256"] == sha256_of(total)
     growth = (peak - baseline) / MB
     assert growth < 16, f"the gateway grew by {growth:.1f} MB while passing a 50 MB body"
+
+
+async def test_a_push_over_the_services_own_limit_is_413_from_its_content_length(stack: Stack) -> None:
+    """The gateway's limit of a route is its service's: an oifits push announcing 3 GB (the service takes
+    2 GiB) is refused from the header, before any of the body is read, not after 3 GB arrived."""
+    from spicadb_oifits.config import OifitsSettings
+    from spicadb_oifits.spec import SPEC as OIFITS_SPEC
+
+    gateway = await stack.start_gateway(specs=[OIFITS_SPEC], upstreams=f"oifits={stack.echo_server.url}")
+    seen = len(stack.echo.seen)
+    token = stack.tokens.mint("oifits:push")
+    announced = 3 * 10**9
+    status, _, payload = await asyncio.wait_for(
+        raw_exchange(
+            gateway.port,
+            f"POST /oifits/files?filename=a.fits HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+            f"Content-Length: {announced}\r\n\r\n".encode(),
+            iter([b"SIMPLE  =                    T" * 100]),
+        ),
+        timeout=60,
+    )
+    assert status == 413, payload
+    assert json.loads(payload)["limit"] == OifitsSettings().max_file_bytes
+    assert len(stack.echo.seen) == seen

@@ -505,12 +505,7 @@ class Gateway:
 
     @staticmethod
     def _too_large(limit: int) -> Problem:
-        return Problem(
-            f"the request body exceeds this route's limit of {limit} bytes",
-            status=413,
-            code="body-too-large",
-            limit=limit,
-        )
+        return too_large(limit)
 
     async def _forward(
         self,
@@ -614,6 +609,15 @@ def normalise_path(scope: Scope) -> str:
     return path
 
 
+def too_large(limit: int) -> Problem:
+    return Problem(
+        f"the request body exceeds this route's limit of {limit} bytes",
+        status=413,
+        code="body-too-large",
+        limit=limit,
+    )
+
+
 async def _read_all(receive: Receive, limit: int) -> bytes:
     chunks = []
     size = 0
@@ -624,12 +628,7 @@ async def _read_all(receive: Receive, limit: int) -> bytes:
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise Problem(
-                f"the request body exceeds this route's limit of {limit} bytes",
-                status=413,
-                code="body-too-large",
-                limit=limit,
-            )
+            raise too_large(limit)
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)

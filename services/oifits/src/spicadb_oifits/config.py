@@ -6,6 +6,10 @@ from pathlib import Path
 
 from spicadb_kit.settings import ServiceSettings
 
+# the default of max_file_bytes, and the gateway's limit of a push (spec.py): one figure, so that the
+# gateway refuses a larger push from its Content-Length instead of streaming it to a service that refuses
+MAX_FILE_BYTES = 2 * 1024**3
+
 
 class OifitsSettings(ServiceSettings, frozen=True):
     port: int = 8005
@@ -13,7 +17,7 @@ class OifitsSettings(ServiceSettings, frozen=True):
     data: str = ".spicadb"
     store_path: str = ""
     # the largest file one push takes (bytes); larger uploads are refused with 413 while they stream
-    max_file_bytes: int = 2 * 1024**3
+    max_file_bytes: int = MAX_FILE_BYTES
     # where users reach the platform (the gateway): download and plot URLs in events and answers
     public_url: str = "http://127.0.0.1:8000"
     # the DRS sees every file it pushed, whatever the programme

@@ -4,7 +4,7 @@ from spicadb_contracts.nightlogs import ObservationLogged
 from spicadb_kit import rights
 from spicadb_kit.spec import ConsumerDecl, GatewayRoute, ServiceSpec, StreamDecl
 
-from .config import OifitsSettings
+from .config import MAX_FILE_BYTES, OifitsSettings
 
 STREAM = StreamDecl.for_producer("oifits")
 
@@ -20,8 +20,9 @@ NIGHT_LOGS = ConsumerDecl(
 # programme members and proprietary periods (the kit's data-rights copy)
 RIGHTS = rights.consumer_decl("oifits")
 
-# the gateway's own ceiling on a push; the service refuses above its max_file_bytes setting
-PUSH_BODY = 4 * 1024**3
+# the gateway refuses a push above the service's own default limit from its Content-Length (a service
+# configured with a larger max_file_bytes needs this raised with it)
+PUSH_BODY = MAX_FILE_BYTES
 
 SPEC = ServiceSpec(
     name="oifits",
