@@ -142,6 +142,59 @@ async def test_a_revoked_token_is_refused_by_every_replica(stack: Stack) -> None
     assert int(row["expires_at"].timestamp()) == exp
 
 
+async def test_a_revoked_token_is_refused_on_routes_that_also_answer_without_one(stack: Stack) -> None:
+    """Downloads, previews and the VO endpoints answer anonymously, and show more to a token's holder: a
+    revoked token there is 401, not a quiet anonymous call (nor a member's view until it expires)."""
+    jti = "optional-" + str(time.time_ns())
+    exp = int(time.time()) + 600
+    headers = {"Authorization": f"Bearer {stack.tokens.mint('probe:read', jti=jti, exp=exp)}"}
+    async with stack.client() as client:
+        before = await client.get("/echo/public", headers=headers)
+        await stack.publish_revocation(jti, exp)
+
+        async def refused() -> Any:
+            response = await client.get("/echo/x", headers=headers)
+            return response if response.status_code == 401 else None
+
+        await eventually(refused, timeout=10)
+        seen = len(stack.echo.seen)
+        after = await client.get("/echo/public", headers=headers)
+        forged = await client.get("/echo/public", headers={"Authorization": "Bearer not-a-token"})
+        anonymous = await client.get("/echo/public")
+    assert before.status_code == 200
+    assert (
+        before.json()["headers"].count(["x-auth-request-user", "alice"]) == 1
+    )  # the holder, for the service
+    assert "revoked" in assert_problem(after, 401, "invalid-token")["detail"]
+    assert_problem(forged, 401, "invalid-token")
+    assert anonymous.status_code == 200
+    assert len(stack.echo.seen) == seen + 1  # only the anonymous call went through
+
+
+async def test_a_revocation_committed_after_a_later_one_is_not_skipped(stack: Stack) -> None:
+    """Replicas read the revocations another replica's consumer recorded: a row whose transaction commits
+    after a later-numbered row was read must still be read."""
+    exp = int(time.time()) + 600
+    early, late = ("early-" + str(time.time_ns()), "late-" + str(time.time_ns()))
+    early_headers = {"Authorization": f"Bearer {stack.tokens.mint('probe:read', jti=early, exp=exp)}"}
+    late_headers = {"Authorization": f"Bearer {stack.tokens.mint('probe:read', jti=late, exp=exp)}"}
+    insert = "INSERT INTO revoked_token (jti, expires_at) VALUES ($1, to_timestamp($2))"
+    async with stack.pool.acquire() as slow, stack.client() as client:
+        transaction = slow.transaction()
+        await transaction.start()
+        await slow.execute(insert, early, exp)  # takes its sequence number first, commits last
+        await stack.pool.execute(insert, late, exp)
+
+        async def refused(headers: dict[str, str]) -> Any:
+            response = await client.get("/echo/x", headers=headers)
+            return response if response.status_code == 401 else None
+
+        await eventually(lambda: refused(late_headers), timeout=10)  # read past the early row's number
+        await transaction.commit()
+        response = await eventually(lambda: refused(early_headers), timeout=10)
+    assert "revoked" in assert_problem(response, 401, "invalid-token")["detail"]
+
+
 async def test_revocations_survive_a_restart(stack: Stack) -> None:
     jti = "restart-" + str(time.time_ns())
     exp = int(time.time()) + 600

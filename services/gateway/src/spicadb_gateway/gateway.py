@@ -255,7 +255,12 @@ class Gateway:
                     allowed=list(resolved.allowed),
                 )
             route = resolved
-            identity = None if route.anonymous else await self._identify(scope, request, route, method)
+            if not route.anonymous:
+                identity = await self._identify(scope, request, route, method)
+            elif route.local:  # the gateway's own routes authenticate their callers themselves
+                identity = None
+            else:
+                identity = await self._identify_optional(scope, request, method)
             if path not in UNLIMITED_PATHS:
                 self._limit(scope, identity)
             if route.local:
@@ -287,6 +292,30 @@ class Gateway:
         Authenticator.authorize(identity, route.scopes)
         csrf = request.csrf.decode("latin-1") if request.csrf is not None else None
         Authenticator.check_csrf(identity, method, cookie_value(request.cookie, self.csrf_cookie), csrf)
+        return identity
+
+    async def _identify_optional(self, scope: Scope, request: Request, method: str) -> Identity | None:
+        """Routes that also answer without credentials (downloads, previews, the VO endpoints): a bearer
+        token sent is still verified, revocation included (a revoked or invalid one is 401, never
+        silently anonymous); a session cookie that no longer works, or an unsafe method without the CSRF
+        header, leaves the call anonymous (a stale cookie must not break public pages)."""
+        assert self.authn is not None
+        if request.authorization is not None:
+            try:
+                return await self.authn.identify(request.authorization.decode("latin-1"), None)
+            except Problem as problem:
+                if problem.status == 401:  # failed attempts count against the caller's address
+                    self._limit(scope, None)
+                raise
+        session_id = cookie_value(request.cookie, self.session_cookie)
+        if not session_id:
+            return None
+        try:
+            identity = await self.authn.identify(None, session_id)
+            csrf = request.csrf.decode("latin-1") if request.csrf is not None else None
+            Authenticator.check_csrf(identity, method, cookie_value(request.cookie, self.csrf_cookie), csrf)
+        except Problem:
+            return None
         return identity
 
     def _limit(self, scope: Scope, identity: Identity | None) -> None:

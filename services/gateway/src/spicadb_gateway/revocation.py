@@ -3,7 +3,7 @@
 The auth service publishes ``auth.token.revoked`` (jti, exp) when a token is revoked (RFC 7009, a
 reused refresh token revoking its family, a disabled user or client). The gateway's consumer records
 each one in ``revoked_token``, in the same transaction as its inbox row; every replica then reads the
-new rows by sequence number into an in-memory set, which the token verifier consults on each request
+unexpired rows into an in-memory set, which the token verifier consults on each request
 (``TokenVerifier.is_revoked``). Rows and entries go away once the token would have expired anyway.
 """
 
@@ -29,7 +29,6 @@ REVOKED_TYPE = TokenRevoked.event_type()
 class RevocationList:
     def __init__(self) -> None:
         self._expiry: dict[str, float] = {}
-        self._seq = 0
 
     def __contains__(self, jti: object) -> bool:
         return jti in self._expiry
@@ -45,14 +44,14 @@ class RevocationList:
             self._expiry[jti] = expires_at
 
     async def load(self, pool: asyncpg.Pool) -> int:
-        """Read rows recorded since the last call (by any replica), forget expired entries."""
-        rows = await pool.fetch(
-            "SELECT jti, expires_at, seq FROM revoked_token WHERE seq > $1 AND expires_at > now() ORDER BY seq",
-            self._seq,
-        )
+        """Read every revocation that has not expired (recorded by any replica), forget expired ones.
+
+        The whole list, not the rows past the last sequence number seen: a row whose transaction commits
+        after a later-numbered one would be skipped for good. The list stays short (access tokens live
+        minutes, and only revoked ones are listed)."""
+        rows = await pool.fetch("SELECT jti, expires_at FROM revoked_token WHERE expires_at > now()")
         for row in rows:
             self.add(row["jti"], row["expires_at"].timestamp())
-            self._seq = max(self._seq, row["seq"])
         now = time.time()
         for jti in [j for j, exp in self._expiry.items() if exp <= now]:
             del self._expiry[jti]
