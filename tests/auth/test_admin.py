@@ -210,3 +210,130 @@ async def test_accounts_roles_and_the_scope_catalogue(auth: AuthService) -> None
         assert {"programmes:read", "oifits:push", "tap:query", "admin", "openid"} <= names
         roles = {r["name"]: set(r["scopes"]) for r in catalogue["roles"]}
         assert roles["admin"] == names
+
+
+async def test_a_disabled_client_can_be_enabled_again(auth: AuthService) -> None:
+    async with auth.running() as browser:
+        admin = await browser.admin_token()
+        created = await browser.admin("POST", "/admin/clients", admin, json=PIPELINE)
+        secret = created.json()["client_secret"]
+        assert (await browser.admin("POST", "/admin/clients/pipeline/disable", admin)).status_code == 200
+        with pytest.raises(OAuthError):
+            await token_for(browser, "pipeline", secret)
+
+        enabled = await browser.admin("POST", "/admin/clients/pipeline/enable", admin)
+        assert enabled.status_code == 200, enabled.text
+        assert enabled.json()["disabled"] is False
+        assert (await token_for(browser, "pipeline", secret))["access_token"]
+        # enabling an enabled client changes nothing
+        audit_before, events_before = await auth.audit_count(), len(await auth.outbox_types())
+        assert (await browser.admin("POST", "/admin/clients/pipeline/enable", admin)).status_code == 200
+        assert (await auth.audit_count(), len(await auth.outbox_types())) == (audit_before, events_before)
+
+        audit = await auth.rows(
+            "SELECT action, before, after FROM audit WHERE target_id = 'pipeline' ORDER BY id"
+        )
+        assert [a["action"] for a in audit] == ["client.create", "client.disable", "client.enable"]
+        assert (audit[-1]["before"]["disabled"], audit[-1]["after"]["disabled"]) == (True, False)
+        assert (await auth.outbox_types())[-2:] == [
+            EVENT.format("client.disabled"),
+            EVENT.format("client.enabled"),
+        ]
+        missing = await browser.admin("POST", "/admin/clients/nobody/enable", admin)
+        assert missing.status_code == 404
+        assert missing.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize("client_id", ["spica-gateway", "spica-frontend"])
+async def test_the_clients_people_sign_in_through_cannot_be_disabled(
+    auth: AuthService, client_id: str
+) -> None:
+    async with auth.running() as browser:
+        admin = await browser.admin_token()
+        audit_before, events_before = await auth.audit_count(), len(await auth.outbox_types())
+
+        refused = await browser.admin("POST", f"/admin/clients/{client_id}/disable", admin)
+
+        assert refused.status_code == 409, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["type"].endswith("/protected-client")
+        assert client_id in refused.json()["detail"]
+        assert await auth.scalar("SELECT disabled_at FROM client WHERE client_id = $1", client_id) is None
+        assert (await auth.audit_count(), len(await auth.outbox_types())) == (audit_before, events_before)
+        # people still sign in
+        assert (await browser.admin_token_set())["access_token"]
+
+
+async def admin_robot(browser: Browser, admin: str) -> str:
+    """A token of a robot client holding the admin scope (an actor that is not the admin account)."""
+    created = await browser.admin(
+        "POST",
+        "/admin/clients",
+        admin,
+        json={"client_id": "ops", "scopes": ["admin"], "grant_types": ["client_credentials"]},
+    )
+    assert created.status_code == 201, created.text
+    return str((await token_for(browser, "ops", created.json()["client_secret"]))["access_token"])
+
+
+async def test_the_last_admin_cannot_be_disabled_or_demoted(auth: AuthService) -> None:
+    async with auth.running() as browser:
+        admin = await browser.admin_token()
+        ops = await admin_robot(browser, admin)
+        audit_before, events_before = await auth.audit_count(), len(await auth.outbox_types())
+
+        disabled = await browser.admin("POST", "/admin/users/admin/disable", ops)
+        demoted = await browser.admin("PUT", "/admin/users/admin/roles", admin, json={"roles": ["reader"]})
+
+        for refused in (disabled, demoted):
+            assert refused.status_code == 409, refused.text
+            assert refused.headers["content-type"] == "application/problem+json"
+            assert refused.json()["type"].endswith("/last-admin")
+        assert await auth.scalar("SELECT roles FROM account WHERE username = 'admin'") == ["admin"]
+        assert await auth.scalar("SELECT disabled_at FROM account WHERE username = 'admin'") is None
+        assert (await auth.audit_count(), len(await auth.outbox_types())) == (audit_before, events_before)
+
+        # with a second admin, the first may step down
+        created = await browser.admin(
+            "POST",
+            "/admin/users",
+            admin,
+            json={"username": "vega", "roles": ["admin"], "password": "vega password 1"},
+        )
+        assert created.status_code == 201
+        demoted = await browser.admin("PUT", "/admin/users/admin/roles", admin, json={"roles": ["reader"]})
+        assert demoted.status_code == 200, demoted.text
+        # ... and then vega is the last one
+        vega_disabled = await browser.admin("POST", "/admin/users/vega/disable", ops)
+        assert vega_disabled.status_code == 409, vega_disabled.text
+
+
+async def test_the_admin_routes_document_their_error_answers(auth: AuthService) -> None:
+    async with auth.running() as browser:
+        document = (await browser.http.get("/openapi.json")).json()
+        operations = {
+            (path, method): operation
+            for path, item in document["paths"].items()
+            if path.startswith("/admin/")
+            for method, operation in item.items()
+        }
+        assert operations
+        for (path, method), operation in operations.items():
+            answers = operation["responses"]
+            for status in ("401", "403"):
+                assert status in answers, (path, method, status)
+                assert "application/problem+json" in answers[status]["content"], (path, method, status)
+            if "{" in path:
+                assert "404" in answers, (path, method)
+            if method in ("post", "put") and "{" not in path:
+                assert "409" in answers or path == "/admin/keys/rotate", (path, method)
+        for path, method, status in (
+            ("/admin/clients", "post", "422"),
+            ("/admin/clients", "post", "400"),
+            ("/admin/users", "post", "422"),
+            ("/admin/users/{username}/roles", "put", "409"),
+            ("/admin/users/{username}/disable", "post", "409"),
+            ("/admin/clients/{client_id}/disable", "post", "409"),
+            ("/admin/clients/{client_id}/enable", "post", "404"),
+        ):
+            assert status in operations[(path, method)]["responses"], (path, method, status)

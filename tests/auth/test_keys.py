@@ -50,7 +50,7 @@ async def test_a_new_key_is_published_before_it_signs_and_the_old_one_kept_until
         assert kid == old_kid
         # asking again while a next key waits changes nothing
         again = await browser.admin("POST", "/admin/keys/rotate", admin)
-        assert again.status_code == 200
+        assert again.status_code == 202  # the pending rotation, accepted again
         assert again.json() == {**again.json(), "created": False}
         assert again.json()["key"]["kid"] == new_kid
 
@@ -100,3 +100,20 @@ async def test_keys_rotate_on_schedule(auth: AuthService) -> None:
 
         await eventually(signed_by_another, timeout=10, interval=0.1)
         await asyncio.sleep(0)
+
+
+async def test_a_rotation_is_accepted_with_202_as_its_openapi_says(auth: AuthService) -> None:
+    """Rotating is asynchronous (the next key signs from ``signs_from``): 202, also when a next
+    key was already waiting (``created`` false), and the OpenAPI document says so."""
+    async with auth.running() as browser:
+        admin = await browser.admin_token()
+        first = await browser.admin("POST", "/admin/keys/rotate", admin)
+        again = await browser.admin("POST", "/admin/keys/rotate", admin)
+        assert (first.status_code, first.json()["created"]) == (202, True)
+        assert (again.status_code, again.json()["created"]) == (202, False)
+        assert again.json()["key"]["kid"] == first.json()["key"]["kid"]
+
+        document = (await browser.http.get("/openapi.json")).json()
+        answers = document["paths"]["/admin/keys/rotate"]["post"]["responses"]
+        assert "202" in answers
+        assert "200" not in answers

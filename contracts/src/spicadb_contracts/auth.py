@@ -83,6 +83,13 @@ class ClientDisabled(Event, frozen=True):
     disabled_at: datetime
 
 
+@event("auth.client.enabled", version=1, summary="A disabled client was enabled: it can obtain tokens again.")
+class ClientEnabled(Event, frozen=True):
+    client_id: Identifier
+    enabled_by: Identifier
+    enabled_at: datetime
+
+
 @event(
     "auth.token.revoked",
     version=1,

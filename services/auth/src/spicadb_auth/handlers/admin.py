@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, Response, get, post, put
+from litestar import Controller, Request, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
@@ -23,6 +23,7 @@ from ..runtime import AuthRuntime
 from ..services.admin import Actor, AdminService, NewClient, NewUser
 from ..storage import AccountStore, AuditStore, ClientStore
 from ..storage.audit import AuditRow
+from .problems import problems
 
 
 class ClientIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -157,19 +158,19 @@ class AdminController(Controller):
     guards = [requires("admin")]
     tags = ["admin"]
 
-    @get("/scopes", operation_id="listScopes")
+    @get("/scopes", operation_id="listScopes", responses=problems())
     async def scopes(self) -> catalogue.Catalogue:
         """The scope catalogue and what each role grants."""
         return catalogue.catalogue()
 
     # --- clients ---------------------------------------------------------------------------------
 
-    @get("/clients", operation_id="listClients")
+    @get("/clients", operation_id="listClients", responses=problems())
     async def list_clients(self, auth: NamedDependency[AuthRuntime]) -> list[ClientOut]:
         async with auth.db.acquire() as conn:
             return [client_out(c) for c in await ClientStore(conn).list()]
 
-    @get("/clients/{client_id:str}", operation_id="getClient")
+    @get("/clients/{client_id:str}", operation_id="getClient", responses=problems(404))
     async def get_client(self, client_id: FromPath[str], auth: NamedDependency[AuthRuntime]) -> ClientOut:
         async with auth.db.acquire() as conn:
             client = await ClientStore(conn).get(client_id)
@@ -177,7 +178,7 @@ class AdminController(Controller):
             raise NotFound(f"no client {client_id}", code="client-not-found")
         return client_out(client)
 
-    @post("/clients", operation_id="createClient", status_code=201)
+    @post("/clients", operation_id="createClient", status_code=201, responses=problems(400, 409, 422))
     async def create_client(
         self,
         request: Request[Any, Any, Any],
@@ -197,7 +198,12 @@ class AdminController(Controller):
         client, secret = await AdminService(auth, _actor(request, principal)).create_client(new)
         return NewClientOut(**msgspec.structs.asdict(client_out(client)), client_secret=secret)
 
-    @post("/clients/{client_id:str}/secret", operation_id="rotateClientSecret", status_code=200)
+    @post(
+        "/clients/{client_id:str}/secret",
+        operation_id="rotateClientSecret",
+        status_code=200,
+        responses=problems(404, 409),
+    )
     async def rotate_secret(
         self,
         request: Request[Any, Any, Any],
@@ -209,7 +215,12 @@ class AdminController(Controller):
         _, secret = await AdminService(auth, _actor(request, principal)).rotate_client_secret(client_id)
         return SecretOut(client_id=client_id, client_secret=secret)
 
-    @post("/clients/{client_id:str}/disable", operation_id="disableClient", status_code=200)
+    @post(
+        "/clients/{client_id:str}/disable",
+        operation_id="disableClient",
+        status_code=200,
+        responses=problems(404, 409),
+    )
     async def disable_client(
         self,
         request: Request[Any, Any, Any],
@@ -217,17 +228,36 @@ class AdminController(Controller):
         auth: NamedDependency[AuthRuntime],
         principal: NamedDependency[Principal],
     ) -> ClientOut:
-        """The client can no longer obtain tokens; its refresh and live access tokens are revoked."""
+        """The client can no longer obtain tokens; its refresh and live access tokens are revoked.
+        The clients people sign in through (the gateway's, the web frontend's) cannot be disabled
+        (409)."""
         return client_out(await AdminService(auth, _actor(request, principal)).disable_client(client_id))
+
+    @post(
+        "/clients/{client_id:str}/enable",
+        operation_id="enableClient",
+        status_code=200,
+        responses=problems(404),
+    )
+    async def enable_client(
+        self,
+        request: Request[Any, Any, Any],
+        client_id: FromPath[str],
+        auth: NamedDependency[AuthRuntime],
+        principal: NamedDependency[Principal],
+    ) -> ClientOut:
+        """A disabled client may obtain tokens again (with its secret as it was; the tokens
+        revoked when it was disabled stay revoked). Enabling an enabled client changes nothing."""
+        return client_out(await AdminService(auth, _actor(request, principal)).enable_client(client_id))
 
     # --- accounts ---------------------------------------------------------------------------------
 
-    @get("/users", operation_id="listUsers")
+    @get("/users", operation_id="listUsers", responses=problems())
     async def list_users(self, auth: NamedDependency[AuthRuntime]) -> list[UserOut]:
         async with auth.db.acquire() as conn:
             return [user_out(a) for a in await AccountStore(conn).list()]
 
-    @get("/users/{username:str}", operation_id="getUser")
+    @get("/users/{username:str}", operation_id="getUser", responses=problems(404))
     async def get_user(self, username: FromPath[str], auth: NamedDependency[AuthRuntime]) -> UserOut:
         async with auth.db.acquire() as conn:
             account = await AccountStore(conn).get(username)
@@ -235,7 +265,7 @@ class AdminController(Controller):
             raise NotFound(f"no account {username}", code="user-not-found")
         return user_out(account)
 
-    @post("/users", operation_id="createUser", status_code=201)
+    @post("/users", operation_id="createUser", status_code=201, responses=problems(400, 409, 422))
     async def create_user(
         self,
         request: Request[Any, Any, Any],
@@ -250,7 +280,7 @@ class AdminController(Controller):
         account, password = await AdminService(auth, _actor(request, principal)).create_user(new)
         return NewUserOut(**msgspec.structs.asdict(user_out(account)), password=password)
 
-    @put("/users/{username:str}/roles", operation_id="setUserRoles")
+    @put("/users/{username:str}/roles", operation_id="setUserRoles", responses=problems(400, 404, 409, 422))
     async def set_roles(
         self,
         request: Request[Any, Any, Any],
@@ -259,10 +289,16 @@ class AdminController(Controller):
         auth: NamedDependency[AuthRuntime],
         principal: NamedDependency[Principal],
     ) -> UserOut:
-        """Replace the account's roles (tokens issued later carry the new scopes)."""
+        """Replace the account's roles (tokens issued later carry the new scopes); the last active
+        admin cannot lose the admin role (409)."""
         return user_out(await AdminService(auth, _actor(request, principal)).set_roles(username, data.roles))
 
-    @post("/users/{username:str}/disable", operation_id="disableUser", status_code=200)
+    @post(
+        "/users/{username:str}/disable",
+        operation_id="disableUser",
+        status_code=200,
+        responses=problems(404, 409),
+    )
     async def disable_user(
         self,
         request: Request[Any, Any, Any],
@@ -270,33 +306,34 @@ class AdminController(Controller):
         auth: NamedDependency[AuthRuntime],
         principal: NamedDependency[Principal],
     ) -> UserOut:
-        """The person can no longer sign in; their sessions end and their tokens are revoked."""
+        """The person can no longer sign in; their sessions end and their tokens are revoked.
+        Neither one's own account nor the last active admin can be disabled (409)."""
         return user_out(await AdminService(auth, _actor(request, principal)).disable_user(username))
 
     # --- signing keys -----------------------------------------------------------------------------
 
-    @get("/keys", operation_id="listKeys")
+    @get("/keys", operation_id="listKeys", responses=problems())
     async def list_keys(self, auth: NamedDependency[AuthRuntime]) -> list[KeyOut]:
         await auth.keyring.load(auth.db)
         return [key_out(auth, k) for k in auth.keyring.keys]
 
-    @post("/keys/rotate", operation_id="rotateKeys", status_code=202)
+    @post("/keys/rotate", operation_id="rotateKeys", status_code=202, responses=problems())
     async def rotate_keys(
         self,
         request: Request[Any, Any, Any],
         auth: NamedDependency[AuthRuntime],
         principal: NamedDependency[Principal],
-    ) -> Response[RotationOut]:
+    ) -> RotationOut:
         """Publish a next key now; it starts signing once every verifier can have seen it
-        (``signs_from``), and the current key is then retired."""
+        (``signs_from``), and the current key is then retired: the rotation is accepted, not
+        done (202). When a next key is already waiting, that pending rotation is answered
+        (``created`` false), also with 202."""
         key, created = await AdminService(auth, _actor(request, principal)).rotate_keys()
-        return Response(
-            RotationOut(key=key_out(auth, key), created=created), status_code=202 if created else 200
-        )
+        return RotationOut(key=key_out(auth, key), created=created)
 
     # --- audit --------------------------------------------------------------------------------------
 
-    @get("/audit", operation_id="listAudit")
+    @get("/audit", operation_id="listAudit", responses=problems(400))
     async def audit(
         self,
         auth: NamedDependency[AuthRuntime],

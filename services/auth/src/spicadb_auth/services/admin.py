@@ -4,6 +4,11 @@ Every change is one transaction holding the change itself, its audit row (who, w
 before/after) and its event in the outbox: a refused request leaves none of the three. Secrets
 (client secrets, generated passwords) are returned once to the caller and stored only hashed;
 they appear in no audit row, event or log line.
+
+What would lock everybody out is refused (409): disabling the clients people sign in through
+(the gateway's and the web frontend's), and disabling or demoting the last active admin
+(checked under a lock, so two admins removed at once cannot both pass). A disabled client can
+be enabled again.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import asyncpg
 from spicadb_contracts.auth import (
     ClientCreated,
     ClientDisabled,
+    ClientEnabled,
     ClientSecretRotated,
     UserCreated,
     UserDisabled,
@@ -40,6 +46,13 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+
+FRONTEND_CLIENT_ID = "spica-frontend"
+# the gateway runs the code flow for browsers (session cookie); public: PKCE, and its redirect URI is
+# its own callback, so a code can only ever reach the gateway
+GATEWAY_CLIENT_ID = "spica-gateway"
+# people sign in through these: disabling one would lock everybody out (only SQL would recover)
+PROTECTED_CLIENTS = frozenset({FRONTEND_CLIENT_ID, GATEWAY_CLIENT_ID})
 
 
 @dataclass(frozen=True)
@@ -238,6 +251,12 @@ class Changes:
         return client, secret
 
     async def disable_client(self, client_id: str) -> Client:
+        if client_id in PROTECTED_CLIENTS:
+            await self._client(client_id)  # 404 first when it does not exist
+            raise Conflict(
+                f"{client_id} is the client people sign in through; it cannot be disabled",
+                code="protected-client",
+            )
         client = await self._client(client_id)
         if client.disabled:
             return client
@@ -259,6 +278,18 @@ class Changes:
         assert after is not None
         await self._audit("client.disable", "client", client_id, client_view(client), client_view(after))
         event = ClientDisabled(client_id=client_id, disabled_by=self.actor.subject, disabled_at=at)
+        await self.runtime.outbox.add(self.conn, event, aggregate_id=client_id)
+        return after
+
+    async def enable_client(self, client_id: str) -> Client:
+        client = await self._client(client_id)
+        if not client.disabled:
+            return client
+        await ClientStore(self.conn).enable(client_id)
+        after = await ClientStore(self.conn).get(client_id)
+        assert after is not None
+        await self._audit("client.enable", "client", client_id, client_view(client), client_view(after))
+        event = ClientEnabled(client_id=client_id, enabled_by=self.actor.subject, enabled_at=now())
         await self.runtime.outbox.add(self.conn, event, aggregate_id=client_id)
         return after
 
@@ -285,6 +316,16 @@ class Changes:
         await self.runtime.outbox.add(self.conn, event, aggregate_id=account.username)
         return account
 
+    async def _keep_an_admin(self, account: Account, change: str) -> None:
+        """Refuse a change that takes away the last active admin (the caller holds lock_admins)."""
+        if "admin" not in account.roles or account.disabled:
+            return
+        if await AccountStore(self.conn).active_admins() == (account.username,):
+            raise Conflict(
+                f"{account.username} is the last active admin: it cannot be {change}; make another admin first",
+                code="last-admin",
+            )
+
     async def _account(self, username: str) -> Account:
         account = await AccountStore(self.conn).get(username, for_update=True)
         if account is None:
@@ -296,10 +337,13 @@ class Changes:
             raise _invalid(
                 "unknown roles", [FieldError("body.roles", f"unknown role(s): {' '.join(unknown)}")]
             )
+        await AccountStore(self.conn).lock_admins()
         account = await self._account(username)
         wanted = sorted(set(roles))
         if list(account.roles) == wanted:
             return account
+        if "admin" not in wanted:
+            await self._keep_an_admin(account, "demoted")
         await AccountStore(self.conn).set_roles(username, wanted)
         after = await AccountStore(self.conn).get(username)
         assert after is not None
@@ -315,11 +359,13 @@ class Changes:
         return after
 
     async def disable_user(self, username: str) -> Account:
+        await AccountStore(self.conn).lock_admins()
         account = await self._account(username)
         if account.disabled:
             return account
         if username == self.actor.subject:
             raise Conflict("you cannot disable your own account", code="self-disable")
+        await self._keep_an_admin(account, "disabled")
         at = now()
         await AccountStore(self.conn).disable(username, at)
         await SessionStore(self.conn).close_all(username)
@@ -375,6 +421,12 @@ class AdminService:
         log.info("client disabled", client_id=client_id, by=self.actor.subject)
         return client
 
+    async def enable_client(self, client_id: str) -> Client:
+        async with transaction(self.runtime.db) as conn:
+            client = await Changes(self.runtime, conn, self.actor).enable_client(client_id)
+        log.info("client enabled", client_id=client_id, by=self.actor.subject)
+        return client
+
     async def create_user(self, new: NewUser) -> tuple[Account, str | None]:
         check_user(new)
         generated = new_password() if new.password is None else None
@@ -403,6 +455,9 @@ class AdminService:
 
 __all__ = [
     "BOOTSTRAP",
+    "FRONTEND_CLIENT_ID",
+    "GATEWAY_CLIENT_ID",
+    "PROTECTED_CLIENTS",
     "Actor",
     "AdminService",
     "Changes",

@@ -21,7 +21,7 @@ from spicadb_kit.logs import get_logger
 from .. import scopes as catalogue
 from ..passwords import new_password
 from ..storage import AccountStore, ClientStore
-from .admin import BOOTSTRAP, Changes, NewClient, NewUser
+from .admin import BOOTSTRAP, FRONTEND_CLIENT_ID, GATEWAY_CLIENT_ID, Changes, NewClient, NewUser
 
 if TYPE_CHECKING:
     from ..runtime import AuthRuntime
@@ -34,10 +34,6 @@ ROBOTS: dict[str, str] = {
     "chara-ingest": "nightlogs:write nightlogs:read",
     "scheduler": "schedule:write nightlogs:read programmes:read",
 }
-FRONTEND_CLIENT_ID = "spica-frontend"
-# the gateway runs the code flow for browsers (session cookie); public: PKCE, and its redirect URI is
-# its own callback, so a code can only ever reach the gateway
-GATEWAY_CLIENT_ID = "spica-gateway"
 FRONTEND_SCOPE = " ".join([*catalogue.OIDC_SCOPES, *catalogue.SPICADB_SCOPES])
 
 

@@ -61,6 +61,17 @@ class AccountStore:
             password_hash,
         )
 
+    async def lock_admins(self) -> None:
+        """Serialise the changes that may take away an admin (two of them at once must not
+        each leave the other as the last one, then none)."""
+        await self.conn.execute("SELECT pg_advisory_xact_lock(hashtext('spicadb.auth.admins'))")
+
+    async def active_admins(self) -> tuple[str, ...]:
+        rows = await self.conn.fetch(
+            "SELECT username FROM account WHERE 'admin' = ANY(roles) AND disabled_at IS NULL ORDER BY username"
+        )
+        return tuple(r["username"] for r in rows)
+
     async def disable(self, username: str, at: datetime) -> None:
         await self.conn.execute(
             "UPDATE account SET disabled_at = $2, updated_at = now() WHERE username = $1", username, at

@@ -70,3 +70,8 @@ class ClientStore:
         await self.conn.execute(
             "UPDATE client SET disabled_at = $2, updated_at = now() WHERE client_id = $1", client_id, at
         )
+
+    async def enable(self, client_id: str) -> None:
+        await self.conn.execute(
+            "UPDATE client SET disabled_at = NULL, updated_at = now() WHERE client_id = $1", client_id
+        )
