@@ -5,6 +5,7 @@ with its events. The same bytes again are the same file; a new reduction of a pr
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -143,31 +144,44 @@ class PushService:
         )
 
     async def _record(self, part: Part, indexed: Indexed, request: PushRequest) -> UUID:
-        """Keep the bytes and the plots, then the rows and events in one transaction; on failure the objects
-        this push created are removed again."""
-        created: list[str] = []
-        if await self.store.keep(part):
-            created.append(part.sha256)
-        try:
-            plots = await self._keep_plots(indexed, created)
-            async with transaction(self.pool) as conn:
-                return await self._insert(conn, part, indexed, plots, request)
-        except BaseException:
-            for key in created:
-                await self.store.remove(key)
-            raise
+        """Keep the bytes and the plots, then the rows and events, in one transaction that holds a lock
+        on every object key it uses from before storing to the commit. A concurrent push of the same
+        bytes (or plots) waits there, so an object this push created is used by no committed record
+        until this push commits: removing it again on failure cannot take it from another file."""
+        plots = [[(kind, png, _key(png)) for kind, png in previews.items()] for previews in indexed.previews]
+        keys = {part.sha256, *(key for kept in plots for _, _, key in kept)}
+        async with transaction(self.pool) as conn:
+            files = FileStore(conn)
+            await files.lock_objects(keys)
+            created: list[str] = []
+            try:
+                if await self.store.keep(part):
+                    created.append(part.sha256)
+                for kept in plots:
+                    for _, png, key in kept:
+                        if (await self.store.put(png))[1]:
+                            created.append(key)
+                async with conn.transaction():  # a savepoint: the locks outlive a failed insert
+                    sized = [[(kind, key, len(png)) for kind, png, key in kept] for kept in plots]
+                    return await self._insert(conn, part, indexed, sized, request)
+            except BaseException:
+                await self._discard(files, created)
+                raise
 
-    async def _keep_plots(self, indexed: Indexed, created: list[str]) -> list[list[tuple[str, str, int]]]:
-        plots = []
-        for previews in indexed.previews:
-            kept = []
-            for kind, png in previews.items():
-                key, new = await self.store.put(png)
-                if new:
-                    created.append(key)
-                kept.append((kind, key, len(png)))
-            plots.append(kept)
-        return plots
+    async def _discard(self, files: FileStore, created: list[str]) -> None:
+        """Remove the objects this failed push created, still under its locks, unless a committed record
+        uses one (it cannot, by the locks; checked all the same). When the check itself fails the
+        objects stay: an orphan costs space, a removed object a file."""
+        if not created:
+            return
+        try:
+            used = await files.objects_in_use(created)
+        except Exception:
+            log.warning("objects of a failed push left in the store", keys=created)
+            return
+        for key in created:
+            if key not in used:
+                await self.store.remove(key)
 
     async def _insert(
         self,
@@ -310,6 +324,11 @@ class PushService:
             product_version=int(str(row["product_version"])),
             supersedes=previous["id"] if previous is not None else None,
         )
+
+
+def _key(data: bytes) -> str:
+    """The store's key of small bytes (content-addressed: their sha256)."""
+    return hashlib.sha256(data).hexdigest()
 
 
 def _check(request: PushRequest) -> None:

@@ -3,7 +3,7 @@ one visibility rule of the kit (calibrator files are never embargoed, as in OiDB
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -42,6 +42,21 @@ class FileStore:
     async def lock_product(self, product_id: str) -> None:
         """Pushes of one product wait for each other: versions and supersedes stay in order."""
         await self.conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))", product_id)
+
+    async def lock_objects(self, keys: Iterable[str]) -> None:
+        """Until the transaction ends, the only push storing or removing these objects (in key order:
+        two pushes sharing objects never wait for each other in a circle)."""
+        for key in sorted(set(keys)):
+            await self.conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 11))", key)
+
+    async def objects_in_use(self, keys: Sequence[str]) -> set[str]:
+        """The keys a committed file or plot uses."""
+        rows = await self.conn.fetch(
+            "SELECT sha256 FROM oifits_file WHERE sha256 = ANY($1::text[])"
+            " UNION SELECT sha256 FROM preview WHERE sha256 = ANY($1::text[])",
+            list(keys),
+        )
+        return {r["sha256"] for r in rows}
 
     async def current_of_product(self, product_id: str) -> asyncpg.Record | None:
         return await self.conn.fetchrow(
