@@ -84,7 +84,7 @@ async def test_members_see_proprietary_data_and_everyone_sees_it_once_released(p
         [
             (1, "LP-1", NOW - timedelta(days=30)),  # proprietary for 11 more months
             (2, "LP-1", NOW - timedelta(days=400)),  # released
-            (3, None, NOW - timedelta(days=400)),  # no programme: staff only
+            (3, None, NOW - timedelta(days=100)),  # no programme, in its default period: staff only
             (4, "UNKNOWN", NOW - timedelta(days=4000)),  # a programme this copy has not heard of
         ],
     )

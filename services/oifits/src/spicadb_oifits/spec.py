@@ -41,6 +41,8 @@ SPEC = ServiceSpec(
         GatewayRoute("/oifits/files", methods=("GET", "HEAD"), anonymous=True),
         GatewayRoute("/oifits/files", methods=("POST",), scopes=("oifits:push",), max_body_bytes=PUSH_BODY),
         GatewayRoute("/oifits/rejections", methods=("GET", "HEAD"), scopes=("oifits:read",)),
+        # attaching a file to a programme
+        GatewayRoute("/oifits/files", methods=("PUT",), scopes=("admin",)),
     ),
     description="Reduced OIFITS files pushed by the DRS: streamed, checked against the OIFITS v1/v2 rules "
     "(a report per rule), stored by content, indexed into ObsCore granules (target x INSNAME x night) "

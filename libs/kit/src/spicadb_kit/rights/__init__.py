@@ -9,14 +9,19 @@ is the one rule of visibility:
 
     data of a programme are visible to its members always, to everyone once released (the end of
     the observation plus the programme's proprietary period), and to admins and trusted robots;
-    data of no known programme only to admins and trusted robots.
+    data of no programme to everyone once released too, after a default period
+    (``SPICADB_UNASSIGNED_PROPRIETARY_MONTHS``, 12 by default, as ESO's archive and JMMC's OiDB);
+    calibrators to everyone once observed; data naming a programme this copy has not heard of yet
+    only to admins and trusted robots.
+
+:func:`release_sql` (the SQL function ``rights_release``) gives the matching release date.
 """
 
 from __future__ import annotations
 
 import calendar
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
 import msgspec
@@ -31,6 +36,7 @@ from spicadb_contracts.programmes import (
 from ..auth import Principal, bearer_token
 from ..context import ServiceContext
 from ..events import Envelope, EventConsumer
+from ..settings import BaseSettings
 from ..spec import ConsumerDecl
 
 COMPONENT = ("rights", "spicadb_kit.rights.migrations")
@@ -140,23 +146,52 @@ async def request_viewer(
     return Viewer.of(principal, context.settings.trusted(), staff_scopes)
 
 
-def visible_sql(programme: str, end: str, viewer: str, sees_all: str) -> str:
+class RightsSettings(BaseSettings, frozen=True):  # type: ignore[misc, call-arg]  # mypy: namespace package
+    """What the rule reads from the environment (``SPICADB_UNASSIGNED_PROPRIETARY_MONTHS``)."""
+
+    # the proprietary period of data of no programme, from the end of their observation: ESO's
+    # standard period (one year) and what JMMC's OiDB shows for such data
+    unassigned_proprietary_months: Annotated[int, msgspec.Meta(ge=0, le=1200)] = 12
+
+
+async def apply_policy(context: ServiceContext) -> None:
+    """A startup hook of every service with this component: the rule follows the setting."""
+    months = RightsSettings.from_env().unassigned_proprietary_months
+    async with context.pool.acquire() as conn:
+        await set_unassigned_months(conn, months)
+
+
+async def set_unassigned_months(conn: asyncpg.Connection, months: int) -> None:
+    await conn.execute(
+        "UPDATE rights_policy SET unassigned_proprietary_months = $1, updated_at = now()"
+        " WHERE unassigned_proprietary_months <> $1",
+        months,
+    )
+
+
+def visible_sql(
+    programme: str, end: str, viewer: str, sees_all: str, *, calibrator: str | None = None
+) -> str:
     """A condition on a row of data: ``programme`` is its programme code column, ``end`` the end of
     its observation (timestamptz), ``viewer`` and ``sees_all`` the placeholders of the viewer's user
-    name (text, NULL when anonymous) and of Viewer.sees_all (boolean)."""
+    name (text, NULL when anonymous) and of Viewer.sees_all (boolean); ``calibrator`` a condition
+    saying the row is a calibrator's (released when observed). Written out rather than calling
+    ``rights_release`` so that the planner sees it (it filters cone searches of a million rows); the
+    kit's tests hold the two to the same answers."""
+    calibrators = f" OR (({calibrator}) AND {end} <= now())" if calibrator else ""
     return (
-        f"({sees_all} OR EXISTS (SELECT 1 FROM programme_rights r WHERE r.code = {programme}"
+        f"({sees_all}{calibrators}"
+        f" OR ({programme} IS NULL AND {end} + make_interval(months =>"
+        " (SELECT p.unassigned_proprietary_months FROM rights_policy p)) <= now())"
+        f" OR EXISTS (SELECT 1 FROM programme_rights r WHERE r.code = {programme}"
         f" AND ({end} + make_interval(months => r.proprietary_months) <= now()"
         f" OR {viewer} = ANY(r.members))))"
     )
 
 
-def release_sql(programme: str, end: str) -> str:
-    """The release date of a row of data (NULL while its programme is unknown)."""
-    return (
-        f"(SELECT {end} + make_interval(months => r.proprietary_months) FROM programme_rights r"
-        f" WHERE r.code = {programme})"
-    )
+def release_sql(programme: str, end: str, *, calibrator: str | None = None) -> str:
+    """The release date of a row of data (NULL while its programme is unknown to this copy)."""
+    return f"rights_release({programme}, {end}, {calibrator or 'false'})"
 
 
 def add_months(moment: datetime, months: int) -> datetime:
