@@ -169,3 +169,20 @@ class GranuleLinked(Event, frozen=True):
     file_id: UUID
     observation_ids: Annotated[list[UUID], Meta(max_length=LINKED_OBSERVATIONS)]
     programme: Identifier | None = None
+
+
+@event(
+    "oifits.file.programme_assigned",
+    version=1,
+    summary="An admin attached a file and its granules to a programme (or detached it: programme None); "
+    "their data rights are the programme's from then on (data of no programme are released a default "
+    "period after their observation).",
+)
+class FileProgrammeAssigned(Event, frozen=True):
+    file_id: UUID
+    # the programme code (None: no programme)
+    programme: Identifier | None
+    previous_programme: Identifier | None
+    granule_ids: Annotated[list[UUID], Meta(max_length=GRANULES)]
+    assigned_by: Identifier
+    assigned_at: datetime

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from litestar import Litestar
 
+from spicadb_kit import rights
 from spicadb_kit.app import create_service_app
 from spicadb_kit.auth import TokenVerifier
 
@@ -12,6 +13,7 @@ from .config import OifitsSettings
 from .consumers import consumers
 from .handlers.deps import DEPENDENCIES, close_indexer, open_store
 from .handlers.files import FileController
+from .handlers.programmes import FileProgrammeController
 from .spec import SPEC
 
 
@@ -20,10 +22,10 @@ def create_app(settings: OifitsSettings | None = None, verifier: TokenVerifier |
     return create_service_app(
         SPEC,
         settings,
-        route_handlers=[FileController],
+        route_handlers=[FileController, FileProgrammeController],
         consumers=consumers(settings),
         dependencies=DEPENDENCIES,
         verifier=verifier,
-        on_startup=[open_store],
+        on_startup=[rights.apply_policy, open_store],
         on_shutdown=[close_indexer],
     )

@@ -18,6 +18,7 @@ from spicadb_kit.rights import Viewer, request_viewer
 from ..blobs import LocalBlobStore
 from ..config import OifitsSettings
 from ..indexing import Indexer
+from ..services.assign import AssignService
 from ..services.files import FileService
 from ..services.push import PushService
 
@@ -61,8 +62,18 @@ def provide_pushes(
     return PushService(context.pool, context.outbox, store, settings, context.extras[INDEXING], reader)
 
 
+def provide_assignments(
+    principal: NamedDependency[Principal], context: NamedDependency[ServiceContext]
+) -> AssignService:
+    reader = FileService(
+        context.pool, Viewer(principal.subject, sees_all=True), settings_of(context), context.extras[STORE]
+    )
+    return AssignService(context.pool, context.outbox, reader)
+
+
 DEPENDENCIES = {
     "viewer": Provide(provide_viewer),
     "files": Provide(provide_files, sync_to_thread=False),
     "pushes": Provide(provide_pushes, sync_to_thread=False),
+    "assignments": Provide(provide_assignments, sync_to_thread=False),
 }

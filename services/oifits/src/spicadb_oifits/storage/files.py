@@ -12,17 +12,13 @@ import asyncpg
 from spicadb_kit.rights import release_sql, visible_sql
 from spicadb_kit.sql import Where
 
-FILE_VISIBLE = f"(f.category = 'CALIB' OR {visible_sql('f.programme', 'f.obs_end', '$1', '$2')})"
-GRANULE_VISIBLE = (
-    f"(g.dataproduct_category = 'CALIB' OR {visible_sql('g.programme', 'g.obs_end', '$1', '$2')})"
-)
-FILE_RELEASE = (
-    f"CASE WHEN f.category = 'CALIB' THEN f.obs_end ELSE {release_sql('f.programme', 'f.obs_end')} END"
-)
-GRANULE_RELEASE = (
-    "CASE WHEN g.dataproduct_category = 'CALIB' THEN g.obs_end"
-    f" ELSE {release_sql('g.programme', 'g.obs_end')} END"
-)
+# calibrators are released when observed, as in OiDB (the kit's rule, with its calibrator condition)
+FILE_CALIB = "f.category = 'CALIB'"
+GRANULE_CALIB = "g.dataproduct_category = 'CALIB'"
+FILE_VISIBLE = visible_sql("f.programme", "f.obs_end", "$1", "$2", calibrator=FILE_CALIB)
+GRANULE_VISIBLE = visible_sql("g.programme", "g.obs_end", "$1", "$2", calibrator=GRANULE_CALIB)
+FILE_RELEASE = release_sql("f.programme", "f.obs_end", calibrator=FILE_CALIB)
+GRANULE_RELEASE = release_sql("g.programme", "g.obs_end", calibrator=GRANULE_CALIB)
 
 GRANULE_COLUMNS = (
     "id, file_id, night, insname, target_id, target_name, target_key, s_ra, s_dec, t_min, t_max, t_exptime,"
@@ -96,6 +92,30 @@ class FileStore:
             await self.conn.copy_records_to_table(
                 "preview", records=rows, columns=("granule_id", "kind", "sha256", "size")
             )
+
+    async def lock_file(self, file_id: UUID) -> asyncpg.Record | None:
+        return await self.conn.fetchrow(
+            "SELECT id, programme FROM oifits_file WHERE id = $1 FOR UPDATE", file_id
+        )
+
+    async def assign_programme(self, file_id: UUID, programme: str | None) -> list[UUID] | None:
+        """The file and its granules belong to ``programme``; its granule ids, or None when nothing
+        changed."""
+        changed = await self.conn.fetchval(
+            "WITH f AS (UPDATE oifits_file SET programme = $2 WHERE id = $1 AND programme IS DISTINCT FROM $2"
+            "  RETURNING id),"
+            " g AS (UPDATE granule SET programme = $2 WHERE file_id = $1 AND programme IS DISTINCT FROM $2"
+            "  RETURNING id)"
+            " SELECT (SELECT count(*) FROM f) + (SELECT count(*) FROM g)",
+            file_id,
+            programme,
+        )
+        if not changed:
+            return None
+        rows = await self.conn.fetch(
+            "SELECT id FROM granule WHERE file_id = $1 ORDER BY night, target_name, insname", file_id
+        )
+        return [r["id"] for r in rows]
 
     async def programme_codes(self) -> list[str]:
         return [r["code"] for r in await self.conn.fetch("SELECT code FROM programme_rights")]
