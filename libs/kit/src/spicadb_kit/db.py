@@ -24,7 +24,6 @@ T = TypeVar("T")
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     ConnectionError,
-    asyncio.TimeoutError,
     asyncpg.exceptions.ConnectionDoesNotExistError,
     asyncpg.exceptions.InterfaceError,
     asyncpg.exceptions.CannotConnectNowError,
@@ -35,6 +34,10 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
 
 
 def is_connection_error(exc: BaseException) -> bool:
+    # A statement past the command timeout (TimeoutError, an OSError) leaves a working connection:
+    # the work failed, and retrying it on a new connection would fail the same way for ever.
+    if isinstance(exc, TimeoutError):
+        return False
     return isinstance(exc, (CONNECTION_ERRORS, asyncpg.exceptions.PostgresConnectionError))
 
 
@@ -87,7 +90,9 @@ async def wait_for_pool(
         try:
             return await create_pool(dsn, schema=schema, application=application, **kwargs)
         except Exception as exc:
-            if not is_connection_error(exc) or asyncio.get_running_loop().time() > deadline:
+            # a connection attempt that timed out is worth another one while PostgreSQL starts
+            unreachable = is_connection_error(exc) or isinstance(exc, TimeoutError)
+            if not unreachable or asyncio.get_running_loop().time() > deadline:
                 raise
             log.warning("database not reachable yet", error=str(exc))
             await asyncio.sleep(delay)

@@ -113,5 +113,9 @@ async def _consumers(context: ServiceContext) -> dict[str, Any]:
             entry.update(await runner.lag())
         except Exception as exc:
             entry["lag_error"] = repr(exc)
+        try:  # early events waiting for a missing predecessor (dead-lettered after the patience)
+            entry.update(await runner.waiting())
+        except Exception as exc:
+            entry["waiting_error"] = repr(exc)
         report[runner.name] = entry
     return report

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from enum import StrEnum
 from importlib import import_module
 from importlib.metadata import entry_points
 
@@ -31,6 +32,20 @@ class StreamDecl:
         return cls(name=f"SPICADB_{producer.upper()}", subjects=(f"spicadb.{producer}.>",), **kwargs)  # type: ignore[arg-type]
 
 
+class Ordering(StrEnum):
+    """How a consumer orders the events of one aggregate (one version counter per aggregate)."""
+
+    # every event of each aggregate it receives, in version order: an event whose predecessor is
+    # missing waits for it (then is dead-lettered). The filter must take every event type of those
+    # aggregates, or the consumer would wait for versions it never receives (checked at startup).
+    STRICT = "strict"
+    # a subset of an aggregate's events (a copy of its newest state): a newer version is applied
+    # across gaps, an older one arriving late is skipped
+    LATEST = "latest"
+    # no order: each event stands alone (a token revocation)
+    NONE = "none"
+
+
 @dataclass(frozen=True)
 class ConsumerDecl:
     """A durable pull consumer, provisioned ahead of time (nats.py never updates an existing one)."""
@@ -42,11 +57,13 @@ class ConsumerDecl:
     max_deliver: int = 5
     backoff_seconds: tuple[float, ...] = (1.0, 5.0, 30.0, 120.0)
     ack_wait_seconds: float = 30.0
-    # how long an event may wait for a missing predecessor of its aggregate before it is dead-lettered
+    # how long an event may wait for a missing predecessor of its aggregate before it is dead-lettered,
+    # counted from when this consumer first saw it (strict ordering only)
     gap_patience_seconds: float = 300.0
     max_ack_pending: int = 2000
     # "all": a new consumer is backfilled from the start of the stream
     deliver_policy: str = "all"
+    ordering: Ordering = Ordering.STRICT
 
 
 @dataclass(frozen=True)

@@ -76,9 +76,9 @@ class RevocationList:
 
 
 def revocation_consumer(revocations: RevocationList) -> EventConsumer:
-    # Unordered: a revocation stands alone, and the auth service's aggregates carry other events the
-    # gateway does not subscribe to (an ordered consumer would wait for those versions forever).
-    consumer = EventConsumer(REVOCATIONS, ordered=False)
+    # In no order (spec.py): a revocation stands alone, and the auth service's aggregates carry other
+    # events the gateway does not subscribe to (a strict consumer would wait for those versions).
+    consumer = EventConsumer(REVOCATIONS)
 
     @consumer.on(TokenRevoked)
     async def on_revoked(conn: asyncpg.Connection, envelope: Envelope, event: TokenRevoked) -> None:

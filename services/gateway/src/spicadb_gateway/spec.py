@@ -1,9 +1,9 @@
 from spicadb_contracts.auth import TokenRevoked
-from spicadb_kit.spec import ConsumerDecl, GatewayRoute, ServiceSpec
+from spicadb_kit.spec import ConsumerDecl, GatewayRoute, Ordering, ServiceSpec
 
 from .config import GatewaySettings
 
-# The auth service's revocation events, on auth's stream.
+# The auth service's revocation events, on auth's stream. In no order: a revocation stands alone.
 REVOCATION_SUBJECT = TokenRevoked.subject()
 REVOCATIONS = ConsumerDecl(
     durable="gateway_revocations",
@@ -11,6 +11,7 @@ REVOCATIONS = ConsumerDecl(
     filter_subjects=(REVOCATION_SUBJECT,),
     max_deliver=10,
     backoff_seconds=(0.5, 1.0, 5.0),
+    ordering=Ordering.NONE,
 )
 
 # What the gateway answers itself (everything else goes to the service owning the path).

@@ -22,8 +22,8 @@ from .spec import NIGHT_LOGS, OIFITS, RIGHTS
 def consumers(settings: OidbSettings) -> list[EventConsumer]:
     naming = Naming.of(settings)
     files = EventConsumer(OIFITS)
-    # unordered: it sees only the flags of an observation's versions (storage keeps the newest)
-    flags = EventConsumer(NIGHT_LOGS, ordered=False)
+    # newest version wins: it sees only the flags of an observation's versions (see spec.py)
+    flags = EventConsumer(NIGHT_LOGS)
 
     @files.on_batch(FileIndexed)
     async def files_indexed(conn: asyncpg.Connection, items: list[tuple[Envelope, FileIndexed]]) -> None:

@@ -2,7 +2,7 @@
 
 from spicadb_contracts.nightlogs import ObservationFlagged
 from spicadb_kit import rights
-from spicadb_kit.spec import ConsumerDecl, GatewayRoute, ServiceSpec, StreamDecl
+from spicadb_kit.spec import ConsumerDecl, GatewayRoute, Ordering, ServiceSpec, StreamDecl
 
 from .config import OidbSettings
 
@@ -18,14 +18,15 @@ OIFITS = ConsumerDecl(
 )
 
 # The quality flags only. An observation's other events (logged, withdrawn) share its version
-# sequence, so this consumer is unordered: a flag is kept when its aggregate version is newer than the
-# one stored (see storage/ingest.py).
+# sequence, so the newest version wins: a flag newer than the last one applied is kept across the
+# gaps, an older one arriving late is skipped (storage/ingest.py keeps the newest too).
 NIGHT_LOGS = ConsumerDecl(
     durable="oidb_night_logs",
     stream="SPICADB_NIGHTLOGS",
     filter_subjects=(ObservationFlagged.subject(),),
     max_deliver=8,
     backoff_seconds=(0.5, 2.0, 10.0, 30.0),
+    ordering=Ordering.LATEST,
 )
 
 # programme PIs, members and proprietary periods (the kit's data-rights copy)

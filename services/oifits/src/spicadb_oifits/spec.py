@@ -2,19 +2,21 @@
 
 from spicadb_contracts.nightlogs import ObservationLogged
 from spicadb_kit import rights
-from spicadb_kit.spec import ConsumerDecl, GatewayRoute, ServiceSpec, StreamDecl
+from spicadb_kit.spec import ConsumerDecl, GatewayRoute, Ordering, ServiceSpec, StreamDecl
 
 from .config import MAX_FILE_BYTES, OifitsSettings
 
 STREAM = StreamDecl.for_producer("oifits")
 
-# the observations granules are linked to
+# the observations granules are linked to: their logged events only, while flags share the
+# observation's version counter, so the newest version wins (gaps are the flags it does not take)
 NIGHT_LOGS = ConsumerDecl(
     durable="oifits_night_logs",
     stream="SPICADB_NIGHTLOGS",
     filter_subjects=(ObservationLogged.subject(),),
     max_deliver=8,
     backoff_seconds=(0.5, 2.0, 10.0, 30.0),
+    ordering=Ordering.LATEST,
 )
 
 # programme members and proprietary periods (the kit's data-rights copy)

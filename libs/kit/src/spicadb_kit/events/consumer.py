@@ -5,8 +5,11 @@ Each fetched batch is applied in one PostgreSQL transaction together with its in
 inbox row and has no second effect. When a handler fails the batch is replayed one event
 per transaction so that only the failing event is retried (NAK with backoff) and, after
 ``max_deliver`` attempts, parked in ``dead_letter`` with its error until someone asks for a
-replay. Events of one aggregate are applied in version order: an event that arrives
-before its predecessor waits (NAK with delay).
+replay. Events of one aggregate are applied as the consumer's ordering says (``spec.Ordering``):
+strictly in version order (an event that arrives before its predecessor waits, NAK with delay,
+counted from when this consumer first saw it), newest version wins (a consumer of a subset of an
+aggregate's events: newer versions applied across gaps, older ones skipped), or in no order.
+Dead letters are replayed in aggregate order, and an aggregate stops at its first failure.
 
 A watchdog re-creates the pull subscription after a reconnect, when a fetch hangs, or when
 the server holds pending messages that never arrive (nats.py #504, #933, #986).
@@ -22,15 +25,14 @@ from typing import Any, TypeVar
 
 import asyncpg
 import msgspec
-import nats.errors
 from nats.aio.msg import Msg
 from opentelemetry import trace
 
-from spicadb_contracts import Event, event_class
+from spicadb_contracts import Event, event_class, registered_events
 
 from ..db import is_connection_error, transaction
 from ..logs import get_logger
-from ..spec import ConsumerDecl
+from ..spec import ConsumerDecl, Ordering
 from ..telemetry import context_from_headers, tracer
 from .bus import Bus
 from .envelope import Envelope
@@ -58,30 +60,108 @@ CROSS JOIN LATERAL (
     WHERE p.consumer = $1 AND p.aggregate_type = u.t AND p.aggregate_id = u.i OFFSET 0
 ) AS p
 """
+# the positions move forward, and the events no longer early stop waiting (same round trip)
 _ADVANCE = """
+WITH settled AS (DELETE FROM consumer_wait WHERE consumer = $1 AND event_id = ANY($5::uuid[]))
 INSERT INTO consumer_position AS p (consumer, aggregate_type, aggregate_id, last_version)
 SELECT $1, t, i, v FROM unnest($2::text[], $3::text[], $4::bigint[]) AS u(t, i, v)
 ON CONFLICT (consumer, aggregate_type, aggregate_id)
 DO UPDATE SET last_version = greatest(p.last_version, excluded.last_version)
 """
-_DEAD = """
-INSERT INTO dead_letter (consumer, event_id, event_type, subject, stream_seq, deliveries, headers, payload, error)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (consumer, stream_seq) DO NOTHING
+# an early event's first sighting by this consumer, kept across restarts; how long each has waited
+_SIGHTED = """
+WITH new AS (
+    INSERT INTO consumer_wait (consumer, event_id, aggregate_type, aggregate_id, aggregate_version)
+    SELECT $1, e, t, i, v FROM unnest($2::uuid[], $3::text[], $4::text[], $5::bigint[]) AS u(e, t, i, v)
+    ON CONFLICT DO NOTHING RETURNING event_id
+)
+SELECT event_id, extract(epoch FROM now() - first_seen_at)::float8 AS waited FROM consumer_wait
+WHERE consumer = $1 AND event_id = ANY($2::uuid[])
+UNION ALL SELECT event_id, 0.0 FROM new
 """
+_WAITING = """
+SELECT count(*) AS waiting, coalesce(extract(epoch FROM now() - min(first_seen_at)), 0)::float8 AS oldest
+FROM consumer_wait WHERE consumer = $1
+"""
+# one open letter per message (its termination may be lost with the connection); a message that
+# fails again after its letter was replayed (a backfill --forget) opens a new one
+_DEAD = """
+WITH settled AS (DELETE FROM consumer_wait WHERE consumer = $1 AND event_id = $2)
+INSERT INTO dead_letter (consumer, event_id, event_type, subject, stream_seq, deliveries, headers, payload, error)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+ON CONFLICT (consumer, stream_seq) WHERE replayed_at IS NULL DO NOTHING
+"""
+_REPLAY_ASKED = """
+SELECT EXISTS (SELECT 1 FROM dead_letter WHERE consumer = $1 AND replayed_at IS NULL
+               AND replay_requested_at IS NOT NULL)
+"""
+# the open letters of the aggregates someone asked to replay, each aggregate's in version order
+_REPLAYS = """
+WITH open AS (
+    SELECT id, stream_seq, replay_requested_at IS NOT NULL AS requested,
+           headers->>'ce-aggregatetype' AS aggregate_type, headers->>'ce-subject' AS aggregate_id,
+           CASE WHEN headers->>'ce-aggregateversion' ~ '^[0-9]{1,18}$'
+                THEN (headers->>'ce-aggregateversion')::bigint END AS version
+    FROM dead_letter WHERE consumer = $1 AND replayed_at IS NULL
+)
+SELECT * FROM open o WHERE o.requested OR EXISTS (
+    SELECT 1 FROM open r WHERE r.requested AND r.aggregate_type = o.aggregate_type
+    AND r.aggregate_id = o.aggregate_id
+)
+ORDER BY aggregate_type, aggregate_id, version, stream_seq, id LIMIT 500
+"""
+
+
+def _subject_matches(pattern: str, subject: str) -> bool:
+    """NATS subject matching: ``*`` one token, ``>`` one or more trailing tokens."""
+    tokens, wanted = subject.split("."), pattern.split(".")
+    for k, token in enumerate(wanted):
+        if token == ">":
+            return len(tokens) > k
+        if k >= len(tokens) or token not in ("*", tokens[k]):
+            return False
+    return len(wanted) == len(tokens)
+
+
+def left_out_events(decl: ConsumerDecl) -> list[str]:
+    """The event types (``name.vN``) of the aggregates a consumer receives that its filter leaves out:
+    they share the aggregates' version counters, so a strictly ordered consumer would wait for them
+    for ever. Empty for a consumer that is not strictly ordered."""
+    if decl.ordering is not Ordering.STRICT:
+        return []
+    events = list(registered_events())
+    taken = {e for e in events if any(_subject_matches(f, e.subject()) for f in decl.filter_subjects)}
+    aggregates = {(e.producer, e.aggregate) for e in taken}
+    return sorted(
+        f"{e.event_name}.v{e.event_version}"
+        for e in events
+        if (e.producer, e.aggregate) in aggregates and e not in taken
+    )
 
 
 class EventConsumer:
     """A consumer's declaration and its handlers, one per event type it understands."""
 
-    def __init__(self, decl: ConsumerDecl, *, ordered: bool = True) -> None:
+    def __init__(self, decl: ConsumerDecl) -> None:
+        left_out = left_out_events(decl)
+        if left_out:  # refused at startup rather than found stuck 300 s after the first gap
+            raise ValueError(
+                f"consumer {decl.durable} is strictly ordered but its filter leaves out "
+                f"{', '.join(left_out)}, which share the version counters of the aggregates it "
+                "receives: take those events too, or declare ordering=Ordering.LATEST (newest "
+                "version wins) or Ordering.NONE"
+            )
         self.decl = decl
-        self.ordered = ordered
         self.handlers: dict[str, Handler] = {}
         self.batch_handlers: dict[str, BatchHandler] = {}
 
     @property
     def name(self) -> str:
         return str(self.decl.durable)
+
+    @property
+    def ordering(self) -> Ordering:
+        return self.decl.ordering
 
     def on(self, event_type: type[Event]) -> Callable[[H], H]:
         """Register ``handler(conn, envelope, event)`` for one event type (and version)."""
@@ -215,14 +295,15 @@ class ConsumerRunner:
         self._resubscribe = False
         idle_since = time.monotonic()
         while not self._resubscribe:
+            timer = asyncio.timeout(self.fetch_timeout + 5)  # not wait_for: see relay.py
             try:
-                async with asyncio.timeout(self.fetch_timeout + 5):  # not wait_for: see relay.py
+                async with timer:
                     msgs = await sub.fetch(self.batch, timeout=self.fetch_timeout)
-            except nats.errors.TimeoutError:
+            except TimeoutError:  # nats' own, or a plain one fetch raises when its deadline ran out
+                if timer.expired():
+                    log.warning("fetch hung; re-creating the pull subscription", consumer=self.name)
+                    return
                 msgs = []
-            except TimeoutError:
-                log.warning("fetch hung; re-creating the pull subscription", consumer=self.name)
-                return
             if msgs:
                 await self.process(msgs)
                 idle_since = time.monotonic()
@@ -285,8 +366,8 @@ class ConsumerRunner:
         }
         self.stats.duplicates += len(split.ready) - len(fresh)
         await self._dispatch(conn, [d for d in split.ready if d.envelope.id in fresh])
-        if self.consumer.ordered:
-            await self._advance(conn, split.ready)
+        if self.consumer.ordering is not Ordering.NONE:
+            await self._advance(conn, split.ready + split.stale)
         self.stats.applied += len(fresh)
         return split
 
@@ -343,8 +424,9 @@ class ConsumerRunner:
                 await handler(conn, envelope, delivery.event)
 
     async def _sort(self, conn: asyncpg.Connection, deliveries: list[Delivery]) -> Sorted:
-        if not self.consumer.ordered:
+        if self.consumer.ordering is Ordering.NONE:
             return Sorted(ready=list(deliveries))
+        latest = self.consumer.ordering is Ordering.LATEST
         keys = sorted({d.aggregate for d in deliveries})
         rows = await conn.fetch(_POSITIONS, self.name, [k[0] for k in keys], [k[1] for k in keys])
         position: dict[tuple[str, str], int] = {(r[0], r[1]): r[2] for r in rows}
@@ -354,20 +436,25 @@ class ConsumerRunner:
             last = position.get(delivery.aggregate, 0)
             if version <= last:
                 split.stale.append(delivery)
-            elif version == last + 1:
+            elif version == last + 1 or latest:  # latest: gaps are versions it does not take
                 position[delivery.aggregate] = version
                 split.ready.append(delivery)
             else:
                 split.early.append(delivery)
         return split
 
-    async def _advance(self, conn: asyncpg.Connection, ready: list[Delivery]) -> None:
+    async def _advance(self, conn: asyncpg.Connection, settled: list[Delivery]) -> None:
         last: dict[tuple[str, str], int] = {}
-        for d in ready:
+        for d in settled:
             last[d.aggregate] = max(last.get(d.aggregate, 0), d.envelope.aggregate_version)
         keys = sorted(last)
         await conn.execute(
-            _ADVANCE, self.name, [k[0] for k in keys], [k[1] for k in keys], [last[k] for k in keys]
+            _ADVANCE,
+            self.name,
+            [k[0] for k in keys],
+            [k[1] for k in keys],
+            [last[k] for k in keys],
+            [d.envelope.id for d in settled],
         )
 
     async def _isolate(self, deliveries: list[Delivery]) -> None:
@@ -401,8 +488,16 @@ class ConsumerRunner:
             await self._nak(delivery, self._backoff(delivery.deliveries))
 
     async def _handle_early(self, early: list[Delivery]) -> None:
+        if not early:
+            return
+        try:
+            waits = await self._sighted(early)
+        except Exception as exc:  # the database is away: wait without counting
+            log.warning("cannot record early events", consumer=self.name, error=repr(exc))
+            await self._nak_all(early, delay=1.0)
+            return
         for delivery in early:
-            waited = time.time() - _stored_at(delivery.msg)
+            waited = waits.get(delivery.envelope.id, 0.0)
             if waited > self.decl.gap_patience_seconds:
                 error = GapError(
                     f"{delivery.envelope.aggregate_type} {delivery.envelope.subject}: version "
@@ -411,6 +506,18 @@ class ConsumerRunner:
                 await self._dead_letter(delivery, repr(error))
             else:
                 await self._nak(delivery, min(self._backoff(delivery.deliveries), 5.0))
+
+    async def _sighted(self, early: list[Delivery]) -> dict[Any, float]:
+        """Seconds each early event has waited since this consumer first saw it."""
+        rows = await self.pool.fetch(
+            _SIGHTED,
+            self.name,
+            [d.envelope.id for d in early],
+            [d.envelope.aggregate_type for d in early],
+            [d.envelope.subject for d in early],
+            [d.envelope.aggregate_version for d in early],
+        )
+        return {r["event_id"]: r["waited"] for r in rows}
 
     def _backoff(self, deliveries: int) -> float:
         steps = self.decl.backoff_seconds or (1.0,)
@@ -469,57 +576,103 @@ class ConsumerRunner:
         await msg.term()
 
     async def replay_requested(self) -> int:
-        """Apply the dead letters someone asked to replay (``spicadb deadletters replay``)."""
+        """Apply the dead letters someone asked to replay (``spicadb deadletters replay``): each
+        aggregate's in version order, stopping at its first failure (a strictly ordered consumer
+        never applies a later version ahead of an earlier one still dead). One replica at a time."""
         try:
-            ids = [
-                r[0]
-                for r in await self.pool.fetch(
-                    "SELECT id FROM dead_letter WHERE consumer = $1 AND replay_requested_at IS NOT NULL"
-                    " AND replayed_at IS NULL ORDER BY id LIMIT 100",
-                    self.name,
-                )
-            ]
-        except Exception:
+            async with self.pool.acquire() as conn:
+                if not await conn.fetchval(_REPLAY_ASKED, self.name):
+                    return 0  # the usual answer, on every idle fetch: one cheap query
+                if not await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", self._replay_lock):
+                    return 0
+                try:
+                    return await self._replay_round(conn)
+                finally:
+                    await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", self._replay_lock)
+        except Exception as exc:
+            log.debug("dead letter replay skipped", consumer=self.name, error=repr(exc))
             return 0
+
+    @property
+    def _replay_lock(self) -> str:
+        return f"spicadb.replay.{self.name}"
+
+    async def _replay_round(self, conn: asyncpg.Connection) -> int:
+        rows = await conn.fetch(_REPLAYS, self.name)
+        strict = self.consumer.ordering is Ordering.STRICT
         replayed = 0
-        for dead_id in ids:
-            replayed += await self._replay_one(dead_id)
+        blocked: dict[tuple[str, str], int] = {}  # aggregate -> the letter that holds it back
+        for row in rows:
+            key = (row["aggregate_type"], row["aggregate_id"])
+            if row["aggregate_type"] is None or row["aggregate_id"] is None:
+                key = ("", f"letter {row['id']}")  # undecodable: a letter of its own
+            blocker = blocked.get(key) if strict else None
+            if blocker is not None:
+                if row["requested"]:
+                    await self._replay_held(conn, row["id"], blocker)
+                continue
+            if not row["requested"]:  # an earlier letter nobody asked to replay holds the rest
+                blocked[key] = row["id"]
+            elif await self._replay_one(conn, row["id"]):
+                replayed += 1
+            else:
+                blocked[key] = row["id"]
         return replayed
 
-    async def _replay_one(self, dead_id: int) -> int:
+    async def _replay_held(self, conn: asyncpg.Connection, dead_id: int, blocker: int) -> None:
+        await conn.execute(
+            "UPDATE dead_letter SET replay_requested_at = NULL, replay_error = $2 WHERE id = $1",
+            dead_id,
+            f"not replayed: dead letter {blocker} of an earlier version of the same aggregate is still "
+            "open (replay it first, or with this one)",
+        )
+
+    async def _replay_one(self, conn: asyncpg.Connection, dead_id: int) -> bool:
         try:
-            async with transaction(self.pool) as conn:
+            async with conn.transaction():
                 row = await conn.fetchrow(
                     "SELECT headers, payload, subject FROM dead_letter WHERE id = $1 AND replayed_at IS NULL"
-                    " FOR UPDATE SKIP LOCKED",
+                    " FOR UPDATE",
                     dead_id,
                 )
                 if row is None:
-                    return 0
+                    return False
                 await self._replay_row(conn, row)
                 await conn.execute(
                     "UPDATE dead_letter SET replayed_at = now(), replay_error = NULL WHERE id = $1", dead_id
                 )
         except Exception as exc:
-            await self.pool.execute(
+            await conn.execute(
                 "UPDATE dead_letter SET replay_requested_at = NULL, replay_error = $2 WHERE id = $1",
                 dead_id,
-                repr(exc),
+                repr(exc)[:4000],
             )
             log.warning("dead letter replay failed", consumer=self.name, dead_letter=dead_id, error=repr(exc))
-            return 0
+            return False
         self.stats.replayed += 1
-        return 1
+        return True
 
     async def _replay_row(self, conn: asyncpg.Connection, row: asyncpg.Record) -> None:
         fake = _StoredMessage(row["subject"], row["headers"], row["payload"])
         envelope, event = decode_delivery(fake)  # type: ignore[arg-type]
         delivery = Delivery(fake, envelope, event, 0)  # type: ignore[arg-type]
         fresh = await conn.fetch(_INBOX, self.name, [envelope.id], [envelope.type])
-        if fresh:
+        if not fresh:
+            return  # applied already
+        if self.consumer.ordering is Ordering.NONE:
             await self._dispatch(conn, [delivery])
-        if self.consumer.ordered:  # a replay moves the position forward, never back
-            await self._advance(conn, [delivery])
+            return
+        last = await conn.fetchval(
+            "SELECT last_version FROM consumer_position WHERE consumer = $1 AND aggregate_type = $2"
+            " AND aggregate_id = $3",
+            self.name,
+            envelope.aggregate_type,
+            envelope.subject,
+        )
+        if last is not None and envelope.aggregate_version <= last:
+            return  # a newer version is applied: older state never goes over it
+        await self._dispatch(conn, [delivery])
+        await self._advance(conn, [delivery])  # a replay moves the position forward, never back
 
     # --- observation ----------------------------------------------------------------
 
@@ -531,10 +684,10 @@ class ConsumerRunner:
             "redelivered": info.num_redelivered,
         }
 
-
-def _stored_at(msg: Msg) -> float:
-    stamp = msg.metadata.timestamp
-    return stamp.timestamp() if stamp is not None else time.time()
+    async def waiting(self) -> dict[str, Any]:
+        """Early events waiting for a missing predecessor (every replica's), and the oldest wait."""
+        row = await self.pool.fetchrow(_WAITING, self.name)
+        return {"waiting": row["waiting"], "oldest_wait_seconds": round(row["oldest"], 1)}
 
 
 @dataclass

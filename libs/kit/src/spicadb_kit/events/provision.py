@@ -86,6 +86,7 @@ async def backfill(js: JetStreamContext, pool: asyncpg.Pool, decl: ConsumerDecl,
         async with pool.acquire() as conn, conn.transaction():
             await conn.execute("DELETE FROM inbox WHERE consumer = $1", decl.durable)
             await conn.execute("DELETE FROM consumer_position WHERE consumer = $1", decl.durable)
+            await conn.execute("DELETE FROM consumer_wait WHERE consumer = $1", decl.durable)
     await js.add_consumer(decl.stream, consumer_config(dataclasses.replace(decl, deliver_policy="all")))
     log.info(
         "consumer reset to the start of its stream", stream=decl.stream, consumer=decl.durable, forget=forget

@@ -71,16 +71,19 @@ async def _deadletters(service: str, action: str, consumer: str | None, ids: lis
             count = await request_replay(pool, consumer, ids)
             print(f"{count} dead letters queued for replay by their running consumer")
             return
+        # with the aggregate and its version: a consumer replays each aggregate's letters in that order
         rows = await pool.fetch(
-            "SELECT id, consumer, event_type, event_id, deliveries, failed_at, error, replay_error FROM dead_letter"
-            " WHERE replayed_at IS NULL AND ($1::text IS NULL OR consumer = $1) ORDER BY id",
+            "SELECT id, consumer, event_type, event_id, deliveries, failed_at, error, replay_error,"
+            " headers->>'ce-subject' AS aggregate_id, headers->>'ce-aggregateversion' AS version"
+            " FROM dead_letter WHERE replayed_at IS NULL AND ($1::text IS NULL OR consumer = $1) ORDER BY id",
             consumer,
         )
         for r in rows:
             print(
-                f"{r['id']:>6} {r['consumer']} {r['event_type']} {r['event_id']} x{r['deliveries']} "
-                f"{r['failed_at']:%Y-%m-%d %H:%M:%S} {r['error'][:120]}"
-                + (f" [replay failed: {r['replay_error'][:80]}]" if r["replay_error"] else "")
+                f"{r['id']:>6} {r['consumer']} {r['event_type']} {r['event_id']}"
+                f" {r['aggregate_id']} v{r['version']} x{r['deliveries']}"
+                f" {r['failed_at']:%Y-%m-%d %H:%M:%S} {r['error'][:120]}"
+                + (f" [replay: {r['replay_error'][:120]}]" if r["replay_error"] else "")
             )
         print(f"{len(rows)} open dead letters")
     finally:
