@@ -26,7 +26,7 @@ from .events import Bus, ConsumerRunner, EventConsumer, Outbox, OutboxRelay
 from .health import live, ready
 from .logs import configure_logging, get_logger
 from .migrate import schema_status, service_migrations
-from .requests import request_id_middleware
+from .requests import input_guard, request_id_middleware
 from .settings import ServiceSettings
 from .spec import ServiceSpec
 from .telemetry import setup_tracing
@@ -171,6 +171,7 @@ def create_service_app(
             DefineMiddleware(
                 TokenAuthenticationMiddleware, exclude=["^/health/", "^/openapi.json$", "^/docs"]
             ),
+            input_guard,  # NUL characters and deep JSON: a 400 before any handler
             *middleware,
         ],
         exception_handlers=EXCEPTION_HANDLERS,

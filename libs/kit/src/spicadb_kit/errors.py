@@ -11,6 +11,7 @@ import re
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
@@ -172,9 +173,36 @@ def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[
     return problem_response(request, problem)
 
 
+def _on_unstorable_text(request: Request[Any, Any, Any], exc: asyncpg.DataError) -> Response[bytes]:
+    # the request checks refuse NUL in paths, queries, JSON and forms; this catches the other ways in
+    log.warning("text the database cannot store", path=request.url.path, sqlstate=exc.sqlstate)
+    detail = "A text value holds a character that cannot be stored (a NUL, or not valid UTF-8)."
+    return problem_response(request, Problem(detail, status=400, code="validation", title="Invalid request"))
+
+
+def _on_bad_value(request: Request[Any, Any, Any], exc: asyncpg.DataError) -> Response[bytes]:
+    # a value the handler let through that PostgreSQL (or asyncpg's encoding) refuses: out of range,
+    # malformed. The client's to fix; logged so the missing check gets written.
+    log.warning("value refused by the database", path=request.url.path, error=str(exc)[:200])
+    detail = "A value of the request is out of range or malformed."
+    return problem_response(request, Problem(detail, status=400, code="validation", title="Invalid request"))
+
+
+def _on_recursion(request: Request[Any, Any, Any], exc: RecursionError) -> Response[bytes]:
+    # a body nested beyond what the decoders recurse into (the request checks refuse JSON deeper than
+    # they need); no traceback: a thousand identical frames say nothing
+    log.warning("input nested too deeply", path=request.url.path)
+    detail = "The request is nested too deeply to be read."
+    return problem_response(request, Problem(detail, status=400, code="validation", title="Invalid request"))
+
+
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     Problem: _on_problem,
     ValidationException: _on_validation,
     HTTPException: _on_http,
+    asyncpg.CharacterNotInRepertoireError: _on_unstorable_text,
+    asyncpg.UntranslatableCharacterError: _on_unstorable_text,
+    asyncpg.DataError: _on_bad_value,
+    RecursionError: _on_recursion,
     Exception: _on_unexpected,
 }

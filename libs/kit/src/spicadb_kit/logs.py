@@ -32,8 +32,12 @@ def configure_logging(service: str, *, json: bool, level: str = "INFO") -> None:
         _add_trace_ids,
         structlog.processors.StackInfoRenderer(),
     ]
+    # plain tracebacks in both formats: structlog's console default (rich) prints every frame's local
+    # variables, which hold tokens, passwords and request bodies
     renderer: Any = (
-        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+        structlog.processors.JSONRenderer()
+        if json
+        else structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback)
     )
     if json:
         shared.append(structlog.processors.format_exc_info)

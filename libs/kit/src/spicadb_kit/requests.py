@@ -5,10 +5,19 @@ from __future__ import annotations
 
 import re
 import uuid
+from array import array
+from itertools import accumulate
+from typing import Any
+from urllib.parse import parse_qsl
 
+import msgspec
 import structlog
+from litestar import Request
 from litestar.datastructures import MutableScopeHeaders
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.handlers import HTTPRouteHandler
+from litestar.types import ASGIApp, HTTPRequestEvent, Message, Receive, ReceiveMessage, Scope, Send
+
+from .errors import FieldError, Problem
 
 HEADER = "x-request-id"
 _SAFE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -32,3 +41,131 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send_with_id)
 
     return middleware
+
+
+# --- input that no service can hold ----------------------------------------------------------------
+# PostgreSQL's text cannot hold a NUL (asyncpg's CharacterNotInRepertoireError), and msgspec decodes
+# JSON recursively (RecursionError past Python's limit): both are refused here, before any handler,
+# with a 400 naming where they are. Streamed bodies (routes without a body limit) are the handler's.
+
+MAX_JSON_DEPTH = 64
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+_BRACKETS = bytes(range(256)).translate(None, b"[]{}")  # every byte but the four, to delete
+_SIGNS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")
+_FORM = "application/x-www-form-urlencoded"
+
+
+def _refused(detail: str, fields: list[str], message: str) -> Problem:
+    errors = [FieldError(field=f, message=message) for f in fields]
+    return Problem(detail, status=400, code="validation", title="Invalid request", errors=errors)
+
+
+def _printable(text: str) -> str:
+    return text.replace("\x00", "\\0")
+
+
+def _nul_in_form(encoded: bytes, source: str) -> Problem | None:
+    if b"%00" not in encoded and b"\x00" not in encoded:
+        return None
+    pairs = parse_qsl(encoded.decode("latin-1"), keep_blank_values=True)
+    fields = [f"{source}.{_printable(k)}" for k, v in pairs if "\x00" in k or "\x00" in v] or [source]
+    return _refused(
+        f"{', '.join(fields)}: a NUL character (%00) is not allowed", fields, "NUL character (%00)"
+    )
+
+
+def json_too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether a JSON document nests arrays and objects deeper than ``limit``: brackets outside
+    strings, counted in C (a count, a regex, a translation and a running sum), not decoded."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    brackets = _JSON_STRING.sub(b"", body).translate(None, _BRACKETS)
+    return max(accumulate(array("b", brackets.translate(_SIGNS))), default=0) > limit
+
+
+def _nul_path(value: Any, at: str) -> str | None:
+    """Where the first string holding a NUL is, as ``body.targets[3].name``."""
+    if isinstance(value, str):
+        return at if "\x00" in value else None
+    items: Any = (
+        value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    )
+    for key, item in items:
+        if isinstance(key, str) and "\x00" in key:
+            return at
+        where = _nul_path(item, f"{at}[{key}]" if isinstance(key, int) else f"{at}.{_printable(key)}")
+        if where:
+            return where
+    return None
+
+
+def _check_json(body: bytes) -> Problem | None:
+    if json_too_deep(body):
+        return _refused(
+            f"body: JSON nested deeper than {MAX_JSON_DEPTH} levels is not accepted",
+            ["body"],
+            f"nested deeper than {MAX_JSON_DEPTH} levels",
+        )
+    if not _JSON_NUL.search(body):
+        return None
+    try:
+        where = _nul_path(msgspec.json.decode(body), "body") or "body"
+    except msgspec.DecodeError:
+        where = "body"
+    return _refused(f"{where}: a NUL character (\\u0000) is not allowed", [where], "NUL character (\\u0000)")
+
+
+def _body_kind(scope: Scope) -> str | None:
+    """How the handler will read the body: ``json``, ``form``, or None (not buffered here)."""
+    handler = scope.get("route_handler")
+    if handler is None or not isinstance(handler, HTTPRouteHandler):
+        return None
+    if handler.resolve_request_max_body_size() is None:  # streamed without limit: the handler's own
+        return None
+    media = dict(scope["headers"]).get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
+    if media == _FORM:
+        return "form"
+    if media == "application/json" or media.endswith("+json"):
+        return "json"
+    # Litestar decodes a `data` argument as JSON whatever the announced type (but forms)
+    if "data" in handler.parsed_fn_signature.parameters and not media.startswith("multipart/"):
+        return "json"
+    return None
+
+
+def input_guard(app: ASGIApp) -> ASGIApp:
+    """Route middleware: refuse a NUL in the path or the query, and in JSON and form bodies (read
+    once here within the route's body limit, then handed on), and JSON nested too deeply."""
+
+    async def guard(scope: Scope, receive: Receive, send: Send) -> None:
+        if str(scope["type"]) == "http":
+            if "\x00" in scope["path"]:
+                raise _refused("path: a NUL character (%00) is not allowed", ["path"], "NUL character (%00)")
+            problem = _nul_in_form(scope.get("query_string", b""), "query")
+            if problem:
+                raise problem
+            kind = _body_kind(scope)
+            if kind is not None:
+                body = await Request[Any, Any, Any](scope, receive).body()
+                problem = _check_json(body) if kind == "json" else _nul_in_form(body, "body")
+                if problem:
+                    raise problem
+                receive = _replay(body, receive)
+        await app(scope, receive, send)
+
+    return guard
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """The body already read, once, then the connection's own messages (a disconnect)."""
+    pending = True
+
+    async def again() -> ReceiveMessage:
+        nonlocal pending
+        if pending:
+            pending = False
+            return HTTPRequestEvent(type="http.request", body=body, more_body=False)
+        return await receive()
+
+    return again
