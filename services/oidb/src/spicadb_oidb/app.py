@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from litestar import Litestar
 
+from spicadb_kit import rights
 from spicadb_kit.app import create_service_app
 from spicadb_kit.auth import TokenVerifier
 
@@ -25,4 +26,5 @@ def create_app(settings: OidbSettings | None = None, verifier: TokenVerifier | N
         consumers=consumers(settings),
         dependencies=DEPENDENCIES,
         verifier=verifier,
+        on_startup=[rights.apply_policy],
     )

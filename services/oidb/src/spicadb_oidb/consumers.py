@@ -1,4 +1,5 @@
-"""Event handlers in: the oifits events keep the OiDB table (granules indexed, superseded, linked);
+"""Event handlers in: the oifits events keep the OiDB table (granules indexed, superseded, linked,
+attached to a programme);
 the night logs' flags its quality; the programmes events the kit's data-rights copy. Each batch is one
 transaction with the inbox rows, so a redelivered event changes nothing twice.
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 import asyncpg
 
 from spicadb_contracts.nightlogs import ObservationFlagged
-from spicadb_contracts.oifits import FileIndexed, FileSuperseded, GranuleLinked
+from spicadb_contracts.oifits import FileIndexed, FileProgrammeAssigned, FileSuperseded, GranuleLinked
 from spicadb_kit import rights
 from spicadb_kit.events import Envelope, EventConsumer
 
@@ -32,6 +33,10 @@ def consumers(settings: OidbSettings) -> list[EventConsumer]:
     @files.on(FileSuperseded)
     async def file_superseded(conn: asyncpg.Connection, _: Envelope, event: FileSuperseded) -> None:
         await IngestService(conn, naming).file_superseded(event)
+
+    @files.on(FileProgrammeAssigned)
+    async def file_assigned(conn: asyncpg.Connection, _: Envelope, event: FileProgrammeAssigned) -> None:
+        await IngestService(conn, naming).file_assigned(event)
 
     @files.on(GranuleLinked)
     async def granule_linked(conn: asyncpg.Connection, _: Envelope, event: GranuleLinked) -> None:

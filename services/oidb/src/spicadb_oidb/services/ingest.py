@@ -11,7 +11,13 @@ from uuid import UUID
 import asyncpg
 
 from spicadb_contracts.nightlogs import ObservationFlagged
-from spicadb_contracts.oifits import FileIndexed, FileSuperseded, GranuleLinked, IndexedGranule
+from spicadb_contracts.oifits import (
+    FileIndexed,
+    FileProgrammeAssigned,
+    FileSuperseded,
+    GranuleLinked,
+    IndexedGranule,
+)
 from spicadb_kit.events import Envelope
 
 from ..domain import QUALITY_LEVELS, Naming, kilobytes, mjd_datetime
@@ -38,6 +44,10 @@ class IngestService:
 
     async def file_superseded(self, event: FileSuperseded) -> None:
         await self.store.supersede(event.file_id, event.superseded_by, event.superseded_at, event.granule_ids)
+
+    async def file_assigned(self, event: FileProgrammeAssigned) -> None:
+        """An admin attached the file to a programme: its granules take that programme's rights."""
+        await self.store.assign(event.file_id, event.granule_ids, event.programme)
 
     async def granule_linked(self, event: GranuleLinked) -> None:
         await self.store.lock_quality()

@@ -1,5 +1,5 @@
 """Reading the OiDB table: every query goes through :class:`Query`, which always applies the
-data-rights rule (the kit's ``visible_sql``, calibrators once observed) on the view oidb_granule."""
+data-rights rule (the kit's ``visible_sql``, calibrators once observed, data of no programme after the default period) on the view oidb_granule."""
 
 from __future__ import annotations
 
@@ -12,10 +12,9 @@ FROM = "oidb_granule g"
 
 
 def visible(viewer: str, sees_all: str) -> str:
-    """The kit's rule on a granule, plus OiDB's: a calibrator is released when it was observed."""
-    return (
-        f"({visible_sql('g.programme', 'g.obs_end', viewer, sees_all)}"
-        " OR (g.dataproduct_category = 'CALIB' AND g.obs_end <= now()))"
+    """The kit's rule on a granule (a calibrator is released when it was observed)."""
+    return visible_sql(
+        "g.programme", "g.obs_end", viewer, sees_all, calibrator="g.dataproduct_category = 'CALIB'"
     )
 
 

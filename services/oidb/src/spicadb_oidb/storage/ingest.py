@@ -78,6 +78,17 @@ class IngestStore:
         )
         return found is not None
 
+    async def assign(self, file_id: UUID, granule_ids: Sequence[UUID], programme: str | None) -> int:
+        """The granules of a file (and those named) belong to ``programme`` (an admin attached the file)."""
+        status = await self.conn.execute(
+            "UPDATE granule SET programme = $3, updated_at = now()"
+            " WHERE (file_id = $1 OR granule_id = ANY($2::uuid[])) AND programme IS DISTINCT FROM $3",
+            file_id,
+            list(granule_ids),
+            programme,
+        )
+        return int(status.split()[-1])
+
     async def flag(self, flags: Sequence[tuple[UUID, str, int, datetime]]) -> list[UUID]:
         """(observation id, level, aggregate version, flagged at), one per observation: kept unless a
         newer version is stored; the observations whose level changed."""
