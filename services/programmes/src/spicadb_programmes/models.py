@@ -8,6 +8,8 @@ from uuid import UUID
 
 import msgspec
 
+from spicadb_astro import targets as rules
+
 Code = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$", max_length=40)]
 Kind = Literal["large-programme", "survey", "regular", "directors-time"]
 Role = Literal["pi", "co-investigator", "observer", "viewer"]
@@ -127,57 +129,58 @@ class WorkPackageOut(msgspec.Struct):
 
 class TargetIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
     """A target as a list or a form gives it: ICRS degrees at ``epoch`` (Julian year); proper
-    motions in mas/yr (pmra is mu_alpha* = mu_alpha cos dec); parallax in mas; radial velocity in km/s."""
+    motions in mas/yr (pmra is mu_alpha* = mu_alpha cos dec); parallax in mas; radial velocity in km/s.
+    The rules are spicadb_astro.targets' (imported as rules), the same on every write path and in every copy."""
 
-    name: Name
-    ra: Annotated[float, msgspec.Meta(ge=0.0, lt=360.0)]
-    dec: Annotated[float, msgspec.Meta(ge=-90.0, le=90.0)]
-    epoch: Annotated[float, msgspec.Meta(ge=1900.0, le=2100.0)] = 2000.0
-    pmra: float | None = None
-    pmdec: float | None = None
-    parallax: float | None = None
-    radial_velocity: float | None = None
-    mag_v: float | None = None
-    mag_r: float | None = None
-    mag_i: float | None = None
-    mag_j: float | None = None
-    mag_h: float | None = None
-    mag_k: float | None = None
-    spectral_type: Annotated[str, msgspec.Meta(max_length=40)] | None = None
-    object_type: Annotated[str, msgspec.Meta(max_length=40)] | None = None
-    hd: Annotated[str, msgspec.Meta(max_length=40)] | None = None
-    hip: Annotated[str, msgspec.Meta(max_length=40)] | None = None
-    tmass: Annotated[str, msgspec.Meta(max_length=40)] | None = None
-    gaia: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+    name: rules.TargetName
+    ra: rules.RightAscension
+    dec: rules.Declination
+    epoch: rules.Epoch = 2000.0
+    pmra: rules.ProperMotion | None = None
+    pmdec: rules.ProperMotion | None = None
+    parallax: rules.Parallax | None = None
+    radial_velocity: rules.RadialVelocity | None = None
+    mag_v: rules.Magnitude | None = None
+    mag_r: rules.Magnitude | None = None
+    mag_i: rules.Magnitude | None = None
+    mag_j: rules.Magnitude | None = None
+    mag_h: rules.Magnitude | None = None
+    mag_k: rules.Magnitude | None = None
+    spectral_type: rules.Label | None = None
+    object_type: rules.Label | None = None
+    hd: rules.Label | None = None
+    hip: rules.Label | None = None
+    tmass: rules.Label | None = None
+    gaia: rules.Label | None = None
     notes: Text | None = None
     # the work package's code in this programme
     work_package: Code | None = None
 
 
 class TargetPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """Fields to change; a field given as null is cleared."""
+    """Fields to change; a field given as null is cleared. The rules are TargetIn's."""
 
-    name: Name | msgspec.UnsetType = msgspec.UNSET
-    ra: Annotated[float, msgspec.Meta(ge=0.0, lt=360.0)] | msgspec.UnsetType = msgspec.UNSET
-    dec: Annotated[float, msgspec.Meta(ge=-90.0, le=90.0)] | msgspec.UnsetType = msgspec.UNSET
-    epoch: Annotated[float, msgspec.Meta(ge=1900.0, le=2100.0)] | msgspec.UnsetType = msgspec.UNSET
-    pmra: float | msgspec.UnsetType | None = msgspec.UNSET
-    pmdec: float | msgspec.UnsetType | None = msgspec.UNSET
-    parallax: float | msgspec.UnsetType | None = msgspec.UNSET
-    radial_velocity: float | msgspec.UnsetType | None = msgspec.UNSET
-    mag_v: float | msgspec.UnsetType | None = msgspec.UNSET
-    mag_r: float | msgspec.UnsetType | None = msgspec.UNSET
-    mag_i: float | msgspec.UnsetType | None = msgspec.UNSET
-    mag_j: float | msgspec.UnsetType | None = msgspec.UNSET
-    mag_h: float | msgspec.UnsetType | None = msgspec.UNSET
-    mag_k: float | msgspec.UnsetType | None = msgspec.UNSET
-    spectral_type: str | msgspec.UnsetType | None = msgspec.UNSET
-    object_type: str | msgspec.UnsetType | None = msgspec.UNSET
-    hd: str | msgspec.UnsetType | None = msgspec.UNSET
-    hip: str | msgspec.UnsetType | None = msgspec.UNSET
-    tmass: str | msgspec.UnsetType | None = msgspec.UNSET
-    gaia: str | msgspec.UnsetType | None = msgspec.UNSET
-    notes: str | msgspec.UnsetType | None = msgspec.UNSET
+    name: rules.TargetName | msgspec.UnsetType = msgspec.UNSET
+    ra: rules.RightAscension | msgspec.UnsetType = msgspec.UNSET
+    dec: rules.Declination | msgspec.UnsetType = msgspec.UNSET
+    epoch: rules.Epoch | msgspec.UnsetType = msgspec.UNSET
+    pmra: rules.ProperMotion | msgspec.UnsetType | None = msgspec.UNSET
+    pmdec: rules.ProperMotion | msgspec.UnsetType | None = msgspec.UNSET
+    parallax: rules.Parallax | msgspec.UnsetType | None = msgspec.UNSET
+    radial_velocity: rules.RadialVelocity | msgspec.UnsetType | None = msgspec.UNSET
+    mag_v: rules.Magnitude | msgspec.UnsetType | None = msgspec.UNSET
+    mag_r: rules.Magnitude | msgspec.UnsetType | None = msgspec.UNSET
+    mag_i: rules.Magnitude | msgspec.UnsetType | None = msgspec.UNSET
+    mag_j: rules.Magnitude | msgspec.UnsetType | None = msgspec.UNSET
+    mag_h: rules.Magnitude | msgspec.UnsetType | None = msgspec.UNSET
+    mag_k: rules.Magnitude | msgspec.UnsetType | None = msgspec.UNSET
+    spectral_type: rules.Label | msgspec.UnsetType | None = msgspec.UNSET
+    object_type: rules.Label | msgspec.UnsetType | None = msgspec.UNSET
+    hd: rules.Label | msgspec.UnsetType | None = msgspec.UNSET
+    hip: rules.Label | msgspec.UnsetType | None = msgspec.UNSET
+    tmass: rules.Label | msgspec.UnsetType | None = msgspec.UNSET
+    gaia: rules.Label | msgspec.UnsetType | None = msgspec.UNSET
+    notes: Text | msgspec.UnsetType | None = msgspec.UNSET
     work_package: Code | msgspec.UnsetType | None = msgspec.UNSET
 
 

@@ -72,6 +72,21 @@ def snapshot(target_id: UUID, target: TargetIn) -> TargetSnapshot:
     )
 
 
+def _valid_target(values: dict[str, Any]) -> TargetIn:
+    """The merged target as TargetIn, or a 422 naming the field that breaks a rule (a value stored
+    before the rules were what they are now stays refused until it is corrected)."""
+    try:
+        return msgspec.convert(values, TargetIn)
+    except msgspec.ValidationError as exc:
+        message, _, path = str(exc).partition(" - at `$.")
+        field = path.rstrip("`").split(".")[0].split("[")[0] or "body"
+        raise Unprocessable(
+            f"{field}: {message}",
+            code="invalid-target",
+            errors=[FieldError(field=f"body.{field}", message=message)],
+        ) from exc
+
+
 def row_problem(errors: list[RowError], total_rows: int, what: str) -> Unprocessable:
     listed = [FieldError(field=f"rows[{e.row}].{e.column}".rstrip("."), message=e.message) for e in errors]
     rows = len({e.row for e in errors})
@@ -121,10 +136,7 @@ class TargetService:
                 "work_package": row["work_package"],
             }
             merged.update(changes)
-            try:
-                target = msgspec.convert({k: v for k, v in merged.items() if v is not None}, TargetIn)
-            except msgspec.ValidationError as exc:
-                raise Unprocessable(str(exc), code="invalid-target") from exc
+            target = _valid_target({k: v for k, v in merged.items() if v is not None})
             columns = {k: v for k, v in changes.items() if k != "work_package"}
             if "name" in changes:
                 if await TargetStore(conn).name_taken(seen.id, name_key(target.name), other_than=target_id):

@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
+from spicadb_astro import targets as rules
 from spicadb_kit.errors import Problem
 
 from ..models import TargetIn
@@ -51,24 +52,23 @@ class ExportContext(msgspec.Struct):
     interferometer: str = "CHARA"
 
 
-# field -> kind; order is TargetIn's
+# field -> (low, high, what): the ranges of spicadb_astro.targets, the rules of every write path
 FLOAT_LIMITS: dict[str, tuple[float, float, str]] = {
-    "epoch": (1900.0, 2100.0, "an epoch (Julian year) between 1900 and 2100"),
-    "pmra": (-20000.0, 20000.0, "a proper motion within ±20000 mas/yr"),
-    "pmdec": (-20000.0, 20000.0, "a proper motion within ±20000 mas/yr"),
-    "parallax": (-100.0, 1000.0, "a parallax between -100 and 1000 mas"),
-    "radial_velocity": (-3000.0, 3000.0, "a radial velocity within ±3000 km/s"),
-    **{f"mag_{b}": (-5.0, 30.0, "a magnitude between -5 and 30") for b in "vrijhk"},
+    field: (limit.low, limit.high, limit.what)
+    for field, limit in rules.LIMITS.items()
+    if field not in ("ra", "dec")
 }
 STRING_LIMITS: dict[str, int] = {
-    "spectral_type": 40,
-    "object_type": 40,
-    "hd": 40,
-    "hip": 40,
-    "tmass": 40,
-    "gaia": 40,
-    "notes": 4000,
+    "spectral_type": rules.LABEL_LENGTH,
+    "object_type": rules.LABEL_LENGTH,
+    "hd": rules.LABEL_LENGTH,
+    "hip": rules.LABEL_LENGTH,
+    "tmass": rules.LABEL_LENGTH,
+    "gaia": rules.LABEL_LENGTH,
+    "notes": rules.NOTES_LENGTH,
 }
+# one line of text: no control character (notes may hold line breaks)
+ONE_LINE = frozenset({"name", *STRING_LIMITS} - {"notes"})
 FIELDS: tuple[str, ...] = tuple(TargetIn.__struct_fields__)
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
 NULLS = frozenset({"", "nan", "null", "none", "--", "n/a"})
@@ -230,8 +230,8 @@ def check_cell(field: str, value: Any, column: Column) -> Any:
         return None
     if field == "name":
         text = " ".join(text.split())
-        if len(text) > 200:
-            raise CellError("a name is at most 200 characters")
+        if (problem := rules.name_problem(text)) is not None:
+            raise CellError(problem)
         return text
     if field == "work_package":
         if not CODE.match(text):
@@ -242,6 +242,8 @@ def check_cell(field: str, value: Any, column: Column) -> Any:
     limit = STRING_LIMITS[field]
     if len(text) > limit:
         raise CellError(f"at most {limit} characters")
+    if field in ONE_LINE and rules.has_control(text):
+        raise CellError("a control character is not allowed")
     return text
 
 
@@ -338,11 +340,18 @@ def _texts(column: Column, values: list[Any]) -> tuple[list[Any], list[tuple[int
         if not wrong:
             return out, []
         return out, _recheck(column, values, out, [i for i, v in enumerate(out) if v in wrong])
-    limit = 200 if field == "name" else STRING_LIMITS[field]
-    if max(map(len, filter(None, out)), default=0) <= limit:
+    limit = rules.NAME_LENGTH if field == "name" else STRING_LIMITS[field]
+    present = list(filter(None, out))
+    # one search over the whole column: a control character in none of the cells is the common case
+    control = field in ONE_LINE and rules.has_control("".join(present))
+    if not control and max(map(len, present), default=0) <= limit:
         return out, []
-    too_long = [i for i, v in enumerate(out) if v is not None and len(v) > limit]
-    return out, _recheck(column, values, out, too_long)
+    wrong = [
+        i
+        for i, v in enumerate(out)
+        if v is not None and (len(v) > limit or (control and rules.has_control(v)))
+    ]
+    return out, _recheck(column, values, out, wrong)
 
 
 def _checked(column: Column) -> tuple[list[Any], list[tuple[int, str]]]:
