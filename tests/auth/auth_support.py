@@ -149,6 +149,22 @@ class AuthService:
         assert self.pool is not None
         return list(await self.pool.fetch(sql, *args))
 
+    async def resource_server(self, client_id: str = "resource-server") -> tuple[str, str]:
+        """A confidential client with the introspection right (as an admin registers one for a
+        resource server), written straight into the database: no sign-in, no cookie changed."""
+        from spicadb_auth.models import digest, new_secret
+
+        secret = new_secret()
+        assert self.pool is not None
+        await self.pool.execute(
+            "INSERT INTO client (client_id, secret_hash, scopes, grant_types)"
+            " VALUES ($1, $2, '{token:introspect}', '{client_credentials}')"
+            " ON CONFLICT (client_id) DO UPDATE SET secret_hash = EXCLUDED.secret_hash",
+            client_id,
+            digest(secret),
+        )
+        return client_id, secret
+
     async def audit_count(self) -> int:
         return int(await self.scalar("SELECT count(*) FROM audit"))
 

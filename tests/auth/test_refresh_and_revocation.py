@@ -21,10 +21,10 @@ async def refresh(browser: Browser, refresh_token: str) -> Any:
     )
 
 
-async def introspect(browser: Browser, token: str, as_robot: str = "chara-ingest") -> dict[str, Any]:
-    creds = browser.service.credentials()["clients"][as_robot]
+async def introspect(browser: Browser, token: str) -> dict[str, Any]:
+    """What a resource server (a client with the introspection right) learns of the token."""
     response = await browser.http.post(
-        "/oauth/introspect", data={"token": token}, auth=(creds["client_id"], creds["client_secret"])
+        "/oauth/introspect", data={"token": token}, auth=await browser.service.resource_server()
     )
     assert response.status_code == 200, response.text
     return dict(response.json())

@@ -106,6 +106,8 @@ class TokenVerifier:
             exp={"essential": True},
             iat={"essential": True},
             client_id={"essential": True},
+            # every token has an id: revocation denies it by jti (a token without one could not be revoked)
+            jti={"essential": True},
         )
 
     async def _key(self, kid: str | None) -> Any:
@@ -152,11 +154,14 @@ def _principal(claims: dict[str, Any]) -> Principal:
     scope = claims.get("scope", "")
     if not isinstance(scope, str):
         raise invalid_token("scope claim must be a space-separated string")
+    jti = claims.get("jti")
+    if not isinstance(jti, str) or not jti:
+        raise invalid_token("token has no jti (token id)")
     return Principal(
         subject=str(claims["sub"]),
         client_id=str(claims["client_id"]),
         scopes=frozenset(scope.split()),
-        token_id=claims.get("jti"),
+        token_id=jti,
         expires_at=claims.get("exp"),
     )
 

@@ -13,6 +13,8 @@ their roles grant. ``admin`` grants every scope.
 | reader     | programmes:read nightlogs:read oifits:read tap:query                            |
 
 Every person also gets the OpenID Connect scopes (openid profile email offline_access).
+``token:introspect`` is a right of resource servers (a confidential client registered with it
+may introspect any token); admin clients may introspect too.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import msgspec
+
+INTROSPECT = "token:introspect"
 
 OIDC_SCOPES: dict[str, str] = {
     "openid": "Sign in with OpenID Connect: an ID token and the userinfo endpoint.",
@@ -41,7 +45,13 @@ SPICADB_SCOPES: dict[str, str] = {
     "admin": "Administer SPICA-DB: accounts, clients, keys; implies every other scope.",
 }
 
-CATALOGUE: dict[str, str] = {**SPICADB_SCOPES, **OIDC_SCOPES}
+# rights of services rather than of people: registered on a confidential client, never in a role
+# but admin's
+SERVICE_SCOPES: dict[str, str] = {
+    INTROSPECT: "Introspect any token at /oauth/introspect (RFC 7662): resource servers such as the gateway.",
+}
+
+CATALOGUE: dict[str, str] = {**SPICADB_SCOPES, **SERVICE_SCOPES, **OIDC_SCOPES}
 ALL_SCOPES: tuple[str, ...] = tuple(CATALOGUE)
 
 ROLES: dict[str, tuple[str, ...]] = {

@@ -424,9 +424,15 @@ class Revocation(RevocationEndpoint):  # type: ignore[misc]
 
 
 class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
-    """RFC 7662, for confidential clients (resource servers, robots)."""
+    """RFC 7662, for resource servers: confidential clients registered with ``token:introspect``
+    (the gateway, an external resource server), and admin clients (registered with ``admin``).
+
+    Any other authenticated client gets ``{"active": false}`` for every token, its own included:
+    RFC 7662 §2.2 answers a client not allowed to introspect a token as if the token were
+    inactive (rather than 403), which tells a robot holding stolen tokens nothing about them."""
 
     CLIENT_AUTH_METHODS = CONFIDENTIAL
+    ALLOWED = frozenset({catalogue.INTROSPECT, "admin"})
 
     def query_token(
         self, token_string: str, token_type_hint: str | None
@@ -434,8 +440,8 @@ class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
         return self.server.find_token(token_string, token_type_hint)  # type: ignore[no-any-return]
 
     def check_permission(self, token: Any, client: Client, request: OAuthRequest) -> bool:
-        # any authenticated confidential client may ask; a public client cannot authenticate here
-        return True
+        # a public client cannot authenticate here at all
+        return not self.ALLOWED.isdisjoint(client.scopes)
 
     def introspect_token(self, token: AccessToken | RefreshToken) -> dict[str, Any]:
         return token.introspection(self.server.runtime.settings.issuer)
