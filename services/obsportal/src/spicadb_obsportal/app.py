@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from litestar import Litestar
 
+from spicadb_kit import rights
 from spicadb_kit.app import create_service_app
 from spicadb_kit.auth import TokenVerifier
 
@@ -24,4 +25,5 @@ def create_app(settings: ObsportalSettings | None = None, verifier: TokenVerifie
         consumers=[night_logs, programme_rights],
         dependencies=DEPENDENCIES,
         verifier=verifier,
+        on_startup=[rights.apply_policy],
     )

@@ -17,7 +17,9 @@ from ..domain import INSTRUMENT, INTERFEROMETER, LEVELS
 # cone's rows come from the GiST index, whose selectivity the planner cannot guess (it would hash
 # every target for a few rows).
 TARGET_NAME = "(SELECT t.name FROM target t WHERE t.id = e.target_id)"
-RELEASE = release_sql("e.programme", "e.date_end")
+# calibrators are released when observed, as every view does (the kit's rule)
+CALIBRATOR = "e.kind = 'calibrator'"
+RELEASE = release_sql("e.programme", "e.date_end", calibrator=CALIBRATOR)
 COLUMNS = (
     "e.id, e.observation_id, e.exp_header_id, e.site, e.night, e.log_version, e.mjd_start, e.mjd_end,"
     " e.baselines, e.level, e.flag_reasons, e.flag_comment, e.flagged_by, e.flagged_at, e.flags, e.seeing,"
@@ -50,7 +52,7 @@ VO_VALUES: dict[str, str] = {
     "exp_temperature": "e.temperature",
     "exp_seeing": "e.seeing",
     "exp_date_updated": _date("e.updated_at"),
-    "exp_date_release": _date("e.date_end + make_interval(months => p.proprietary_months)"),
+    "exp_date_release": _date(RELEASE),
     "obs_id": "e.id",
     "obs_type": "e.kind",
     "obs_program": "coalesce(e.programme, '')",
@@ -75,7 +77,7 @@ class Query(Where):
     """A WHERE clause and its arguments, starting with what the viewer may see."""
 
     def __init__(self, viewer: Viewer) -> None:
-        visible = visible_sql("e.programme", "e.date_end", "$1::text", "$2::boolean")
+        visible = visible_sql("e.programme", "e.date_end", "$1::text", "$2::boolean", calibrator=CALIBRATOR)
         super().__init__(viewer.username, viewer.sees_all, conditions=["NOT e.withdrawn", visible])
 
     def near(self, ra: float, dec: float, radius_deg: float) -> None:
@@ -121,7 +123,7 @@ class ExposureStore:
     ) -> list[asyncpg.Record]:
         """The entries of the plans in force, each with the exposures that observed it (visible ones)."""
         visible = visible_sql("pe.programme", "pe.end_at", "$1::text", "$2::boolean")
-        seen = visible_sql("e.programme", "e.date_end", "$1::text", "$2::boolean")
+        seen = visible_sql("e.programme", "e.date_end", "$1::text", "$2::boolean", calibrator=CALIBRATOR)
         return await self.conn.fetch(
             "SELECT pe.site, pe.night, pe.sequence, np.version, pe.programme, pe.target, pe.mode,"
             " pe.configuration, pe.start_at, pe.end_at, pe.calibrators, pe.target_ref, o.exposures"
