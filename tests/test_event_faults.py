@@ -8,11 +8,12 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -21,6 +22,7 @@ import nats
 import pytest
 from harness import Probe, eventually
 from probe_service.service import PingService
+from probe_service.spec import STREAM
 
 from spicadb_kit.events import Outbox
 from spicadb_kit.infra import NatsServer, PostgresCluster, free_port
@@ -81,6 +83,50 @@ async def test_nats_restarted_mid_stream_loses_nothing(
         effects = await probe.wait_effects(2000, timeout=60)
     exactly_once(effects, 2000)
     await probe.close()
+
+
+async def stream_messages(probe: Probe) -> int:
+    nc = await nats.connect(probe.nats_url)
+    try:
+        return int((await nc.jetstream().stream_info(STREAM.name)).state.messages)
+    finally:
+        await nc.close()
+
+
+async def test_events_an_unclean_nats_restart_lost_are_published_again(
+    database: str, own_nats: NatsServer, tokens: TokenFactory
+) -> None:
+    """An OS crash of the NATS server loses the acknowledged messages of its last sync_interval (a
+    SIGKILL does not: the page cache survives). Simulated by putting back the store as an earlier
+    fsync left it: the relay finds the stream short of what it published and publishes it again."""
+    probe = await installed_probe(database, own_nats, tokens)
+    on_disk = own_nats.store_dir.parent / "store-at-last-fsync"
+    async with probe.running():
+        await produce(probe, 2, 10, "a")
+        await probe.wait_effects(20)
+        await eventually(lambda: probe.scalar("SELECT count(*) = 0 FROM outbox WHERE published_at IS NULL"))
+    own_nats.stop()
+    shutil.copytree(own_nats.store_dir, on_disk)
+    own_nats.start()
+    async with probe.running():
+        await produce(probe, 2, 10, "b")
+        await probe.wait_effects(40)
+        await eventually(lambda: probe.scalar("SELECT count(*) = 0 FROM outbox WHERE published_at IS NULL"))
+        assert await stream_messages(probe) == 40
+        own_nats.kill()  # the machine went down: the "b" events never reached the disk
+        shutil.rmtree(own_nats.store_dir)
+        shutil.copytree(on_disk, own_nats.store_dir)
+        own_nats.start()
+        await eventually(lambda: _equals(stream_messages(probe), 40), timeout=30)
+        await produce(probe, 1, 10, "c")
+        effects = await probe.wait_effects(50)
+        await eventually(lambda: _equals(stream_messages(probe), 50))
+    exactly_once(effects, 50)  # the "b" events arrived twice at the consumer: its inbox kept one
+    await probe.close()
+
+
+async def _equals(value: Awaitable[int], expected: int) -> bool:
+    return await value == expected
 
 
 async def test_postgres_restart_readiness_reports_it_and_the_service_recovers(

@@ -28,7 +28,7 @@ from .logs import configure_logging, get_logger
 from .migrate import schema_status, service_migrations
 from .requests import input_guard, request_id_middleware
 from .settings import ServiceSettings
-from .spec import ServiceSpec
+from .spec import ServiceSpec, StreamDecl
 from .telemetry import setup_tracing
 
 log = get_logger(__name__)
@@ -82,6 +82,7 @@ async def _start(
         retention_seconds=settings.outbox_retention_seconds,
         inbox_retention_seconds=settings.inbox_retention_seconds,
         max_attempts=settings.outbox_max_attempts,
+        stream=_own_stream(spec),
     )
     context = ServiceContext(
         spec=spec,
@@ -196,6 +197,12 @@ def create_service_app(
     # refused before its handler (no route, 401 from the auth middleware) gets an id too.
     app.asgi_handler = request_id_middleware(app.asgi_handler)
     return app
+
+
+def _own_stream(spec: ServiceSpec) -> str | None:
+    """The stream the service's relay publishes to (None for a service that produces nothing)."""
+    own = StreamDecl.for_producer(spec.name).name
+    return own if any(decl.name == own for decl in spec.streams) else None
 
 
 def _body_limit(spec: ServiceSpec) -> int:

@@ -5,7 +5,10 @@ over when the leader's connection dies). Each round claims unpublished rows in i
 publishes them pipelined with ``Nats-Msg-Id`` = event id, waits for the PubAcks and marks
 the acknowledged prefix published. A crash between publish and mark republishes: the
 stream's duplicate window, and beyond it the consumers' inbox, absorb the copy.
-It wakes on NOTIFY and polls as a fallback (NOTIFY is not stored, only a hint).
+It wakes on NOTIFY and polls as a fallback (NOTIFY is not stored, only a hint). When it
+starts leading and after each reconnection it checks that the stream still holds the rows it
+marked published (sequence and Nats-Msg-Id) and publishes again those an unclean NATS restart
+lost; published rows are kept ``retention_seconds`` for that.
 
 No row blocks the others. A row NATS can never take as it is (larger than the server's
 max_payload, refused by JetStream with a 400) is parked at once: ``parked_at`` and
@@ -33,11 +36,12 @@ from typing import Any
 
 import asyncpg
 from nats.errors import MaxPayloadError
-from nats.js.errors import APIError
+from nats.js.errors import APIError, NotFoundError
 
 from ..db import is_connection_error
 from ..logs import get_logger
 from .bus import Bus, message_size
+from .envelope import MSG_ID_HEADER
 
 log = get_logger(__name__)
 
@@ -50,6 +54,13 @@ UPDATE outbox SET published_at = now(), stream_seq = u.seq, attempts = attempts 
 FROM unnest($1::bigint[], $2::bigint[]) AS u(id, seq) WHERE outbox.id = u.id
 """
 _FAILED = "UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1"
+_ANY_PUBLISHED = (
+    "SELECT EXISTS (SELECT 1 FROM outbox WHERE published_at IS NOT NULL AND stream_seq IS NOT NULL)"
+)
+_PUBLISHED_AFTER = (
+    "SELECT id, event_id, stream_seq FROM outbox WHERE published_at IS NOT NULL AND stream_seq > $1"
+)
+_REQUEUE = "UPDATE outbox SET published_at = NULL, stream_seq = NULL WHERE id = ANY($1::bigint[])"
 _PARK = """
 UPDATE outbox SET parked_at = now(), park_reason = u.reason, last_error = u.reason, attempts = attempts + 1
 FROM unnest($1::bigint[], $2::text[]) AS u(id, reason) WHERE outbox.id = u.id
@@ -64,6 +75,7 @@ _PRUNE_INBOX = "DELETE FROM inbox WHERE processed_at < now() - make_interval(sec
 class RelayStats:
     published: int = 0
     parked: int = 0
+    republished: int = 0
     rounds: int = 0
     failures: int = 0
     leader: bool = False
@@ -83,6 +95,7 @@ class OutboxRelay:
         inbox_retention_seconds: float = 35 * 24 * 3600,
         ack_timeout: float = 10.0,
         max_attempts: int = 10,
+        stream: str | None = None,
     ) -> None:
         self.pool = pool
         self.bus = bus
@@ -93,6 +106,10 @@ class OutboxRelay:
         self.inbox_retention_seconds = inbox_retention_seconds
         self.ack_timeout = ack_timeout
         self.max_attempts = max_attempts
+        # the stream the rows go to: checked for lost messages when the relay leads and after a reconnection
+        self.stream = stream
+        self._verify = stream is not None
+        bus.on_reconnect(self._reconnected)
         self.stats = RelayStats()
         self._wake = asyncio.Event()
         self._last_prune = 0.0
@@ -134,11 +151,18 @@ class OutboxRelay:
     def _notified(self, *_: object) -> None:
         self._wake.set()
 
+    def _reconnected(self) -> None:
+        self._verify = self.stream is not None
+        self._wake.set()
+
     async def _relay_loop(self, conn: asyncpg.Connection) -> None:
         failures = 0
         while True:
             self._wake.clear()
             try:
+                if self._verify:
+                    await self.recover_lost(conn)
+                    self._verify = False
                 sent = await self.publish_round(conn)
                 failures = 0
             except Exception as exc:
@@ -275,16 +299,54 @@ class OutboxRelay:
                 results.append(future.result())
         return results
 
+    async def recover_lost(self, conn: asyncpg.Connection) -> int:
+        """Publish again the retained rows whose message the stream no longer holds: a single NATS
+        server that crashed with the OS (or lost power) comes back without the messages of its last
+        sync_interval, PubAcks and all. Each published row is looked up by its stream sequence and
+        its Nats-Msg-Id: missing, or that sequence now holds another message (published since the
+        restart), and the row goes back in line, to be published again in id order. Returns how many.
+
+        Only a relay publishes to its stream, and it checks before publishing after a reconnection,
+        so at most the round in flight at the reconnection (one batch) took sequences of lost
+        messages: rows beyond the stream's last sequence are lost, those of the two batches below it
+        are looked up one by one, older ones are intact."""
+        assert self.stream is not None
+        if not await conn.fetchval(_ANY_PUBLISHED):
+            return 0
+        state = (await self.bus.js.stream_info(self.stream)).state
+        rows = await conn.fetch(_PUBLISHED_AFTER, state.last_seq - 2 * self.batch)
+        lost = [row["id"] for row in rows if await self._missing(row, state.first_seq, state.last_seq)]
+        if lost:
+            await conn.execute(_REQUEUE, lost)
+            log.warning(
+                "stream lost acknowledged events (unclean NATS restart?): publishing them again",
+                stream=self.stream,
+                events=len(lost),
+                last_seq=state.last_seq,
+            )
+        self.stats.republished += len(lost)
+        return len(lost)
+
+    async def _missing(self, row: asyncpg.Record, first_seq: int, last_seq: int) -> bool:
+        seq = row["stream_seq"]
+        if seq > last_seq:
+            return True
+        if seq < first_seq:  # purged or aged out on purpose: not a loss
+            return False
+        try:
+            message = await self.bus.js.get_msg(self.stream, seq)  # type: ignore[arg-type]
+        except NotFoundError:
+            return True
+        return (message.headers or {}).get(MSG_ID_HEADER) != str(row["event_id"])
+
     async def _prune(self, conn: asyncpg.Connection, *, force: bool = False) -> None:
         """Housekeeping of the schema's event tables, by the relay leader (one writer, every 30 s)."""
         now = time.monotonic()
         if now - self._last_prune < 30 and not force:
             return
         self._last_prune = now
-        # Published rows stay retention_seconds (longer than the streams' duplicate window) to show
-        # what went out and when; nothing re-publishes them. An OS crash of a single NATS server can
-        # lose up to its sync_interval of acknowledged events: SPICADB_NATS_SYNC_INTERVAL=always
-        # (an fsync before each PubAck) is the remedy where that matters.
+        # Published rows stay retention_seconds (600 s: longer than NATS' default sync_interval of
+        # 2 minutes) so recover_lost can publish again what an unclean NATS restart lost.
         await conn.execute(_PRUNE, self.retention_seconds)
         await conn.execute(_PRUNE_INBOX, self.inbox_retention_seconds)
 
