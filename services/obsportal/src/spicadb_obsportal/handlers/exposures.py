@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from litestar import Controller, get
+from litestar import Controller, route
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
@@ -13,6 +13,7 @@ from spicadb_kit.auth import requires
 
 from ..models import ExposureOut, ExposurePage, Level, PlannedOut
 from ..services.exposures import ObsportalService
+from . import READ_METHODS, operation
 
 READ = [requires("nightlogs:read")]
 Limit = Annotated[int, QueryParameter(ge=1, le=1000)]
@@ -22,7 +23,7 @@ class ExposureController(Controller):
     path = "/obsportal"
     tags = ["exposures"]
 
-    @get("/exposures", guards=READ, operation_id="listExposures")
+    @route("/exposures", http_method=READ_METHODS, guards=READ, operation_id=operation("listExposures"))
     async def listing(
         self,
         obsportal: NamedDependency[ObsportalService],
@@ -53,14 +54,19 @@ class ExposureController(Controller):
         items = items[:limit]
         return ExposurePage(items=items, next=f"{items[-1].mjd_start!r}:{items[-1].obs_id}" if more else None)
 
-    @get("/exposures/{exp_id:str}", guards=READ, operation_id="getExposure")
+    @route(
+        "/exposures/{exp_id:str}",
+        http_method=READ_METHODS,
+        guards=READ,
+        operation_id=operation("getExposure"),
+    )
     async def detail(
         self, exp_id: FromPath[str], obsportal: NamedDependency[ObsportalService]
     ) -> ExposureOut:
         """One exposure by its exp_id (``SPICA.<start>_<obs_id>``); 404 when the caller may not see it."""
         return await obsportal.exposure(exp_id)
 
-    @get("/planned", guards=READ, operation_id="listPlanned")
+    @route("/planned", http_method=READ_METHODS, guards=READ, operation_id=operation("listPlanned"))
     async def planned(
         self,
         obsportal: NamedDependency[ObsportalService],

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import HttpMethod, Request, Response, get, post
+from litestar import HttpMethod, Request, Response, post, route
 from litestar.di import NamedDependency
 
 from .. import votable
 from ..services.exposures import ObsportalService, VOError
+from . import READ_METHODS, operation
 
 ANONYMOUS = {"anonymous": True}
 
@@ -43,7 +44,13 @@ async def search_votable(
     return await _search(request, obsportal)
 
 
-@get("/obsportal/search.votable", opt=ANONYMOUS, operation_id="searchVotableGet", tags=["vo"])
+@route(
+    "/obsportal/search.votable",
+    http_method=READ_METHODS,
+    opt=ANONYMOUS,
+    operation_id=operation("searchVotableGet"),
+    tags=["vo"],
+)
 async def search_votable_get(
     request: Request[Any, Any, Any], obsportal: NamedDependency[ObsportalService]
 ) -> Response[bytes]:
@@ -51,7 +58,13 @@ async def search_votable_get(
     return await _search(request, obsportal)
 
 
-@get("/obsportal/scs", opt=ANONYMOUS, operation_id="coneSearch", tags=["vo"])
+@route(
+    "/obsportal/scs",
+    http_method=READ_METHODS,
+    opt=ANONYMOUS,
+    operation_id=operation("coneSearch"),
+    tags=["vo"],
+)
 async def cone_search(
     request: Request[Any, Any, Any], obsportal: NamedDependency[ObsportalService]
 ) -> Response[bytes]:

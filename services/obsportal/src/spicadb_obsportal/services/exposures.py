@@ -154,11 +154,16 @@ def _moment(text: str, *, name: str, end: bool) -> tuple[datetime, bool]:
         if len(text.strip()) == 10:
             day = date.fromisoformat(text.strip())
             start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            if end and day == date.max:  # the calendar's last day ends at its last microsecond
+                return datetime.max.replace(tzinfo=UTC), True
             return (start + timedelta(days=1), False) if end else (start, True)
         moment = datetime.fromisoformat(text.strip().replace(" ", "T", 1))
     except ValueError:
         raise VOError(f"{name} must be a date or an ISO date and time (got {text!r})") from None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)), True
+    try:  # an offset may carry a moment at the calendar's ends out of it
+        return (moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)), True
+    except OverflowError:
+        raise VOError(f"{name} is outside the calendar once in UTC (got {text!r})") from None
 
 
 class ObsportalService:
@@ -202,7 +207,9 @@ class ObsportalService:
             try:
                 key = (float(mjd), int(obs_id))
             except ValueError:
-                raise Unprocessable("cursor is not the `next` of a page", code="invalid-cursor") from None
+                key = (math.nan, 0)
+            if not math.isfinite(key[0]) or not -(2**63) <= key[1] < 2**63:  # what the keys can be
+                raise Unprocessable("cursor is not the `next` of a page", code="invalid-cursor")
             query.add("(e.mjd_start, e.id) > ({}::float8, {}::int8)", *key)
         async with self.pool.acquire() as conn:
             rows = await ExposureStore(conn).select(query, LISTING_ORDER, limit)
