@@ -7,8 +7,23 @@ copy of membership and proprietary periods from ``programme.created``,
 current state (all members, the period in months), so a copy is rebuilt by applying the latest
 event per programme, and a new consumer backfills from the start of the stream.
 
-Every event of one programme has the programme id as its aggregate id, so a consumer sees them
-in order.
+Every event of one programme has the programme id as its aggregate id. Order holds per aggregate
+*type and* id, the type being the second part of the event name: a consumer sees the
+``programme.*`` events of one programme in order, its ``targets.imported`` batches in order, its
+``target.changed`` events in order, and its ``progress.changed`` events in order, but NOT across
+those types (a ``target.changed`` may be applied before the ``targets.imported`` that created its
+target). One ordering key per programme would make every consumer take every event of the
+programme (one that filters would wait for versions it never receives), so instead a consumer that
+keeps a copy of the targets stays correct in any order across the types:
+
+- ``targets.imported`` only ever creates targets (new ids): it never overwrites a target already in
+  the copy, which can only have come from a later ``target.changed``;
+- ``target.changed`` carries the target's whole state (``created``, ``updated``) and applies over
+  whatever the copy holds; ``deleted`` is final (target ids are never reused): the copy keeps a
+  tombstone that no creation or change arriving later passes.
+
+Targets keep the rules of ``spicadb_astro.targets`` (the programmes service checks them on every
+write path); a consumer checks its copy against the same rules.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from spicadb_kit.auth import TokenVerifier
 from spicadb_kit.context import ServiceContext
 
 from .config import NightLogsSettings
-from .consumers import programme_rights, programme_targets
+from .consumers import programme_rights, targets_consumer
 from .handlers.deps import DEPENDENCIES
 from .handlers.nights import NightController
 from .handlers.observations import ObservationController
@@ -27,11 +27,12 @@ async def warm_up(_: ServiceContext) -> None:
 
 
 def create_app(settings: NightLogsSettings | None = None, verifier: TokenVerifier | None = None) -> Litestar:
+    settings = settings or NightLogsSettings.from_env()
     return create_service_app(
         SPEC,
-        settings or NightLogsSettings.from_env(),
+        settings,
         route_handlers=[NightController, ObservationController],
-        consumers=[programme_rights, programme_targets],
+        consumers=[programme_rights, targets_consumer(settings)],
         dependencies=DEPENDENCIES,
         verifier=verifier,
         on_startup=[warm_up],

@@ -70,6 +70,14 @@ class Match:
     dec: float | None = None
 
 
+def _placed(target: Target, epoch: float) -> bool:
+    """Whether the target's place at ``epoch`` is a finite point of the sky."""
+    try:
+        return all(math.isfinite(v) for v in (target.ra, target.dec, *target.at(epoch)))
+    except (OverflowError, ValueError, TypeError):
+        return False
+
+
 def _unit(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
     r, d = np.radians(ra), np.radians(dec)
     return np.column_stack((np.cos(d) * np.cos(r), np.cos(d) * np.sin(r), np.sin(d)))
@@ -85,7 +93,11 @@ class Matcher:
         radius_arcsec: float,
     ) -> None:
         self.epoch = epoch
-        self.by_name = by_name
+        # a candidate whose place at the night is not a finite point (a proper motion of 1e308 mas/yr
+        # in a copy kept before the rules) can match nothing: it is skipped, never fails a log
+        self.by_name = {
+            k: kept for k, ts in by_name.items() if (kept := [t for t in ts if _placed(t, epoch)])
+        }
         self.plan_by_name: dict[str, list[Planned]] = {}
         self.plan_by_calibrator: dict[str, list[Planned]] = {}
         for entry in plan:
@@ -95,8 +107,14 @@ class Matcher:
         self.positioned = positioned
         self.tree: Any = None
         if positioned:
-            moved = np.array([t.at(epoch) for t in positioned])
-            self.tree = cKDTree(_unit(moved[:, 0], moved[:, 1]))
+            with np.errstate(all="ignore"):
+                moved = np.array([t.at(epoch) for t in positioned], dtype=float)
+            finite = np.isfinite(moved).all(axis=1)
+            if not finite.all():
+                self.positioned = [t for t, keep in zip(positioned, finite, strict=True) if keep]
+                moved = moved[finite]
+            if len(self.positioned):
+                self.tree = cKDTree(_unit(moved[:, 0], moved[:, 1]))
         self.chord = 2.0 * math.sin(math.radians(radius_arcsec / 3600.0) / 2.0)
 
     def match(self, line: LogLine) -> Match:

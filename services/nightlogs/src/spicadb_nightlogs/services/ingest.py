@@ -78,7 +78,7 @@ def log_digest(parsed: ParsedLog) -> str:
     return digest.hexdigest()
 
 
-def _target(row: asyncpg.Record) -> Target:
+def target_of(row: asyncpg.Record) -> Target:
     return Target(
         row["target_id"],
         row["programme"],
@@ -91,7 +91,7 @@ def _target(row: asyncpg.Record) -> Target:
     )
 
 
-def _planned(plan: asyncpg.Record | None) -> list[Planned]:
+def planned_of(plan: asyncpg.Record | None) -> list[Planned]:
     if plan is None:
         return []
     return [
@@ -145,6 +145,15 @@ def prepare(
             )
         )
     return prepared
+
+
+async def candidates(conn: asyncpg.Connection, parsed: ParsedLog) -> tuple[list[Target], list[Target]]:
+    """The copy's targets the lines may match: by their names, and every target when a line has a place."""
+    store = TargetStore(conn)
+    named = [target_of(r) for r in await store.by_names(list({name_key(x.star) for x in parsed.lines}))]
+    wants_position = any(line.ra is not None for line in parsed.lines)
+    positioned = [target_of(r) for r in await store.all()] if wants_position else []
+    return named, positioned
 
 
 def _by_name(targets: list[Target]) -> dict[str, list[Target]]:
@@ -209,19 +218,15 @@ class LogService:
             latest = await LogStore(conn).latest(site, day)
             if latest is not None and latest["digest"] == digest:
                 return _report(latest, created=False)
-            plan = _planned(await PlanStore(conn).latest(site, day))
-            named = [
-                _target(r)
-                for r in await TargetStore(conn).by_names(list({name_key(x.star) for x in parsed.lines}))
-            ]
-            wants_position = any(line.ra is not None for line in parsed.lines)
-            positioned = [_target(r) for r in await TargetStore(conn).all()] if wants_position else []
+            plan = planned_of(await PlanStore(conn).latest(site, day))
+            generation = await TargetStore(conn).generation()
+            named, positioned = await candidates(conn, parsed)
         clock.append(time.perf_counter())
         prepared = await asyncio.to_thread(
             prepare, site, night, parsed, plan, named, positioned, self.settings.match_radius_arcsec
         )
         clock.append(time.perf_counter())
-        report = await self._write(site, night, parsed, prepared, digest, body)
+        report = await self._write(site, night, parsed, prepared, digest, body, plan, generation)
         clock.append(time.perf_counter())
         parse_s, load_s, match_s, write_s = (round(b - a, 3) for a, b in itertools.pairwise(clock))
         log.info(
@@ -231,15 +236,25 @@ class LogService:
         return report
 
     async def _write(
-        self, site: str, night: Night, parsed: ParsedLog, prepared: list[Prepared], digest: str, body: bytes
-    ) -> IngestReport:
+        self, site: str, night: Night, parsed: ParsedLog, prepared: list[Prepared], digest: str, body: bytes,
+        plan: list[Planned], generation: int,
+    ) -> IngestReport:  # fmt: skip
         now = datetime.now(UTC)
         day = night.date
         async with transaction(self.pool) as conn:
+            # Read FOR SHARE (before the night's lock: a change of the targets copy takes them in the same
+            # order), the copy's generation waits for a change being committed and keeps the next one
+            # (whose re-match must see this log's observations) waiting until this log is committed.
+            current = await TargetStore(conn).generation(share=True)
             night_row = await NightStore(conn).lock(site, day, night.start, night.end)
             latest = await LogStore(conn).latest(site, day)
             if latest is not None and latest["digest"] == digest:  # the same log, posted concurrently
                 return _report(latest, created=False)
+            if current != generation:  # the copy changed since the lines were matched: match them again
+                named, positioned = await candidates(conn, parsed)
+                prepared = await asyncio.to_thread(
+                    prepare, site, night, parsed, plan, named, positioned, self.settings.match_radius_arcsec
+                )
             version = night_row["log_version"] + 1
             known = {r["id"]: r for r in await ObservationStore(conn).of_night(site, day)}
             new_rows, rewritten, added, changed, events = [], [], [], [], []
@@ -261,7 +276,7 @@ class LogService:
             await store.copy_new(new_rows)
             await store.rewrite(rewritten)
             for row in await store.withdraw(gone, version):
-                events.append((str(row["id"]), _withdrawn(row, version, now)))
+                events.append((str(row["id"]), logged_of_row(row, version, now, withdrawn=True)))
             unmatched = sum(1 for item in prepared if item.match.matched_by == "none")
             log = {
                 "site": site,
@@ -400,7 +415,8 @@ class LogService:
         )
 
 
-def _withdrawn(row: asyncpg.Record, version: int, now: datetime) -> ObservationLogged:
+def logged_of_row(row: asyncpg.Record, version: int, now: datetime, *, withdrawn: bool) -> ObservationLogged:
+    """The ``observation.logged`` of a stored observation (withdrawn by a log, or matched again)."""
     return ObservationLogged(
         observation_id=row["id"],
         site=row["site"],
@@ -417,7 +433,7 @@ def _withdrawn(row: asyncpg.Record, version: int, now: datetime) -> ObservationL
         ra=row["ra"],
         dec=row["dec"],
         kind=row["kind"],
-        withdrawn=True,
+        withdrawn=withdrawn,
         seeing=row["seeing"],
         tau0=row["tau0"],
         wind=row["wind"],

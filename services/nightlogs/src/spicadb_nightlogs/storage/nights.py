@@ -146,6 +146,15 @@ class LogStore:
             night,
         )
 
+    async def latest_content(self, site: str, night: date) -> asyncpg.Record | None:
+        """The latest log of the night as posted: (version, format, content)."""
+        return await self.conn.fetchrow(
+            "SELECT version, format, content FROM log_version WHERE site = $1 AND night = $2"
+            " ORDER BY version DESC LIMIT 1",
+            site,
+            night,
+        )
+
     async def get(self, site: str, night: date, version: int) -> asyncpg.Record | None:
         return await self.conn.fetchrow(
             "SELECT site, night, version, digest, format, lines, skipped, unmatched, added, changed, withdrawn,"

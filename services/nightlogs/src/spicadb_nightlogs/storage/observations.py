@@ -195,6 +195,40 @@ class ObservationStore:
             *args,
         )
 
+    async def rematchable(self) -> list[asyncpg.Record]:
+        """Observations a change of the targets copy may match now: in the latest log of their night,
+        matched to nothing or by position only (a name that names no target, or several)."""
+        return await self.conn.fetch(
+            "SELECT id, site, night, target_name, ra, dec, target_id FROM observation"
+            " WHERE withdrawn_in IS NULL AND matched_by IN ('none', 'position')"
+        )
+
+    async def rematchable_of_night(self, site: str, night: date, ids: Sequence[UUID]) -> list[asyncpg.Record]:
+        """Those of ``ids`` that still are, read once the night is locked."""
+        return await self.conn.fetch(
+            "SELECT * FROM observation WHERE site = $1 AND night = $2 AND id = ANY($3::uuid[])"
+            " AND withdrawn_in IS NULL AND matched_by IN ('none', 'position')",
+            site,
+            night,
+            list(ids),
+        )
+
+    async def set_match(self, observation_id: UUID, match: dict[str, Any]) -> asyncpg.Record:
+        """A new match of an observation (with its place, baselines and content hash); its row after."""
+        return await self.conn.fetchrow(
+            "UPDATE observation SET programme = $2, target_id = $3, ra = $4, dec = $5, matched_by = $6,"
+            " planned_sequence = $7, baselines = $8, content_hash = $9 WHERE id = $1 RETURNING *",
+            observation_id,
+            match["programme"],
+            match["target_id"],
+            match["ra"],
+            match["dec"],
+            match["matched_by"],
+            match["planned_sequence"],
+            match["baselines"],
+            match["content_hash"],
+        )
+
     async def set_level(self, observation_id: UUID, level: str, reasons: list[str], comment: str) -> None:
         await self.conn.execute(
             "UPDATE observation SET level = $2, reasons = $3, level_comment = $4 WHERE id = $1",
@@ -231,9 +265,16 @@ class FlagStore:
 
 
 TARGET_COLUMNS = "target_id, programme_id, programme, name, name_key, ra, dec, epoch, pmra, pmdec"
+_VALUES = "$1::uuid, $2::uuid, $3::text, $4::text, $5::text, $6::float8, $7::float8, $8::float8, $9::float8, $10::float8"
+_NOT_DELETED = "NOT EXISTS (SELECT 1 FROM programme_target_deleted d WHERE d.target_id = $1)"
 
 
 class TargetStore:
+    """The programmes' targets copy. Creations (``targets.imported``) and changes (``target.changed``)
+    are events of different aggregates, in no order between them, so: a creation never overwrites a
+    row (a row already there came from a later change), a deletion leaves a tombstone that no later
+    creation or change passes, and a change applies over whatever is there."""
+
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
 
@@ -245,11 +286,21 @@ class TargetStore:
     async def all(self) -> list[asyncpg.Record]:
         return await self.conn.fetch(f"SELECT {TARGET_COLUMNS} FROM programme_target")
 
+    async def create(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Targets an import created: kept unless deleted already, never over a newer change."""
+        if rows:
+            await self.conn.executemany(
+                f"INSERT INTO programme_target ({TARGET_COLUMNS}) SELECT {_VALUES} WHERE {_NOT_DELETED}"
+                " ON CONFLICT (target_id) DO NOTHING",
+                rows,
+            )
+
     async def upsert(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Targets as a change left them (the whole state), unless deleted already."""
         if not rows:
             return
         await self.conn.executemany(
-            f"INSERT INTO programme_target ({TARGET_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            f"INSERT INTO programme_target ({TARGET_COLUMNS}) SELECT {_VALUES} WHERE {_NOT_DELETED}"
             " ON CONFLICT (target_id) DO UPDATE SET programme_id = EXCLUDED.programme_id,"
             " programme = EXCLUDED.programme, name = EXCLUDED.name, name_key = EXCLUDED.name_key,"
             " ra = EXCLUDED.ra, dec = EXCLUDED.dec, epoch = EXCLUDED.epoch, pmra = EXCLUDED.pmra,"
@@ -257,5 +308,33 @@ class TargetStore:
             rows,
         )
 
-    async def delete(self, target_id: UUID) -> None:
+    async def forget(self, target_id: UUID) -> None:
+        """No usable copy of this target (its last state broke the rules); not a deletion."""
         await self.conn.execute("DELETE FROM programme_target WHERE target_id = $1", target_id)
+
+    async def delete(self, target_id: UUID, programme_id: UUID) -> None:
+        """The target is gone for good: its row, and a tombstone against an import arriving later."""
+        await self.conn.execute(
+            "INSERT INTO programme_target_deleted (target_id, programme_id) VALUES ($1, $2)"
+            " ON CONFLICT (target_id) DO NOTHING",
+            target_id,
+            programme_id,
+        )
+        await self.conn.execute("DELETE FROM programme_target WHERE target_id = $1", target_id)
+
+    async def bump(self) -> int:
+        """A new generation of the copy; the row stays locked until the transaction ends."""
+        return int(
+            await self.conn.fetchval(
+                "UPDATE target_copy_generation SET generation = generation + 1 RETURNING generation"
+            )
+        )
+
+    async def generation(self, *, share: bool = False) -> int:
+        """The copy's generation; ``share``: wait for a change of the copy being committed, and keep
+        the next one waiting until this transaction ends."""
+        return int(
+            await self.conn.fetchval(
+                "SELECT generation FROM target_copy_generation" + (" FOR SHARE" if share else "")
+            )
+        )
