@@ -25,7 +25,7 @@ from spicadb_contracts.programmes import Member, MembershipChanged, TargetSnapsh
 
 
 async def _logged(service: NightLogsService, client) -> str:  # type: ignore[no-untyped-def]
-    lp1 = await programme(service, "LP-1", pi="ada", months=1200)
+    lp1 = await programme(service, "LP-1", pi="ada", months=120)  # the longest period a programme has
     await targets(service, lp1, "LP-1", [TargetSnapshot(uuid.uuid4(), "Vega", 279.2347, 38.7837)])
     await copied(service, programmes=1, targets=1)
     posted = await post_log(client, service, csv_log(line("Vega", 3.0)))

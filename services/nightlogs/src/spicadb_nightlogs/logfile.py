@@ -33,6 +33,7 @@ from typing import Any
 import msgspec
 
 from spicadb_astro import chara, nights, spica
+from spicadb_contracts import bounds
 
 from .domain import LINE_TYPES, SPICA_COMBINERS, name_key
 
@@ -128,6 +129,29 @@ def _number(value: Any) -> float | None:
     return number
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _bounded(limit: int, *, one_line: bool = True) -> Callable[[Any], str]:
+    """Text of at most ``limit`` characters (the bound of the event field it goes to), one line of
+    printable characters unless ``one_line`` is false (comments)."""
+
+    def check(value: Any) -> str:
+        text = _text(value)
+        if len(text) > limit:
+            raise _Bad(f"{len(text)} characters: at most {limit} characters")
+        if one_line and _CONTROL.search(text):
+            raise _Bad("a control character (line break, tab, escape...): one line of printable text")
+        return text
+
+    return check
+
+
+_name = _bounded(bounds.NAME_LENGTH)
+_file_name = _bounded(bounds.FILENAME_LENGTH)
+_comment = _bounded(bounds.COMMENT_LENGTH, one_line=False)
+
+
 def _required(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
     def check(value: Any) -> Any:
         result = parse(value)
@@ -179,8 +203,12 @@ def _stations(value: Any) -> list[str]:
 
 def _files(value: Any) -> list[str]:
     if isinstance(value, list):
-        return [_text(v) for v in value if _text(v)]
-    return [f for f in re.split(r"[\s;]+", _text(value)) if f]
+        files = [_file_name(v) for v in value if _text(v)]
+    else:
+        files = [_file_name(f) for f in re.split(r"[\s;]+", _text(value)) if f]
+    if len(files) > bounds.RAW_FILES:
+        raise _Bad(f"{len(files)} raw files: at most {bounds.RAW_FILES} per observation")
+    return files
 
 
 def _ra(value: Any) -> float | None:
@@ -200,10 +228,10 @@ def _dec(value: Any) -> float | None:
 # canonical column -> (LogLine field, parser)
 COLUMNS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "UT_DATE": ("ut_date", _required(_date)),
-    "STAR": ("star", _required(_text)),
-    "PI": ("pi", _text),
-    "PROGRAM": ("program", _text),
-    "COMBINER": ("combiner", _required(_text)),
+    "STAR": ("star", _required(_name)),
+    "PI": ("pi", _name),
+    "PROGRAM": ("program", _name),
+    "COMBINER": ("combiner", _required(_name)),
     "TYPE": ("type", _type),
     "MJD": ("mjd_start", _required(_number)),
     "MJD_END": ("mjd_end", _number),
@@ -220,7 +248,7 @@ COLUMNS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "WIND": ("wind", _number),
     "AIRMASS": ("airmass", _number),
     "TEMPERATURE": ("temperature", _number),
-    "COMMENTS": ("comments", _text),
+    "COMMENTS": ("comments", _comment),
     "RAW_FILES": ("raw_files", _files),
 }
 ALIASES = {
@@ -373,9 +401,9 @@ def parse_csv(body: bytes, night: Night, default_exposure_days: float) -> Parsed
     if "," not in lines[first]:
         delimiter = ";" if ";" in lines[first] else "\t" if "\t" in lines[first] else ","
     reader = csv.reader(io.StringIO("\n".join(lines[first:])), delimiter=delimiter, strict=True)
+    columns: list[tuple[str, str]] = []
     try:
         header = next(reader)
-        columns: list[tuple[str, str]] = []
         unknown: list[CellError] = []
         for raw in header:
             column = _column(raw)
@@ -413,7 +441,10 @@ def parse_csv(body: bytes, night: Night, default_exposure_days: float) -> Parsed
             numbers.append(number)
             cell_rows.append(cells)
     except csv.Error as exc:
-        raise LogError(f"The CSV log is malformed at line {first + reader.line_num}: {exc}") from None
+        number = first + reader.line_num
+        if "field larger than field limit" in str(exc):  # far beyond any cell's bound: name it
+            raise _oversized(lines[number - 1], number, delimiter, columns) from None
+        raise LogError(f"The CSV log is malformed at line {number}: {exc}") from None
     if not errors:
         fast = _fast_csv(columns, numbers, cell_rows, night, default_exposure_days, total)
         if fast is not None:
@@ -423,6 +454,33 @@ def parse_csv(body: bytes, night: Night, default_exposure_days: float) -> Parsed
         for number, cells in zip(numbers, cell_rows, strict=True)
     ]
     return _finish("CSV", rows, night, errors, default_exposure_days, total)
+
+
+def _oversized(text: str, number: int, delimiter: str, columns: list[tuple[str, str]]) -> LogError:
+    """The 422 of a cell longer than the csv module reads (128 KiB): its line and, when the cell is on
+    that physical line, its column."""
+    limit = csv.field_size_limit()
+    cell, length, quoted = 0, 0, False
+    for char in text:
+        if char == '"':
+            quoted = not quoted
+        elif char == delimiter and not quoted:
+            cell, length = cell + 1, 0
+            continue
+        length += 1
+        if length > limit:
+            break
+    where = f"lines[{number}]"
+    if length > limit and cell < len(columns):
+        where += f".{columns[cell][0]}"
+    return LogError(
+        f"A cell of line {number} is longer than {limit} characters: no cell of a log may be.",
+        status=422,
+        code="invalid-log",
+        errors=[
+            CellError(where, f"more than {limit} characters (comments: at most {bounds.COMMENT_LENGTH})")
+        ],
+    )
 
 
 # the columns whose cells are numbers, and the range a value must be in (RA, DEC)
@@ -587,7 +645,15 @@ def parse_log(
     if not body.strip():
         raise LogError("The night log is empty.", status=422, code="empty-log")
     days = default_exposure_seconds / 86400.0
-    return parse_json(body, night, days) if fmt == "json" else parse_csv(body, night, days)
+    parsed = parse_json(body, night, days) if fmt == "json" else parse_csv(body, night, days)
+    if len(parsed.lines) > bounds.LOG_OBSERVATIONS:  # log.ingested lists every one of them
+        raise LogError(
+            f"The log holds {len(parsed.lines)} SPICA observations: at most {bounds.LOG_OBSERVATIONS} per "
+            "night log.",
+            status=422,
+            code="too-many-observations",
+        )
+    return parsed
 
 
 def night_epoch(night: Night) -> float:

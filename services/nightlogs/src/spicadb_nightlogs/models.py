@@ -8,6 +8,7 @@ from uuid import UUID
 
 import msgspec
 
+from spicadb_contracts import bounds
 from spicadb_contracts.nightlogs import PlannedObservation, ProjectedBaseline
 
 Level = Literal["good", "usable", "degraded", "bad", "unknown"]
@@ -26,30 +27,40 @@ Reason = Literal[
     "wrong-setup",
     "other",
 ]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Text = Annotated[str, msgspec.Meta(max_length=4000)]
+# the bounds of the event fields these values go to (spicadb_contracts.bounds)
+Name = Annotated[bounds.Name, msgspec.Meta(min_length=1)]
+Programme = Annotated[bounds.Identifier, msgspec.Meta(min_length=1)]
+Mode = Annotated[bounds.Keyword, msgspec.Meta(min_length=1)]
+Text = bounds.Comment
 
 
 # plans ---------------------------------------------------------------------------------------------
 
 
 class PlannedObservationIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    programme: Name
+    programme: Programme
     target: Name
     # a SPICA mode (LR, MR640 ... HR; legacy names accepted)
-    mode: Name
+    mode: Mode
     # 4 to 6 of E1 W2 W1 S2 S1 E2, any order
-    configuration: list[str]
+    configuration: Annotated[list[bounds.Keyword], msgspec.Meta(max_length=bounds.STATIONS)]
     start: datetime
     end: datetime
-    calibrators: list[Name] = msgspec.field(default_factory=list)
+    calibrators: Annotated[list[Name], msgspec.Meta(max_length=bounds.CALIBRATORS)] = msgspec.field(
+        default_factory=list
+    )
     target_id: UUID | None = None
     # the order in the night; defaults to the position in the list (1, 2, ...)
     sequence: Annotated[int, msgspec.Meta(ge=1)] | None = None
 
 
 class ScheduleIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    observations: list[PlannedObservationIn]
+    # At most bounds.PLANNED_OBSERVATIONS, checked by the schedule service (422 invalid-plan): a schema
+    # bound would make Litestar answer 500, its error key colliding with the "observations" dependency.
+    observations: Annotated[
+        list[PlannedObservationIn],
+        msgspec.Meta(description=f"The plan's observations, at most {bounds.PLANNED_OBSERVATIONS}."),
+    ]
 
 
 class PlanOut(msgspec.Struct, kw_only=True):
@@ -136,7 +147,9 @@ class ObservationSummary(msgspec.Struct, kw_only=True):
 
 class FlagIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     level: Level
-    reasons: list[Reason] = msgspec.field(default_factory=list)
+    reasons: Annotated[list[Reason], msgspec.Meta(max_length=bounds.FEW_ITEMS)] = msgspec.field(
+        default_factory=list
+    )
     comment: Text = ""
 
 

@@ -8,6 +8,7 @@ import asyncpg
 import msgspec
 
 from spicadb_astro import chara, spica
+from spicadb_contracts.bounds import PLANNED_OBSERVATIONS
 from spicadb_contracts.nightlogs import NightScheduled, PlannedObservation
 from spicadb_kit.db import transaction
 from spicadb_kit.errors import FieldError, Unprocessable
@@ -44,6 +45,10 @@ class ScheduleService:
         errors: list[FieldError] = []
         planned: list[PlannedObservation] = []
         sequences: set[int] = set()
+        if len(data.observations) > PLANNED_OBSERVATIONS:  # night.scheduled carries them all
+            errors.append(
+                FieldError("body.observations", f"{len(data.observations)}: at most {PLANNED_OBSERVATIONS}")
+            )
         for i, item in enumerate(data.observations):
             where = f"body.observations[{i}]"
             bad = len(errors)
