@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from spicadb_astro.names import name_key
+from spicadb_contracts.bounds import FILENAME_LENGTH, IDENTIFIER_LENGTH
 
 from .granules import Granule
 
@@ -24,7 +25,7 @@ PLOT_TITLES = {
 }
 # what a push may be called: a plain name, no folders, no hidden files, a FITS extension
 FILE_SUFFIXES = (".fits", ".fit", ".oifits", ".fts")
-MAX_FILENAME = 255
+MAX_FILENAME = FILENAME_LENGTH
 
 
 def filename_problem(name: str) -> str | None:
@@ -46,12 +47,16 @@ def filename_problem(name: str) -> str | None:
     return None
 
 
-PRODUCT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/+-]{0,199}$")
+# as long as an event's identifier; \Z: "$" would also take a final line break
+PRODUCT = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9._:/+-]{{0,{IDENTIFIER_LENGTH - 1}}}\Z")
 
 
 def product_problem(product: str) -> str | None:
     if not PRODUCT.match(product):
-        return "a product id is 1-200 letters, digits or . _ : / + - (starting with a letter or digit)"
+        return (
+            f"a product id is 1-{IDENTIFIER_LENGTH} letters, digits or . _ : / + - (starting with a letter "
+            "or digit)"
+        )
     return None
 
 

@@ -9,8 +9,12 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from pathlib import Path
+from uuid import UUID
 
 import msgspec
+
+from spicadb_contracts.bounds import GRANULES
+from spicadb_contracts.oifits import IndexedGranule
 
 from .granules import Granule, extract
 from .reader import Unreadable, open_oifits
@@ -52,8 +56,29 @@ def index_file(path: Path, *, calib_level: int | None, profile: str, plots: bool
             # a flux-only file: OI_FLUX rows make no granule (as in OiDB), so there is nothing to index
             message = "no OI_VIS, OI_VIS2 or OI_T3 row: the file makes no granule"
             return _refuse(report, Finding("R-DATA", "error", "file", message))
+        beyond = _beyond_bounds(granules)
+        if beyond:
+            return Indexed(Report(report.version, "invalid", [*report.findings, *beyond]), [], [])
         previews = _plots(hdus, granules) if plots else [{} for _ in granules]
     return Indexed(report, granules, previews)
+
+
+def _beyond_bounds(granules: list[Granule]) -> list[Finding]:
+    """R-BOUNDS: what the file.indexed event could not carry (spicadb_contracts.bounds), refused rather than
+    cut: too many granules, a header value longer than its field, a non-finite or out-of-range number."""
+    if len(granules) > GRANULES:
+        message = f"the file makes {len(granules)} granules (target x INSNAME x night): at most {GRANULES}"
+        return [Finding("R-BOUNDS", "error", "file", message)]
+    findings = []
+    for granule in granules:
+        values = {f: getattr(granule, f) for f in IndexedGranule.__struct_fields__ if hasattr(granule, f)}
+        values.update(granule_id=UUID(int=0), dataproduct_category=granule.dataproduct_category or "SCIENCE")
+        try:
+            msgspec.convert(values, IndexedGranule)
+        except msgspec.ValidationError as exc:
+            where = f"granule {granule.target_name[:40]!r} x {granule.insname[:40]!r} x {granule.night}"
+            findings.append(Finding("R-BOUNDS", "error", where, str(exc)))
+    return findings
 
 
 def _plots(hdus: object, granules: list[Granule]) -> list[dict[str, bytes]]:
