@@ -6,13 +6,14 @@ it, and nowhere else, ever: reading a client or an account never shows one.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
+from spicadb_contracts import bounds
 from spicadb_kit.auth import Principal, requires
 from spicadb_kit.errors import NotFound
 
@@ -25,13 +26,20 @@ from ..storage import AccountStore, AuditStore, ClientStore
 from ..storage.audit import AuditRow
 from .problems import problems
 
+# What travels in the auth events has the events' bounds (spicadb_contracts.bounds).
+Names = Annotated[list[bounds.Identifier], msgspec.Meta(max_length=bounds.FEW_ITEMS)]
+
 
 class ClientIn(msgspec.Struct, forbid_unknown_fields=True):
-    client_id: str
-    scopes: list[str]
-    grant_types: list[str] = msgspec.field(default_factory=lambda: ["client_credentials"])
-    redirect_uris: list[str] = msgspec.field(default_factory=list)
-    name: str = ""
+    client_id: bounds.Identifier
+    scopes: Names
+    grant_types: Annotated[list[bounds.Keyword], msgspec.Meta(max_length=bounds.FEW_ITEMS)] = msgspec.field(
+        default_factory=lambda: ["client_credentials"]
+    )
+    redirect_uris: Annotated[list[bounds.Url], msgspec.Meta(max_length=bounds.REDIRECT_URIS)] = msgspec.field(
+        default_factory=list
+    )
+    name: bounds.Name = ""
     # a public client (a browser or native application) has no secret and must use PKCE
     public: bool = False
 
@@ -59,12 +67,12 @@ class SecretOut(msgspec.Struct):
 
 
 class UserIn(msgspec.Struct, forbid_unknown_fields=True):
-    username: str
-    roles: list[str] = msgspec.field(default_factory=list)
-    # omitted: one is generated and returned once
-    password: str | None = None
-    name: str = ""
-    email: str = ""
+    username: bounds.Identifier
+    roles: Names = msgspec.field(default_factory=list)
+    # omitted: one is generated and returned once (bounded: it is hashed with argon2 on every sign-in)
+    password: Annotated[str, msgspec.Meta(max_length=1024)] | None = None
+    name: bounds.Name = ""
+    email: bounds.ShortText = ""
 
 
 class UserOut(msgspec.Struct):
@@ -84,7 +92,7 @@ class NewUserOut(UserOut):
 
 
 class RolesIn(msgspec.Struct, forbid_unknown_fields=True):
-    roles: list[str]
+    roles: Names
 
 
 class KeyOut(msgspec.Struct):
