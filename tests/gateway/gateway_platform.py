@@ -32,6 +32,7 @@ from spicadb_gateway.spec import SPEC as GATEWAY_SPEC
 
 from spicadb_kit.events.provision import provision
 from spicadb_kit.infra import free_port
+from spicadb_kit.runtime.serve import HttpLimits
 from spicadb_kit.settings import Environment, ServiceSettings
 from spicadb_kit.spec import GatewayRoute
 from spicadb_kit.testing.services import migrate, role_dsn
@@ -91,7 +92,8 @@ class Platform:
         app = create_gateway(
             self.settings(**overrides), specs=[ROUTED_PROBE, ECHO_OIFITS, AUTH_SPEC, GATEWAY_SPEC]
         )
-        server = await LocalServer(app, port, proxy_headers=False).start()
+        settings = self.settings(**overrides)
+        server = await LocalServer(app, port, settings=settings, limits=HttpLimits()).start()
         self.stack.extra_gateways.append(server)
         return server
 

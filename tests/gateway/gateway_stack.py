@@ -24,6 +24,7 @@ from spicadb_gateway.spec import SPEC as GATEWAY_SPEC
 
 from spicadb_contracts.auth import TokenRevoked
 from spicadb_kit.events import Envelope
+from spicadb_kit.runtime.serve import HttpLimits
 from spicadb_kit.spec import ServiceSpec
 from spicadb_kit.testing.services import role_dsn
 from spicadb_kit.testing.tokens import TokenFactory
@@ -71,11 +72,14 @@ class Stack:
         values.update(overrides)
         return GatewaySettings(**values)
 
-    async def start_gateway(self, specs: list[ServiceSpec] | None = None, **overrides: Any) -> LocalServer:
-        """Another gateway replica on the stack's database; ``specs``: the services it routes."""
+    async def start_gateway(
+        self, specs: list[ServiceSpec] | None = None, limits: HttpLimits | None = None, **overrides: Any
+    ) -> LocalServer:
+        """Another gateway replica on the stack's database, served as `spicadb serve` serves it;
+        ``specs``: the services it routes; ``limits``: its HTTP server's (default: the defaults)."""
         settings = self.settings(**overrides)
         app = create_gateway(settings, specs=[*(specs or [ROUTED_PROBE, ECHO_SPEC]), GATEWAY_SPEC])
-        server = await LocalServer(app, proxy_headers=False).start()  # at the edge
+        server = await LocalServer(app, settings=settings, limits=limits or HttpLimits()).start()
         self.extra_gateways.append(server)
         return server
 

@@ -26,6 +26,8 @@ import uvicorn
 from probe_service.spec import SPEC as PROBE_SPEC
 
 from spicadb_kit.infra import free_port
+from spicadb_kit.runtime.serve import HttpLimits, server_config
+from spicadb_kit.settings import ServiceSettings
 from spicadb_kit.spec import GatewayRoute, ServiceSpec, StreamDecl
 
 HERE = Path(__file__).resolve().parent
@@ -225,13 +227,24 @@ class Jwks:
 
 
 class LocalServer:
-    """An ASGI app under uvicorn on a real TCP port, in this process's event loop."""
+    """An ASGI app under uvicorn on a real TCP port, in this process's event loop. With ``settings``, it is
+    served as ``spicadb serve`` serves it (the kit's server_config: its limits, its trusted proxies)."""
 
-    def __init__(self, app: Any, port: int | None = None, *, proxy_headers: bool = True) -> None:
+    def __init__(
+        self,
+        app: Any,
+        port: int | None = None,
+        *,
+        proxy_headers: bool = True,
+        settings: ServiceSettings | None = None,
+        limits: HttpLimits | None = None,
+    ) -> None:
         self.app = app
         self.port = port or free_port()
         # off: the server is the edge and trusts no X-Forwarded-For (uvicorn trusts 127.0.0.1 by default)
         self.proxy_headers = proxy_headers
+        self.settings = settings
+        self.limits = limits
         self.server: uvicorn.Server | None = None
         self.task: asyncio.Task[None] | None = None
 
@@ -240,16 +253,20 @@ class LocalServer:
         return f"http://127.0.0.1:{self.port}"
 
     async def start(self) -> LocalServer:
-        config = uvicorn.Config(
-            self.app,
-            host="127.0.0.1",
-            port=self.port,
-            log_config=None,
-            access_log=False,
-            lifespan="on",
-            timeout_keep_alive=61,
-            proxy_headers=self.proxy_headers,
-        )
+        if self.settings is not None:
+            settings = msgspec.structs.replace(self.settings, host="127.0.0.1", port=self.port)
+            config = server_config(self.app, settings, self.limits, access_log=False, lifespan="on")
+        else:
+            config = uvicorn.Config(
+                self.app,
+                host="127.0.0.1",
+                port=self.port,
+                log_config=None,
+                access_log=False,
+                lifespan="on",
+                timeout_keep_alive=61,
+                proxy_headers=self.proxy_headers,
+            )
         self.server = uvicorn.Server(config)
         self.task = asyncio.create_task(self.server.serve())
         while not self.server.started:

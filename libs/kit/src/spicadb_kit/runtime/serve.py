@@ -1,14 +1,230 @@
-"""Run one installed service under uvicorn, configured from SPICADB_* variables."""
+"""Run one installed service under uvicorn, configured from SPICADB_* variables.
+
+Every service's HTTP server holds its clients to the same limits (``HttpLimits``, ``SPICADB_HTTP_*``),
+which uvicorn alone does not: it has a keep-alive timeout, but no deadline for a request's head (a
+client sending one byte every 10 s was kept for ever, and 4,000 of them at once) and none for a body
+that stops arriving. ``guarded_protocol`` adds them to uvicorn's own HTTP protocol class:
+
+- the request line and headers must be complete within ``http_header_timeout`` of the connection's
+  opening or of the first byte after the previous answer (408, then closed); this also bounds how long
+  the rest of a body is swallowed after an early answer (a 413 from the Content-Length);
+- while a request body is arriving (and the app is reading it), each ``http_body_timeout`` window must
+  bring at least ``http_body_min_rate`` bytes per second, else the connection is closed (the app sees
+  the client leave: a slow push no longer holds the gateway's upstream connection);
+- at most ``http_max_connections_per_client`` connections per client address (503 beyond), except from
+  trusted proxies (``SPICADB_FORWARDED_ALLOW_IPS``), which carry many clients each.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import ipaddress
+import sys
+import time
+from typing import Any
+
 import uvicorn
 
+from ..settings import BaseSettings, ServiceSettings, SettingsError
 from ..spec import ServiceSpec, discover_services
 
 # Longer than the 60 s idle timeout of common ingress controllers, so the proxy closes idle
 # connections first and never sends a request on a connection uvicorn is closing.
 KEEP_ALIVE_SECONDS = 61
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class HttpLimits(BaseSettings, frozen=True):  # type: ignore[misc, call-arg]  # mypy: namespace package
+    """How long and how many connections one client may hold (``SPICADB_HTTP_*``, every service)."""
+
+    # request line and headers: from the connection's opening, or from the first byte of the next request
+    http_header_timeout: float = 10.0
+    # a request body must bring http_body_min_rate bytes/s over each window of this many seconds
+    http_body_timeout: float = 30.0
+    http_body_min_rate: float = 512.0
+    # idle keep-alive connections are closed after this many seconds
+    http_keep_alive: int = KEEP_ALIVE_SECONDS
+    # connections one address may hold at once (trusted proxies excepted); 0: no cap
+    http_max_connections_per_client: int = 256
+
+
+class TrustedProxies:
+    """Addresses and networks (``"10.0.0.0/8,127.0.0.1"``; ``*`` for any) whose forwarded headers are
+    believed: the proxies in front of a server."""
+
+    def __init__(self, setting: str) -> None:
+        entries = [e.strip() for e in setting.split(",") if e.strip()]
+        self.any = "*" in entries
+        self.networks: list[IPNetwork] = []
+        for entry in entries:
+            if entry == "*":
+                continue
+            try:
+                self.networks.append(ipaddress.ip_network(entry, strict=False))
+            except ValueError as exc:
+                raise SettingsError(
+                    f"SPICADB_FORWARDED_ALLOW_IPS: {entry!r} is no IP address or network"
+                ) from exc
+
+    @property
+    def empty(self) -> bool:
+        return not self.any and not self.networks
+
+    def trusts(self, host: str | None) -> bool:
+        if self.any:
+            return True
+        if not host or not self.networks:
+            return False
+        try:
+            address = ipaddress.ip_address(host.strip())
+        except ValueError:
+            return False
+        return any(address in network for network in self.networks)
+
+    def client(self, peer: str | None, forwarded_for: bytes | None) -> str:
+        """The client's address: the peer, or, when the peer is a trusted proxy, the right-most
+        ``X-Forwarded-For`` hop that is no trusted proxy (hops a client wrote itself are never read)."""
+        if not peer:
+            return "unknown"
+        if forwarded_for is None or not self.trusts(peer):
+            return peer
+        hops = [h.strip() for h in forwarded_for.decode("latin-1").split(",") if h.strip()]
+        for hop in reversed(hops):
+            if not self.trusts(hop):
+                return hop[:64]
+        return hops[0][:64] if hops else peer
+
+
+_TOO_MANY = (
+    b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\nretry-after: 5\r\n"
+    b"connection: close\r\ncontent-length: 39\r\n\r\ntoo many connections from this address\n"
+)
+_HEAD_TIMEOUT = (
+    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\nconnection: close\r\n"
+    b"content-length: 37\r\n\r\nthe request head did not come in time"
+)
+
+
+def guarded_protocol(
+    base: type[asyncio.Protocol], limits: HttpLimits, proxies: TrustedProxies
+) -> type[asyncio.Protocol]:
+    """uvicorn's HTTP protocol class ``base`` (httptools or h11) with the limits above. It relies only on
+    what both keep: ``transport``, ``cycle`` (the request in progress, set when its head is complete,
+    with ``more_body`` and ``response_complete``) and ``flow.read_paused``."""
+    per_client: dict[str, int] = {}
+    header_timeout = limits.http_header_timeout
+    window = limits.http_body_timeout
+    tick = max(0.05, min(header_timeout, window) / 4)
+
+    class Guarded(base):  # type: ignore[misc, valid-type]
+        _peer: str | None = None
+        _timer: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            now = time.monotonic()
+            self._seen_cycle: Any = None
+            self._head_since: float | None = now  # a new connection owes a head at once
+            self._received = 0
+            self._window_start = now
+            self._window_mark = 0
+            peername = transport.get_extra_info("peername")
+            peer = peername[0] if isinstance(peername, tuple) and peername else None
+            cap = limits.http_max_connections_per_client
+            if peer is not None and cap > 0 and not proxies.trusts(peer):
+                if per_client.get(peer, 0) >= cap:
+                    transport.write(_TOO_MANY)
+                    transport.close()
+                    return
+                per_client[peer] = per_client.get(peer, 0) + 1
+                self._peer = peer
+            self._timer = asyncio.get_running_loop().call_later(tick, self._check)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            peer, self._peer = self._peer, None
+            if peer is not None:
+                left = per_client.get(peer, 1) - 1
+                if left > 0:
+                    per_client[peer] = left
+                else:
+                    per_client.pop(peer, None)
+            super().connection_lost(exc)
+
+        def data_received(self, data: bytes) -> None:
+            self._received += len(data)
+            if self._head_since is None:
+                cycle = self.cycle
+                if cycle is None or cycle.response_complete:  # the next request's head begins
+                    self._head_since = time.monotonic()
+            super().data_received(data)
+
+        def _check(self) -> None:
+            self._timer = None
+            transport = self.transport
+            if transport is None or transport.is_closing():
+                return
+            now = time.monotonic()
+            cycle = self.cycle
+            if cycle is not None and cycle is not self._seen_cycle:  # a new request's head came in
+                self._seen_cycle = cycle
+                self._head_since = None
+                self._window_start, self._window_mark = now, self._received
+            if self._head_since is not None and cycle is not None and not cycle.response_complete:
+                self._head_since = None  # bytes of a head that has since completed
+            if self._head_since is not None:
+                if now - self._head_since > header_timeout:
+                    if cycle is None or cycle.response_complete:
+                        transport.write(_HEAD_TIMEOUT)
+                    transport.close()
+                    return
+            elif cycle is not None and not cycle.response_complete and cycle.more_body:
+                if self.flow.read_paused:  # the app is not reading: not the client's fault
+                    self._window_start, self._window_mark = now, self._received
+                elif now - self._window_start >= window:
+                    if self._received - self._window_mark < limits.http_body_min_rate * window:
+                        transport.close()  # the app's receive() answers http.disconnect
+                        return
+                    self._window_start, self._window_mark = now, self._received
+            self._timer = asyncio.get_running_loop().call_later(tick, self._check)
+
+    Guarded.__name__ = Guarded.__qualname__ = f"Guarded{base.__name__}"
+    return Guarded
+
+
+def base_protocol() -> type[asyncio.Protocol]:
+    """The HTTP protocol class uvicorn's "auto" picks: httptools when installed, else h11."""
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    except ImportError:  # pragma: no cover
+        from uvicorn.protocols.http.h11_impl import H11Protocol
+
+        return H11Protocol
+    return HttpToolsProtocol
+
+
+def server_config(
+    app: Any, settings: ServiceSettings, limits: HttpLimits | None = None, **options: Any
+) -> uvicorn.Config:
+    """uvicorn's configuration for a service: its host and port, the limits above, and X-Forwarded-*
+    believed from ``settings.forwarded_allow_ips`` only (none when empty)."""
+    limits = limits or HttpLimits.from_env()
+    proxies = TrustedProxies(settings.forwarded_allow_ips)
+    values: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "http": guarded_protocol(base_protocol(), limits, proxies),
+        "timeout_keep_alive": limits.http_keep_alive,
+        "log_config": None,  # the app configures structured logging itself
+        "proxy_headers": not proxies.empty,
+        "forwarded_allow_ips": settings.forwarded_allow_ips if not proxies.empty else None,
+        **options,
+    }
+    return uvicorn.Config(app, **values)
 
 
 class UnknownService(LookupError):
@@ -28,13 +244,8 @@ def find_service(name: str | None) -> ServiceSpec:
 def serve(name: str | None) -> None:
     spec = find_service(name)
     settings = spec.settings.from_env()
-    uvicorn.run(
-        spec.app,
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        timeout_keep_alive=KEEP_ALIVE_SECONDS,
-        log_config=None,  # the app configures structured logging itself
-        proxy_headers=True,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
-    )
+    server = uvicorn.Server(server_config(spec.app, settings, factory=True))
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    if not server.started:
+        sys.exit(3)  # uvicorn's STARTUP_FAILURE
