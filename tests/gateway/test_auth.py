@@ -161,6 +161,8 @@ async def test_a_revoked_token_is_refused_on_routes_that_also_answer_without_one
         after = await client.get("/echo/public", headers=headers)
         forged = await client.get("/echo/public", headers={"Authorization": "Bearer not-a-token"})
         anonymous = await client.get("/echo/public")
+        # other schemes are for the service (client credentials at the token endpoint)
+        basic = await client.get("/echo/public", headers={"Authorization": "Basic ZHJzOnNlY3JldA=="})
     assert before.status_code == 200
     assert (
         before.json()["headers"].count(["x-auth-request-user", "alice"]) == 1
@@ -168,7 +170,9 @@ async def test_a_revoked_token_is_refused_on_routes_that_also_answer_without_one
     assert "revoked" in assert_problem(after, 401, "invalid-token")["detail"]
     assert_problem(forged, 401, "invalid-token")
     assert anonymous.status_code == 200
-    assert len(stack.echo.seen) == seen + 1  # only the anonymous call went through
+    assert basic.status_code == 200
+    assert ["authorization", "Basic ZHJzOnNlY3JldA=="] in basic.json()["headers"]
+    assert len(stack.echo.seen) == seen + 2  # only the anonymous calls went through
 
 
 async def test_a_revocation_committed_after_a_later_one_is_not_skipped(stack: Stack) -> None:

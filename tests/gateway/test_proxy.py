@@ -331,3 +331,36 @@ async def test_rate_limit_answers_429_with_retry_after(stack: Stack) -> None:
     assert other.status_code == 200  # buckets are per client
     assert colleague.status_code == 200
     assert anonymous == [200, 200, 200, 429]  # anonymous callers: per address
+
+
+async def test_a_forged_x_forwarded_for_does_not_choose_the_rate_limit_bucket(stack: Stack) -> None:
+    """The gateway believes no X-Forwarded-For unless its peer is a configured proxy: every local client
+    is 127.0.0.1, and used to pick its own bucket (and its address for the services) by writing one."""
+    gateway = await stack.start_gateway(rate_limit_rate=0.1, rate_limit_burst=3)
+    async with stack.client(gateway.url) as client:
+        forged = [
+            await client.get("/echo/public", headers={"X-Forwarded-For": f"10.9.8.{n}"}) for n in range(4)
+        ]
+        holder = await client.get("/echo/public", headers=stack.bearer("probe:read", subject="carol"))
+    assert [r.status_code for r in forged] == [200, 200, 200, 429]  # one bucket: the peer's
+    assert header_map(forged[0].json())["x-forwarded-for"] == ["127.0.0.1"]
+    assert holder.status_code == 200  # a token's holder has a bucket of their own, on optional routes too
+
+
+async def test_a_trusted_proxys_x_forwarded_for_names_the_client(stack: Stack) -> None:
+    gateway = await stack.start_gateway(
+        rate_limit_rate=0.1, rate_limit_burst=2, forwarded_allow_ips="10.0.0.0/8,127.0.0.1"
+    )
+    async with stack.client(gateway.url) as client:
+
+        async def via(chain: str) -> Any:
+            return await client.get("/echo/public", headers={"X-Forwarded-For": chain})
+
+        first = [await via("203.0.113.7") for _ in range(3)]
+        other = await via("203.0.113.8")
+        # hops a client wrote before the proxies are never read: the right-most untrusted one counts
+        spoofed = await via("198.51.100.1, 203.0.113.7, 10.1.2.3")
+    assert [r.status_code for r in first] == [200, 200, 429]
+    assert other.status_code == 200
+    assert header_map(other.json())["x-forwarded-for"] == ["203.0.113.8"]
+    assert spoofed.status_code == 429

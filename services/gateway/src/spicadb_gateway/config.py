@@ -21,8 +21,12 @@ class GatewaySettings(ServiceSettings, frozen=True):
     public_url: str = "http://127.0.0.1:8000"
     # frontend origins allowed to call the API from a browser, comma-separated
     cors_origins: str = ""
-    # per client (client_id, or the IP address of anonymous callers): tokens per second and bucket size;
-    # a rate of 0 turns rate limiting off
+    # the proxies in front of the gateway (an ingress controller), addresses or networks, comma-separated:
+    # only their X-Forwarded-For is believed (rate limits key on the client address); empty: the gateway
+    # is the edge and believes nobody's (a local client could otherwise choose its own bucket)
+    forwarded_allow_ips: str = ""
+    # per client (client_id and subject of a token, or the address of anonymous callers): tokens per
+    # second and bucket size; a rate of 0 turns rate limiting off
     rate_limit_rate: float = 100.0
     rate_limit_burst: int = 200
     # upstream connections: connect and per-read/write timeouts (seconds), pool size per upstream

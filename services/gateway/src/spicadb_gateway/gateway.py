@@ -25,6 +25,7 @@ from opentelemetry import propagate, trace
 
 from spicadb_kit.errors import PROBLEM_MEDIA_TYPE, Problem
 from spicadb_kit.logs import get_logger
+from spicadb_kit.runtime.serve import TrustedProxies
 
 from .authn import Authenticator, Identity
 from .config import GatewaySettings
@@ -82,6 +83,7 @@ _CONNECTION = 11
 _DROP = 12
 _PREFLIGHT_METHOD = 13
 _PREFLIGHT_HEADERS = 14
+_FORWARDED_FOR = 15
 
 _REQUEST_HEADERS: dict[bytes, int] = {
     b"authorization": _AUTHORIZATION,
@@ -98,7 +100,7 @@ _REQUEST_HEADERS: dict[bytes, int] = {
     b"access-control-request-method": _PREFLIGHT_METHOD,
     b"access-control-request-headers": _PREFLIGHT_HEADERS,
     b"expect": _DROP,
-    b"x-forwarded-for": _DROP,
+    b"x-forwarded-for": _FORWARDED_FOR,
     b"x-forwarded-proto": _DROP,
     b"x-forwarded-host": _DROP,
     b"x-forwarded-port": _DROP,
@@ -129,6 +131,7 @@ class Request:
         "cookie",
         "csrf",
         "forward",
+        "forwarded_for",
         "host",
         "origin",
         "preflight_headers",
@@ -153,6 +156,7 @@ class Request:
         self.connection: bytes | None = None
         self.preflight_method: bytes | None = None
         self.preflight_headers: bytes | None = None
+        self.forwarded_for: bytes | None = None
         forward: list[tuple[bytes, bytes]] = []
         kinds = _REQUEST_HEADERS
         for name, value in headers:
@@ -189,6 +193,10 @@ class Request:
                 self.preflight_method = value
             elif kind == _PREFLIGHT_HEADERS:
                 self.preflight_headers = value
+            elif kind == _FORWARDED_FOR:  # several lines are one list (RFC 9110 §5.3)
+                self.forwarded_for = (
+                    value if self.forwarded_for is None else self.forwarded_for + b"," + value
+                )
         if self.connection is not None:  # fields named in Connection are hop-by-hop too
             listed = {t.strip().lower() for t in self.connection.split(b",")} - {b"close", b"keep-alive"}
             if listed:
@@ -208,6 +216,7 @@ class Gateway:
         self.inner: ASGIApp | None = None
         self.cors = Cors(settings.cors_origin_set())
         self.limiter = RateLimiter(settings.rate_limit_rate, settings.rate_limit_burst)
+        self.proxies = TrustedProxies(settings.forwarded_allow_ips)
         self.security = security_headers(hsts=settings.environment == "production")
         self._security_names = frozenset(name for name, _ in self.security)
         self.session_cookie = settings.session_cookie_name.encode()
@@ -262,7 +271,7 @@ class Gateway:
             else:
                 identity = await self._identify_optional(scope, request, method)
             if path not in UNLIMITED_PATHS:
-                self._limit(scope, identity)
+                self._limit(scope, request, identity)
             if route.local:
                 await self._local(scope, receive, send, request, request_id, extra)
             else:
@@ -287,7 +296,7 @@ class Gateway:
             identity = await self.authn.identify(authorization, session_id)
         except Problem as problem:
             if problem.status == 401:  # failed attempts count against the caller's address
-                self._limit(scope, None)
+                self._limit(scope, request, None)
             raise
         Authenticator.authorize(identity, route.scopes)
         csrf = request.csrf.decode("latin-1") if request.csrf is not None else None
@@ -300,12 +309,13 @@ class Gateway:
         silently anonymous); a session cookie that no longer works, or an unsafe method without the CSRF
         header, leaves the call anonymous (a stale cookie must not break public pages)."""
         assert self.authn is not None
-        if request.authorization is not None:
+        # other schemes are the service's own business (Basic client credentials at /oauth/token)
+        if request.authorization is not None and request.authorization[:7].lower() == b"bearer ":
             try:
                 return await self.authn.identify(request.authorization.decode("latin-1"), None)
             except Problem as problem:
                 if problem.status == 401:  # failed attempts count against the caller's address
-                    self._limit(scope, None)
+                    self._limit(scope, request, None)
                 raise
         session_id = cookie_value(request.cookie, self.session_cookie)
         if not session_id:
@@ -318,7 +328,16 @@ class Gateway:
             return None
         return identity
 
-    def _limit(self, scope: Scope, identity: Identity | None) -> None:
+    def client_address(self, scope: Scope, request: Request) -> str:
+        """The caller's address: the peer, unless the peer is a configured proxy
+        (``forwarded_allow_ips``), whose X-Forwarded-For then says who its client was."""
+        client = scope.get("client")
+        peer = client[0] if client else None
+        if self.proxies.empty:
+            return peer or "unknown"
+        return self.proxies.client(peer, request.forwarded_for)
+
+    def _limit(self, scope: Scope, request: Request, identity: Identity | None) -> None:
         if not self.limiter.enabled:
             return
         if identity is not None:
@@ -326,8 +345,7 @@ class Gateway:
             principal = identity.principal
             key = "c:" + principal.client_id + "/" + principal.subject
         else:
-            client = scope.get("client")
-            key = "ip:" + (client[0] if client else "-")
+            key = "ip:" + self.client_address(scope, request)
         wait = self.limiter.take(key)
         if wait:
             raise Problem(
@@ -432,14 +450,13 @@ class Gateway:
             kept = without_cookies(request.cookie, self._own_cookies)
             if kept:
                 headers.append((b"cookie", kept))
-        client = scope.get("client")
         # the client's Host, so that URLs a service builds from its request (links, Location) name the
         # public origin rather than the service's internal address; X-Forwarded-Host says it too
         host = request.host if request.host is not None else upstream.authority
         headers += [
             (b"host", host),
             (b"x-forwarded-host", host),
-            (b"x-forwarded-for", client[0].encode() if client else b"unknown"),
+            (b"x-forwarded-for", self.client_address(scope, request).encode("latin-1")),
             (b"x-forwarded-proto", scope.get("scheme", "http").encode()),
             (REQUEST_ID, request_id),
         ]
