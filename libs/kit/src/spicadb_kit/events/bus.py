@@ -31,8 +31,10 @@ def message_size(headers: Mapping[str, str] | None, payload: bytes) -> int:
     """The size NATS compares with max_payload: the encoded headers plus the body (HPUB)."""
     if not headers:
         return len(payload)
-    encoded = sum(len(k.encode()) + len(str(v).encode()) + 4 for k, v in headers.items())  # "k: v\r\n"
-    return _NATS_HEADER_LINE + encoded + 2 + len(payload)
+    # "k: v\r\n" per header, then "\r\n"; joined first: the relay sizes every row it publishes
+    names = len("".join(headers).encode())
+    values = len("".join(headers.values()).encode())
+    return _NATS_HEADER_LINE + names + values + 4 * len(headers) + 2 + len(payload)
 
 
 class Bus:
