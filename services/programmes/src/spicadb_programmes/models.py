@@ -9,6 +9,7 @@ from uuid import UUID
 import msgspec
 
 from spicadb_astro import targets as rules
+from spicadb_contracts import bounds
 
 Code = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$", max_length=40)]
 Kind = Literal["large-programme", "survey", "regular", "directors-time"]
@@ -22,11 +23,13 @@ Period = Annotated[str, msgspec.Meta(pattern=r"^\d{4}[AB]$")]
 Months = Annotated[int, msgspec.Meta(ge=0, le=120)]
 Priority = Annotated[int, msgspec.Meta(ge=1, le=5)]
 Text = Annotated[str, msgspec.Meta(max_length=4000)]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+# what travels in the programmes events has the events' bounds (spicadb_contracts.bounds)
+Name = Annotated[bounds.Name, msgspec.Meta(min_length=1)]
+Username = Annotated[bounds.Identifier, msgspec.Meta(min_length=1)]
 
 
 class MemberIn(msgspec.Struct, forbid_unknown_fields=True):
-    username: Name
+    username: Username
     role: Role
 
 
@@ -42,11 +45,14 @@ class ProgrammeIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     title: Name
     kind: Kind = "large-programme"
     # defaults to the caller; only an admin creates a programme for someone else
-    pi: Name | None = None
+    pi: Username | None = None
     description: Text = ""
     proprietary_months: Months = 18
     public: bool = False
-    members: list[MemberIn] = msgspec.field(default_factory=list)
+    # the PI is a member too: membership events carry at most bounds.MEMBERS
+    members: Annotated[list[MemberIn], msgspec.Meta(max_length=bounds.MEMBERS - 1)] = msgspec.field(
+        default_factory=list
+    )
 
 
 class ProgrammePatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):

@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from spicadb_contracts.bounds import MEMBERS
 from spicadb_contracts.programmes import (
     Member,
     MembershipChanged,
@@ -187,6 +188,9 @@ class ProgrammeService:
             before = await MemberStore(conn).role(seen.id, member.username)
             if before == member.role:
                 return await self._members_out(conn, seen)
+            if before is None and len(await self._members_out(conn, seen)) >= MEMBERS:
+                # membership_changed carries them all (spicadb_contracts.bounds)
+                raise Unprocessable(f"a programme has at most {MEMBERS} members", code="too-many-members")
             await MemberStore(conn).put(
                 seen.id, member.username, member.role, self.caller.username, datetime.now(UTC)
             )
