@@ -195,3 +195,26 @@ async def _has(service: NightLogsService, target_id: uuid.UUID) -> bool:
 async def _count(read: Any, n: int) -> Any:
     rows = await read()
     return rows if len(rows) == n else None
+
+
+async def test_a_name_ambiguous_observation_is_matched_when_its_programme_s_target_arrives(
+    service: NightLogsService,
+) -> None:
+    lp1, lp2, lp3 = [await programme(service, code) for code in ("LP-1", "LP-2", "LP-3")]
+    await targets(service, lp1, "LP-1", [TargetSnapshot(uuid.uuid4(), "Twin", 10.0, 10.0)])
+    await targets(service, lp2, "LP-2", [TargetSnapshot(uuid.uuid4(), "Twin", 200.0, -10.0)])
+    twin = uuid.uuid4()
+    async with service.running() as client:
+        await eventually(lambda: _count(lambda: service.fetch("SELECT 1 FROM programme_target"), 2))
+        # two programmes have a Twin, the log's PROGRAM names a third: ambiguous, no place to decide
+        posted = await post_log(client, service, csv_log(line("Twin", 3.0, program="LP-3")))
+        assert posted.json()["unmatched"] == 1
+        await targets(service, lp3, "LP-3", [TargetSnapshot(twin, "Twin", 100.0, 30.0)])
+
+        async def matched() -> list[Any]:
+            return await service.fetch(
+                "SELECT matched_by, programme, target_id FROM observation WHERE programme IS NOT NULL"
+            )
+
+        (row,) = await eventually(lambda: _count(matched, 1))
+    assert (row["matched_by"], row["programme"], row["target_id"]) == ("name", "LP-3", twin)
