@@ -24,6 +24,7 @@ from spicadb_kit.errors import EXCEPTION_HANDLERS
 from spicadb_kit.infra import NatsServer
 from spicadb_kit.logs import configure_logging, get_logger
 from spicadb_kit.requests import MAX_JSON_DEPTH, input_guard, request_id_middleware
+from spicadb_kit.responses import content_disposition
 from spicadb_kit.testing.services import InstalledService
 from spicadb_kit.testing.tokens import TokenFactory
 
@@ -219,6 +220,26 @@ async def test_deep_json_on_a_service_route_is_a_400_and_logs_no_traceback(
     assert_problem(response, 400)
     assert "Traceback" not in stream.getvalue()
     assert "RecursionError" not in stream.getvalue()
+
+
+# --- names in headers ------------------------------------------------------------------------------
+
+
+def test_content_disposition_carries_any_name_safely() -> None:
+    assert content_disposition("spica.fits") == 'attachment; filename="spica.fits"'
+    assert content_disposition("r\u00e9duit.fits") == (
+        "attachment; filename=\"reduit.fits\"; filename*=UTF-8''r%C3%A9duit.fits"
+    )
+    injected = content_disposition('a\r\nSet-Cookie: x=1\\"b.fits')
+    assert "\r" not in injected
+    assert "\n" not in injected
+    assert injected.startswith('attachment; filename="a__Set-Cookie: x=1\\\\\\"b.fits"; filename*=')
+    assert injected.endswith("a%0D%0ASet-Cookie%3A%20x%3D1%5C%22b.fits")
+    assert (
+        content_disposition("\u6587\u4ef6")
+        == "attachment; filename=\"__\"; filename*=UTF-8''%E6%96%87%E4%BB%B6"
+    )
+    assert content_disposition("") == 'attachment; filename="download"'
 
 
 # --- logs ------------------------------------------------------------------------------------------

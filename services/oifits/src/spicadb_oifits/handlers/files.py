@@ -17,6 +17,7 @@ from litestar.response import Stream
 
 from spicadb_kit.auth import Principal, requires
 from spicadb_kit.errors import NotFound, Problem
+from spicadb_kit.responses import content_disposition
 
 from ..domain import PLOT_KINDS, RangeNotSatisfiable, byte_range
 from ..models import FileOut, FilePage, FileStatus, GranuleOut, Profile, RejectionOut, RejectionPage
@@ -205,7 +206,7 @@ async def _download(
     headers = {
         "Accept-Ranges": "bytes",
         "ETag": etag,
-        "Content-Disposition": f'attachment; filename="{row["filename"]}"',
+        "Content-Disposition": content_disposition(row["filename"]),
         "Cache-Control": ("public" if _released(row["release_date"]) else "private") + ", max-age=86400",
     }
     wanted = request.headers.get("range")

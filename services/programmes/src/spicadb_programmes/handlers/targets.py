@@ -13,6 +13,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from spicadb_kit.auth import requires
 from spicadb_kit.errors import FieldError, Problem
+from spicadb_kit.responses import content_disposition
 
 from ..models import ImportReport, TargetIn, TargetOut, TargetPage, TargetPatch
 from ..services.targets import Observability, TargetService
@@ -197,7 +198,7 @@ class TargetController(Controller):
         return Response(
             body,
             media_type=media_type,
-            headers={"Content-Disposition": f'attachment; filename="{programme.code}-targets.{extension}"'},
+            headers={"Content-Disposition": content_disposition(f"{programme.code}-targets.{extension}")},
         )
 
     @get("/{target_id:uuid}", guards=READ, operation_id="getTarget")
