@@ -102,6 +102,7 @@ class Echo:
     def __init__(self) -> None:
         self.seen: list[str] = []  # the path of every request that reached it, complete or not
         self.received: list[dict[str, Any]] = []
+        self.health_probes = 0  # liveness probes (the gateway's readiness asks its upstreams)
         self.cut_off: list[str] = []  # the path of every request whose body never arrived whole
 
     def paths(self) -> list[str]:
@@ -118,6 +119,7 @@ class Echo:
                     return
         path: str = scope["path"]
         if path == "/health/live":
+            self.health_probes += 1
             await _json(send, 200, {"status": "alive"})
             return
         if path == "/openapi.json":

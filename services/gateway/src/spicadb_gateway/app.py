@@ -4,7 +4,8 @@ gateway's ASGI entry (gateway.py) in front of it."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import httpx
@@ -80,12 +81,13 @@ async def _start(gateway: Gateway, context: ServiceContext, app: Litestar) -> No
         connect_timeout=settings.upstream_connect_timeout,
         timeout=settings.upstream_timeout,
     )
+    gateway.health_cache = HealthCache(settings.health_cache_seconds)
     gateway.openapi = OpenAPIMerger(
         settings, gateway.policy, lambda: app.openapi_schema.to_schema(), context.version
     )
     gateway.local_handlers = {
         "/openapi.json": lambda scope, receive, send, rid: _openapi(gateway, send),
-        "/health/ready": lambda scope, receive, send, rid: _ready(gateway, send),
+        "/health/ready": lambda scope, receive, send, rid: _ready(gateway, scope, send),
     }
     context.extras["gateway"] = gateway
     # last: from here on requests take the gateway's path
@@ -145,9 +147,27 @@ async def upstream_health(gateway: Gateway) -> dict[str, dict[str, Any]]:
     return dict(sorted(report.items()))
 
 
-async def _ready(gateway: Gateway, send: Send) -> None:
-    """The kit's readiness (database, NATS, consumer) plus the upstreams: one upstream down makes the
-    gateway degraded, not unready (it still serves every other service)."""
+async def _ready(gateway: Gateway, scope: Scope, send: Send) -> None:
+    """Anonymous callers (kubelet, load balancers, `spicadb run`) get ready or not, from a report at
+    most ``health_cache_seconds`` old: one probe of the database and the upstreams however many ask.
+    A token with the ``admin`` scope gets the whole report, fresh: the kit's readiness (database, NATS,
+    consumer) plus the upstreams (one upstream down makes the gateway degraded, not unready: it still
+    serves every other service)."""
+    authorization = next((v for n, v in scope["headers"] if n == b"authorization"), None)
+    admin = False
+    if authorization is not None:
+        assert gateway.authn is not None
+        identity = await gateway.authn.identify(authorization.decode("latin-1"), None)
+        admin = identity.principal.has("admin")
+    if admin:
+        report = await _report(gateway)
+    else:
+        report = await gateway.health_cache.get(lambda: _report(gateway))
+    status = 200 if report["status"] == "ready" else 503
+    await _send_json(send, status, report if admin else {"status": report["status"]})
+
+
+async def _report(gateway: Gateway) -> dict[str, Any]:
     assert gateway.context is not None
     report = await readiness(gateway.context)
     upstreams = await upstream_health(gateway)
@@ -156,7 +176,31 @@ async def _ready(gateway: Gateway, send: Send) -> None:
     report["revoked_tokens"] = len(gateway.revocations)
     if gateway.client is not None:
         report["upstream_pools"] = gateway.client.statistics()
-    await _send_json(send, 200 if report["status"] == "ready" else 503, report)
+    return report
+
+
+class HealthCache:
+    """The last readiness report for ``ttl`` seconds; callers arriving while it is made share it."""
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._report: dict[str, Any] | None = None
+        self._made_at = 0.0
+        self._pending: asyncio.Future[dict[str, Any]] | None = None
+
+    async def get(self, make: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+        now = time.monotonic()
+        if self._report is not None and now - self._made_at < self.ttl:
+            return self._report
+        if self._pending is None:
+            self._pending = asyncio.ensure_future(make())
+            self._pending.add_done_callback(self._made)
+        return await asyncio.shield(self._pending)
+
+    def _made(self, future: asyncio.Future[dict[str, Any]]) -> None:
+        self._pending = None
+        if not future.cancelled() and future.exception() is None:
+            self._report, self._made_at = future.result(), time.monotonic()
 
 
 __all__ = ["Receive", "Scope", "create_app"]

@@ -54,6 +54,8 @@ class GatewaySettings(ServiceSettings, frozen=True):
     token_cache_size: int = 10_000
     # how often every gateway replica reads revocations recorded by any of them
     revocation_poll_seconds: float = 2.0
+    # anonymous /health/ready answers from a report at most this old (admins get a fresh, detailed one)
+    health_cache_seconds: float = 2.0
 
     def upstream_map(self) -> dict[str, str]:
         return parse_upstreams(self.upstreams)

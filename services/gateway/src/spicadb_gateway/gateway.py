@@ -227,6 +227,7 @@ class Gateway:
         self.authn: Authenticator | None = None
         self.client: UpstreamClient | None = None
         self.openapi: OpenAPIMerger | None = None
+        self.health_cache: Any = None  # app.HealthCache
         self.local_handlers: dict[str, Callable[[Scope, Receive, Send, bytes], Awaitable[None]]] = {}
 
     # --- the entry point ------------------------------------------------------------
