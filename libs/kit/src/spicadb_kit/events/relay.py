@@ -108,7 +108,7 @@ class OutboxRelay:
         self.max_attempts = max_attempts
         # the stream the rows go to: checked for lost messages when the relay leads and after a reconnection
         self.stream = stream
-        self._verify = stream is not None
+        self._verify = False
         bus.on_reconnect(self._reconnected)
         self.stats = RelayStats()
         self._wake = asyncio.Event()
@@ -140,6 +140,7 @@ class OutboxRelay:
                 self.stats.leader = False
                 await asyncio.sleep(self.poll_seconds * 2)
             self.stats.leader = True
+            self._verify = self.stream is not None  # a previous leader may not have checked
             await conn.add_listener(self.channel, self._notified)
             try:
                 await self._relay_loop(conn)
@@ -161,8 +162,7 @@ class OutboxRelay:
             self._wake.clear()
             try:
                 if self._verify:
-                    await self.recover_lost(conn)
-                    self._verify = False
+                    await self._verify_stream(conn)
                 sent = await self.publish_round(conn)
                 failures = 0
             except Exception as exc:
@@ -298,6 +298,14 @@ class OutboxRelay:
             else:
                 results.append(future.result())
         return results
+
+    async def _verify_stream(self, conn: asyncpg.Connection) -> None:
+        self._verify = False  # a reconnection during the check asks for another
+        try:
+            await self.recover_lost(conn)
+        except BaseException:
+            self._verify = True
+            raise
 
     async def recover_lost(self, conn: asyncpg.Connection) -> int:
         """Publish again the retained rows whose message the stream no longer holds: a single NATS
