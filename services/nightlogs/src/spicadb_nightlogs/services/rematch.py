@@ -101,6 +101,8 @@ class Rematcher:
             if _same_match(row, item):
                 continue
             updated = await ObservationStore(conn).set_match(item.id, _match_columns(item))
+            if all(updated[f] == row[f] for f in MATCH_FIELDS):
+                continue  # the row keeps what it had (e.g. a programme an admin gave it): nothing to announce
             events.append(
                 (str(item.id), logged_of_row(updated, updated["log_version"], now, withdrawn=False))
             )
