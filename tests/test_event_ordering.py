@@ -166,7 +166,13 @@ async def test_an_early_event_older_than_the_patience_waits_from_when_the_consum
     patient = decl("catching_up", gap_patience_seconds=3.0)
     await publish(jetstream, "night", 2, "v2")
     await publish(jetstream, "night", 3, "v3")
-    await asyncio.sleep(3.5)  # the backlog is now older than the patience
+    stored = await jetstream.get_last_msg(patient.stream, SUBJECT)
+
+    async def older_than_the_patience() -> bool:
+        assert stored.time is not None
+        return (datetime.now(UTC) - stored.time).total_seconds() > patient.gap_patience_seconds + 0.5
+
+    await eventually(older_than_the_patience, timeout=10, interval=0.2)  # the backlog is old now
     async with running(probe, jetstream, patient) as runner:
         await eventually(lambda: _naked(runner), timeout=10)
         await publish(jetstream, "night", 1, "v1")
