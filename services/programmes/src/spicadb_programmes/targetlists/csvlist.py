@@ -3,7 +3,8 @@
 Columns are matched case-insensitively by TargetIn field names or common aliases (RAJ2000,
 DEJ2000, V, sp_type, main_id…). RA/DEC are decimal degrees, or sexagesimal strings: hours for RA
 ('05 14 32.27', '05:14:32.27'), degrees for DEC ('-08 12 05.9'). UTF-8, a BOM tolerated; the
-delimiter is a comma, or a semicolon/tab when the header has no comma.
+delimiter is a comma, or a semicolon/tab when the header has no comma. Text cells that a spreadsheet
+would run as a formula are written behind a single quote, which the reader takes off again.
 """
 
 from __future__ import annotations
@@ -138,19 +139,29 @@ def parse_csv(body: bytes) -> ParsedList:
                     RowError(line, "", f"{len(cells)} cells but the header has {width} columns")
                 )
             for k in fields:
-                values[k].append(cells[k] if k < len(cells) else None)
+                values[k].append(_uncell(cells[k]) if k < len(cells) else None)
     except csv.Error as exc:
         raise TargetListError(f"The CSV target list is malformed near line {line + 1}: {exc}.") from None
     columns = [Column(source=h, field=f, values=values[k]) for k, (h, f) in fields.items()]
     return assemble("csv", columns, row_numbers, ignored, row_errors=row_errors)
 
 
+# a text cell starting with one of these is a formula to a spreadsheet (OWASP, CSV injection)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value: object) -> str:
     if value is None:
         return ""
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
+    if isinstance(value, float | int):
+        return repr(value)  # numbers are data, a negative one too
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _uncell(text: str) -> str:
+    """A cell as written by :func:`_cell`: the quote that neutralised a formula is not data."""
+    return text[1:] if text.startswith("'") and text[1:].startswith(_FORMULA_START) else text
 
 
 def write_csv(targets: Iterable[TargetOut | TargetIn]) -> bytes:
