@@ -4,9 +4,10 @@ file.indexed event can be one consumers refuse or NATS cannot carry (issue 12)."
 
 from __future__ import annotations
 
-from oifits_support import OifitsService, oifits, push
+from harness import eventually
+from oifits_support import RECENT, OifitsService, log, observation, oifits, push
 
-from spicadb_contracts.bounds import IDENTIFIER_LENGTH, SHORT_TEXT_LENGTH
+from spicadb_contracts.bounds import IDENTIFIER_LENGTH, LINKED_OBSERVATIONS, SHORT_TEXT_LENGTH
 
 
 async def indexed_events(service: OifitsService) -> int:
@@ -43,3 +44,30 @@ async def test_a_product_id_longer_than_an_identifier_is_refused(service: Oifits
         assert refused.status_code == 422, refused.text
         assert [e["field"] for e in refused.json()["errors"]] == ["query.product"]
     assert await indexed_events(service) == 1
+
+
+async def test_a_granule_links_at_most_as_many_observations_as_its_events_carry(
+    service: OifitsService,
+) -> None:
+    # more observations of the granule's target and time than file.indexed and granule.linked may list
+    many = [observation(start=RECENT - 0.01 - i * 1e-5) for i in range(LINKED_OBSERVATIONS + 1)]
+    for event in many:
+        await log(service, event)
+    async with service.running() as client:
+        await eventually(lambda: copied(service, len(many)))
+        record = (await push(client, oifits(), service.drs())).json()
+        later = observation()  # the granule is full: a later observation is not linked
+        await log(service, later)
+        await eventually(lambda: copied(service, len(many) + 1))
+        granule = (
+            await client.get(f"/oifits/granules/{record['granules'][0]['id']}", headers=service.drs())
+        ).json()
+    assert len(granule["observations"]) == LINKED_OBSERVATIONS
+    assert str(later.observation_id) not in {o["observation_id"] for o in granule["observations"]}
+    (indexed,) = await eventually(lambda: service.events("file.indexed"))
+    assert len(indexed["granules"][0]["observation_ids"]) == LINKED_OBSERVATIONS
+    assert await service.events("granule.linked") == []
+
+
+async def copied(service: OifitsService, n: int) -> bool:
+    return bool(await service.scalar("SELECT count(*) FROM observation") == n)

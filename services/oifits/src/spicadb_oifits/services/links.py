@@ -9,6 +9,7 @@ from uuid import UUID
 
 import asyncpg
 
+from spicadb_contracts.bounds import LINKED_OBSERVATIONS
 from spicadb_contracts.nightlogs import ObservationLogged
 from spicadb_contracts.oifits import GranuleLinked
 from spicadb_kit.events import Outbox
@@ -19,6 +20,7 @@ from ..granules import Granule
 from ..storage.observations import ObservationStore
 
 Link = tuple[UUID, str, str | None]  # observation id, matched_by, the observation's programme
+_RANK = {"raw-file": 0, "name": 1, "position": 2}
 
 
 class Linker:
@@ -34,7 +36,9 @@ class Linker:
             reason = self._reason(granule, programme, row)
             if reason:
                 found.append((UUID(row.observation_id), reason, row.programme))
-        return found
+        # file.indexed lists them: at most LINKED_OBSERVATIONS (spicadb_contracts.bounds), the DRS's raw
+        # files first, then names, then positions
+        return sorted(found, key=lambda link: _RANK.get(link[1], len(_RANK)))[:LINKED_OBSERVATIONS]
 
     def _reason(self, granule: Granule, programme: str | None, row: ObservationRow) -> str | None:
         return link_reason(granule, programme, row, slack_days=self.slack, radius_arcsec=self.radius)
@@ -71,6 +75,8 @@ class Linker:
                 if event.programme and record["programme"] is None:
                     await self.store.set_programme(record["id"], event.programme)
         before = await self.store.links_of([g for g, _, _ in new])
+        # a granule already linked to LINKED_OBSERVATIONS keeps them (granule.linked lists them all)
+        new = [(g, o, r) for g, o, r in new if o in before[g] or len(before[g]) < LINKED_OBSERVATIONS]
         await self.store.link(new)
         return {g for g, o, _ in new if o not in before[g]}
 
