@@ -142,3 +142,47 @@ def test_removed_event_version_fails(copied_root: Path, git_commit: Commit, run_
     status, output = run_cli("check", root)
     assert status == 1
     assert "contracts/schemas/probe.ping.retired.v1.json: event version removed" in output
+
+
+def _note_unbounded(schema: dict[str, Any]) -> None:
+    schema["properties"]["note"] = {"type": "string", "default": ""}
+
+
+def _note_shorter(schema: dict[str, Any]) -> None:
+    schema["properties"]["note"]["maxLength"] = schema["properties"]["note"]["maxLength"] // 2
+
+
+def test_a_bound_added_since_the_last_commit_passes_with_a_note_for_the_reviewer(
+    copied_root: Path, git_commit: Commit, run_cli: Run
+) -> None:
+    root = copied_root
+    current = (root / SCHEMA).read_bytes()
+    _edit_schema(root, _note_unbounded)
+    git_commit("an older version where note had no bound")
+    (root / SCHEMA).write_bytes(current)
+
+    status, output = run_cli("check", root)  # the bound is not committed yet: the reviewer sees it
+    assert status == 0, output
+    assert f"note: {SCHEMA} (vs " in output
+    assert "bound tightened on field 'note' maxLength: null -> 4000" in output
+
+    git_commit("note bounded")
+    status, output = run_cli("check", root)  # once committed, no longer news
+    assert status == 0, output
+    assert "bound tightened" not in output
+
+
+def test_a_bound_loosened_since_an_older_commit_fails(
+    copied_root: Path, git_commit: Commit, run_cli: Run
+) -> None:
+    root = copied_root
+    current = (root / SCHEMA).read_bytes()
+    _edit_schema(root, _note_shorter)
+    git_commit("an older version where note had at most 2000 characters")
+    (root / SCHEMA).write_bytes(current)
+    git_commit("note at most 4000 characters: consumers of the older version refuse longer notes")
+
+    status, output = run_cli("check", root)
+    assert status == 1
+    assert "drift" not in output
+    assert "bound loosened on field 'note' maxLength: 2000 -> 4000" in output
