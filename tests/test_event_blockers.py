@@ -24,6 +24,7 @@ from spicadb_kit.db import transaction
 from spicadb_kit.errors import Problem
 from spicadb_kit.events import Outbox
 from spicadb_kit.events.envelope import Envelope
+from spicadb_kit.events.outbox import largest_fields
 from spicadb_kit.events.provision import provision, stream_config
 
 BIG = 1_200_000  # bytes: more than NATS' default max_payload (1 MiB)
@@ -67,6 +68,17 @@ async def test_an_event_too_large_is_a_413_problem_naming_the_field_over_http(pr
     assert problem["errors"][0]["field"] == "note"
     assert problem["limit"] < BIG
     assert await probe.scalar("SELECT count(*) FROM ping") == 0
+
+
+def test_the_problem_names_the_field_that_makes_an_event_large_even_deep_inside_it() -> None:
+    payload = {
+        "night": "2026-01-14",
+        "observations": [{"star": "Vega", "comments": "x" * 5000}, {"star": "Deneb", "comments": ""}],
+        "notes": "y" * 800,
+    }
+    fields = largest_fields(payload)
+    assert [path for path, _ in fields] == ["observations[0].comments", "notes", "night"]
+    assert fields[0][1] == 5002  # its JSON, quotes included
 
 
 async def insert_raw_event(probe: Probe, ping_id: str, note: str, aggregate: str | None = None) -> None:
