@@ -2,8 +2,10 @@
 
 Readiness says why not (ObsPortal-style detail): version, start time, schema version,
 pool statistics, NATS connection, outbox backlog, consumer lag and dead letters. An event
-waiting for the relay longer than ``relay_stuck_seconds``, or a parked event (one the relay set
-aside because NATS will not take it), makes the service not ready, with the event named.
+waiting for the relay longer than ``relay_stuck_seconds`` makes the service not ready, with the
+event named. A parked event (one the relay set aside because NATS will not take it) is a warning:
+the events after it flow, so the service stays ready (one bad event must not take every replica
+out of its load balancer), and the warning names it until an operator retries or discards it.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ async def ready(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
 
 async def readiness(context: ServiceContext) -> dict[str, Any]:
     problems: list[str] = []
-    database = await _database(context, problems)
+    warnings: list[str] = []
+    database = await _database(context, problems, warnings)
     nats = {"connected": context.bus.connected, "url": context.bus.url, "reconnects": context.bus.reconnects}
     if not context.bus.connected:
         problems.append("nats: not connected")
@@ -40,6 +43,7 @@ async def readiness(context: ServiceContext) -> dict[str, Any]:
     return {
         "status": "ready" if not problems else "not ready",
         "problems": problems,
+        "warnings": warnings,
         "service": context.spec.name,
         "version": context.version,
         "started_at": context.started_at.isoformat(),
@@ -52,7 +56,7 @@ async def readiness(context: ServiceContext) -> dict[str, Any]:
     }
 
 
-async def _database(context: ServiceContext, problems: list[str]) -> dict[str, Any]:
+async def _database(context: ServiceContext, problems: list[str], warnings: list[str]) -> dict[str, Any]:
     report: dict[str, Any] = {"pool": pool_statistics(context.pool)}
     try:
         async with asyncio.timeout(2):
@@ -72,13 +76,14 @@ async def _database(context: ServiceContext, problems: list[str]) -> dict[str, A
         "published": stats.published,
         "last_error": stats.last_error,
     }
-    problems.extend(_outbox_problems(context, backlog))
+    problems.extend(_stuck_relay(context, backlog))
+    warnings.extend(_parked_events(context, backlog))
     report["dead_letters"] = {row["consumer"]: row["n"] for row in dead}
     return report
 
 
-def _outbox_problems(context: ServiceContext, backlog: dict[str, Any]) -> list[str]:
-    """A relay that does not move, and events it set aside: nothing reaches the consumers."""
+def _stuck_relay(context: ServiceContext, backlog: dict[str, Any]) -> list[str]:
+    """A relay that does not move: nothing reaches the consumers."""
     problems = []
     stuck = context.settings.relay_stuck_seconds
     age = backlog.get("oldest_age_seconds")
@@ -88,13 +93,20 @@ def _outbox_problems(context: ServiceContext, backlog: dict[str, Any]) -> list[s
             f"outbox: {_event(backlog['oldest_event'])} has waited {age:.0f} s for the relay"
             f" (over {stuck:g} s; {backlog['unpublished']} waiting): {why}"
         )
-    if backlog.get("parked"):
-        first = backlog["first_parked"]
-        problems.append(
+    return problems
+
+
+def _parked_events(context: ServiceContext, backlog: dict[str, Any]) -> list[str]:
+    """Events the relay set aside: the others flow, but these reach no consumer until handled."""
+    if not backlog.get("parked"):
+        return []
+    first = backlog["first_parked"]
+    return [
+        (
             f"outbox: {backlog['parked']} event(s) parked, not publishable, first {_event(first)}:"
             f" {first['reason']} (see `spicadb outbox list --service {context.spec.name}`)"
         )
-    return problems
+    ]
 
 
 def _event(event: dict[str, Any]) -> str:
