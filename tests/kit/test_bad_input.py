@@ -9,14 +9,18 @@ import io
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import asyncpg
+import msgspec
 import pytest
 from harness import Probe
 from kit_support import assert_problem
 from litestar import Litestar, get, post
+from litestar.di import Provide
+from litestar.params import JSONBody
 from litestar.testing import AsyncTestClient
 from nats.js import JetStreamContext
 
@@ -220,6 +224,55 @@ async def test_deep_json_on_a_service_route_is_a_400_and_logs_no_traceback(
     assert_problem(response, 400)
     assert "Traceback" not in stream.getvalue()
     assert "RecursionError" not in stream.getvalue()
+
+
+# --- Litestar's own 500s ------------------------------------------------------------------------------
+
+
+class Plan(msgspec.Struct, forbid_unknown_fields=True):
+    observations: list[int]
+    night: str = ""
+
+
+def _observations() -> list[int]:
+    return []
+
+
+@post(
+    "/plans",
+    sync_to_thread=False,
+    dependencies={"observations": Provide(_observations, sync_to_thread=False)},
+)
+def plan(data: JSONBody[Plan], observations: list[int]) -> dict[str, int]:
+    return {"planned": len(data.observations) + len(observations)}
+
+
+async def test_a_body_field_named_like_a_dependency_is_a_400_not_a_500() -> None:
+    """Litestar takes a wrong body field whose name is also a dependency's for a failed dependency
+    (its 500): the kit answers what it is, the client's 400 naming the field."""
+    app = Litestar([plan], middleware=[input_guard], exception_handlers=EXCEPTION_HANDLERS, debug=False)
+    async with AsyncTestClient(app) as client:
+        wrong_type = await client.post("/plans", json={"observations": 0})
+        wrong_item = await client.post("/plans", json={"observations": [1, "x"]})
+        fine = await client.post("/plans", json={"observations": [1, 2]})
+    assert _fields(assert_problem(wrong_type, 400)) == ["body.observations"]
+    assert _fields(assert_problem(wrong_item, 400)) == ["body.observations[1]"]
+    assert fine.json() == {"planned": 2}
+
+
+@get("/next-day", sync_to_thread=False)
+def next_day(day: date) -> date:
+    return day + timedelta(days=1)
+
+
+async def test_arithmetic_leaving_the_range_of_a_value_is_a_400() -> None:
+    """The backstop of a missing bound: a date past the calendar's end is the client's 400."""
+    app = Litestar([next_day], exception_handlers=EXCEPTION_HANDLERS, debug=False)
+    async with AsyncTestClient(app) as client:
+        last = await client.get("/next-day", params={"day": "9999-12-31"})
+        fine = await client.get("/next-day", params={"day": "2026-05-14"})
+    assert "out of range" in assert_problem(last, 400)["detail"]
+    assert fine.json() == "2026-05-15"
 
 
 # --- names in headers ------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ unexpected becomes a 500 problem without internals, logged with its traceback.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -157,7 +158,36 @@ def _on_validation(request: Request[Any, Any, Any], exc: ValidationException) ->
     return problem_response(request, problem)
 
 
+def _body_location(path: Sequence[Any]) -> str:
+    return "body" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
+
+
+def _misread_body_errors(exc: HTTPException) -> list[FieldError] | None:
+    """The body's wrong fields when Litestar answered 500 for them: it takes a wrong body field whose
+    name is also a dependency's (``observations``) for a dependency that failed. Its cause, msgspec's
+    error, says where: under ``data``, the body, it is the client's; anywhere else a real failure."""
+    cause = exc.__cause__
+    if exc.status_code != 500 or not isinstance(cause, msgspec.ValidationError):
+        return None
+    errors: list[FieldError] = []
+    for item in getattr(cause, "errors", None) or [{"msg": str(cause)}]:
+        message, _, at = str(item.get("msg", "")).partition(" - at `$.")
+        loc = list(item.get("loc") or []) or [int(p) if p.isdigit() else p for p in _PATH.findall(at)]
+        if not loc or loc[0] != "data":
+            return None
+        errors.append(FieldError(field=_body_location(loc[1:]), message=message))
+    return errors
+
+
+_PATH = re.compile(r"(?<=\[)\d+(?=\])|[^.\[\]`]+")
+
+
 def _on_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+    body_errors = _misread_body_errors(exc)
+    if body_errors:
+        detail = "; ".join(f"{e.field}: {e.message}" for e in body_errors)
+        problem = Problem(detail, status=400, code="validation", title="Invalid request", errors=body_errors)
+        return problem_response(request, problem)
     code = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "-")
     problem = Problem(str(exc.detail), status=exc.status_code, code=code, headers=dict(exc.headers or {}))
     return problem_response(request, problem)
@@ -188,6 +218,13 @@ def _on_bad_value(request: Request[Any, Any, Any], exc: asyncpg.DataError) -> Re
     return problem_response(request, Problem(detail, status=400, code="validation", title="Invalid request"))
 
 
+def _on_overflow(request: Request[Any, Any, Any], exc: OverflowError) -> Response[bytes]:
+    # arithmetic on a value the handler let through left its type's range (a date past 9999-12-31)
+    log.warning("value out of range", path=request.url.path, error=str(exc)[:200])
+    detail = "A value of the request is out of range."
+    return problem_response(request, Problem(detail, status=400, code="validation", title="Invalid request"))
+
+
 def _on_recursion(request: Request[Any, Any, Any], exc: RecursionError) -> Response[bytes]:
     # a body nested beyond what the decoders recurse into (the request checks refuse JSON deeper than
     # they need); no traceback: a thousand identical frames say nothing
@@ -204,5 +241,6 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     asyncpg.UntranslatableCharacterError: _on_unstorable_text,
     asyncpg.DataError: _on_bad_value,
     RecursionError: _on_recursion,
+    OverflowError: _on_overflow,
     Exception: _on_unexpected,
 }

@@ -54,6 +54,10 @@ def magnitude_ranges(values: list[str]) -> list[tuple[str, float | None, float |
     return ranges
 
 
+# the nights the sky computation is asked for: its time scales and the calendar's next noon exist
+FIRST_NIGHT, LAST_NIGHT = date(1900, 1, 1), date(2200, 12, 31)
+
+
 class TargetQuery:
     """The filters shared by the listing and the export."""
 
@@ -83,6 +87,13 @@ class TargetQuery:
             progress=progress,
             search=q,
         )
+        if observable_on and not FIRST_NIGHT <= observable_on <= LAST_NIGHT:
+            raise Problem(
+                f"observable_on={observable_on}: a night from {FIRST_NIGHT} to {LAST_NIGHT}",
+                status=400,
+                code="validation",
+                errors=[FieldError("query.observable_on", f"a night from {FIRST_NIGHT} to {LAST_NIGHT}")],
+            )
         seen = Observability(observable_on, min_altitude, min_hours) if observable_on else None
         return flt, seen
 
