@@ -273,7 +273,7 @@ def test_an_account_failing_from_many_addresses_is_slowed_down_not_locked() -> N
         ("10.0.0.0/24", "10.0.0.9", ["203.0.113.1, 198.51.100.20"], "198.51.100.20"),
         ("10.0.0.0/24", "10.0.0.9", ["198.51.100.20, 10.0.0.3"], "198.51.100.20"),
         ("10.0.0.0/24", "10.0.0.9", ["198.51.100.20:5123"], "198.51.100.20"),
-        ("10.0.0.0/24", "10.0.0.9", ["[2001:db8::1]:443"], "2001:db8::1"),
+        ("10.0.0.0/24", "10.0.0.9", ["[2001:db8::1]:443"], "2001:db8::/64"),
         ("10.0.0.0/24", "10.0.0.9", [], "10.0.0.9"),
         ("10.0.0.0/24", "10.0.0.9", ["10.0.0.3"], "10.0.0.3"),
         ("10.0.0.7", "192.0.2.1", ["198.51.100.20"], "192.0.2.1"),
@@ -281,12 +281,14 @@ def test_an_account_failing_from_many_addresses_is_slowed_down_not_locked() -> N
         ("10.0.0.7", None, ["198.51.100.20"], "unknown"),
     ],
 )
-def test_the_client_address_is_read_from_trusted_proxies_only(
+def test_the_client_address_is_read_from_trusted_proxies_only_without_its_port(
     setting: str, peer: str | None, forwarded: list[str], client: str
 ) -> None:
-    from spicadb_auth.addresses import TrustedProxies
+    from spicadb_auth.addresses import client_address, throttling_key
 
-    assert TrustedProxies(setting).client(peer, forwarded) == client
+    from spicadb_kit.runtime.serve import TrustedProxies
+
+    assert throttling_key(client_address(TrustedProxies(setting), peer, forwarded)) == client
 
 
 def test_ipv6_clients_are_throttled_by_their_64() -> None:

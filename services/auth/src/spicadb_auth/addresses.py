@@ -4,11 +4,11 @@
 (``SPICADB_FORWARDED_ALLOW_IPS``: addresses and networks, comma-separated; the gateway's
 addresses in a deployment). Each proxy appends the address it saw, so the client is the
 right-most hop that is not itself a trusted proxy: hops a client wrote before reaching the
-first proxy are never read. Uvicorn applies the same rule before the app when it serves it; the
-app applies it again itself (the result is the same) so that it holds however it is served.
+first proxy are never read (``spicadb_kit.runtime.serve.TrustedProxies``). The app applies the
+rule itself, so that it holds however it is served.
 
-IPv6 clients are keyed by their /64: one host usually holds a whole /64, and would otherwise
-get a fresh throttling key per address.
+Failures are counted under the address without a port, an IPv6 one as its /64: one host
+usually holds a whole /64, and would otherwise get a fresh throttling key per address.
 """
 
 from __future__ import annotations
@@ -16,10 +16,8 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 
-from spicadb_kit.settings import SettingsError
+from spicadb_kit.runtime.serve import TrustedProxies
 
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-UNKNOWN = "unknown"
 # a hop that is no address is kept as written, shortened (it only ever comes from a trusted proxy)
 MAX_LITERAL = 64
 
@@ -36,41 +34,11 @@ def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         return None
 
 
-class TrustedProxies:
-    def __init__(self, setting: str) -> None:
-        entries = [e.strip() for e in setting.split(",") if e.strip()]
-        self.any = "*" in entries
-        self.networks: list[IPNetwork] = []
-        for entry in entries:
-            if entry == "*":
-                continue
-            try:
-                self.networks.append(ipaddress.ip_network(entry, strict=False))
-            except ValueError as exc:
-                raise SettingsError(
-                    f"SPICADB_FORWARDED_ALLOW_IPS: {entry!r} is no IP address or network"
-                ) from exc
-
-    def trusts(self, host: str | None) -> bool:
-        if self.any:
-            return True
-        address = _address(host) if host else None
-        return address is not None and any(address in network for network in self.networks)
-
-    def client(self, peer: str | None, forwarded_for: Iterable[str]) -> str:
-        """The client's address: the peer, or what the trusted proxies in front of it saw."""
-        if not peer:
-            return UNKNOWN
-        if not self.trusts(peer):
-            return peer
-        hops = [h.strip() for value in forwarded_for for h in value.split(",") if h.strip()]
-        for hop in reversed(hops):
-            if not self.trusts(hop):
-                address = _address(hop)
-                return str(address) if address is not None else hop[:MAX_LITERAL]
-        # every hop is a proxy (a request from the proxies' own network)
-        first = _address(hops[0]) if hops else None
-        return str(first) if first is not None else peer
+def client_address(proxies: TrustedProxies, peer: str | None, forwarded_for: Iterable[str]) -> str:
+    """The client's address: the peer, or what the trusted proxies in front of it saw (the kit's
+    rule, the one every service's server and the gateway apply)."""
+    values = list(forwarded_for)
+    return proxies.client(peer, ",".join(values).encode("latin-1") if values else None)
 
 
 def throttling_key(address: str) -> str:

@@ -16,8 +16,8 @@ from spicadb_kit.auth import Principal, TokenVerifier, invalid_token
 from spicadb_kit.context import ServiceContext
 from spicadb_kit.events import Outbox
 from spicadb_kit.logs import get_logger
+from spicadb_kit.runtime.serve import TrustedProxies
 
-from .addresses import TrustedProxies
 from .bridge import run_in_transaction
 from .config import AuthSettings
 from .keys import KeyRing

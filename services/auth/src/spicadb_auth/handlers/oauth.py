@@ -19,6 +19,7 @@ from spicadb_kit.auth import Principal, invalid_token, requires
 from spicadb_kit.errors import Problem
 
 from .. import scopes as catalogue
+from ..addresses import client_address as client_address_of
 from ..models import Client, now
 from ..oauth.request import OAuthResponse, oauth_request
 from ..oauth.server import ANY_CLIENT, CONFIDENTIAL, user_info
@@ -38,7 +39,7 @@ def _request_id(request: Request[Any, Any, Any]) -> str | None:
 def client_address(request: Request[Any, Any, Any], auth: AuthRuntime) -> str:
     """The peer, or the client a trusted proxy in front of it names (see addresses.py)."""
     peer = request.client.host if request.client else None
-    return auth.proxies.client(peer, request.headers.getall("x-forwarded-for", []))
+    return client_address_of(auth.proxies, peer, request.headers.getall("x-forwarded-for", []))
 
 
 # --- discovery ----------------------------------------------------------------------------------
