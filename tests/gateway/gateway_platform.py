@@ -85,6 +85,8 @@ class Platform:
             "public_url": self.url,
             "jwks_url": self.auth.url + "/.well-known/jwks.json",
             "upstreams": f"probe={self.probe.url},echo={self.stack.echo_server.url},auth={self.auth.url}",
+            # the auth service hashes passwords and signs tokens: slow on a loaded machine, never stuck
+            "upstream_timeout": 30.0,
         }
         return self.stack.settings(**{**values, **overrides})
 

@@ -30,6 +30,7 @@ from spicadb_kit.testing.services import role_dsn
 from spicadb_kit.testing.tokens import TokenFactory
 
 FRONTEND = "http://frontend.test"
+SESSION_KEY = "gateway-tests-session-key-0123456789abcdef"
 
 
 @dataclass
@@ -68,6 +69,7 @@ class Stack:
             "outbox_poll_seconds": 0.2,
             "revocation_poll_seconds": 0.2,
             "ingress_auth": True,
+            "session_key": SESSION_KEY,
         }
         values.update(overrides)
         return GatewaySettings(**values)

@@ -36,8 +36,7 @@ async def production(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> 
     async with open_platform(
         stack,
         tmp_path_factory.mktemp("auth-data"),
-        environment="production",
-        # SESSION_KEY_PLACEHOLDER
+        environment="production",  # the stack's settings carry the session key production requires
     ) as platform:
         yield platform
 
@@ -66,8 +65,14 @@ async def test_a_person_signs_in_through_the_gateway_in_production(
         await page.goto(production.url + "/auth/login?next=/auth")
         await page.fill("#username", admin["username"])
         await page.fill("#password", admin["password"])
-        async with page.expect_response(lambda r: "/auth/callback" in r.url) as answer:
-            await page.click("button[type=submit]")
+        assert await page.is_visible("#username"), (page.url, await page.content())
+        seen: list[str] = []
+        page.on("response", lambda r: seen.append(f"{r.status} {r.url}"))
+        try:
+            async with page.expect_response(lambda r: "/auth/callback" in r.url) as answer:
+                await page.click("button[type=submit]")
+        except Exception as exc:
+            raise AssertionError((seen, page.url, await page.content())) from exc
         callback = await answer.value
         assert callback.status == 302, await callback.text()  # was 400: the browser dropped its cookie
         await page.wait_for_url(production.url + "/auth")

@@ -49,6 +49,9 @@ def test_compose_runs_the_gateway_as_the_one_published_port() -> None:
     assert set(published) - {"postgres", "nats"} == {"gateway"}
     # its route policy is every service's spec: its image holds them all, so it is named to run
     assert [str(part) for part in gateway["command"]] == ["spicadb", "serve", "gateway"]
+    # production (compose's environment) refuses to start without the key sealing session tokens
+    assert env["SPICADB_SESSION_KEY"].startswith("${GATEWAY_SESSION_KEY:?")
+    assert env["SPICADB_FORWARDED_ALLOW_IPS"] == "${GATEWAY_TRUSTED_PROXIES:-}"  # the edge: no proxy
     dockerfile = (COMPOSE_FILE.parent / "deploy" / "service" / "Dockerfile").read_text(encoding="utf-8")
     assert '[ "$SERVICE" != "gateway" ]' in dockerfile
 
@@ -101,3 +104,12 @@ def test_the_gateway_deployment_gets_its_upstreams_and_public_url(templates: dic
     assert 'define "spicadb.upstreams"' in templates["_helpers.tpl"]
     # in ingress mode the ingress controller must reach every routed service
     assert 'eq $.Values.gateway.mode "ingress"' in templates["networkpolicy.yaml"]
+
+
+def test_chart_gives_the_gateway_its_session_key_from_a_secret(
+    values: dict[str, Any], templates: dict[str, str]
+) -> None:
+    assert values["gateway"]["sessionKey"] == {"existingSecret": "", "key": "session-key"}
+    deployment = templates["deployment.yaml"]
+    assert "- name: SPICADB_SESSION_KEY" in deployment
+    assert 'required "gateway.sessionKey.existingSecret is required' in deployment

@@ -4,18 +4,28 @@ opens, and when it stops opening anything. The whole flow with the auth service 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from gateway_stack import Stack
-from gateway_support import assert_problem, header_map
-from spicadb_gateway.sessions import SessionStore, csrf_token, hash_session_id, safe_next
+import pytest
+from gateway_stack import SESSION_KEY, Stack
+from gateway_support import ECHO_SPEC, assert_problem, header_map
+from spicadb_gateway.app import create_app as create_gateway
+from spicadb_gateway.sessions import SessionStore, TokenSealer, csrf_token, hash_session_id, safe_next
+
+from spicadb_kit.settings import SettingsError
 
 
 async def new_session(
-    stack: Stack, *scopes: str, access_in: int = 600, ends_in: int = 3600, refresh: str | None = None
+    stack: Stack,
+    *scopes: str,
+    access_in: int = 600,
+    ends_in: int = 3600,
+    refresh: str | None = None,
+    key: str = SESSION_KEY,
 ) -> str:
     session_id = f"test-{datetime.now(UTC).timestamp()}"
     token = stack.tokens.mint(*scopes, subject="dora", client_id="spica-gateway", lifetime=access_in)
-    await SessionStore(stack.pool).create(
+    await SessionStore(stack.pool, TokenSealer(key)).create(
         hash_session_id(session_id),
         subject="dora",
         client_id="spica-gateway",
@@ -69,3 +79,27 @@ def test_next_paths_stay_on_this_site() -> None:
     assert safe_next("/programmes/P1?tab=targets") == "/programmes/P1?tab=targets"
     for outside in ("https://evil.test/", "//evil.test/x", "/\\evil.test", "javascript:alert(1)", "", None):
         assert safe_next(outside) == "/"
+
+
+async def test_a_session_sealed_under_another_key_opens_nothing(stack: Stack) -> None:
+    """After the key changes (or with a copy of the table and no key), the stored tokens do not open."""
+    session_id = await new_session(stack, "probe:read", key="another-session-key-0123456789abcdef")
+    async with stack.client(cookies={"spicadb_gateway": session_id}) as browser:
+        response = await browser.get("/echo/mine")
+    assert_problem(response, 401, "invalid-session")
+
+
+def test_production_needs_a_session_key(stack: Stack) -> None:
+    with pytest.raises(SettingsError, match="SPICADB_SESSION_KEY"):
+        create_gateway(stack.settings(environment="production", session_key=""), specs=[ECHO_SPEC])
+    with pytest.raises(SettingsError, match="SPICADB_SESSION_KEY"):
+        create_gateway(stack.settings(environment="production", session_key="short"), specs=[ECHO_SPEC])
+
+
+def test_elsewhere_a_key_is_generated_once_into_the_data_folder(stack: Stack, tmp_path: Path) -> None:
+    settings = stack.settings(environment="development", session_key="", data=str(tmp_path))
+    first = TokenSealer.from_settings(settings)
+    key_file = tmp_path / "gateway-session.key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    sealed = first.seal(b"row", "token")
+    assert TokenSealer.from_settings(settings).open(b"row", sealed) == "token"  # the same key, read back

@@ -151,6 +151,28 @@ async def test_a_browser_session_with_cookie_and_csrf(platform: Platform) -> Non
     assert read.json()["id"] == ping
 
 
+async def test_a_copy_of_the_session_table_lets_no_one_in(platform: Platform) -> None:
+    """The cookie's id is stored as its sha256, the tokens sealed under the gateway's session key: none
+    of what the table holds is a credential."""
+    from spicadb_gateway.sessions import hash_session_id
+
+    async with platform.browser() as browser:
+        await platform.browser_session(browser)
+        session_id = browser.cookies["spicadb_gateway"]
+        landing = await browser.get("/echo/landing")
+    token = header_map(landing.json())["authorization"][0].removeprefix("Bearer ")
+    row = await platform.stack.pool.fetchrow(
+        "SELECT s::text AS copy, access_token, refresh_token FROM session s WHERE id_hash = $1",
+        hash_session_id(session_id),
+    )
+    copy = row["copy"]
+    assert row["refresh_token"] is not None
+    for secret in (token, session_id):
+        assert secret not in copy
+        assert secret.encode().hex() not in copy
+    assert token.encode() not in row["access_token"]
+
+
 async def test_the_gateway_as_a_confidential_client(platform: Platform) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"

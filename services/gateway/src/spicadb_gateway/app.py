@@ -25,7 +25,7 @@ from .handlers import ROUTE_HANDLERS
 from .openapi import OpenAPIMerger
 from .policy import RoutePolicy
 from .revocation import RevocationList, revocation_consumer
-from .sessions import OAuthEndpoints, SessionManager, SessionStore
+from .sessions import OAuthEndpoints, SessionManager, SessionStore, TokenSealer
 from .spec import SPEC
 from .upstream import UpstreamClient
 
@@ -43,11 +43,12 @@ def create_app(
     if not any(spec.name == SPEC.name for spec in found):
         found.append(SPEC)
     policy = RoutePolicy.from_specs(found, settings.upstream_map())
+    sealer = TokenSealer.from_settings(settings)  # refused here, at once, in production without a key
     revocations = RevocationList()
     gateway = Gateway(settings, policy, revocations)
 
     async def start(context: ServiceContext) -> None:
-        await _start(gateway, context, app)
+        await _start(gateway, context, app, sealer)
 
     async def stop(context: ServiceContext) -> None:
         if gateway.client is not None:
@@ -68,13 +69,13 @@ def create_app(
     return app
 
 
-async def _start(gateway: Gateway, context: ServiceContext, app: Litestar) -> None:
+async def _start(gateway: Gateway, context: ServiceContext, app: Litestar, sealer: TokenSealer) -> None:
     settings = gateway.settings
     context.verifier.is_revoked = gateway.revocations.is_revoked
     await gateway.revocations.load(context.pool)
     context.spawn(gateway.revocations.follow(context.pool, settings.revocation_poll_seconds), "revocations")
     context.spawn(_prune_sessions(context), "session-pruning")
-    sessions = SessionManager(context.pool, settings, OAuthEndpoints(settings))
+    sessions = SessionManager(context.pool, settings, OAuthEndpoints(settings), sealer)
     gateway.context = context
     gateway.client = UpstreamClient(
         pool_size=settings.upstream_pool_size,

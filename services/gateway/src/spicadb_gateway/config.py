@@ -43,6 +43,11 @@ class GatewaySettings(ServiceSettings, frozen=True):
     session_cookie: str = "spicadb_gateway"
     # readable by the frontend's script, which sends its value back in X-CSRF-Token
     csrf_cookie: str = "spicadb_gateway_csrf"
+    # seals the tokens of browser sessions at rest (AES-256-GCM; a random string of 32 characters or
+    # more): required in production; elsewhere, when empty, one is generated into <data>/gateway-session.key
+    session_key: str = ""
+    # the data folder of the runtime contract (the development session key)
+    data: str = ".spicadb"
     session_lifetime_seconds: int = 12 * 3600
     # refresh the session's access token when it expires within this many seconds
     session_refresh_margin_seconds: int = 60

@@ -14,6 +14,9 @@ browser, keeps the tokens server-side and gives the browser an opaque, HttpOnly 
 - CSRF: unsafe methods authenticated by the cookie need ``X-CSRF-Token`` equal to the readable
   ``spicadb_csrf`` cookie (double submit). The token is derived from the session id, so a cookie planted
   by a sibling site does not pass either.
+- At rest, a session row holds the sha256 of the cookie's id and its tokens sealed with AES-256-GCM under
+  the ``session_key`` setting, bound to the row (its id_hash is the associated data): a copy of the table
+  lets no one in without the key.
 """
 
 from __future__ import annotations
@@ -22,18 +25,22 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import os
 import secrets
 import time
 import warnings
 import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import authlib.deprecate  # noqa: F401  (installs its "always" filter first, so ours below wins)
 import httpx
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 with warnings.catch_warnings():
     # authlib 1.9 prefers the httpx2 package and warns when it falls back to httpx (what we pin)
@@ -45,12 +52,14 @@ __all__ = [
     "OAuthError",
     "SessionManager",
     "SessionStore",
+    "TokenSealer",
     "csrf_token",
     "hash_session_id",
 ]
 
 from spicadb_kit.db import transaction
 from spicadb_kit.logs import get_logger
+from spicadb_kit.settings import SettingsError
 
 from .config import GatewaySettings
 
@@ -164,11 +173,77 @@ class OAuthEndpoints:
         return self.settings.public_url.rstrip("/") + "/auth/callback"
 
 
-class SessionStore:
-    """SQL of the ``session`` and ``login_state`` tables (the caller owns the transaction)."""
+class TokenSealer:
+    """AES-256-GCM under a key derived from the ``session_key`` setting; the associated data binds a
+    sealed token to its session row (a sealed token copied into another row does not open)."""
 
-    def __init__(self, conn: asyncpg.Connection | asyncpg.Pool) -> None:
+    NONCE = 12
+
+    def __init__(self, secret: str) -> None:
+        self._aead = AESGCM(hashlib.sha256(b"spicadb-gateway-session-key:" + secret.encode()).digest())
+
+    def seal(self, id_hash: bytes, token: str) -> bytes:
+        nonce = os.urandom(self.NONCE)
+        return nonce + self._aead.encrypt(nonce, token.encode(), id_hash)
+
+    def open(self, id_hash: bytes, sealed: bytes) -> str:
+        try:
+            return self._aead.decrypt(sealed[: self.NONCE], sealed[self.NONCE :], id_hash).decode()
+        except (InvalidTag, ValueError) as exc:  # another key (rotated), or not a sealed token
+            raise SessionRefused("the session's tokens do not open with this key") from exc
+
+    @classmethod
+    def from_settings(cls, settings: GatewaySettings) -> TokenSealer:
+        """The configured key; required in production. Elsewhere an empty one means a key generated
+        once into the data folder (mode 0600), shared by the processes that use that folder."""
+        if settings.session_key:
+            if settings.environment == "production" and len(settings.session_key) < 32:
+                raise SettingsError("SPICADB_SESSION_KEY: use a random string of 32 characters or more")
+            return cls(settings.session_key)
+        if settings.environment == "production":
+            raise SettingsError(
+                "SPICADB_SESSION_KEY is required in production (it seals the session table's tokens)"
+            )
+        return cls(_generated_key(Path(settings.data) / "gateway-session.key"))
+
+
+def _generated_key(path: Path) -> str:
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process of the same folder made it first
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as out:
+        out.write(key + "\n")
+    return key
+
+
+class SessionStore:
+    """SQL of the ``session`` and ``login_state`` tables (the caller owns the transaction). Tokens are
+    sealed on the way in and opened on the way out with ``sealer``."""
+
+    def __init__(self, conn: asyncpg.Connection | asyncpg.Pool, sealer: TokenSealer | None = None) -> None:
         self.conn = conn
+        self.sealer = sealer
+
+    def _seal(self, id_hash: bytes, token: str | None) -> bytes | None:
+        assert self.sealer is not None, "session tokens need the sealer"
+        return None if token is None else self.sealer.seal(id_hash, token)
+
+    def _opened(self, row: asyncpg.Record | None) -> dict[str, Any] | None:
+        if row is None:
+            return None
+        assert self.sealer is not None, "session tokens need the sealer"
+        opened = dict(row)
+        for column in ("access_token", "refresh_token"):
+            if opened[column] is not None:
+                opened[column] = self.sealer.open(row["id_hash"], opened[column])
+        return opened
 
     async def create(
         self,
@@ -189,18 +264,15 @@ class SessionStore:
             subject,
             client_id,
             scope,
-            access_token,
-            refresh_token,
+            self._seal(id_hash, access_token),
+            self._seal(id_hash, refresh_token),
             access_expires_at,
             expires_at,
         )
 
-    async def get(self, id_hash: bytes, *, for_update: bool = False) -> asyncpg.Record | None:
+    async def get(self, id_hash: bytes, *, for_update: bool = False) -> dict[str, Any] | None:
         sql = "SELECT * FROM session WHERE id_hash = $1 AND expires_at > now()"
-        row: asyncpg.Record | None = await self.conn.fetchrow(
-            sql + (" FOR UPDATE" if for_update else ""), id_hash
-        )
-        return row
+        return self._opened(await self.conn.fetchrow(sql + (" FOR UPDATE" if for_update else ""), id_hash))
 
     async def update_tokens(
         self, id_hash: bytes, access_token: str, refresh_token: str | None, access_expires_at: datetime
@@ -209,16 +281,17 @@ class SessionStore:
             "UPDATE session SET access_token = $2, refresh_token = coalesce($3, refresh_token),"
             " access_expires_at = $4, refreshed_at = now() WHERE id_hash = $1",
             id_hash,
-            access_token,
-            refresh_token,
+            self._seal(id_hash, access_token),
+            self._seal(id_hash, refresh_token),
             access_expires_at,
         )
 
-    async def delete(self, id_hash: bytes) -> asyncpg.Record | None:
-        row: asyncpg.Record | None = await self.conn.fetchrow(
-            "DELETE FROM session WHERE id_hash = $1 RETURNING *", id_hash
-        )
-        return row
+    async def delete(self, id_hash: bytes) -> dict[str, Any] | None:
+        row = await self.conn.fetchrow("DELETE FROM session WHERE id_hash = $1 RETURNING *", id_hash)
+        try:
+            return self._opened(row)
+        except SessionRefused:  # gone all the same; its refresh token cannot be revoked
+            return None
 
     async def prune(self) -> None:
         await self.conn.execute("DELETE FROM session WHERE expires_at < now()")
@@ -252,10 +325,17 @@ def _expiry_of(token: dict[str, Any]) -> datetime:
 
 
 class SessionManager:
-    def __init__(self, pool: asyncpg.Pool, settings: GatewaySettings, endpoints: OAuthEndpoints) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        settings: GatewaySettings,
+        endpoints: OAuthEndpoints,
+        sealer: TokenSealer | None = None,
+    ) -> None:
         self.pool = pool
         self.settings = settings
         self.endpoints = endpoints
+        self.sealer = sealer or TokenSealer.from_settings(settings)
         self._cache: dict[bytes, SessionTokens] = {}
         self._locks: weakref.WeakValueDictionary[bytes, asyncio.Lock] = weakref.WeakValueDictionary()
         self.refreshes = 0  # refresh calls made to the auth service (observed by tests and health)
@@ -265,7 +345,7 @@ class SessionManager:
     async def create(self, token: dict[str, Any], *, subject: str, client_id: str, scope: str) -> str:
         session_id = secrets.token_urlsafe(32)
         expires_at = datetime.now(UTC) + timedelta(seconds=self.settings.session_lifetime_seconds)
-        await SessionStore(self.pool).create(
+        await SessionStore(self.pool, self.sealer).create(
             hash_session_id(session_id),
             subject=subject,
             client_id=client_id,
@@ -280,7 +360,7 @@ class SessionManager:
     async def end(self, session_id: str) -> None:
         id_hash = hash_session_id(session_id)
         self._cache.pop(id_hash, None)
-        row = await SessionStore(self.pool).delete(id_hash)
+        row = await SessionStore(self.pool, self.sealer).delete(id_hash)
         if row is not None and row["refresh_token"]:
             await self._revoke(row["refresh_token"])
 
@@ -304,7 +384,7 @@ class SessionManager:
         now = time.time()
         entry = self._cache.get(id_hash)
         if entry is None or now - entry.cached_at > SESSION_CACHE_SECONDS:
-            row = await SessionStore(self.pool).get(id_hash)
+            row = await SessionStore(self.pool, self.sealer).get(id_hash)
             if row is None:
                 self._cache.pop(id_hash, None)
                 raise SessionRefused("no such session (expired or logged out)")
@@ -316,7 +396,7 @@ class SessionManager:
             entry = await self._refresh(id_hash)
         return entry.access_token
 
-    def _remember(self, id_hash: bytes, row: asyncpg.Record) -> SessionTokens:
+    def _remember(self, id_hash: bytes, row: dict[str, Any]) -> SessionTokens:
         entry = SessionTokens(
             access_token=row["access_token"],
             access_expires_at=row["access_expires_at"].timestamp(),
@@ -344,7 +424,7 @@ class SessionManager:
                 return entry
             refused: str | None = None
             async with transaction(self.pool) as conn:
-                store = SessionStore(conn)
+                store = SessionStore(conn, self.sealer)
                 row = await store.get(id_hash, for_update=True)
                 if row is None:
                     self._cache.pop(id_hash, None)
