@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from harness import eventually
-from oifits_support import OifitsService, oifits, push
+from oifits_support import OifitsService, log, observation, oifits, push
 from synthetic import mjd
 
 YEAR_2005 = mjd("2005-03-14T06:00")
@@ -77,3 +78,33 @@ async def test_an_admin_attaches_a_file_to_a_programme(service: OifitsService) -
     assert (event["file_id"], event["programme"], event["previous_programme"]) == (record["id"], "LP-1", None)
     assert event["granule_ids"] == [g["id"] for g in record["granules"]]
     assert event["assigned_by"] == "root"
+
+
+async def test_an_observation_attached_to_a_programme_brings_its_linked_granules(
+    service: OifitsService,
+) -> None:
+    """nightlogs announces an admin's attachment as the observation's observation.logged again, with the
+    programme: the granules already linked to it take that programme, and granule.linked says so."""
+    await service.programme("LP-1", pi="ada", members=["bob"], months=18)
+    unplaced = observation(programme=None)
+    async with service.running() as client:
+        await eventually(lambda: _programmes(service, 1))
+        await log(service, unplaced)
+        await eventually(lambda: service.scalar("SELECT count(*) FROM observation"))
+        record = await _pushed(service, client, oifits(programme=None))
+        granule = record["granules"][0]
+        assert [o["observation_id"] for o in granule["observations"]] == [str(unplaced.observation_id)]
+        assert (
+            await client.get(f"/oifits/files/{record['id']}", headers=service.auth("bob"))
+        ).status_code == 404
+        await log(service, msgspec.structs.replace(unplaced, programme="LP-1"))
+        linked = await eventually(lambda: _linked_to(service, "LP-1"))
+        bob = await client.get(f"/oifits/files/{record['id']}", headers=service.auth("bob"))
+    assert linked["granule_id"] == granule["id"]
+    assert bob.status_code == 200
+    assert bob.json()["programme"] == "LP-1"
+
+
+async def _linked_to(service: OifitsService, programme: str) -> dict[str, Any] | None:
+    found = [e for e in await service.events("granule.linked") if e.get("programme") == programme]
+    return found[0] if found else None

@@ -66,19 +66,22 @@ class Linker:
             mjd_end=event.mjd_end,
             raw_files=raws,
         )
-        new = []
+        new, placed = [], set()
         for record in await self.store.granules_near(event.mjd_start, event.mjd_end, self.slack, raws):
             granule = _granule_of(record)
             reason = self._reason(granule, record["programme"], observation)
             if reason:
                 new.append((record["id"], event.observation_id, reason))
-                if event.programme and record["programme"] is None:
-                    await self.store.set_programme(record["id"], event.programme)
+                programme = event.programme if record["programme"] is None else None
+                if programme and await self.store.set_programme(record["id"], programme):
+                    placed.add(record["id"])
         before = await self.store.links_of([g for g, _, _ in new])
         # a granule already linked to LINKED_OBSERVATIONS keeps them (granule.linked lists them all)
         new = [(g, o, r) for g, o, r in new if o in before[g] or len(before[g]) < LINKED_OBSERVATIONS]
         await self.store.link(new)
-        return {g for g, o, _ in new if o not in before[g]}
+        # a granule linked before that takes its observation's programme now (an admin attached the
+        # observation to one) is announced too: the views give it that programme's rights
+        return {g for g, o, _ in new if o not in before[g]} | placed
 
     async def _announce(self, granule_ids: Sequence[UUID], outbox: Outbox) -> None:
         if not granule_ids:

@@ -105,8 +105,9 @@ class ObservationStore:
         )
         return sorted({r["granule_id"] for r in records})
 
-    async def set_programme(self, granule_id: UUID, programme: str) -> None:
-        """A granule whose file named no programme takes its observations' programme."""
+    async def set_programme(self, granule_id: UUID, programme: str) -> bool:
+        """A granule whose file named no programme takes its observations' programme; False when it had
+        one."""
         file_id = await self.conn.fetchval(
             "UPDATE granule SET programme = $2 WHERE id = $1 AND programme IS NULL RETURNING file_id",
             granule_id,
@@ -120,3 +121,4 @@ class ObservationStore:
                 file_id,
                 programme,
             )
+        return file_id is not None
