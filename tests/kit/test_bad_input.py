@@ -106,13 +106,24 @@ async def test_nul_in_queries_paths_and_bodies_of_the_services(installed: Callab
             content=b'{"code": "\\\\u0000"}',
             headers={**auth, "Content-Type": "application/json"},
         )
-        written = await service.scalar("SELECT count(*) FROM programme")
+        await client.post("/programmes", json={"code": "LP-2", "title": "Stars"}, headers=auth)
+        csv_list = await client.post(
+            "/programmes/LP-2/targets/import",
+            content=b"name,ra,dec,notes\nVega,279.2,38.8,bright\nDeneb,310.4,45.3,x\x00y\n",
+            headers={**auth, "Content-Type": "text/csv"},
+        )
+        written = await service.scalar("SELECT count(*) FROM programme WHERE code = 'LP-1'")
+        targets = await service.scalar("SELECT count(*) FROM target")
     assert _fields(assert_problem(listed, 400)) == ["query.q"]
     assert _fields(assert_problem(by_path, 400)) == ["path"]
     assert _fields(assert_problem(created, 400)) == ["body.title"]
     assert escaped.status_code != 500, escaped.text
     assert "NUL" not in escaped.text, escaped.text
     assert written == 0
+    body = assert_problem(csv_list, 400)
+    assert _fields(body) == ["body"]
+    assert "line 3" in body["detail"]
+    assert targets == 0
 
     async with installed("nightlogs") as (service, client):
         auth = service.auth("ada", *EVERY_SCOPE)

@@ -140,7 +140,7 @@ def _check_json(body: bytes) -> Problem | None:
 
 
 def _body_kind(scope: Scope) -> str | None:
-    """How the handler will read the body: ``json``, ``form``, or None (not buffered here)."""
+    """How the handler will read the body: ``json``, ``form``, ``text``, or None (not buffered here)."""
     handler = scope.get("route_handler")
     if handler is None or not isinstance(handler, HTTPRouteHandler):
         return None
@@ -154,12 +154,24 @@ def _body_kind(scope: Scope) -> str | None:
     # Litestar decodes a `data` argument as JSON whatever the announced type (but forms)
     if "data" in handler.parsed_fn_signature.parameters and not media.startswith("multipart/"):
         return "json"
+    if media.startswith("text/"):  # CSV target lists and night logs
+        return "text"
     return None
 
 
+def _nul_in_text(body: bytes) -> Problem | None:
+    at = body.find(b"\x00")
+    if at < 0:
+        return None
+    line = body.count(b"\n", 0, at) + 1
+    return _refused(
+        f"body: a NUL byte (line {line}) is not allowed in text", ["body"], f"NUL byte on line {line}"
+    )
+
+
 def input_guard(app: ASGIApp) -> ASGIApp:
-    """Route middleware: refuse a NUL in the path or the query, and in JSON and form bodies (read
-    once here within the route's body limit, then handed on), and JSON nested too deeply."""
+    """Route middleware: refuse a NUL in the path or the query, and in JSON, form and text bodies
+    (read once here within the route's body limit, then handed on), and JSON nested too deeply."""
 
     async def guard(scope: Scope, receive: Receive, send: Send) -> None:
         if str(scope["type"]) == "http":
@@ -171,7 +183,13 @@ def input_guard(app: ASGIApp) -> ASGIApp:
             kind = _body_kind(scope)
             if kind is not None:
                 body = await Request[Any, Any, Any](scope, receive).body()
-                problem = _check_json(body) if kind == "json" else _nul_in_form(body, "body")
+                problem = (
+                    _check_json(body)
+                    if kind == "json"
+                    else _nul_in_form(body, "body")
+                    if kind == "form"
+                    else _nul_in_text(body)
+                )
                 if problem:
                     raise problem
                 receive = _replay(body, receive)
