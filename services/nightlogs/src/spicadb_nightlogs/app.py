@@ -7,12 +7,14 @@ import asyncio
 
 from litestar import Litestar
 
+from spicadb_kit import rights
 from spicadb_kit.app import create_service_app
 from spicadb_kit.auth import TokenVerifier
 from spicadb_kit.context import ServiceContext
 
 from .config import NightLogsSettings
 from .consumers import programme_rights, targets_consumer
+from .handlers.assign import ObservationProgrammeController
 from .handlers.deps import DEPENDENCIES
 from .handlers.nights import NightController
 from .handlers.observations import ObservationController
@@ -31,9 +33,9 @@ def create_app(settings: NightLogsSettings | None = None, verifier: TokenVerifie
     return create_service_app(
         SPEC,
         settings,
-        route_handlers=[NightController, ObservationController],
+        route_handlers=[NightController, ObservationController, ObservationProgrammeController],
         consumers=[programme_rights, targets_consumer(settings)],
         dependencies=DEPENDENCIES,
         verifier=verifier,
-        on_startup=[warm_up],
+        on_startup=[rights.apply_policy, warm_up],
     )

@@ -45,6 +45,8 @@ SPEC = ServiceSpec(
         ),
         GatewayRoute("/nightlogs/observations/", methods=("GET", "HEAD"), scopes=("nightlogs:read",)),
         GatewayRoute("/nightlogs/observations/", methods=("POST",), scopes=("nightlogs:flag",)),
+        # attaching an observation to a programme
+        GatewayRoute("/nightlogs/observations/", methods=("PUT",), scopes=("admin",)),
     ),
     description="Nights at CHARA: the SPICA scheduler's plans, CHARA night logs (CSV or JSON, versioned, "
     "all or nothing), observations matched to programme targets with their projected baselines, and "

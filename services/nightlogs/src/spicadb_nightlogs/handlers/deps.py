@@ -9,6 +9,7 @@ from spicadb_kit.context import ServiceContext
 
 from ..config import NightLogsSettings
 from ..services.access import Caller
+from ..services.assign import AssignService
 from ..services.ingest import LogService
 from ..services.observations import ObservationService
 from ..services.schedules import ScheduleService
@@ -40,9 +41,17 @@ def provide_observations(
     return ObservationService(context.pool, context.outbox, caller)
 
 
+def provide_assignments(
+    caller: NamedDependency[Caller], context: NamedDependency[ServiceContext]
+) -> AssignService:
+    reader = ObservationService(context.pool, context.outbox, caller)
+    return AssignService(context.pool, context.outbox, reader)
+
+
 DEPENDENCIES = {
     "caller": Provide(provide_caller, sync_to_thread=False),
     "schedules": Provide(provide_schedules, sync_to_thread=False),
     "logs": Provide(provide_logs, sync_to_thread=False),
     "observations": Provide(provide_observations, sync_to_thread=False),
+    "assignments": Provide(provide_assignments, sync_to_thread=False),
 }

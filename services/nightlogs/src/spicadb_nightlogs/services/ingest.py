@@ -270,7 +270,11 @@ class LogService:
                     rewritten.append(self._row(site, day, item, version, version, now))
                 else:
                     continue
-                events.append((str(item.id), self._logged(site, day, item, version, now)))
+                event = self._logged(site, day, item, version, now)
+                if before is not None and before["programme_assigned_by"] is not None:
+                    # an admin's programme stands (the row keeps it: migration 0003)
+                    event = msgspec.structs.replace(event, programme=before["programme"])
+                events.append((str(item.id), event))
             gone = [i for i, r in known.items() if r["withdrawn_in"] is None and i not in present]
             store = ObservationStore(conn)
             await store.copy_new(new_rows)

@@ -67,7 +67,9 @@ SUMMARY = (
     " o.log_version, o.withdrawn_in"
 )
 # $1: the viewer's user name (NULL: anonymous), $2: whether they see everything
-VISIBLE = visible_sql("o.programme", "o.end_at", "$1::text", "$2::boolean")
+# calibrators are released when observed, in every view (the kit's rule)
+CALIBRATOR = "o.kind = 'calibrator'"
+VISIBLE = visible_sql("o.programme", "o.end_at", "$1::text", "$2::boolean", calibrator=CALIBRATOR)
 
 
 @dataclass
@@ -89,9 +91,11 @@ class ObservationStore:
         self.conn = conn
 
     async def of_night(self, site: str, night: date) -> list[asyncpg.Record]:
-        """Identity and content hash of every observation of the night ever logged."""
+        """Identity and content hash of every observation of the night ever logged (and the programme an
+        admin gave it, which stands)."""
         return await self.conn.fetch(
-            "SELECT id, content_hash, withdrawn_in FROM observation WHERE site = $1 AND night = $2",
+            "SELECT id, content_hash, withdrawn_in, programme, programme_assigned_by FROM observation"
+            " WHERE site = $1 AND night = $2",
             site,
             night,
         )
@@ -129,7 +133,7 @@ class ObservationStore:
         self, observation_id: UUID, viewer: str | None, sees_all: bool, *, lock: bool = False
     ) -> asyncpg.Record | None:
         return await self.conn.fetchrow(
-            f"SELECT o.*, {release_sql('o.programme', 'o.end_at')} AS release FROM observation o"
+            f"SELECT o.*, {release_sql('o.programme', 'o.end_at', calibrator=CALIBRATOR)} AS release FROM observation o"
             f" WHERE {VISIBLE} AND o.id = $3" + (" FOR UPDATE OF o" if lock else ""),
             viewer,
             sees_all,
