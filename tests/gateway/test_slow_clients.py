@@ -64,25 +64,30 @@ async def test_a_connection_that_never_sends_a_request_is_closed(stack: Stack) -
 async def test_a_slow_head_after_a_kept_alive_request_is_cut_off(stack: Stack) -> None:
     gateway = await stack.start_gateway(limits=HttpLimits(http_header_timeout=1.0))
     reader, writer = await asyncio.open_connection("127.0.0.1", gateway.port)
+    slow = b"GET /echo/public HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 10_000
+    answer = b""
     try:
         writer.write(b"GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n")
         head = await reader.readuntil(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 200")
-        length = int(
-            next(line for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))[15:]
+        length = next(
+            int(line[15:]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")
         )
         await reader.readexactly(length)
         async with asyncio.timeout(BOUND):
-            for _ in range(10_000):  # the next request, a byte every 0.2 s
-                writer.write(b"G")
+            for byte in slow:  # the next request, a byte every 0.2 s
+                writer.write(bytes([byte]))
                 await writer.drain()
                 with contextlib.suppress(TimeoutError):
-                    if not await asyncio.wait_for(reader.read(65536), 0.2):
+                    data = await asyncio.wait_for(reader.read(65536), 0.2)
+                    if not data:
                         break
+                    answer += data
     except (ConnectionResetError, BrokenPipeError):
         pass
     finally:
         writer.close()
+    assert answer.startswith(b"HTTP/1.1 408"), answer
 
 
 async def test_a_slow_body_is_cut_off_and_releases_the_upstream(stack: Stack) -> None:
