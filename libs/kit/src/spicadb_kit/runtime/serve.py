@@ -183,7 +183,9 @@ def guarded_protocol(
                     transport.close()
                     return
             elif cycle is not None and not cycle.response_complete and cycle.more_body:
-                if self.flow.read_paused:  # the app is not reading: not the client's fault
+                # the app is not reading (or has not asked for the body of an Expect: 100-continue yet):
+                # not the client's fault
+                if self.flow.read_paused or getattr(cycle, "expect_100_continue", False):
                     self._window_start, self._window_mark = now, self._received
                 elif now - self._window_start >= window:
                     if self._received - self._window_mark < limits.http_body_min_rate * window:
