@@ -77,15 +77,13 @@ class TrustedProxies:
             return True
         if not host or not self.networks:
             return False
-        try:
-            address = ipaddress.ip_address(host.strip())
-        except ValueError:
-            return False
-        return any(address in network for network in self.networks)
+        address = _address(host)
+        return address is not None and any(address in network for network in self.networks)
 
     def client(self, peer: str | None, forwarded_for: bytes | None) -> str:
         """The client's address: the peer, or, when the peer is a trusted proxy, the right-most
-        ``X-Forwarded-For`` hop that is no trusted proxy (hops a client wrote itself are never read)."""
+        ``X-Forwarded-For`` hop that is no trusted proxy (hops a client wrote itself are never read);
+        a hop's port is left out, a hop that is no address is kept as written, shortened."""
         if not peer:
             return "unknown"
         if forwarded_for is None or not self.trusts(peer):
@@ -93,8 +91,26 @@ class TrustedProxies:
         hops = [h.strip() for h in forwarded_for.decode("latin-1").split(",") if h.strip()]
         for hop in reversed(hops):
             if not self.trusts(hop):
-                return hop[:64]
-        return hops[0][:64] if hops else peer
+                return _hop(hop)
+        return _hop(hops[0]) if hops else peer
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """An address as proxies write it: ``v4``, ``v4:port``, ``v6``, ``[v6]:port``."""
+    host = text.strip()
+    if host.startswith("[") and "]" in host:
+        host = host[1 : host.index("]")]
+    elif host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
+
+
+def _hop(text: str) -> str:
+    address = _address(text)
+    return str(address) if address is not None else text[:64]
 
 
 _TOO_MANY = (
