@@ -68,8 +68,13 @@ async def visible(pool: asyncpg.Pool, viewer: rights.Viewer) -> list[int]:
 
 
 async def releases(pool: asyncpg.Pool) -> dict[int, datetime | None]:
+    """Release dates by release_sql, checked against the SQL function views call."""
     release = rights.release_sql("d.programme", "d.ended", calibrator="d.calibrator")
-    return {r["id"]: r["release"] for r in await pool.fetch(f"SELECT id, {release} AS release FROM datum d")}
+    rows = await pool.fetch(
+        f"SELECT id, {release} AS release, rights_release(d.programme, d.ended, d.calibrator) AS fn FROM datum d"
+    )
+    assert all(r["release"] == r["fn"] for r in rows), rows
+    return {r["id"]: r["release"] for r in rows}
 
 
 async def test_data_of_no_programme_are_released_after_the_default_period(pool: asyncpg.Pool) -> None:

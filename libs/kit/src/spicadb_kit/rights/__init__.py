@@ -14,7 +14,7 @@ is the one rule of visibility:
     calibrators to everyone once observed; data naming a programme this copy has not heard of yet
     only to admins and trusted robots.
 
-:func:`release_sql` (the SQL function ``rights_release``) gives the matching release date.
+:func:`release_sql` (the SQL function ``rights_release`` for views) gives the matching release date.
 """
 
 from __future__ import annotations
@@ -190,8 +190,16 @@ def visible_sql(
 
 
 def release_sql(programme: str, end: str, *, calibrator: str | None = None) -> str:
-    """The release date of a row of data (NULL while its programme is unknown to this copy)."""
-    return f"rights_release({programme}, {end}, {calibrator or 'false'})"
+    """The release date of a row of data (NULL while its programme is unknown to this copy): the SQL
+    function ``rights_release`` (which views call) written out, several times faster per row in the
+    select lists of large VO answers; the kit's tests hold the two to the same answers."""
+    calibrators = f"WHEN {calibrator} THEN {end} " if calibrator else ""
+    return (
+        f"(CASE {calibrators}WHEN {programme} IS NULL THEN {end} + make_interval(months =>"
+        " (SELECT p.unassigned_proprietary_months FROM rights_policy p))"
+        f" ELSE (SELECT {end} + make_interval(months => r.proprietary_months) FROM programme_rights r"
+        f" WHERE r.code = {programme}) END)"
+    )
 
 
 def add_months(moment: datetime, months: int) -> datetime:
