@@ -1,0 +1,173 @@
+"""The error answers of every operation in a service's OpenAPI document, written once for all services:
+RFC 9457 problem documents (``application/problem+json``) as :mod:`spicadb_kit.errors` writes them,
+for the statuses the kit's own machinery can answer on that route (its guards, its parameters, its body).
+
+A handler's own ``responses`` win over these defaults (a route documents a 409 with its own words, or
+answers something other than a problem at a status, as the OAuth endpoints do).
+
+A handler that answers bytes (``Response[bytes]``: a VOTable, a CSV, a FITS file, a PNG) names their media
+types with ``opt=answers("text/csv", ...)``: its success answer is documented with those instead of the
+JSON string Litestar would assume (beside a JSON body the handler documents through ``responses``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from litestar import Litestar
+from litestar.handlers import HTTPRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import (
+    OpenAPIFormat,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    Schema,
+)
+from litestar.routes import HTTPRoute
+
+from .errors import PROBLEM_MEDIA_TYPE, FieldError
+from .spec import ServiceSpec
+
+
+class ProblemDetails(msgspec.Struct, omit_defaults=True):
+    """An RFC 9457 problem document; members particular to a problem type may be added beside these."""
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    # the fields that are wrong (400, 422), e.g. ``query.limit``, ``body.targets[3].ra``
+    errors: list[FieldError] | None = None
+    request_id: str | None = None
+
+
+WHY: dict[int, str] = {
+    400: "Malformed request: a parameter or body of the wrong shape or type, a NUL character, JSON "
+    "nested too deeply (the fields are named)",
+    401: "No valid bearer token: none where one is required, or one that is invalid, expired or revoked",
+    403: "The token lacks a scope this operation requires",
+    404: "Nothing at this path (an id or name that does not exist, or that the caller may not see)",
+    409: "Conflicts with the current state (exists already, changed meanwhile, a rule of the lifecycle)",
+    413: "The request body is larger than this operation accepts",
+    415: "The request body's media type (Content-Type) is not one this operation reads",
+    422: "Well-formed but refused by a rule of the domain (the fields are named)",
+    429: "Too many requests from this client: retry after the Retry-After header's seconds",
+}
+
+# handler arguments that are no input of the caller's (Litestar's reserved names)
+RESERVED = frozenset({"self", "request", "socket", "state", "scope", "headers", "cookies", "query", "body"})
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+CHANGE_METHODS = BODY_METHODS | {"DELETE"}
+
+
+def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI responses: a problem document at each of these statuses."""
+    return {
+        status: ResponseSpec(
+            data_container=ProblemDetails,
+            description=WHY[status],
+            media_type=PROBLEM_MEDIA_TYPE,
+            generate_examples=False,
+        )
+        for status in sorted(set(statuses))
+    }
+
+
+MEDIA_TYPES = "answers"
+
+
+ERROR_MEDIA_TYPES = "answers_errors"
+
+
+def answers(*media_types: str, errors: tuple[int, ...] = ()) -> dict[str, Any]:
+    """A handler's ``opt``: the media types of its success answer when it answers bytes, and the error
+    statuses it answers in them too (the VO protocols answer their errors as VOTables)."""
+    return {MEDIA_TYPES: tuple(media_types), ERROR_MEDIA_TYPES: tuple(errors)}
+
+
+def _content(media_type: str) -> OpenAPIMediaType:
+    if media_type.split(";")[0].endswith(("+json", "/json")):
+        return OpenAPIMediaType(schema=Schema())  # any JSON value
+    text = media_type.startswith("text/") or media_type.split(";")[0].endswith(("+xml", "/xml"))
+    binary = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+    return OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING) if text else binary)
+
+
+def _answering(media_types: tuple[str, ...], errors: tuple[int, ...]) -> type[Operation]:
+    """An Operation that documents these media types on its success answer (the lowest 2xx) and on
+    the ``errors`` statuses."""
+
+    @dataclass
+    class AnsweringOperation(Operation):
+        def __post_init__(self) -> None:
+            responses = self.responses = self.responses or {}
+            success = sorted(k for k in responses if str(k).startswith("2"))
+            for status in success[:1] + [str(e) for e in errors]:
+                response = responses.get(status)
+                if response is None:  # an error answered only in these types
+                    response = responses[status] = OpenAPIResponse(description=WHY.get(int(status), "Error"))
+                if not isinstance(response, OpenAPIResponse):
+                    continue
+                content = dict(response.content or {})
+                as_json = content.get("application/json")
+                guessed = isinstance(as_json, OpenAPIMediaType) and isinstance(as_json.schema, Schema)
+                if guessed and "application/json" not in media_types:
+                    # Litestar's guess for a handler answering bytes or a Response (a model the
+                    # handler documents in its responses is a reference, and stays)
+                    del content["application/json"]
+                for media_type in media_types:
+                    content[media_type] = _content(media_type)
+                response.content = content
+
+    return AnsweringOperation
+
+
+def _is_scope_guard(guard: Any) -> bool:
+    inner = getattr(guard, "func", guard)  # Litestar wraps guards in an AsyncCallable
+    return str(getattr(inner, "__qualname__", "")).startswith("requires.")
+
+
+def error_statuses(route: HTTPRoute, handler: HTTPRouteHandler, spec: ServiceSpec) -> set[int]:
+    """The error statuses the kit can answer on this route."""
+    statuses = {400}  # the request checks (NUL, deep JSON) and the validation of parameters and bodies
+    anonymous = bool(handler.opt.get("anonymous"))
+    # a route that also answers without a token still verifies one it is given (the data rights' viewer)
+    if not anonymous or spec.kit_components:
+        statuses.add(401)
+    if any(_is_scope_guard(guard) for guard in handler.resolve_guards()):
+        statuses.add(403)
+    if route.path_parameters:
+        statuses.add(404)
+    methods = set(handler.http_methods)
+    inputs = set(handler.parsed_fn_signature.parameters) - set(handler.resolve_dependencies()) - RESERVED
+    if inputs or methods & CHANGE_METHODS:
+        statuses.add(422)  # a value the domain refuses (a cursor that is no page's, a rule)
+    if methods & CHANGE_METHODS and not anonymous:
+        statuses.add(409)  # a change of state (an anonymous POST is a search)
+    if methods & BODY_METHODS:
+        statuses.add(413)
+        if "data" not in inputs:  # the handler reads the raw body: it decides by its media type
+            statuses.add(415)
+    if spec.name == "gateway":
+        statuses.add(429)  # every route of the gateway is rate-limited
+    return statuses
+
+
+def document_errors(app: Litestar, spec: ServiceSpec) -> None:
+    """Give every operation of ``app`` its problem answers (before its OpenAPI document is built)."""
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            if not handler.include_in_schema:
+                continue
+            defaults = problem_responses(*error_statuses(route, handler, spec))
+            handler.responses = {**defaults, **(handler.responses or {})}
+            if media_types := handler.opt.get(MEDIA_TYPES):
+                errors = tuple(handler.opt.get(ERROR_MEDIA_TYPES) or ())
+                handler.operation_class = _answering(tuple(media_types), errors)
