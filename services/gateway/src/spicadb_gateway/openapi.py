@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from spicadb_kit.errors import PROBLEM_MEDIA_TYPE
 from spicadb_kit.logs import get_logger
 
 from .config import GatewaySettings
@@ -42,6 +43,23 @@ def _rewrite_refs(node: Any, renames: dict[str, str]) -> Any:
     if isinstance(node, list):
         return [_rewrite_refs(v, renames) for v in node]
     return node
+
+
+def _problem(description: str) -> dict[str, Any]:
+    """A response with an RFC 9457 problem document (inline: no component of any one service)."""
+    schema = {
+        "type": "object",
+        "required": ["type", "title", "status"],
+        "properties": {
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string"},
+            "instance": {"type": "string"},
+            "request_id": {"type": "string"},
+        },
+    }
+    return {"description": description, "content": {PROBLEM_MEDIA_TYPE: {"schema": schema}}}
 
 
 class OpenAPIMerger:
@@ -183,4 +201,13 @@ class OpenAPIMerger:
                     scopes = list(resolved.scopes)
                     operation["security"] = [{"bearer": scopes}, {"session": scopes}]
                 operation["x-spicadb-max-body-bytes"] = resolved.max_body_bytes
+                # what the gateway itself answers before the service: its rate limit, the route's body limit
+                responses = operation.setdefault("responses", {})
+                responses.setdefault(
+                    "429", _problem("Too many requests from this client: retry after Retry-After")
+                )
+                if method in ("post", "put", "patch"):
+                    responses.setdefault(
+                        "413", _problem("The request body is larger than this route accepts")
+                    )
         return item

@@ -8,6 +8,8 @@ from typing import Any
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 
+from spicadb_kit.openapi import answers
+
 from ..local_paths import safe_next
 from ..pages import PAGE_HEADERS, LoginPage, page_response, upstream_link
 from ..runtime import AuthRuntime
@@ -44,7 +46,7 @@ def _redirect(location: str, status: int = 303) -> Response[str]:
     return Response("", status_code=status, headers={**PAGE_HEADERS, "Location": location})
 
 
-@get("/login", opt=ANONYMOUS, operation_id="loginPage", tags=["login"])
+@get("/login", opt={**ANONYMOUS, **answers("text/html")}, operation_id="loginPage", tags=["login"])
 async def login_page(request: Request[Any, Any, Any], auth: NamedDependency[AuthRuntime]) -> Response[str]:
     """The plain HTML login page; after signing in, the browser goes to ``next`` (a local path)."""
     next_url = safe_next(request.query_params.get("next"))
@@ -52,7 +54,13 @@ async def login_page(request: Request[Any, Any, Any], auth: NamedDependency[Auth
     return _page(request, auth, next_url, signed_in_as=session.account.username if session else None)
 
 
-@post("/login", opt=ANONYMOUS, operation_id="loginSubmit", tags=["login"], status_code=303)
+@post(
+    "/login",
+    opt={**ANONYMOUS, **answers("text/html", errors=(401, 403, 429))},
+    operation_id="loginSubmit",
+    tags=["login"],
+    status_code=303,
+)
 async def login_submit(request: Request[Any, Any, Any], auth: NamedDependency[AuthRuntime]) -> Response[str]:
     next_url = safe_next(request.query_params.get("next"))
     form = await request.form()
@@ -89,7 +97,13 @@ async def login_submit(request: Request[Any, Any, Any], auth: NamedDependency[Au
     return response
 
 
-@post("/login/logout", opt=ANONYMOUS, operation_id="logout", tags=["login"], status_code=303)
+@post(
+    "/login/logout",
+    opt={**ANONYMOUS, **answers("text/html", errors=(403,))},
+    operation_id="logout",
+    tags=["login"],
+    status_code=303,
+)
 async def logout(request: Request[Any, Any, Any], auth: NamedDependency[AuthRuntime]) -> Response[str]:
     """End the browser session of the login page (tokens already issued live on until revoked)."""
     form = await request.form()
@@ -103,7 +117,13 @@ async def logout(request: Request[Any, Any, Any], auth: NamedDependency[AuthRunt
     return response
 
 
-@get("/login/upstream", opt=ANONYMOUS, operation_id="upstreamLogin", tags=["login"])
+@get(
+    "/login/upstream",
+    opt={**ANONYMOUS, **answers("text/html", errors=(400, 401, 403, 404))},
+    operation_id="upstreamLogin",
+    tags=["login"],
+    status_code=302,
+)
 async def upstream_login(
     request: Request[Any, Any, Any], auth: NamedDependency[AuthRuntime]
 ) -> Response[str]:
@@ -119,7 +139,13 @@ async def upstream_login(
     return response
 
 
-@get("/login/upstream/callback", opt=ANONYMOUS, operation_id="upstreamCallback", tags=["login"])
+@get(
+    "/login/upstream/callback",
+    opt={**ANONYMOUS, **answers("text/html", errors=(400, 401, 403, 404))},
+    operation_id="upstreamCallback",
+    tags=["login"],
+    status_code=303,
+)
 async def upstream_callback(
     request: Request[Any, Any, Any], auth: NamedDependency[AuthRuntime]
 ) -> Response[str]:

@@ -14,9 +14,11 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 
 from spicadb_kit.auth import Principal, invalid_token, requires
 from spicadb_kit.errors import Problem
+from spicadb_kit.openapi import answers
 
 from .. import scopes as catalogue
 from ..addresses import client_address as client_address_of
@@ -27,8 +29,12 @@ from ..pages import LoginPage, page_response, upstream_link
 from ..runtime import AuthRuntime
 from ..services.login import LoginRefused
 from ..storage import AccountStore
+from .problems import oauth_errors
 
 ANONYMOUS = {"anonymous": True}
+# the login page (HTML), also at the statuses a refused sign-in answers
+LOGIN_PAGE = {**ANONYMOUS, **answers("text/html", errors=(401, 403, 429))}
+REDIRECT = ResponseSpec(None, description="Back to the client's redirect URI, with a code or an OAuth error")
 
 
 def _request_id(request: Request[Any, Any, Any]) -> str | None:
@@ -103,7 +109,13 @@ async def authorization_server_metadata(auth: NamedDependency[AuthRuntime]) -> R
     return Response(server_metadata(auth), headers=_DISCOVERY_CACHE)
 
 
-@get("/.well-known/jwks.json", opt=ANONYMOUS, operation_id="jwks", tags=["discovery"])
+@get(
+    "/.well-known/jwks.json",
+    opt=ANONYMOUS,
+    operation_id="jwks",
+    tags=["discovery"],
+    media_type="application/jwk-set+json",
+)
 async def jwks(auth: NamedDependency[AuthRuntime]) -> Response[dict[str, Any]]:
     """The public keys: the next key (not signing yet), the current one, and retired ones whose
     tokens may still be alive. Verifiers may cache this for ``max-age``."""
@@ -157,7 +169,13 @@ def _login_page(
     return page_response(page, status, cookies=[cookie], headers=headers)
 
 
-@get("/oauth/authorize", opt=ANONYMOUS, operation_id="authorize", tags=["oauth"])
+@get(
+    "/oauth/authorize",
+    opt={**ANONYMOUS, **answers("text/html")},
+    operation_id="authorize",
+    tags=["oauth"],
+    responses={302: REDIRECT},
+)
 async def authorize(request: Request[Any, Any, Any], auth: NamedDependency[AuthRuntime]) -> Response[Any]:
     """Start the code flow: a signed-in person is sent back to the client with a code at once;
     anyone else gets the login page."""
@@ -174,7 +192,7 @@ async def authorize(request: Request[Any, Any, Any], auth: NamedDependency[AuthR
     return _authorization_answer(result)
 
 
-@post("/oauth/authorize", opt=ANONYMOUS, operation_id="authorizeSignIn", tags=["oauth"], status_code=302)
+@post("/oauth/authorize", opt=LOGIN_PAGE, operation_id="authorizeSignIn", tags=["oauth"], status_code=302)
 async def authorize_sign_in(
     request: Request[Any, Any, Any], auth: NamedDependency[AuthRuntime]
 ) -> Response[Any]:
@@ -210,7 +228,14 @@ async def authorize_sign_in(
 # --- token, revocation, introspection -------------------------------------------------------------
 
 
-@post("/oauth/token", opt=ANONYMOUS, operation_id="token", tags=["oauth"])
+@post(
+    "/oauth/token",
+    opt=ANONYMOUS,
+    operation_id="token",
+    tags=["oauth"],
+    status_code=200,
+    responses=oauth_errors(400, 401, 403),
+)
 async def token(request: Request[Any, Any, Any], auth: NamedDependency[AuthRuntime]) -> Response[bytes]:
     """RFC 6749 §3.2: client_credentials, authorization_code (+PKCE), refresh_token."""
     oauth = await oauth_request(request, auth.settings)
@@ -218,7 +243,14 @@ async def token(request: Request[Any, Any, Any], auth: NamedDependency[AuthRunti
     return result.to_litestar()
 
 
-@post("/oauth/revoke", opt=ANONYMOUS, operation_id="revoke", tags=["oauth"])
+@post(
+    "/oauth/revoke",
+    opt=ANONYMOUS,
+    operation_id="revoke",
+    tags=["oauth"],
+    status_code=200,
+    responses=oauth_errors(400, 401, 403),
+)
 async def revoke(request: Request[Any, Any, Any], auth: NamedDependency[AuthRuntime]) -> Response[bytes]:
     """RFC 7009: revoke an access token (denied until it expires) or a refresh token (its grant)."""
     oauth = await oauth_request(request, auth.settings)
@@ -228,7 +260,14 @@ async def revoke(request: Request[Any, Any, Any], auth: NamedDependency[AuthRunt
     return result.to_litestar()
 
 
-@post("/oauth/introspect", opt=ANONYMOUS, operation_id="introspect", tags=["oauth"])
+@post(
+    "/oauth/introspect",
+    opt=ANONYMOUS,
+    operation_id="introspect",
+    tags=["oauth"],
+    status_code=200,
+    responses=oauth_errors(400, 401, 403),
+)
 async def introspect(request: Request[Any, Any, Any], auth: NamedDependency[AuthRuntime]) -> Response[bytes]:
     """RFC 7662, for confidential clients."""
     oauth = await oauth_request(request, auth.settings)

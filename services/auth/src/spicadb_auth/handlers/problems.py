@@ -33,6 +33,35 @@ WHY: dict[int, str] = {
 }
 
 
+class OAuthErrorOut(msgspec.Struct, omit_defaults=True):
+    """An OAuth 2 error (RFC 6749 §5.2): the token, revocation and introspection endpoints answer these,
+    not problem documents, as OAuth clients expect."""
+
+    error: str
+    error_description: str | None = None
+    error_uri: str | None = None
+
+
+OAUTH_WHY: dict[int, str] = {
+    400: "An OAuth 2 error: invalid_request, invalid_grant, unsupported_grant_type, invalid_scope, ...",
+    401: "The client did not authenticate (invalid_client)",
+    403: "The client may not do this (unauthorized_client, access_denied)",
+}
+
+
+def oauth_errors(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI responses: an OAuth 2 error (``application/json``) at each of these statuses."""
+    return {
+        status: ResponseSpec(
+            data_container=OAuthErrorOut,
+            description=OAUTH_WHY[status],
+            media_type="application/json",
+            generate_examples=False,
+        )
+        for status in sorted(set(statuses))
+    }
+
+
 def problems(*statuses: int) -> dict[int, ResponseSpec]:
     """OpenAPI responses for these statuses, plus 401 and 403 (every admin route)."""
     wanted = sorted({401, 403, *statuses})
@@ -47,4 +76,4 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
     }
 
 
-__all__ = ["ProblemOut", "problems"]
+__all__ = ["OAuthErrorOut", "ProblemOut", "oauth_errors", "problems"]

@@ -8,11 +8,15 @@ from typing import Any
 from litestar import HttpMethod, Request, Response, post, route
 from litestar.di import NamedDependency
 
+from spicadb_kit.openapi import answers
+
 from .. import votable
 from ..services.exposures import ObsportalService, VOError
 from . import READ_METHODS, operation
 
 ANONYMOUS = {"anonymous": True}
+# VOTables, errors too (a bad parameter: 400 with PARAM status=ERROR, or INFO name="Error" for SCS)
+VO = {**ANONYMOUS, **answers(votable.MEDIA_TYPE, errors=(400,))}
 
 
 def _answer(request: Request[Any, Any, Any], body: str, status: int = 200) -> Response[bytes]:
@@ -31,7 +35,7 @@ async def _search(request: Request[Any, Any, Any], obsportal: ObsportalService) 
         return _answer(request, votable.status_error(str(exc)), 400)
 
 
-@post("/obsportal/search.votable", opt=ANONYMOUS, operation_id="searchVotable", tags=["vo"], status_code=200)
+@post("/obsportal/search.votable", opt=VO, operation_id="searchVotable", tags=["vo"], status_code=200)
 async def search_votable(
     request: Request[Any, Any, Any], obsportal: NamedDependency[ObsportalService]
 ) -> Response[bytes]:
@@ -47,7 +51,7 @@ async def search_votable(
 @route(
     "/obsportal/search.votable",
     http_method=READ_METHODS,
-    opt=ANONYMOUS,
+    opt=VO,
     operation_id=operation("searchVotableGet"),
     tags=["vo"],
 )
@@ -61,7 +65,7 @@ async def search_votable_get(
 @route(
     "/obsportal/scs",
     http_method=READ_METHODS,
-    opt=ANONYMOUS,
+    opt=VO,
     operation_id=operation("coneSearch"),
     tags=["vo"],
 )

@@ -9,12 +9,17 @@ from litestar import HttpMethod, Request, Response, route
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
+from spicadb_kit.openapi import answers
+
 from .. import votable
 from ..services.granules import GranuleService, VOError
 from .granules import ANONYMOUS, READ, operation
 
+# DataLink answers VOTables, errors too (400 with a DALI error document)
+VO = {**ANONYMOUS, **answers(votable.DATALINK_MEDIA_TYPE, votable.MEDIA_TYPE, errors=(400,))}
 
-@route("/oidb/links", http_method=READ, opt=ANONYMOUS, operation_id=operation("links"), tags=["vo"])
+
+@route("/oidb/links", http_method=READ, opt=VO, operation_id=operation("links"), tags=["vo"])
 async def links(
     request: Request[Any, Any, Any],
     granules: NamedDependency[GranuleService],

@@ -9,16 +9,19 @@ from uuid import UUID
 
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from spicadb_kit.auth import requires
 from spicadb_kit.errors import FieldError, Problem
+from spicadb_kit.openapi import answers
 from spicadb_kit.responses import content_disposition
 
 from ..models import ImportReport, TargetIn, TargetOut, TargetPage, TargetPatch
 from ..services.targets import Observability, TargetService
 from ..storage.targets import BANDS, SORTS, TargetFilter
 from ..targetlists import write_csv, write_json, write_votable
+from ..targetlists.jsonlist import TargetExport
 
 READ = [requires("programmes:read")]
 WRITE = [requires("programmes:write")]
@@ -171,7 +174,16 @@ class TargetController(Controller):
         )
         return Response(report, status_code=200 if dry_run else 201)
 
-    @get("/export", guards=READ, operation_id="exportTargets")
+    @get(
+        "/export",
+        guards=READ,
+        operation_id="exportTargets",
+        # format=json answers a target list object; votable and csv answer text
+        responses={
+            200: ResponseSpec(TargetExport, description="The matching targets", generate_examples=False)
+        },
+        opt=answers("application/x-votable+xml", "text/csv"),
+    )
     async def export(
         self,
         code: FromPath[str],

@@ -18,7 +18,9 @@ from .common import EXPORT_ONLY, FIELDS, Column, ParsedList, RowError, TargetLis
 _KNOWN = frozenset(FIELDS) | EXPORT_ONLY
 
 
-class _Export(msgspec.Struct):
+class TargetExport(msgspec.Struct):
+    """A JSON target list, as exported (and imported again)."""
+
     targets: list[TargetOut]
 
 
@@ -67,4 +69,4 @@ def parse_json(body: bytes) -> ParsedList:
 
 def write_json(targets: Iterable[TargetOut]) -> bytes:
     """``{"targets": [TargetOut, ...]}``, positions at each target's own epoch."""
-    return msgspec.json.encode(_Export(targets=list(targets)))
+    return msgspec.json.encode(TargetExport(targets=list(targets)))
