@@ -108,3 +108,24 @@ async def test_an_observation_attached_to_a_programme_brings_its_linked_granules
 async def _linked_to(service: OifitsService, programme: str) -> dict[str, Any] | None:
     found = [e for e in await service.events("granule.linked") if e.get("programme") == programme]
     return found[0] if found else None
+
+
+async def test_a_new_reduction_of_an_attached_product_keeps_its_programme(service: OifitsService) -> None:
+    await service.programme("LP-1", pi="ada", members=["bob"], months=18)
+    async with service.running() as client:
+        await eventually(lambda: _programmes(service, 1))
+        first = await push(client, oifits(programme=None), service.drs(), product="LR/2026-05-14/HD1")
+        assert first.status_code == 201, first.text
+        attached = await client.put(
+            f"/oifits/files/{first.json()['id']}/programme",
+            json={"programme": "LP-1"},
+            headers=service.auth(*ADMIN),
+        )
+        assert attached.status_code == 200, attached.text
+        data = oifits(programme=None, extra={"PROCSOFT": "spica-drs 2.1"})
+        second = await push(client, data, service.drs(), product="LR/2026-05-14/HD1")
+        assert second.status_code == 201, second.text
+        bob = await client.get(f"/oifits/files/{second.json()['id']}", headers=service.auth("bob"))
+    assert second.json()["programme"] == "LP-1"
+    assert [g["programme"] for g in second.json()["granules"]] == ["LP-1"]
+    assert bob.status_code == 200

@@ -198,6 +198,9 @@ class PushService:
             await files.lock_product(request.product_id)
             previous = await files.current_of_product(request.product_id)
         declared = file_programme(indexed.granules, await files.programme_codes())
+        if declared is None and previous is not None:
+            # a new reduction of the same data: the programme the last one had (an admin may have given it)
+            declared = previous["programme"]
         linker = Linker(conn, self.settings)
         links = [await linker.for_granule(g, declared) for g in indexed.granules]
         programmes = [declared or _programme_of(found) for found in links]

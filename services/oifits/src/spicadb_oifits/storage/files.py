@@ -56,7 +56,7 @@ class FileStore:
 
     async def current_of_product(self, product_id: str) -> asyncpg.Record | None:
         return await self.conn.fetchrow(
-            "SELECT id, product_version FROM oifits_file WHERE product_id = $1 AND status = 'current'"
+            "SELECT id, product_version, programme FROM oifits_file WHERE product_id = $1 AND status = 'current'"
             " FOR UPDATE",
             product_id,
         )
