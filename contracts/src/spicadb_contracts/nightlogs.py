@@ -84,8 +84,8 @@ class ProjectedBaseline(msgspec.Struct, frozen=True):
 @event(
     "nightlogs.observation.logged",
     version=1,
-    summary="CHARA logged an observation (or a corrected log changed it), matched to a programme target "
-    "when possible.",
+    summary="CHARA logged an observation (or a corrected log, a new match or an admin's attachment to a "
+    "programme changed it), matched to a programme target when possible: its whole current state.",
 )
 class ObservationLogged(Event, frozen=True):
     observation_id: UUID
