@@ -7,15 +7,27 @@ import re
 import uuid
 from array import array
 from itertools import accumulate
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl
 
 import msgspec
 import structlog
-from litestar import Request
+from litestar import Litestar, Request
 from litestar.datastructures import MutableScopeHeaders
+from litestar.exceptions import MethodNotAllowedException
 from litestar.handlers import HTTPRouteHandler
-from litestar.types import ASGIApp, HTTPRequestEvent, Message, Receive, ReceiveMessage, Scope, Send
+from litestar.types import (
+    ASGIApp,
+    HTTPRequestEvent,
+    HTTPResponseBodyEvent,
+    HTTPScope,
+    Message,
+    Receive,
+    ReceiveMessage,
+    Scope,
+    Send,
+)
+from litestar.utils import normalize_path
 
 from .errors import FieldError, Problem
 
@@ -211,3 +223,38 @@ def _replay(body: bytes, receive: Receive) -> Receive:
         return await receive()
 
     return again
+
+
+def head_as_get(app: Litestar, handler: ASGIApp) -> ASGIApp:
+    """HEAD on a GET route answered as the GET, without its body: the gateway lets HEAD through
+    wherever it lets GET. Routes that declare HEAD themselves (downloads) keep their own."""
+
+    def get_only(path: str) -> bool:
+        try:
+            app.asgi_router.handle_routing(path=path, method="HEAD")
+        except MethodNotAllowedException:
+            try:
+                app.asgi_router.handle_routing(path=path, method="GET")
+            except Exception:  # no GET either: the router's own answer
+                return False
+            return True
+        except Exception:  # no such route: the router's own answer
+            return False
+        return False
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        method = scope.get("method") if str(scope["type"]) == "http" else None
+        if method != "HEAD" or not get_only(normalize_path(scope["path"])):
+            await handler(scope, receive, send)
+            return
+
+        async def without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = HTTPResponseBodyEvent(
+                    type="http.response.body", body=b"", more_body=message.get("more_body", False)
+                )
+            await send(message)
+
+        await handler(cast("HTTPScope", {**scope, "method": "GET"}), receive, without_body)
+
+    return middleware
