@@ -179,3 +179,31 @@ def auth_api_alone(
     one's own account and the last admin cannot be disabled or demoted)."""
     with auth_service(pg_cluster, nats_server, tmp_path_factory.mktemp("auth-alone")) as (served, headers):
         yield Target(served.url, headers, {"client_id": "drs", "username": "admin"})
+
+
+@pytest.fixture(scope="module")
+def gateway_api(
+    pg_cluster: PostgresCluster, nats_server: NatsServer, tokens: TokenFactory
+) -> Iterator[Target]:
+    """The gateway's own routes (sessions, whoami, the ingress check), with no service behind it."""
+    from spicadb_auth.spec import SPEC as AUTH
+    from spicadb_gateway.app import create_app
+    from spicadb_gateway.config import GatewaySettings
+    from spicadb_gateway.spec import SPEC
+
+    with database(pg_cluster) as admin_dsn:
+        install(admin_dsn, nats_server.url, SPEC, producers=(AUTH,))
+        settings = GatewaySettings(
+            environment="test",
+            database_url=role_dsn(admin_dsn, SPEC.role),
+            nats_url=nats_server.url,
+            token_issuer=tokens.issuer,
+            token_audience=tokens.audience,
+            outbox_poll_seconds=0.2,
+            rate_limit_rate=10_000.0,
+            rate_limit_burst=100_000,
+            ingress_auth=True,
+            session_key="schemathesis-session-key-0123456789abcdef",
+        )
+        with Served(create_app(settings, verifier=tokens.verifier(), specs=[])) as served:
+            yield Target(served.url, admin_headers(tokens))

@@ -52,6 +52,7 @@ WHY: dict[int, str] = {
     401: "No valid bearer token: none where one is required, or one that is invalid, expired or revoked",
     403: "The token lacks a scope this operation requires",
     404: "Nothing at this path (an id or name that does not exist, or that the caller may not see)",
+    405: "This method is not allowed on this path",
     409: "Conflicts with the current state (exists already, changed meanwhile, a rule of the lifecycle)",
     413: "The request body is larger than this operation accepts",
     415: "The request body's media type (Content-Type) is not one this operation reads",

@@ -16,11 +16,13 @@ import httpx
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromQuery, QueryParameter
 from litestar.response import Redirect
 
 from spicadb_kit.errors import Problem
 from spicadb_kit.logs import get_logger
+from spicadb_kit.openapi import problem_responses
 
 from .authn import Authenticator, insufficient_scope
 from .gateway import Gateway, normalise_path
@@ -78,7 +80,14 @@ def _session_cookies(gateway: Gateway, session_id: str | None) -> list[Cookie]:
     ]
 
 
-@get("/auth/login", opt=ANONYMOUS, operation_id="login", tags=["session"], summary="Start a browser session")
+@get(
+    "/auth/login",
+    opt=ANONYMOUS,
+    operation_id="login",
+    tags=["session"],
+    summary="Start a browser session",
+    status_code=302,
+)
 async def login(
     request: Request[Any, Any, Any], next_path: Annotated[str | None, QueryParameter(name="next")] = None
 ) -> Redirect:
@@ -106,6 +115,7 @@ async def login(
     operation_id="loginCallback",
     tags=["session"],
     summary="End of the login",
+    status_code=302,
 )
 async def callback(
     request: Request[Any, Any, Any],
@@ -176,7 +186,12 @@ async def _logout(request: Request[Any, Any, Any], next_path: str | None) -> Red
 
 
 @get(
-    "/auth/logout", opt=ANONYMOUS, operation_id="logout", tags=["session"], summary="End the browser session"
+    "/auth/logout",
+    opt=ANONYMOUS,
+    operation_id="logout",
+    tags=["session"],
+    summary="End the browser session",
+    status_code=303,
 )
 async def logout(
     request: Request[Any, Any, Any], next_path: Annotated[str | None, QueryParameter(name="next")] = None
@@ -190,6 +205,7 @@ async def logout(
     operation_id="logoutPost",
     tags=["session"],
     summary="End the browser session",
+    status_code=303,
 )
 async def logout_post(
     request: Request[Any, Any, Any], next_path: Annotated[str | None, QueryParameter(name="next")] = None
@@ -197,7 +213,18 @@ async def logout_post(
     return await _logout(request, next_path)
 
 
-@get("/auth/ingress", opt=ANONYMOUS, operation_id="ingressAuth", tags=["ingress"], summary="Auth sub-request")
+@get(
+    "/auth/ingress",
+    opt=ANONYMOUS,
+    operation_id="ingressAuth",
+    tags=["ingress"],
+    summary="Auth sub-request",
+    # an empty 200 (the identity in X-Auth-Request-* headers), or a problem with a challenge
+    responses={
+        200: ResponseSpec(None, description="Allowed: the caller's identity in X-Auth-Request-* headers"),
+        **problem_responses(401, 403, 404, 405),
+    },
+)
 async def ingress(
     request: Request[Any, Any, Any],
     required: Annotated[list[str] | None, QueryParameter(name="scope")] = None,
