@@ -1,35 +1,23 @@
-"""The error answers of the admin API in its OpenAPI document: RFC 9457 problem documents
-(``application/problem+json``), as ``spicadb_kit.errors`` writes them."""
+"""Error answers in the auth service's OpenAPI document: the admin API's problem documents in its own
+words (the kit documents every operation's, ``spicadb_kit.openapi``, schema ``ProblemDetails``; these
+replace its descriptions where the admin API means something particular), and the OAuth 2 errors of
+the token, revocation and introspection endpoints."""
 
 from __future__ import annotations
 
 import msgspec
 from litestar.openapi.datastructures import ResponseSpec
 
-from spicadb_kit.errors import PROBLEM_MEDIA_TYPE, FieldError
-
-
-class ProblemOut(msgspec.Struct, omit_defaults=True):
-    """An RFC 9457 problem document (``code``-specific members may be added beside these)."""
-
-    type: str
-    title: str
-    status: int
-    detail: str | None = None
-    instance: str | None = None
-    # the fields that are wrong (400, 422)
-    errors: list[FieldError] | None = None
-    request_id: str | None = None
-
+from spicadb_kit.errors import PROBLEM_MEDIA_TYPE
+from spicadb_kit.openapi import WHY as KIT_WHY
+from spicadb_kit.openapi import ProblemDetails
 
 WHY: dict[int, str] = {
-    400: "Malformed request: the body is no JSON of the expected shape (the fields are named)",
-    401: "No bearer token, or one that is invalid, expired or revoked",
+    **KIT_WHY,
     403: "The token lacks the admin scope",
     404: "No such client, account or key",
-    409: "Conflicts with the current state (exists already, a public client, the last admin, "
-    "a client people sign in through)",
-    422: "Well-formed but refused by a rule (the fields are named)",
+    409: "Conflicts with the current state: exists already, a public client (no secret), the last "
+    "active admin, one's own account, a client people sign in through (spica-gateway, spica-frontend)",
 }
 
 
@@ -67,7 +55,7 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
     wanted = sorted({401, 403, *statuses})
     return {
         status: ResponseSpec(
-            data_container=ProblemOut,
+            data_container=ProblemDetails,
             description=WHY[status],
             media_type=PROBLEM_MEDIA_TYPE,
             generate_examples=False,
@@ -76,4 +64,4 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
     }
 
 
-__all__ = ["OAuthErrorOut", "ProblemOut", "oauth_errors", "problems"]
+__all__ = ["OAuthErrorOut", "oauth_errors", "problems"]
