@@ -269,7 +269,8 @@ async def revoke(request: Request[Any, Any, Any], auth: NamedDependency[AuthRunt
     responses=oauth_errors(400, 401, 403),
 )
 async def introspect(request: Request[Any, Any, Any], auth: NamedDependency[AuthRuntime]) -> Response[bytes]:
-    """RFC 7662, for confidential clients."""
+    """RFC 7662, for resource servers: confidential clients registered with ``token:introspect`` (or
+    ``admin``). Any other client gets ``{"active": false}`` for every token (RFC 7662 §2.2)."""
     oauth = await oauth_request(request, auth.settings)
     result: OAuthResponse = await auth.run_oauth(
         auth.server.endpoint, "introspection", oauth, request_id=_request_id(request)
