@@ -43,11 +43,12 @@ PROBLEM = "application/problem+json"
 # the whole directory stays within a few minutes; SPICADB_FUZZ_EXAMPLES asks for more in a deeper run
 MAX_EXAMPLES = int(os.environ.get("SPICADB_FUZZ_EXAMPLES", "6"))
 
-# Deterministic, so `make test` is reproducible; shrinking is left out (a failure shows its request).
+# Deterministic, so `make test` is reproducible (SPICADB_FUZZ_RANDOM=1 explores new examples each run);
+# shrinking is left out (a failure shows its request).
 SETTINGS = settings(
     max_examples=MAX_EXAMPLES,
     deadline=None,
-    derandomize=True,
+    derandomize=os.environ.get("SPICADB_FUZZ_RANDOM", "") != "1",
     database=None,
     phases=[Phase.explicit, Phase.generate],
     suppress_health_check=list(HealthCheck),
