@@ -11,8 +11,9 @@ import pytest
 from auth_support import AuthService, Browser, LoginForm
 from authlib.common.security import generate_token
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
-from spicadb_auth.local_paths import safe_next
 from test_code_flow import authorize_path
+
+from spicadb_kit.redirects import safe_next
 
 GATEWAY = "10.0.0.7"  # the proxy the tests configure as trusted
 
@@ -213,7 +214,7 @@ async def test_one_addresss_failures_do_not_lock_the_account_for_another_address
     ],
 )
 def test_a_tricky_next_target_falls_back_to_the_login_page(target: str) -> None:
-    assert safe_next(target) == "/login"
+    assert safe_next(target, "/login") == "/login"
 
 
 @pytest.mark.parametrize(
@@ -231,7 +232,7 @@ def test_a_tricky_next_target_falls_back_to_the_login_page(target: str) -> None:
     ],
 )
 def test_a_local_next_target_is_kept_normalised(target: str, normalised: str) -> None:
-    assert safe_next(target) == normalised
+    assert safe_next(target, "/login") == normalised
 
 
 async def test_the_login_page_never_redirects_to_a_target_a_browser_reads_as_another_site(

@@ -10,8 +10,9 @@ import pytest
 from gateway_stack import SESSION_KEY, Stack
 from gateway_support import ECHO_SPEC, assert_problem, header_map
 from spicadb_gateway.app import create_app as create_gateway
-from spicadb_gateway.sessions import SessionStore, TokenSealer, csrf_token, hash_session_id, safe_next
+from spicadb_gateway.sessions import SessionStore, TokenSealer, csrf_token, hash_session_id
 
+from spicadb_kit.redirects import safe_next
 from spicadb_kit.settings import SettingsError
 
 
@@ -79,6 +80,16 @@ def test_next_paths_stay_on_this_site() -> None:
     assert safe_next("/programmes/P1?tab=targets") == "/programmes/P1?tab=targets"
     for outside in ("https://evil.test/", "//evil.test/x", "/\\evil.test", "javascript:alert(1)", "", None):
         assert safe_next(outside) == "/"
+    # browsers drop tabs and newlines in Location (/\t/evil is //evil) and resolve dot segments: the
+    # same rule as the auth service's login pages (spicadb_kit.redirects)
+    for outside in (
+        "/%09/evil.test",
+        "/\t/evil.test",
+        "/%0a/evil.test",
+        "/.//evil.test",
+        "/%2e%2e//evil.test",
+    ):
+        assert safe_next(outside) == "/", outside
 
 
 async def test_a_session_sealed_under_another_key_opens_nothing(stack: Stack) -> None:

@@ -18,6 +18,9 @@ from authlib.oidc.core import AuthorizationCodeMixin
 
 from . import scopes as catalogue
 
+# where a browser lands when the target it asked for after signing in is refused
+LOGIN_PAGE = "/login"
+
 GRANT_TYPES = ("authorization_code", "client_credentials", "refresh_token")
 CONFIDENTIAL_METHODS = ("client_secret_basic", "client_secret_post")
 

@@ -23,11 +23,12 @@ from litestar.response import Redirect
 from spicadb_kit.errors import Problem
 from spicadb_kit.logs import get_logger
 from spicadb_kit.openapi import problem_responses
+from spicadb_kit.redirects import safe_next
 
 from .authn import Authenticator, insufficient_scope
 from .gateway import Gateway, normalise_path
 from .policy import NotAllowed
-from .sessions import LOGIN_STATE_SECONDS, OAuthError, SessionStore, csrf_token, safe_next
+from .sessions import LOGIN_STATE_SECONDS, OAuthError, SessionStore, csrf_token
 
 log = get_logger(__name__)
 

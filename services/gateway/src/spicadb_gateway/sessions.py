@@ -86,16 +86,6 @@ def csrf_matches(session_id: str, cookie: str | None, header: str | None) -> boo
     return hmac.compare_digest(cookie, header) and hmac.compare_digest(header, expected)
 
 
-def safe_next(path: str | None) -> str:
-    """A local path to return to after login (never another site: no open redirect)."""
-    if not path or not path.startswith("/") or path.startswith("//") or "\\" in path:
-        return "/"
-    parts = urlsplit(path)
-    if parts.scheme or parts.netloc:
-        return "/"
-    return path
-
-
 @dataclass(slots=True)
 class SessionTokens:
     access_token: str

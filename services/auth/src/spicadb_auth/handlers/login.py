@@ -9,8 +9,9 @@ from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 
 from spicadb_kit.openapi import answers
+from spicadb_kit.redirects import safe_next
 
-from ..local_paths import safe_next
+from ..models import LOGIN_PAGE
 from ..pages import PAGE_HEADERS, LoginPage, page_response, upstream_link
 from ..runtime import AuthRuntime
 from ..services.delegation import Delegation, DelegationFailed
@@ -49,7 +50,7 @@ def _redirect(location: str, status: int = 303) -> Response[str]:
 @get("/login", opt={**ANONYMOUS, **answers("text/html")}, operation_id="loginPage", tags=["login"])
 async def login_page(request: Request[Any, Any, Any], auth: NamedDependency[AuthRuntime]) -> Response[str]:
     """The plain HTML login page; after signing in, the browser goes to ``next`` (a local path)."""
-    next_url = safe_next(request.query_params.get("next"))
+    next_url = safe_next(request.query_params.get("next"), LOGIN_PAGE)
     session = await auth.logins.session(request.cookies.get(auth.logins.session_cookie))
     return _page(request, auth, next_url, signed_in_as=session.account.username if session else None)
 
@@ -62,7 +63,7 @@ async def login_page(request: Request[Any, Any, Any], auth: NamedDependency[Auth
     status_code=303,
 )
 async def login_submit(request: Request[Any, Any, Any], auth: NamedDependency[AuthRuntime]) -> Response[str]:
-    next_url = safe_next(request.query_params.get("next"))
+    next_url = safe_next(request.query_params.get("next"), LOGIN_PAGE)
     form = await request.form()
     username = str(form.get("username") or "")
     if not auth.logins.csrf_ok(
@@ -128,7 +129,7 @@ async def upstream_login(
     request: Request[Any, Any, Any], auth: NamedDependency[AuthRuntime]
 ) -> Response[str]:
     """Send the browser to the upstream provider (PKCE, state and nonce kept here)."""
-    next_url = safe_next(request.query_params.get("next"))
+    next_url = safe_next(request.query_params.get("next"), LOGIN_PAGE)
     try:
         started = await Delegation(auth).start(next_url)
     except DelegationFailed as failed:

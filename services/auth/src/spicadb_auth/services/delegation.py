@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from spicadb_kit.db import transaction
 from spicadb_kit.logs import get_logger
+from spicadb_kit.redirects import safe_next
 
-from ..local_paths import safe_next
-from ..models import Account, digest, now
+from ..models import LOGIN_PAGE, Account, digest, now
 from ..storage import AccountStore, SessionStore
 from .admin import Actor, Changes, NewUser
 
@@ -65,7 +65,7 @@ class Delegation:
                 digest(found["state"]),
                 found["code_verifier"],
                 found["nonce"],
-                safe_next(next_url),
+                safe_next(next_url, LOGIN_PAGE),
                 now() + STATE_LIFETIME,
             )
         return Started(url=found["url"], state=found["state"])

@@ -1,4 +1,6 @@
-"""Where a browser may be sent after signing in: a path on this origin, never another site.
+"""Where a browser may be sent after signing in or out: a path on this origin, never another site.
+
+One rule for the auth service's login pages and the gateway's browser sessions.
 
 Browsers are lenient with ``Location``: they drop tabs and newlines anywhere (``/\\t/evil`` is
 ``//evil``), read ``\\`` as ``/``, and resolve ``//host`` as another site. So a target is
@@ -14,7 +16,7 @@ from __future__ import annotations
 import re
 from urllib.parse import quote, unquote, urlsplit
 
-FALLBACK = "/login"
+FALLBACK = "/"
 MAX_LENGTH = 2048
 # C0 controls, DEL and the C1 controls
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
