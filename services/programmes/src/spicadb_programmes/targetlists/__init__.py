@@ -11,8 +11,9 @@ from spicadb_kit.bulk import collector_paused
 from .common import ExportContext, ParsedList, RowError, TargetListError
 from .csvlist import parse_csv, write_csv
 from .duplicates import Duplicate, find_duplicates
+from .export_votable import iter_votable, write_votable
 from .jsonlist import parse_json, write_json
-from .votable import iter_votable, parse_votable, write_votable
+from .votable import parse_votable
 
 __all__ = [
     "MEDIA_TYPES",
