@@ -6,18 +6,17 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 import asyncpg
-import msgspec
 
 from spicadb_kit.errors import NotFound, Unprocessable
 from spicadb_kit.rights import Viewer
+from spicadb_kit.rows import row_to, rows_to
 
 from .. import votable
 from ..config import ObsportalSettings
-from ..domain import INSTRUMENT, INTERFEROMETER, exp_id, level_number, parse_exp_id
-from ..models import Baseline, Conditions, ExposureOut, PlannedOut, Validation
+from ..domain import INSTRUMENT, INTERFEROMETER, parse_exp_id
+from ..models import ExposureOut, PlannedOut
 from ..storage.exposures import ExposureStore, Query, vo_columns
 from ..votable import Field
 
@@ -79,59 +78,6 @@ LISTING_ORDER = "e.mjd_start, e.id"
 
 class VOError(Exception):
     """A VO request the service cannot answer: the message goes back inside a VOTable."""
-
-
-def exposure_out(row: Mapping[str, Any]) -> ExposureOut:
-    return ExposureOut(
-        exp_id=exp_id(row["exp_header_id"], row["id"]),
-        exp_header_id=row["exp_header_id"],
-        obs_id=row["id"],
-        observation_id=row["observation_id"],
-        site=row["site"],
-        night=row["night"],
-        log_version=row["log_version"],
-        mjd_start=row["mjd_start"],
-        mjd_end=row["mjd_end"],
-        obs_type=row["kind"],
-        programme=row["programme"],
-        programme_title=row["programme_title"],
-        programme_pi=row["programme_pi"],
-        target_id=row["target_id"],
-        target_name=row["target_name"],
-        ra=row["ra"],
-        dec=row["dec"],
-        matched_by=row["matched_by"],
-        instrument=INSTRUMENT,
-        mode=row["mode"],
-        interferometer=INTERFEROMETER,
-        stations=list(row["stations"]),
-        em_min=row["em_min"],
-        em_max=row["em_max"],
-        resolving_power=row["resolving_power"],
-        conditions=Conditions(
-            seeing=row["seeing"],
-            tau0=row["tau0"],
-            wind=row["wind"],
-            airmass=row["airmass"],
-            temperature=row["temperature"],
-        ),
-        baselines=msgspec.json.decode(row["baselines"], type=list[Baseline]),
-        validation=Validation(
-            level=row["level"],
-            exp_validation_level=level_number(row["level"]),
-            log=msgspec.json.decode(row["validation_log"], type=list[str]),
-            reasons=list(row["flag_reasons"]),
-            comment=row["flag_comment"],
-            flagged_by=row["flagged_by"],
-            flagged_at=row["flagged_at"],
-            flags=row["flags"],
-        ),
-        planned_sequence=row["planned_sequence"],
-        comments=row["comments"],
-        raw_files=list(row["raw_files"]),
-        date_updated=row["updated_at"],
-        date_release=row["date_release"],
-    )
 
 
 def _number(params: Mapping[str, str], name: str, low: float, high: float, *, shown: str) -> float | None:
@@ -213,7 +159,7 @@ class ObsportalService:
             query.add("(e.mjd_start, e.id) > ({}::float8, {}::int8)", *key)
         async with self.pool.acquire() as conn:
             rows = await ExposureStore(conn).select(query, LISTING_ORDER, limit)
-        return [exposure_out(r) for r in rows]
+        return rows_to(ExposureOut, rows)
 
     async def exposure(self, exp: str) -> ExposureOut:
         parsed = parse_exp_id(exp)
@@ -225,7 +171,7 @@ class ObsportalService:
             rows = await ExposureStore(conn).select(query, "e.id", 1)
         if not rows:
             raise NotFound(f"no exposure {exp}", code="exposure-not-found")
-        return exposure_out(rows[0])
+        return row_to(ExposureOut, rows[0])
 
     async def planned(
         self,
@@ -247,25 +193,7 @@ class ObsportalService:
                 observed=observed,
                 limit=limit,
             )
-        return [
-            PlannedOut(
-                site=r["site"],
-                night=r["night"],
-                sequence=r["sequence"],
-                plan_version=r["version"],
-                programme=r["programme"],
-                target=r["target"],
-                mode=r["mode"],
-                configuration=list(r["configuration"]),
-                start=r["start_at"],
-                end=r["end_at"],
-                calibrators=list(r["calibrators"]),
-                target_ref=r["target_ref"],
-                observed=bool(r["exposures"]),
-                exposures=list(r["exposures"]),
-            )
-            for r in rows
-        ]
+        return rows_to(PlannedOut, rows)
 
     # search.votable (Aspro2, OiDB) ---------------------------------------------------------------
 

@@ -20,14 +20,6 @@ TARGET_NAME = "(SELECT t.name FROM target t WHERE t.id = e.target_id)"
 # calibrators are released when observed, as every view does (the kit's rule)
 CALIBRATOR = "e.kind = 'calibrator'"
 RELEASE = release_sql("e.programme", "e.date_end", calibrator=CALIBRATOR)
-COLUMNS = (
-    "e.id, e.observation_id, e.exp_header_id, e.site, e.night, e.log_version, e.mjd_start, e.mjd_end,"
-    " e.baselines, e.level, e.flag_reasons, e.flag_comment, e.flagged_by, e.flagged_at, e.flags, e.seeing,"
-    " e.tau0, e.wind, e.airmass, e.temperature, e.comments, e.raw_files, e.updated_at, e.date_end, e.kind,"
-    " e.programme, p.title AS programme_title, p.pi AS programme_pi, e.stations, e.mode, e.em_min, e.em_max,"
-    f" e.resolving_power, e.target_id, {TARGET_NAME} AS target_name, e.ra, e.dec, e.matched_by,"
-    f" e.planned_sequence, e.validation_log, {RELEASE} AS date_release"
-)
 FROM = "exposure e LEFT JOIN programme_rights p ON p.code = e.programme"
 
 
@@ -37,6 +29,22 @@ def _date(moment: str) -> str:
 
 
 _LEVEL = "CASE e.level" + "".join(f" WHEN '{k}' THEN {v}" for k, v in LEVELS.items() if v) + " ELSE 0 END"
+
+# The REST answer's columns, each named as its field of models.ExposureOut ("struct.field": a nested one)
+COLUMNS = (
+    "e.exp_header_id || '_' || e.id AS exp_id, e.exp_header_id, e.id AS obs_id, e.observation_id, e.site,"
+    " e.night, e.log_version, e.mjd_start, e.mjd_end, e.kind AS obs_type, e.programme,"
+    f" p.title AS programme_title, p.pi AS programme_pi, e.target_id, {TARGET_NAME} AS target_name, e.ra, e.dec,"
+    f" e.matched_by, '{INSTRUMENT}' AS instrument, e.mode, '{INTERFEROMETER}' AS interferometer, e.stations,"
+    ' e.em_min, e.em_max, e.resolving_power, e.seeing AS "conditions.seeing", e.tau0 AS "conditions.tau0",'
+    ' e.wind AS "conditions.wind", e.airmass AS "conditions.airmass",'
+    ' e.temperature AS "conditions.temperature", e.baselines::json AS baselines, e.level AS "validation.level",'
+    f' {_LEVEL} AS "validation.exp_validation_level", e.validation_log::json AS "validation.log",'
+    ' e.flag_reasons AS "validation.reasons", e.flag_comment AS "validation.comment",'
+    ' e.flagged_by AS "validation.flagged_by", e.flagged_at AS "validation.flagged_at",'
+    ' e.flags AS "validation.flags", e.planned_sequence, e.comments, e.raw_files, e.updated_at AS date_updated,'
+    f" {RELEASE} AS date_release"
+)
 
 # ObsPortal's search.votable FIELDs (services.exposures.FIELDS), each as SQL giving the value served:
 # a VO answer is read as stored and formatted, nothing computed per row in Python
@@ -121,12 +129,14 @@ class ExposureStore:
         observed: bool | None,
         limit: int,
     ) -> list[asyncpg.Record]:
-        """The entries of the plans in force, each with the exposures that observed it (visible ones)."""
+        """The entries of the plans in force, each with the exposures that observed it (visible ones), as
+        models.PlannedOut."""
         visible = visible_sql("pe.programme", "pe.end_at", "$1::text", "$2::boolean")
         seen = visible_sql("e.programme", "e.date_end", "$1::text", "$2::boolean", calibrator=CALIBRATOR)
         return await self.conn.fetch(
-            "SELECT pe.site, pe.night, pe.sequence, np.version, pe.programme, pe.target, pe.mode,"
-            " pe.configuration, pe.start_at, pe.end_at, pe.calibrators, pe.target_ref, o.exposures"
+            "SELECT pe.site, pe.night, pe.sequence, np.version AS plan_version, pe.programme, pe.target, pe.mode,"
+            ' pe.configuration, pe.start_at AS start, pe.end_at AS "end", pe.calibrators, pe.target_ref,'
+            " cardinality(o.exposures) > 0 AS observed, o.exposures"
             " FROM plan_entry pe JOIN night_plan np USING (site, night)"
             " CROSS JOIN LATERAL (SELECT coalesce(array_agg(e.exp_header_id || '_' || e.id ORDER BY e.id),"
             "  '{}') AS exposures FROM exposure e WHERE e.site = pe.site AND e.night = pe.night"
