@@ -53,7 +53,7 @@ class ConsumerDecl:
     durable: str
     stream: str
     filter_subjects: tuple[str, ...]
-    # deliveries before an event goes to the dead-letter table (counted by the runner, see consumer.py)
+    # deliveries before an event goes to the dead-letter table (counted by the runner, see events/runner.py)
     max_deliver: int = 5
     backoff_seconds: tuple[float, ...] = (1.0, 5.0, 30.0, 120.0)
     ack_wait_seconds: float = 30.0
