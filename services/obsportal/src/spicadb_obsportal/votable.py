@@ -3,20 +3,18 @@ passes on, so the view's code reads ``votable.table``, ``votable.Field``...)."""
 
 from __future__ import annotations
 
-from spicadb_kit.votable import HEAD, MEDIA_TYPE, TAIL, Field, escape, info, param, table
+from spicadb_kit.votable import MEDIA_TYPE, Coosys, Field, Resource, document, info, param, table
 
-__all__ = ["HEAD", "MEDIA_TYPE", "TAIL", "Field", "error", "escape", "info", "param", "status_error", "table"]
+__all__ = ["MEDIA_TYPE", "Coosys", "Field", "Resource", "error", "info", "param", "status_error", "table"]
 
 
 def error(message: str) -> str:
     """A Simple Cone Search error: one INFO name="Error" directly under VOTABLE (and an empty results
     RESOURCE, which the schema wants)."""
-    return f'{HEAD}{info("Error", message, indent=" ")} <RESOURCE type="results"/>\n{TAIL}'
+    return document(None, infos=[info("Error", message)]).decode()
 
 
 def status_error(message: str) -> str:
     """A search.votable error, in ObsPortal's manner: PARAM status=ERROR with the message."""
-    return (
-        f'{HEAD}{info("Error", message, indent=" ")} <RESOURCE type="results">\n'
-        f"{param('status', 'ERROR')}{param('message', message)} </RESOURCE>\n{TAIL}"
-    )
+    resource = Resource(params=[param("status", "ERROR"), param("message", message)])
+    return document(None, infos=[info("Error", message)], resource=resource).decode()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from spicadb_kit.votable import HEAD, MEDIA_TYPE, TAIL, Field, escape, info, table
+from spicadb_kit.votable import MEDIA_TYPE, Field, Resource, document, info, table
 
 __all__ = ["DATALINK_MEDIA_TYPE", "MEDIA_TYPE", "STANDARD_ID", "Link", "error", "links"]
 
@@ -42,14 +42,10 @@ FIELDS = (
 
 def links(rows: Iterable[Link]) -> str:
     """A whole {links} response: RESOURCE type="results" with the DataLink 1.1 standardID."""
-    head = info("standardID", STANDARD_ID) + info("QUERY_STATUS", "OK")
-    return table(FIELDS, rows, resource_head=head)
+    head = Resource(infos=[info("standardID", STANDARD_ID), info("QUERY_STATUS", "OK")])
+    return table(FIELDS, rows, resource=head)
 
 
 def error(message: str) -> str:
     """A DALI error document: INFO QUERY_STATUS=ERROR with the message, in the results RESOURCE."""
-    return (
-        f'{HEAD} <RESOURCE type="results">\n'
-        f'  <INFO name="QUERY_STATUS" value="ERROR">{escape(message)}</INFO>\n'
-        f" </RESOURCE>\n{TAIL}"
-    )
+    return document(None, resource=Resource(infos=[info("QUERY_STATUS", "ERROR", message)])).decode()

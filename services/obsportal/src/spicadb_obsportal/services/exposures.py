@@ -232,8 +232,10 @@ class ObsportalService:
                 [] if empty else await store.select(query, order, self.settings.votable_max_rows, _SEARCH_SQL)
             )
             modified = rows[0][-1] if rows else await store.last_modified()
-        head = votable.param("status", "OK") + votable.param("last_mod_date", modified)
-        return votable.table(FIELDS, rows, resource_head=head)
+        head = votable.Resource(
+            params=[votable.param("status", "OK"), votable.param("last_mod_date", modified)]
+        )
+        return votable.table(FIELDS, rows, resource=head)
 
     # Simple Cone Search 1.03 -----------------------------------------------------------------------
 
@@ -265,9 +267,11 @@ class ObsportalService:
                 rows = await ExposureStore(conn).select(
                     query, "e.mjd_start, e.id", self.settings.votable_max_rows, _SCS_SQL[verb]
                 )
-        head = (
-            votable.info("QUERY_STATUS", "OK")
-            + votable.info("maxSR", repr(self.settings.scs_max_sr), text="largest SR served, degrees")
-            + '  <COOSYS ID="icrs" system="ICRS"/>\n'
+        head = votable.Resource(
+            infos=[
+                votable.info("QUERY_STATUS", "OK"),
+                votable.info("maxSR", repr(self.settings.scs_max_sr), text="largest SR served, degrees"),
+            ],
+            coosys=[votable.Coosys("icrs", "ICRS")],
         )
-        return votable.table(fields, rows, resource_head=head)
+        return votable.table(fields, rows, resource=head)

@@ -1,19 +1,26 @@
-"""Aspro2-ready VOTable export of a programme's targets (``../shared/reference/vo-interop.md`` §9 and §10).
+"""Aspro2-ready VOTable export of a programme's targets (``../shared/reference/vo-interop.md`` §9 and §10), on
+the kit's streaming writer.
 
-VOTable 1.4, one RESOURCE with COOSYS ICRS and the context PARAMs, one TABLE, TABLEDATA, written by
-hand (astropy's writer spells the proper-motion unit ``mas.yr**-1``, which Aspro2 drops). **Positions
-are written at J2000.0**: targets stored at another epoch are moved there by their proper motion,
-because Aspro2 takes every position as J2000 and applies the proper motion from there; the COOSYS says
-``epoch="J2000.0"``.
+VOTable 1.4, one RESOURCE with COOSYS ICRS and the context PARAMs, one TABLE, TABLEDATA. **Positions are
+written at J2000.0**: targets stored at another epoch are moved there by their proper motion, because Aspro2
+takes every position as J2000 and applies the proper motion from there; the COOSYS says ``epoch="J2000.0"``.
+
+After the columns Aspro2 reads come, per target, the observation requests (setups with mode and
+configuration, visits, priority, progress) and the columns the programme's lists brought that no target
+field holds (their FIELD as it came: datatype, unit, UCD, description), each set in a GROUP. Aspro2 reads
+its columns by UCD and carries the others along untouched; TOPCAT shows them all.
 """
 
 from __future__ import annotations
 
-import math
-import re
-from collections.abc import Iterable, Iterator
-from typing import Any
-from xml.sax.saxutils import escape, quoteattr
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, NamedTuple
+from uuid import UUID
+
+import msgspec
+
+from spicadb_kit import votable
+from spicadb_kit.votable import Coosys, Field, Group, Param, Resource
 
 from ..models import TargetIn, TargetOut
 from ..sky import propagate
@@ -43,73 +50,141 @@ EXPORT_COLUMNS: tuple[tuple[str, str, str, str | None, str, str], ...] = (
     ("NOTES", "notes", "char", None, "meta.note", "Notes"),
     ("GROUP", "work_package", "char", None, "meta.code.class;meta.id", "Work package (Aspro2 group)"),
 )
-_COOSYS_ID = "J2000"
-_CHUNK = 2000  # rows per yielded piece
-# XML 1.0 forbids most C0 controls even as character references
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+COOSYS_ID = "J2000"
+_FIELDS_OUT = tuple(field for _, field, *_ in EXPORT_COLUMNS)
+_BATCH = 2000  # targets whose positions are moved to J2000.0 at once (vectorised)
+
+# the observation requests of each target, after Aspro2's columns (UCDs none of Aspro2's matchers take)
+REQUEST_FIELDS: tuple[Field, ...] = (
+    Field("SETUPS", "char", "instr.setup", description="Requested setups: name (mode; configuration), ..."),
+    Field("MODES", "char", "instr.setup", description="Requested SPICA modes"),
+    Field(
+        "CONFIGURATIONS", "char", "instr.setup;instr.baseline", description="Requested CHARA configurations"
+    ),
+    Field("VISITS", "int", "meta.number;obs", description="Visits requested, all setups"),
+    Field(
+        "PRIORITY", "int", "meta.code", description="Priority (1 first): best of the requests"
+    ),
+    Field("PLANNED", "int", "meta.number;obs", description="Visits planned"),
+    Field("OBSERVED", "int", "meta.number;obs", description="Visits observed"),
+    Field("GOOD", "int", "meta.number;obs", description="Visits observed with good quality"),
+    Field("PROGRESS", "char", "meta.code.status", description="not-observed, partial or done"),
+)
 
 
-def _text(value: str) -> str:
-    return escape(_CONTROL.sub("", value))
+class Request(NamedTuple):
+    """One observation request of a target, as the exports write it."""
+
+    setup: str
+    mode: str
+    configuration: Sequence[str]
+    visits: int
+    priority: int
+    planned: int
+    observed: int
+    good: int
 
 
-def _attr(value: str) -> str:
-    return quoteattr(_CONTROL.sub("", value))
+class ListColumn(msgspec.Struct, frozen=True):
+    """A column of the programme's imported lists (a ``target_column`` row): its FIELD as it came, and the
+    target field it fills (``maps_to``; None: kept as a property)."""
+
+    name: str
+    datatype: str
+    arraysize: str | None = None
+    unit: str | None = None
+    ucd: str | None = None
+    utype: str | None = None
+    xtype: str | None = None
+    description: str | None = None
+    maps_to: str | None = None
+
+    def field(self, name: str | None = None) -> Field:
+        return Field(
+            name or self.name,
+            self.datatype,
+            self.ucd,
+            self.unit,
+            arraysize=self.arraysize,
+            utype=self.utype,
+            xtype=self.xtype,
+            description=self.description,
+        )
 
 
-def _head(context: ExportContext, nrows: int | None) -> str:
+def properties_of(target: object) -> Mapping[str, Any]:
+    return getattr(target, "properties", None) or {}
+
+
+def property_cells(columns: Sequence[ListColumn]) -> list[Callable[[object], str]]:
+    """One TD writer per kept column: the kit's for its datatype, and a number kept as text (a list's
+    odd cell) written as the text it is rather than refused."""
+
+    def writer(column: ListColumn) -> Callable[[object], str]:
+        write = votable.cell(column.datatype, column.arraysize)
+
+        def cell(value: object) -> str:
+            try:
+                return write(value)
+            except (TypeError, ValueError):
+                return votable.escape(str(value))
+
+        return cell
+
+    return [writer(c) for c in columns]
+
+
+def request_cells(requests: Sequence[Request] | None, fallback_priority: int | None = None) -> list[Any]:
+    """The REQUEST_FIELDS cells of a target."""
+    if not requests:
+        return [None, None, None, None, fallback_priority, None, None, None, "not-observed"]
+    visits = sum(r.visits for r in requests)
+    observed = sum(r.observed for r in requests)
+    done = all(r.good >= r.visits for r in requests)
+    state = "not-observed" if observed == 0 else ("done" if done else "partial")
+    return [
+        ", ".join(f"{r.setup} ({r.mode}; {' '.join(r.configuration)})" for r in requests),
+        " ".join(dict.fromkeys(r.mode for r in requests)),
+        ", ".join(dict.fromkeys(" ".join(r.configuration) for r in requests)),
+        visits,
+        min(r.priority for r in requests),
+        sum(r.planned for r in requests),
+        observed,
+        sum(r.good for r in requests),
+        state,
+    ]
+
+
+def _context_params(context: ExportContext) -> list[Param]:
     params = [("INTERFEROMETER", context.interferometer), ("INSTRUMENT", context.instrument)]
     if context.configurations:
         params.append(("CONFIGURATIONS", ",".join(context.configurations)))
     if context.period:
         params.append(("PERIOD", context.period))
-    lines = [
-        '<?xml version="1.0" encoding="UTF-8"?>',
-        '<VOTABLE version="1.4" xmlns="http://www.ivoa.net/xml/VOTable/v1.3"'
-        ' xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
-        ' xsi:schemaLocation="http://www.ivoa.net/xml/VOTable/v1.3 http://www.ivoa.net/xml/VOTable/votable-1.4.xsd">',
-        f" <RESOURCE name={_attr(context.programme)}>",
-        f"  <DESCRIPTION>{_text(f'SPICA-DB targets of {context.programme}: {context.title}')}</DESCRIPTION>",
-        f'  <COOSYS ID="{_COOSYS_ID}" system="ICRS" epoch="J2000.0"/>',
-        *(
-            f'  <PARAM name="{name}" datatype="char" arraysize="*" value={_attr(value)}/>'
-            for name, value in params
-        ),
-        '  <TABLE name="targets"' + (f' nrows="{nrows}"' if nrows is not None else "") + ">",
-    ]
-    for column, field, datatype, unit, ucd, description in EXPORT_COLUMNS:
-        attrs = (
-            f'name="{column}" ID="{column if column[0].isalpha() else "_" + column}" datatype="{datatype}"'
+    return [Param(name, value, datatype="char") for name, value in params]
+
+
+def _base_fields() -> list[Field]:
+    return [
+        Field(
+            column,
+            datatype,
+            ucd,
+            unit,
+            ref=COOSYS_ID if field in ("ra", "dec") else None,
+            description=description,
+            id=column if column[0].isalpha() else "_" + column,
         )
-        if datatype == "char":
-            attrs += ' arraysize="*"'
-        if unit:
-            attrs += f' unit="{unit}"'
-        attrs += f' ucd="{ucd}"'
-        if field in ("ra", "dec"):
-            attrs += f' ref="{_COOSYS_ID}"'
-        lines.append(f"   <FIELD {attrs}><DESCRIPTION>{description}</DESCRIPTION></FIELD>")
-    lines.append("   <DATA><TABLEDATA>")
-    return "\n".join(lines) + "\n"
+        for column, field, datatype, unit, ucd, description in EXPORT_COLUMNS
+    ]
 
 
-_TAIL = "   </TABLEDATA></DATA>\n  </TABLE>\n </RESOURCE>\n</VOTABLE>\n"
-_FIELDS_OUT = tuple(field for _, field, *_ in EXPORT_COLUMNS)
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return "<TD/>"
-    if isinstance(value, float):
-        return "<TD/>" if math.isnan(value) or math.isinf(value) else f"<TD>{value!r}</TD>"
-    return f"<TD>{_text(str(value))}</TD>" if value != "" else "<TD/>"
-
-
-def _format(batch: list[TargetIn]) -> str:
+def j2000(batch: Sequence[TargetIn]) -> tuple[list[float], list[float]]:
+    """The batch's positions at J2000.0 (moved by their proper motion, vectorised)."""
     ra = [t.ra for t in batch]
     dec = [t.dec for t in batch]
     moving = [k for k, t in enumerate(batch) if t.epoch != 2000.0 and (t.pmra or t.pmdec)]
-    if moving:  # to J2000.0, vectorised over the batch
+    if moving:
         m = [batch[k] for k in moving]
         ra_m, dec_m = propagate(
             [t.ra for t in m],
@@ -121,35 +196,80 @@ def _format(batch: list[TargetIn]) -> str:
         )
         for k, r, d in zip(moving, ra_m.tolist(), dec_m.tolist(), strict=True):
             ra[k], dec[k] = r, d
-    rest = _FIELDS_OUT[3:]
-    return "".join(
-        f"    <TR>{_cell(t.name)}{_cell(r)}{_cell(d)}{''.join([_cell(getattr(t, f)) for f in rest])}</TR>\n"
-        for t, r, d in zip(batch, ra, dec, strict=True)
-    )
+    return ra, dec
 
 
-def _rows(targets: Iterable[TargetIn]) -> Iterator[str]:
+def batches(targets: Iterable[TargetIn], size: int = _BATCH) -> Iterator[list[TargetIn]]:
     batch: list[TargetIn] = []
     for t in targets:
         batch.append(t)
-        if len(batch) >= _CHUNK:
-            yield _format(batch)
+        if len(batch) >= size:
+            yield batch
             batch = []
     if batch:
-        yield _format(batch)
+        yield batch
 
 
 def iter_votable(
-    targets: Iterable[TargetIn], context: ExportContext, nrows: int | None = None
+    targets: Iterable[TargetIn],
+    context: ExportContext,
+    nrows: int | None = None,
+    *,
+    columns: Sequence[ListColumn] = (),
+    requests: Mapping[UUID, Sequence[Request]] | None = None,
 ) -> Iterator[bytes]:
-    """The export of :func:`write_votable` in pieces, for a streamed response."""
-    yield _head(context, nrows).encode("utf-8")
-    for piece in _rows(targets):
-        yield piece.encode("utf-8")
-    yield _TAIL.encode("utf-8")
+    """The Aspro2 export in pieces, for a streamed response. ``columns``: the programme's list columns
+    (those kept as properties are written after the requests); ``requests``: by target id."""
+    kept = [c for c in columns if c.maps_to is None]
+    base = _base_fields()
+    taken = {f.name for f in base} | {f.name for f in REQUEST_FIELDS}
+    # a kept column named like one of ours (a list's own NAME or RA) keeps its data under another name
+    kept_fields = [c.field(c.name if c.name not in taken else f"{c.name}_list") for c in kept]
+    fields = [*base, *REQUEST_FIELDS, *kept_fields]
+    groups = [
+        Group("requests", [f.name for f in REQUEST_FIELDS], description="Observation requests and progress")
+    ]
+    if kept_fields:
+        groups.append(
+            Group("properties", [f.name for f in kept_fields], description="Columns of the imported lists")
+        )
+    by_target = requests or {}
+    rest = _FIELDS_OUT[3:]
+    names = [c.name for c in kept]
+
+    def rows() -> Iterator[list[Any]]:
+        for batch in batches(targets):
+            ra, dec = j2000(batch)
+            for t, r, d in zip(batch, ra, dec, strict=True):
+                own = by_target.get(t.id) if isinstance(t, TargetOut) else None
+                properties = properties_of(t)
+                yield [
+                    t.name,
+                    r,
+                    d,
+                    *[getattr(t, f) for f in rest],
+                    *request_cells(own, getattr(t, "priority", None)),
+                    *[properties.get(n) for n in names],
+                ]
+
+    yield from votable.stream(
+        fields,
+        rows(),
+        resource=Resource(
+            type=None,
+            name=context.programme,
+            description=f"SPICA-DB targets of {context.programme}: {context.title}",
+            coosys=[Coosys(COOSYS_ID, "ICRS", epoch="J2000.0")],
+            params=_context_params(context),
+        ),
+        table_name="targets",
+        nrows=nrows,
+        groups=groups,
+        cells=[*[None] * (len(base) + len(REQUEST_FIELDS)), *property_cells(kept)],
+    )
 
 
-def write_votable(targets: Iterable[TargetOut], context: ExportContext) -> bytes:
+def write_votable(targets: Iterable[TargetOut], context: ExportContext, **extras: Any) -> bytes:
     """An Aspro2-ready VOTable of ``targets`` (positions at J2000.0, see the module docstring)."""
     items = list(targets)
-    return b"".join(iter_votable(items, context, nrows=len(items)))
+    return b"".join(iter_votable(items, context, nrows=len(items), **extras))
