@@ -6,8 +6,10 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SERVICE_DIRS := $(sort $(dir $(wildcard services/*/pyproject.toml)))
+# the commands the platform's users run (the DRS's spicadb-drs): packages of their own, no server code
+CLIENT_DIRS := $(sort $(dir $(wildcard clients/*/pyproject.toml)))
 PACKAGE_FILES := constraints.txt requirements-dev.txt contracts/pyproject.toml libs/kit/pyproject.toml libs/astro/pyproject.toml \
-                 $(wildcard services/*/pyproject.toml)
+                 $(wildcard services/*/pyproject.toml) $(wildcard clients/*/pyproject.toml)
 
 .PHONY: help install system run stop test bench lint format contracts contracts-check clean
 
@@ -25,7 +27,7 @@ $(STAMP): $(PACKAGE_FILES)
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -r requirements-dev.txt $(foreach d,$(SERVICE_DIRS),-e ./$(d))
+	$(PY) -m pip install --quiet -c constraints.txt -r requirements-dev.txt $(foreach d,$(SERVICE_DIRS) $(CLIENT_DIRS),-e ./$(d))
 	@touch $@
 
 install: $(STAMP)
@@ -54,7 +56,7 @@ bench: system
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy libs/kit/src libs/astro/src contracts/src
+	$(BIN)/mypy libs/kit/src libs/astro/src contracts/src clients/drs/src
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

@@ -18,7 +18,7 @@ import pytest
 from nats.js import JetStreamContext
 from oifits_support import OifitsService, oifits
 from spicadb_auth.app import create_app as create_auth
-from spicadb_oifits.client import amain, backoff_delay, retryable
+from spicadb_drs.client import amain, backoff_delay, retryable
 from synthetic import truncate
 
 from spicadb_kit.auth import TokenVerifier
