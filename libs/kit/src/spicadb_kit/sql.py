@@ -22,6 +22,25 @@ class Where:
         """``condition`` with ``{}`` for each value's placeholder."""
         self.where.append(condition.format(*(self.arg(v) for v in values)))
 
+    def when(self, condition: str, value: Any) -> None:
+        """``condition`` with ``{}`` for ``value``'s placeholder, unless ``value`` is None (an optional
+        filter left out)."""
+        if value is not None:
+            self.add(condition, value)
+
+    def after(
+        self, columns: Sequence[str], values: Sequence[Any] | None, *, descending: bool = False
+    ) -> None:
+        """Keyset pagination: the rows after ``values`` (a cursor's, in ORDER BY order) in the order
+        of ``columns``, all ascending or all ``descending``; nothing without ``values`` (the first
+        page). A row comparison, so the index on those columns answers it."""
+        if values is None:
+            return
+        if len(values) != len(columns):
+            raise ValueError(f"{len(columns)} keyset columns and {len(values)} values")
+        placeholders = ", ".join(self.arg(v) for v in values)
+        self.where.append(f"({', '.join(columns)}) {'<' if descending else '>'} ({placeholders})")
+
     def cone(self, ra: str, dec: str, centre_ra: float, centre_dec: float, radius_deg: float) -> None:
         """Rows whose (``ra``, ``dec``) columns (degrees) lie within ``radius_deg`` of the centre, as a
         pgSphere containment that a GiST index on ``spoint(radians(ra), radians(dec))`` answers (the
@@ -36,4 +55,5 @@ class Where:
         ]
 
     def clause(self) -> str:
+        """The conditions joined with AND (``true`` without any)."""
         return " AND ".join(self.where) or "true"
