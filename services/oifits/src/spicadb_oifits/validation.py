@@ -25,8 +25,6 @@ Severity choices where the references leave room (documented so that the strict 
 from __future__ import annotations
 
 import math
-import os
-import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import date
@@ -36,6 +34,7 @@ import msgspec
 import numpy as np
 from astropy.io import fits
 
+from .checksum import bad_sums, mapped
 from .reader import (
     CLASSIC_TABLES,
     DATA_TABLES,
@@ -49,6 +48,19 @@ from .reader import (
     rows,
     tables,
     text,
+)
+from .rules import (
+    DATE_OBS,
+    DRS_KEYWORDS,
+    ERROR_COLUMNS,
+    FLOAT,
+    MANDATORY,
+    MJD_MAX,
+    MJD_MIN,
+    MULTI_KEYWORDS,
+    NWAVE,
+    OPTIONAL,
+    V2_PRIMARY_MANDATORY,
 )
 
 Severity = Literal["error", "warning", "info"]
@@ -72,159 +84,6 @@ class Report(msgspec.Struct, frozen=True):
 
     def rules(self) -> set[str]:
         return {finding.rule for finding in self.findings}
-
-
-V2_PRIMARY_MANDATORY = (
-    "ORIGIN",
-    "DATE",
-    "DATE-OBS",
-    "CONTENT",
-    "TELESCOP",
-    "INSTRUME",
-    "OBSERVER",
-    "OBJECT",
-    "INSMODE",
-)
-MULTI_KEYWORDS = (
-    "TELESCOP",
-    "INSTRUME",
-    "OBSERVER",
-    "OBJECT",
-    "INSMODE",
-    "REFERENC",
-    "PROG_ID",
-    "PROCSOFT",
-    "OBSTECH",
-)
-
-# column kinds: FITS TFORM type codes accepted (lenient on width: B/I/J/K, E/D, C/M)
-INT, FLOAT, STR, BOOL, CPLX = "BIJK", "ED", "A", "L", "CM"
-NWAVE = -1  # dimension = NWAVE of the referenced OI_WAVELENGTH
-
-# table -> column -> (kinds, repeat); None repeat = not checked
-MANDATORY: dict[str, dict[str, tuple[str, int | None]]] = {
-    "OI_TARGET": {
-        "TARGET_ID": (INT, 1),
-        "TARGET": (STR, None),
-        "RAEP0": (FLOAT, 1),
-        "DECEP0": (FLOAT, 1),
-        "EQUINOX": (FLOAT, 1),
-        "RA_ERR": (FLOAT, 1),
-        "DEC_ERR": (FLOAT, 1),
-        "SYSVEL": (FLOAT, 1),
-        "VELTYP": (STR, None),
-        "VELDEF": (STR, None),
-        "PMRA": (FLOAT, 1),
-        "PMDEC": (FLOAT, 1),
-        "PMRA_ERR": (FLOAT, 1),
-        "PMDEC_ERR": (FLOAT, 1),
-        "PARALLAX": (FLOAT, 1),
-        "PARA_ERR": (FLOAT, 1),
-        "SPECTYP": (STR, None),
-    },
-    "OI_ARRAY": {
-        "TEL_NAME": (STR, None),
-        "STA_NAME": (STR, None),
-        "STA_INDEX": (INT, 1),
-        "DIAMETER": (FLOAT, 1),
-        "STAXYZ": (FLOAT, 3),
-    },
-    "OI_WAVELENGTH": {"EFF_WAVE": (FLOAT, 1), "EFF_BAND": (FLOAT, 1)},
-    "OI_VIS": {
-        "TARGET_ID": (INT, 1),
-        "TIME": (FLOAT, 1),
-        "MJD": (FLOAT, 1),
-        "INT_TIME": (FLOAT, 1),
-        "VISPHI": (FLOAT, NWAVE),
-        "VISPHIERR": (FLOAT, NWAVE),
-        "UCOORD": (FLOAT, 1),
-        "VCOORD": (FLOAT, 1),
-        "STA_INDEX": (INT, 2),
-        "FLAG": (BOOL, NWAVE),
-    },
-    "OI_VIS2": {
-        "TARGET_ID": (INT, 1),
-        "TIME": (FLOAT, 1),
-        "MJD": (FLOAT, 1),
-        "INT_TIME": (FLOAT, 1),
-        "VIS2DATA": (FLOAT, NWAVE),
-        "VIS2ERR": (FLOAT, NWAVE),
-        "UCOORD": (FLOAT, 1),
-        "VCOORD": (FLOAT, 1),
-        "STA_INDEX": (INT, 2),
-        "FLAG": (BOOL, NWAVE),
-    },
-    "OI_T3": {
-        "TARGET_ID": (INT, 1),
-        "TIME": (FLOAT, 1),
-        "MJD": (FLOAT, 1),
-        "INT_TIME": (FLOAT, 1),
-        "T3AMP": (FLOAT, NWAVE),
-        "T3AMPERR": (FLOAT, NWAVE),
-        "T3PHI": (FLOAT, NWAVE),
-        "T3PHIERR": (FLOAT, NWAVE),
-        "U1COORD": (FLOAT, 1),
-        "V1COORD": (FLOAT, 1),
-        "U2COORD": (FLOAT, 1),
-        "V2COORD": (FLOAT, 1),
-        "STA_INDEX": (INT, 3),
-        "FLAG": (BOOL, NWAVE),
-    },
-    "OI_FLUX": {
-        "TARGET_ID": (INT, 1),
-        "MJD": (FLOAT, 1),
-        "INT_TIME": (FLOAT, 1),
-        "FLUXDATA": (FLOAT, NWAVE),
-        "FLUXERR": (FLOAT, NWAVE),
-        "FLAG": (BOOL, NWAVE),
-    },
-    "OI_CORR": {"IINDX": (INT, 1), "JINDX": (INT, 1), "CORR": (FLOAT, 1)},
-    "OI_INSPOL": {
-        "TARGET_ID": (INT, 1),
-        "INSNAME": (STR, None),
-        "MJD_OBS": (FLOAT, 1),
-        "MJD_END": (FLOAT, 1),
-        "JXX": (CPLX, None),
-        "JYY": (CPLX, None),
-        "JXY": (CPLX, None),
-        "JYX": (CPLX, None),
-        "STA_INDEX": (INT, 1),
-    },
-}
-OPTIONAL: dict[str, tuple[str, ...]] = {
-    "OI_TARGET": ("CATEGORY",),
-    "OI_ARRAY": ("FOV", "FOVTYPE"),
-    "OI_WAVELENGTH": (),
-    "OI_VIS": (
-        "VISAMP",
-        "VISAMPERR",
-        "VISREFMAP",
-        "RVIS",
-        "RVISERR",
-        "IVIS",
-        "IVISERR",
-        "CORRINDX_VISAMP",
-        "CORRINDX_VISPHI",
-        "CORRINDX_RVIS",
-        "CORRINDX_IVIS",
-    ),
-    "OI_VIS2": ("CORRINDX_VIS2DATA",),
-    "OI_T3": ("CORRINDX_T3AMP", "CORRINDX_T3PHI"),
-    "OI_FLUX": ("STA_INDEX", "CORRINDX_FLUXDATA"),
-    "OI_CORR": (),
-    "OI_INSPOL": (),
-}
-ERROR_COLUMNS = {
-    "OI_VIS": ("VISAMPERR", "VISPHIERR"),
-    "OI_VIS2": ("VIS2ERR",),
-    "OI_T3": ("T3AMPERR", "T3PHIERR"),
-}
-ERROR_COLUMNS["OI_FLUX"] = ("FLUXERR",)
-
-MJD_MIN = 27378.0  # 1933-01-01
-MJD_MAX = 105787.0  # 2150-01-01
-DATE_OBS = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d*)?)?)?$")
-EARTH_RADIUS_RANGE = (6.3e6, 6.4e6)  # metres: ARRAYX/Y/Z describe a place on the ground
 
 
 def _loc(
@@ -299,14 +158,12 @@ class _Checker:
                 self.corr(index, name, hdu)
 
     def checksums(self) -> None:
-        """CHECKSUM and DATASUM of every HDU that carries them. From a file, summed on the bytes as written
-        (ones' complement of big-endian 32-bit words, memory-mapped): astropy's verify rebuilds each header
-        and sums the data twice, which was an eighth of the indexing time."""
-        raw = _mapped(self.hdus)
+        """CHECKSUM and DATASUM of every HDU that carries them (summed on the file's bytes: ``checksum``)."""
+        raw = mapped(self.hdus)
         for index, hdu in enumerate(self.hdus):
             name = text(hdu.header.get("EXTNAME")) or ("PRIMARY" if index == 0 else "")
             try:
-                bad = _bad_sums(hdu, raw)
+                bad = bad_sums(hdu, raw)
             except Exception as exc:
                 bad = [f"unverifiable ({type(exc).__name__})"]
             if bad:
@@ -800,45 +657,6 @@ class _Checker:
                 )
 
 
-def _mapped(hdus: fits.HDUList) -> np.ndarray | None:
-    """The file's bytes, memory-mapped (None for an in-memory source: astropy then verifies)."""
-    filename = hdus.filename()
-    return np.memmap(filename, dtype=np.uint8, mode="r") if filename and os.path.isfile(filename) else None
-
-
-def _ones_sum(buffer: np.ndarray) -> int:
-    """The 32-bit ones' complement sum of big-endian words (zero-padded to a word)."""
-    if len(buffer) % 4:
-        buffer = np.concatenate([buffer, np.zeros(4 - len(buffer) % 4, dtype=np.uint8)])
-    return _fold(int(buffer.view(">u4").sum(dtype=np.uint64)))
-
-
-def _fold(total: int) -> int:
-    """Carries above 32 bits added back in (ones' complement)."""
-    while total >> 32:
-        total = (total & 0xFFFFFFFF) + (total >> 32)
-    return total
-
-
-def _bad_sums(hdu: fits.hdu.base._BaseHDU, raw: np.ndarray | None) -> list[str]:
-    header = hdu.header
-    has_checksum, has_datasum = "CHECKSUM" in header, "DATASUM" in header
-    if not (has_checksum or has_datasum):
-        return []
-    if raw is None:
-        bad = ["CHECKSUM"] if has_checksum and hdu.verify_checksum() == 0 else []
-        return bad + (["DATASUM"] if has_datasum and hdu.verify_datasum() == 0 else [])
-    start, data, size = hdu._header_offset, hdu._data_offset, hdu._data_size
-    datasum = _ones_sum(raw[data : data + size])
-    bad = []
-    # a right CHECKSUM makes the whole HDU sum to -0 (all ones)
-    if has_checksum and _fold(_ones_sum(raw[start:data]) + datasum) != 0xFFFFFFFF:
-        bad.append("CHECKSUM")
-    if has_datasum and str(header["DATASUM"]).strip() != str(datasum):
-        bad.append("DATASUM")
-    return bad
-
-
 def _verdict(findings: Iterable[Finding]) -> Verdict:
     severities = {finding.severity for finding in findings}
     return (
@@ -867,14 +685,6 @@ def validate(source: Source) -> Report:
         return check(hdus)
 
 
-# oifits.md §7.4: the cards a SPICA DRS product carries (read by OiDB and by the granules)
-DRS_KEYWORDS = (
-    "HIERARCH SPICADB-ID",
-    "HIERARCH QUALITY LEVEL",
-    "HIERARCH OBS PROG ID",
-    "HIERARCH PRO SCIENCE",
-    "ARCFILE",
-)
 PROFILES = ("archive", "drs")
 
 
