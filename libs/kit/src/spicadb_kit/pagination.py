@@ -60,6 +60,7 @@ LINK_HEADER = ResponseHeader(
     description='`<next page>; rel="next"` (RFC 8288) when there is one: the same query with `cursor`',
     documentation_only=True,
     required=False,
+    value='<?cursor=...>; rel="next"',  # never sent as is: it gives the document the header's type
 )
 
 T = TypeVar("T")

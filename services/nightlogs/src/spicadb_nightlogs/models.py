@@ -10,6 +10,7 @@ import msgspec
 
 from spicadb_contracts import bounds
 from spicadb_contracts.nightlogs import PlannedObservation, ProjectedBaseline
+from spicadb_kit.pagination import Page
 
 Level = Literal["good", "usable", "degraded", "bad", "unknown"]
 Reason = Literal[
@@ -86,9 +87,8 @@ class NightSummary(msgspec.Struct, kw_only=True):
     observations: int
 
 
-class NightPage(msgspec.Struct):
+class NightPage(Page[NightSummary]):
     items: list[NightSummary]
-    next: str | None = None
 
 
 class LogVersionSummary(msgspec.Struct, kw_only=True):
@@ -193,9 +193,8 @@ class ObservationOut(ObservationSummary, kw_only=True):
     flags: list[FlagOut]
 
 
-class ObservationPage(msgspec.Struct):
+class ObservationPage(Page[ObservationSummary]):
     items: list[ObservationSummary]
-    next: str | None = None
 
 
 class LogVersionOut(LogVersionSummary, kw_only=True):

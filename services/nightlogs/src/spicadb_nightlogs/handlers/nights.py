@@ -10,55 +10,40 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from spicadb_kit.auth import requires
-from spicadb_kit.errors import FieldError, Problem
+from spicadb_kit.pagination import DEFAULT_LIMIT, LINK_HEADER, CursorParameter, Limit, paged
 
-from ..domain import SITES, night_date
 from ..models import IngestReport, LogVersionOut, NightOut, NightPage, PlanOut, ScheduleIn
 from ..services.access import site_night
 from ..services.ingest import LogService
 from ..services.observations import ObservationService
 from ..services.schedules import ScheduleService
+from ..storage.nights import NightKey
 
 READ = [requires("nightlogs:read")]
 SCHEDULE = [requires("schedule:write")]
 WRITE = [requires("nightlogs:write")]
-Limit = Annotated[int, QueryParameter(ge=1, le=1000)]
-
-
-def night_cursor(cursor: str | None) -> tuple[date, str] | None:
-    if cursor is None:
-        return None
-    day, _, site = cursor.partition("/")
-    parsed = night_date(day)
-    if parsed is None or site not in SITES:
-        raise Problem(
-            f"cursor {cursor!r} is not the `next` of a page", status=400, code="validation",
-            errors=[FieldError("query.cursor", "expected YYYY-MM-DD/SITE")],
-        )  # fmt: skip
-    return parsed, site
 
 
 class NightController(Controller):
     path = "/nightlogs"
     tags = ["nights"]
 
-    @get("/nights", guards=READ, operation_id="listNights")
+    @get("/nights", guards=READ, operation_id="listNights", response_headers=[LINK_HEADER])
     async def nights(
         self,
+        request: Request[Any, Any, Any],
         observations: NamedDependency[ObservationService],
         site: Annotated[str | None, QueryParameter()] = None,
         from_: Annotated[date | None, QueryParameter(name="from", description="first night")] = None,
         to: Annotated[date | None, QueryParameter(description="last night")] = None,
-        cursor: Annotated[str | None, QueryParameter(description="`next` of the previous page")] = None,
-        limit: Limit = 100,
-    ) -> NightPage:
+        cursor: CursorParameter = None,
+        limit: Limit = DEFAULT_LIMIT,
+    ) -> Response[NightPage]:
         """Nights with a plan or a log, by date (keyset pages)."""
         items = await observations.nights(
-            site=site, first=from_, last=to, after=night_cursor(cursor), limit=limit + 1
+            site=site, first=from_, last=to, after=NightKey.decode(cursor), limit=limit + 1
         )
-        more = len(items) > limit
-        items = items[:limit]
-        return NightPage(items=items, next=f"{items[-1].night}/{items[-1].site}" if more else None)
+        return paged(request, NightPage.of(items, limit, lambda n: NightKey(n.night, n.site)))
 
     @get("/nights/{site:str}/{night:str}", guards=READ, operation_id="getNight")
     async def night(

@@ -3,45 +3,32 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from spicadb_kit.auth import requires
-from spicadb_kit.errors import FieldError, Problem
+from spicadb_kit.pagination import DEFAULT_LIMIT, LINK_HEADER, CursorParameter, Limit, paged
 
 from ..models import FlagIn, Level, ObservationOut, ObservationPage
 from ..services.observations import ObservationService
-from ..storage.observations import ObservationFilter
+from ..storage.observations import ObservationFilter, ObservationKey
 
 READ = [requires("nightlogs:read")]
 FLAG = [requires("nightlogs:flag")]
-Limit = Annotated[int, QueryParameter(ge=1, le=1000)]
-
-
-def observation_cursor(cursor: str | None) -> tuple[float, UUID] | None:
-    if cursor is None:
-        return None
-    try:
-        start, _, ident = cursor.partition("_")
-        return float(start), UUID(ident)
-    except ValueError:
-        raise Problem(
-            f"cursor {cursor!r} is not the `next` of a page", status=400, code="validation",
-            errors=[FieldError("query.cursor", "expected MJD_ID")],
-        ) from None  # fmt: skip
 
 
 class ObservationController(Controller):
     path = "/nightlogs/observations"
     tags = ["observations"]
 
-    @get("/", guards=READ, operation_id="listObservations")
+    @get("/", guards=READ, operation_id="listObservations", response_headers=[LINK_HEADER])
     async def listing(
         self,
+        request: Request[Any, Any, Any],
         observations: NamedDependency[ObservationService],
         site: Annotated[str | None, QueryParameter()] = None,
         night_from: Annotated[date | None, QueryParameter(description="first night")] = None,
@@ -52,9 +39,9 @@ class ObservationController(Controller):
         level: Annotated[Level | None, QueryParameter()] = None,
         kind: Annotated[Literal["science", "calibrator", "check", "unknown"] | None, QueryParameter()] = None,
         withdrawn: Annotated[bool, QueryParameter(description="include withdrawn observations")] = False,
-        cursor: Annotated[str | None, QueryParameter(description="`next` of the previous page")] = None,
-        limit: Limit = 100,
-    ) -> ObservationPage:
+        cursor: CursorParameter = None,
+        limit: Limit = DEFAULT_LIMIT,
+    ) -> Response[ObservationPage]:
         """Observations the caller may see, by start time (keyset pages)."""
         target_id: UUID | None = None
         name: str | None = None
@@ -67,10 +54,8 @@ class ObservationController(Controller):
             site=site, night_from=night_from, night_to=night_to, programme=programme, target_id=target_id,
             target_name=name, mode=mode, level=level, kind=kind, withdrawn=withdrawn,
         )  # fmt: skip
-        items = await observations.listing(flt, observation_cursor(cursor), limit + 1)
-        more = len(items) > limit
-        items = items[:limit]
-        return ObservationPage(items=items, next=f"{items[-1].mjd_start!r}_{items[-1].id}" if more else None)
+        items = await observations.listing(flt, ObservationKey.decode(cursor), limit + 1)
+        return paged(request, ObservationPage.of(items, limit, lambda o: ObservationKey(o.mjd_start, o.id)))
 
     @get("/{observation_id:uuid}", guards=READ, operation_id="getObservation")
     async def detail(

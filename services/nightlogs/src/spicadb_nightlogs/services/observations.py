@@ -25,8 +25,8 @@ from ..models import (
     ObservationOut,
     ObservationSummary,
 )
-from ..storage.nights import LogStore, NightStore, PlanStore
-from ..storage.observations import FlagStore, ObservationFilter, ObservationStore
+from ..storage.nights import LogStore, NightKey, NightStore, PlanStore
+from ..storage.observations import FlagStore, ObservationFilter, ObservationKey, ObservationStore
 from .access import Caller
 from .schedules import plan_out
 
@@ -133,7 +133,7 @@ class ObservationService:
         site: str | None,
         first: date | None,
         last: date | None,
-        after: tuple[date, str] | None,
+        after: NightKey | None,
         limit: int,
     ) -> list[NightSummary]:
         async with self.pool.acquire() as conn:
@@ -201,7 +201,7 @@ class ObservationService:
     # observations ---------------------------------------------------------------------------------
 
     async def listing(
-        self, flt: ObservationFilter, after: tuple[float, UUID] | None, limit: int
+        self, flt: ObservationFilter, after: ObservationKey | None, limit: int
     ) -> list[ObservationSummary]:
         async with self.pool.acquire() as conn:
             rows = await ObservationStore(conn).listing(flt, *self._who, after, limit)

@@ -8,6 +8,16 @@ from typing import Any
 
 import asyncpg
 
+from spicadb_kit.pagination import Cursor
+from spicadb_kit.sql import Where
+
+
+class NightKey(Cursor, frozen=True):
+    """The nights listing's keyset (ORDER BY night, site)."""
+
+    night: date
+    site: str
+
 
 class NightStore:
     def __init__(self, conn: asyncpg.Connection) -> None:
@@ -48,23 +58,19 @@ class NightStore:
         site: str | None,
         first: date | None,
         last: date | None,
-        after: tuple[date, str] | None,
+        after: NightKey | None,
         limit: int,
     ) -> list[asyncpg.Record]:
-        where, args = [], []  # type: ignore[var-annotated]
-        for clause, value in (("n.site = ${}", site), ("n.night >= ${}", first), ("n.night <= ${}", last)):
-            if value is not None:
-                args.append(value)
-                where.append(clause.format(len(args)))
-        if after is not None:
-            args += list(after)
-            where.append(f"(n.night, n.site) > (${len(args) - 1}, ${len(args)})")
-        args.append(limit)
+        where = Where()
+        where.when("n.site = {}", site)
+        where.when("n.night >= {}", first)
+        where.when("n.night <= {}", last)
+        where.after(["n.night", "n.site"], after.values() if after else None)
         return await self.conn.fetch(
             "SELECT n.*, (SELECT count(*) FROM observation o WHERE o.site = n.site AND o.night = n.night"
-            " AND o.withdrawn_in IS NULL) AS observations FROM night n"
-            f" {'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY n.night, n.site LIMIT ${len(args)}",
-            *args,
+            f" AND o.withdrawn_in IS NULL) AS observations FROM night n WHERE {where.clause()}"
+            f" ORDER BY n.night, n.site LIMIT {int(limit)}",
+            *where.args,
         )
 
     async def count_observations(self, site: str, night: date) -> int:

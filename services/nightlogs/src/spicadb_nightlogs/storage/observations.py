@@ -10,7 +10,9 @@ from uuid import UUID
 
 import asyncpg
 
+from spicadb_kit.pagination import Cursor
 from spicadb_kit.rights import release_sql, visible_sql
+from spicadb_kit.sql import Where
 
 # the columns a log writes, in COPY order
 OBSERVATION_COLUMNS = (
@@ -70,6 +72,13 @@ SUMMARY = (
 # calibrators are released when observed, in every view (the kit's rule)
 CALIBRATOR = "o.kind = 'calibrator'"
 VISIBLE = visible_sql("o.programme", "o.end_at", "$1::text", "$2::boolean", calibrator=CALIBRATOR)
+
+
+class ObservationKey(Cursor, frozen=True):
+    """The observations listing's keyset (ORDER BY mjd_start, id)."""
+
+    mjd_start: float
+    id: UUID
 
 
 @dataclass
@@ -168,35 +177,26 @@ class ObservationStore:
         flt: ObservationFilter,
         viewer: str | None,
         sees_all: bool,
-        after: tuple[float, UUID] | None,
+        after: ObservationKey | None,
         limit: int,
     ) -> list[asyncpg.Record]:
-        args: list[Any] = [viewer, sees_all]
-        where = [VISIBLE]
+        where = Where(viewer, sees_all, conditions=[VISIBLE])
         if not flt.withdrawn:
-            where.append("o.withdrawn_in IS NULL")
-        for clause, value in (
-            ("o.site = ${}", flt.site),
-            ("o.night >= ${}", flt.night_from),
-            ("o.night <= ${}", flt.night_to),
-            ("o.programme = ${}", flt.programme),
-            ("o.target_id = ${}", flt.target_id),
-            ("lower(o.target_name) = lower(${})", flt.target_name),
-            ("o.mode = ${}", flt.mode),
-            ("o.level = ${}", flt.level),
-            ("o.kind = ${}", flt.kind),
-        ):
-            if value is not None:
-                args.append(value)
-                where.append(clause.format(len(args)))
-        if after is not None:
-            args += list(after)
-            where.append(f"(o.mjd_start, o.id) > (${len(args) - 1}, ${len(args)})")
-        args.append(limit)
+            where.add("o.withdrawn_in IS NULL")
+        where.when("o.site = {}", flt.site)
+        where.when("o.night >= {}", flt.night_from)
+        where.when("o.night <= {}", flt.night_to)
+        where.when("o.programme = {}", flt.programme)
+        where.when("o.target_id = {}", flt.target_id)
+        where.when("lower(o.target_name) = lower({})", flt.target_name)
+        where.when("o.mode = {}", flt.mode)
+        where.when("o.level = {}", flt.level)
+        where.when("o.kind = {}", flt.kind)
+        where.after(["o.mjd_start", "o.id"], after.values() if after else None)
         return await self.conn.fetch(
-            f"SELECT {SUMMARY} FROM observation o WHERE {' AND '.join(where)}"
-            f" ORDER BY o.mjd_start, o.id LIMIT ${len(args)}",
-            *args,
+            f"SELECT {SUMMARY} FROM observation o WHERE {where.clause()}"
+            f" ORDER BY o.mjd_start, o.id LIMIT {int(limit)}",
+            *where.args,
         )
 
     async def rematchable(self) -> list[asyncpg.Record]:
