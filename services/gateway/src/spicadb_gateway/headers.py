@@ -1,9 +1,7 @@
 """Header sets of the proxy: what never crosses a hop, what the gateway sets itself, what every answer
-carries (security headers, CORS for the configured frontend origins)."""
+carries (security headers; CORS in cors.py), and the gateway's own cookies in a Cookie header."""
 
 from __future__ import annotations
-
-from collections.abc import Iterable
 
 # RFC 9110 §7.6.1 connection-specific fields, and the de-facto ones
 HOP_BY_HOP = frozenset(
@@ -39,10 +37,6 @@ GATEWAY_HTML_CSP = (
 # for proxied answers that set no policy of their own: only the framing rule
 DEFAULT_CSP = b"frame-ancestors 'none'"
 
-CORS_ALLOW_HEADERS = b"authorization, content-type, x-csrf-token, x-request-id, traceparent, tracestate"
-CORS_EXPOSE_HEADERS = b"x-request-id, retry-after, www-authenticate, location, content-disposition"
-CORS_MAX_AGE = b"600"
-
 
 def security_headers(hsts: bool) -> list[tuple[bytes, bytes]]:
     """Added to every answer that does not set them itself."""
@@ -55,38 +49,6 @@ def security_headers(hsts: bool) -> list[tuple[bytes, bytes]]:
     if hsts:
         headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
     return headers
-
-
-class Cors:
-    """CORS for a fixed set of origins, with credentials (the session cookie) allowed."""
-
-    def __init__(self, origins: Iterable[str]) -> None:
-        self.origins = frozenset(o.encode() for o in origins)
-
-    def allowed(self, origin: bytes | None) -> bool:
-        return origin is not None and origin in self.origins
-
-    @staticmethod
-    def response_headers(origin: bytes) -> list[tuple[bytes, bytes]]:
-        return [
-            (b"access-control-allow-origin", origin),
-            (b"access-control-allow-credentials", b"true"),
-            (b"access-control-expose-headers", CORS_EXPOSE_HEADERS),
-            (b"vary", b"Origin"),
-        ]
-
-    @staticmethod
-    def preflight_headers(
-        origin: bytes, methods: Iterable[str], requested: bytes | None
-    ) -> list[tuple[bytes, bytes]]:
-        return [
-            (b"access-control-allow-origin", origin),
-            (b"access-control-allow-credentials", b"true"),
-            (b"access-control-allow-methods", ", ".join(sorted(methods)).encode()),
-            (b"access-control-allow-headers", requested or CORS_ALLOW_HEADERS),
-            (b"access-control-max-age", CORS_MAX_AGE),
-            (b"vary", b"Origin, Access-Control-Request-Method, Access-Control-Request-Headers"),
-        ]
 
 
 def cookie_value(cookie_header: bytes | None, name: bytes) -> str | None:
