@@ -12,6 +12,8 @@ from nats.js import JetStreamContext
 
 from ..logs import get_logger
 
+__all__ = ["DEFAULT_MAX_PAYLOAD", "Bus", "message_size", "server_max_payload"]
+
 log = get_logger(__name__)
 
 # nats-server's default max_payload: what an event may weigh before any server said otherwise
@@ -38,6 +40,8 @@ def message_size(headers: Mapping[str, str] | None, payload: bytes) -> int:
 
 
 class Bus:
+    """One named NATS connection with its JetStream context."""
+
     def __init__(self, url: str, name: str) -> None:
         self.url = url
         self.name = name
@@ -48,6 +52,7 @@ class Bus:
 
     @property
     def js(self) -> JetStreamContext:
+        """The JetStream context; raises before :meth:`connect`."""
         if self._js is None:
             raise RuntimeError("bus is not connected")
         return self._js
@@ -60,9 +65,11 @@ class Bus:
 
     @property
     def connected(self) -> bool:
+        """Whether the connection is up now (readiness)."""
         return self.nc is not None and self.nc.is_connected
 
     def on_reconnect(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after every reconnection (pull subscriptions do not survive one)."""
         self._listeners.append(listener)
 
     async def connect(self, timeout: float = 30.0) -> None:
@@ -92,6 +99,7 @@ class Bus:
         _note_server_limit(self.nc.max_payload)
 
     async def close(self) -> None:
+        """Drain the connection (pending publishes and acks go out), or close it if it is broken."""
         if self.nc is not None and not self.nc.is_closed:
             try:
                 await self.nc.drain()

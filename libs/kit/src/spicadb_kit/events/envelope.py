@@ -19,12 +19,16 @@ SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/json"
 MSG_ID_HEADER = "Nats-Msg-Id"
 
+__all__ = ["CONTENT_TYPE", "MSG_ID_HEADER", "SPEC_VERSION", "Envelope", "EnvelopeError"]
+
 
 class EnvelopeError(ValueError):
     """A message whose headers are not a SPICA-DB envelope."""
 
 
 class Envelope(msgspec.Struct, frozen=True, kw_only=True):
+    """The CloudEvents attributes of one event, with the aggregate and version it belongs to."""
+
     id: uuid.UUID
     type: str
     source: str
@@ -47,6 +51,7 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True):
         aggregate_version: int,
         trace_headers: Mapping[str, str] | None = None,
     ) -> Envelope:
+        """A new envelope (fresh id, time now) for ``event``, carrying the caller's trace context."""
         trace = trace_headers or {}
         return cls(
             id=uuid.uuid4(),
@@ -61,6 +66,7 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True):
         )
 
     def headers(self) -> dict[str, str]:
+        """The NATS headers of the message: ``ce-*`` attributes, ``Nats-Msg-Id``, trace context."""
         headers = {
             "ce-specversion": SPEC_VERSION,
             "ce-id": str(self.id),
@@ -82,6 +88,7 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True):
 
     @classmethod
     def from_headers(cls, headers: Mapping[str, str] | None) -> Envelope:
+        """The envelope a message's headers carry; :class:`EnvelopeError` when they carry none."""
         if not headers:
             raise EnvelopeError("message has no headers")
         try:

@@ -24,6 +24,8 @@ from ..telemetry import current_trace_headers
 from .bus import message_size, server_max_payload
 from .envelope import Envelope
 
+__all__ = ["HEADROOM", "Outbox", "event_too_large", "largest_fields"]
+
 _NEXT_VERSIONS = """
 INSERT INTO outbox_aggregate AS a (aggregate_type, aggregate_id, last_version)
 SELECT t, i, n FROM unnest($1::text[], $2::text[], $3::bigint[]) AS u(t, i, n)

@@ -17,10 +17,20 @@ from nats.js.errors import NotFoundError
 from ..logs import get_logger
 from ..spec import ConsumerDecl, ServiceSpec, StreamDecl
 
+__all__ = [
+    "backfill",
+    "consumer_config",
+    "provision",
+    "provision_consumer",
+    "provision_stream",
+    "stream_config",
+]
+
 log = get_logger(__name__)
 
 
 def stream_config(decl: StreamDecl) -> api.StreamConfig:
+    """The JetStream configuration of a declared stream (file storage, limits retention)."""
     return api.StreamConfig(
         name=decl.name,
         subjects=list(decl.subjects),
@@ -33,6 +43,7 @@ def stream_config(decl: StreamDecl) -> api.StreamConfig:
 
 
 def consumer_config(decl: ConsumerDecl) -> api.ConsumerConfig:
+    """The JetStream configuration of a declared durable pull consumer (explicit acks)."""
     return api.ConsumerConfig(
         name=decl.durable,
         durable_name=decl.durable,
@@ -48,6 +59,7 @@ def consumer_config(decl: ConsumerDecl) -> api.ConsumerConfig:
 
 
 async def provision_stream(js: JetStreamContext, decl: StreamDecl) -> None:
+    """Create the stream, or bring an existing one to its declared configuration."""
     config = stream_config(decl)
     try:
         await js.stream_info(decl.name)
@@ -59,6 +71,7 @@ async def provision_stream(js: JetStreamContext, decl: StreamDecl) -> None:
 
 
 async def provision_consumer(js: JetStreamContext, decl: ConsumerDecl) -> None:
+    """Create the durable consumer, or bring an existing one to its declared configuration."""
     # CONSUMER.CREATE with a name creates or updates; the server refuses a change it cannot apply
     await js.add_consumer(decl.stream, consumer_config(decl))
     log.info("consumer provisioned", stream=decl.stream, consumer=decl.durable)

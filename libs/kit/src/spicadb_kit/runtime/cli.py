@@ -25,8 +25,8 @@ import asyncpg
 import nats
 
 from ..events import request_replay
+from ..events.parked import discard_parked, parked_events, retry_parked
 from ..events.provision import backfill, provision
-from ..events.relay import discard_parked, parked_events, retry_parked
 from ..migrate import migrate_service
 from ..settings import RuntimeSettings, ServiceSettings, SettingsError
 from ..spec import ServiceSpec, discover_services
