@@ -8,9 +8,13 @@ What runs (all started here, on free ports, and stopped by pid at the end):
   PostgreSQL), the echo upstream (tests/gateway/gateway_support.py: answers at once; hashes bodies as
   they stream in), and the gateway (uvicorn, the real app: route policy, token check, rate limit,
   streaming proxy), each a process of its own; a JWKS server with the test signing key runs here;
+- the httpx arm: a second gateway, the same in every way but that its forwarder sends through httpx
+  (tests/gateway/gateway_httpx_arm.py) instead of the gateway's own upstream client: the baseline the
+  claim that the hand-made client is cheaper is measured against;
 - a load generator in this process: N keep-alive connections (a minimal HTTP/1.1 client on asyncio
   streams, cheap enough not to be the bottleneck) sending GETs with a bearer token for a fixed duration,
-  direct and through the gateway alternately (the better of ``--rounds`` runs is kept for each):
+  direct, through the gateway and through the httpx arm in turn (the better of ``--rounds`` runs is
+  kept for each):
     * ``GET /pings/bench`` on the probe at 1 connection (the latency the gateway adds to one request) and
       at N connections (p50 under load); target: gateway p50 <= 1.5x direct;
     * ``GET /echo/bench`` at N connections: an upstream that costs next to nothing, so the gateway is the
@@ -314,7 +318,15 @@ async def run(args: argparse.Namespace, base: Path) -> dict[str, Any]:
                     else (),
                 ).start()
                 processes.append(gateway)
+                gateway_httpx = ServerProcess(
+                    "gateway_httpx_arm:create_app",
+                    dict(gateway.env),
+                    base / "gateway-httpx.log",
+                    http=args.http,
+                ).start()
+                processes.append(gateway_httpx)
                 gateway.wait_ready()
+                gateway_httpx.wait_ready()
                 say(f"probe {probe.url}, echo {echo.url}, gateway {gateway.url} (logs in {base})")
                 token = tokens.mint("probe:read", "probe:write", client_id="bench", lifetime=3600)
                 path = f"/pings/{PING}"
@@ -322,11 +334,12 @@ async def run(args: argparse.Namespace, base: Path) -> dict[str, Any]:
                     "probe": probe.pid,
                     "echo": echo.pid,
                     "gateway": gateway.pid,
+                    "gateway_httpx": gateway_httpx.pid,
                     "bench": os.getpid(),
                     "postgres": cluster.pid or 0,
                 }
                 say("warming up")
-                for port in (probe.port, gateway.port):
+                for port in (probe.port, gateway.port, gateway_httpx.port):
                     await load(port, path, token, args.connections, 2.0 if not args.quick else 0.5)
                 scenarios = (
                     # the latency the gateway adds to one request, then the same under load
@@ -336,10 +349,11 @@ async def run(args: argparse.Namespace, base: Path) -> dict[str, Any]:
                     (f"echo, {args.connections} connections", echo.port, "/echo/bench", args.connections),
                 )
                 for label, direct_port, target, connections in scenarios:
-                    rows: dict[str, dict[str, float]] = {"direct": {}, "gateway": {}}
+                    rows: dict[str, dict[str, float]] = {"direct": {}, "gateway": {}, "httpx": {}}
+                    arms = (("direct", direct_port), ("gateway", gateway.port), ("httpx", gateway_httpx.port))
                     # alternate, keep the better run of each (noise on a shared box goes one way)
                     for _ in range(args.rounds):
-                        for name, port in (("direct", direct_port), ("gateway", gateway.port)):
+                        for name, port in arms:
                             before = cpu_of(pids)
                             result = await load(port, target, token, connections, args.duration)
                             after = cpu_of(pids)
@@ -385,11 +399,13 @@ def report(results: dict[str, Any], connections: int) -> bool:
         f"echo, {connections} connections",
     ):
         rows = results[label]
-        for name in ("direct", "gateway"):
+        for name in ("direct", "gateway", "httpx"):
             row = rows[name]
+            # the gateway column: the gateway that served the row (the httpx arm is a process of its own)
+            cpu_gw = row["cpu_gateway_httpx"] if name == "httpx" else row["cpu_gateway"]
             print(
                 f"  {label + ', ' + name:<34}{row['p50_ms']:>8.2f}{row['p99_ms']:>9.2f}{row['rps']:>9,.0f}"
-                f"{row['cpu_gateway']:>9.0f}{row['cpu_probe']:>7.0f}{row['cpu_echo']:>6.0f}"
+                f"{cpu_gw:>9.0f}{row['cpu_probe']:>7.0f}{row['cpu_echo']:>6.0f}"
                 f"{row['cpu_postgres']:>5.0f}{row['cpu_bench']:>6.0f}{row['cpu_idle']:>6.0f}"
             )
         ratio = rows["gateway"]["p50_ms"] / rows["direct"]["p50_ms"]
@@ -400,6 +416,19 @@ def report(results: dict[str, Any], connections: int) -> bool:
             ok &= passed
             line += f"{'':>24}target p50 <= {TARGET_P50_RATIO}x: {'ok' if passed else 'SHORT'}"
         print(line)
+        # the speed claim of the gateway's own upstream client, against httpx in the same gateway
+        httpx_rows = rows["httpx"]
+        rows["client_vs_httpx"] = {
+            "p50_ratio": rows["gateway"]["p50_ms"] / httpx_rows["p50_ms"],
+            "rps_ratio": rows["gateway"]["rps"] / httpx_rows["rps"],
+            "cpu_per_request_ratio": (rows["gateway"]["cpu_gateway"] / rows["gateway"]["rps"])
+            / (httpx_rows["cpu_gateway_httpx"] / httpx_rows["rps"]),
+        }
+        print(
+            f"  {label + ', gateway/httpx':<34}{rows['client_vs_httpx']['p50_ratio']:>7.2f}x"
+            f"{'':>12}{rows['client_vs_httpx']['rps_ratio']:>6.2f}x"
+            f"   gateway CPU per request {rows['client_vs_httpx']['cpu_per_request_ratio']:.2f}x httpx's"
+        )
     # the gateway's own rate: with the probe behind it, the probe (one process, its database query and
     # its own token check) is the limit, direct or not; with the echo, the gateway is
     rate = results[f"echo, {connections} connections"]["gateway"]["rps"]
