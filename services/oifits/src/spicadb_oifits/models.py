@@ -8,6 +8,8 @@ from uuid import UUID
 
 import msgspec
 
+from spicadb_kit.pagination import Page
+
 Profile = Literal["archive", "drs"]
 FileStatus = Literal["current", "superseded"]
 
@@ -123,10 +125,8 @@ class FileSummary(msgspec.Struct, frozen=True, kw_only=True):
     url: str
 
 
-class FilePage(msgspec.Struct, frozen=True):
+class FilePage(Page[FileSummary], frozen=True):
     items: list[FileSummary]
-    # pass as ``cursor`` for the next page; None on the last one
-    next: str | None
 
 
 class RejectionOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -142,6 +142,5 @@ class RejectionOut(msgspec.Struct, frozen=True, kw_only=True):
     last_pushed_at: datetime
 
 
-class RejectionPage(msgspec.Struct, frozen=True):
+class RejectionPage(Page[RejectionOut], frozen=True):
     items: list[RejectionOut]
-    next: str | None

@@ -17,15 +17,16 @@ from litestar.response import Stream
 
 from spicadb_kit.auth import Principal, requires
 from spicadb_kit.errors import NotFound, Problem
+from spicadb_kit.pagination import DEFAULT_LIMIT, LINK_HEADER, CursorParameter, Limit, paged
 from spicadb_kit.responses import content_disposition
 
 from ..domain import PLOT_KINDS, RangeNotSatisfiable, byte_range
 from ..models import FileOut, FilePage, FileStatus, GranuleOut, Profile, RejectionOut, RejectionPage
 from ..services.files import FileService
 from ..services.push import PushRequest, PushService, UploadCutOff
+from ..storage.files import FileKey, RejectionKey
 
 ANONYMOUS = {"anonymous": True}
-Limit = Annotated[int, QueryParameter(ge=1, le=1000)]
 # plots never change for a granule: cached for a year, privately while the granule is proprietary
 PLOT_CACHE = 365 * 24 * 3600
 
@@ -95,17 +96,18 @@ class FileController(Controller):
         location = {"Location": f"/oifits/files/{record.id}"}
         return Response(record, status_code=201 if created else 200, headers=location)
 
-    @get("/files", opt=ANONYMOUS, operation_id="listFiles")
+    @get("/files", opt=ANONYMOUS, operation_id="listFiles", response_headers=[LINK_HEADER])
     async def listing(
         self,
+        request: Request[Any, Any, Any],
         files: NamedDependency[FileService],
         sha256: Annotated[str | None, QueryParameter(description="the file with this content")] = None,
         product: Annotated[str | None, QueryParameter()] = None,
         status: Annotated[FileStatus | None, QueryParameter()] = None,
         programme: Annotated[str | None, QueryParameter()] = None,
-        cursor: Annotated[str | None, QueryParameter(description="`next` of the previous page")] = None,
-        limit: Limit = 100,
-    ) -> FilePage:
+        cursor: CursorParameter = None,
+        limit: Limit = DEFAULT_LIMIT,
+    ) -> Response[FilePage]:
         """Files newest first, the ones the caller may see. ``sha256`` finds a file by content (the DRS
         client asks before pushing)."""
         filters = {
@@ -114,7 +116,7 @@ class FileController(Controller):
             "status": status,
             "programme": programme,
         }
-        return await files.files(filters, cursor, limit)
+        return paged(request, await files.files(filters, FileKey.decode(cursor), limit))
 
     @get("/files/{file_id:uuid}", opt=ANONYMOUS, operation_id="getFile")
     async def detail(self, file_id: FromPath[UUID], files: NamedDependency[FileService]) -> FileOut:
@@ -176,15 +178,22 @@ class FileController(Controller):
             return Response(b"", status_code=304, headers=headers)
         return Response(png, media_type="image/png", headers=headers)
 
-    @get("/rejections", guards=[requires("oifits:read")], operation_id="listRejections", tags=["rejections"])
+    @get(
+        "/rejections",
+        guards=[requires("oifits:read")],
+        operation_id="listRejections",
+        tags=["rejections"],
+        response_headers=[LINK_HEADER],
+    )
     async def rejections(
         self,
+        request: Request[Any, Any, Any],
         files: NamedDependency[FileService],
-        cursor: Annotated[str | None, QueryParameter()] = None,
-        limit: Limit = 100,
-    ) -> RejectionPage:
+        cursor: CursorParameter = None,
+        limit: Limit = DEFAULT_LIMIT,
+    ) -> Response[RejectionPage]:
         """Pushes refused, newest first, each with its validation report."""
-        return await files.rejections(cursor, limit)
+        return paged(request, await files.rejections(RejectionKey.decode(cursor), limit))
 
     @get(
         "/rejections/{rejection_id:uuid}",
