@@ -12,8 +12,9 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from spicadb_kit.errors import NotFound
+from spicadb_kit.errors import NotFound, Problem
 from spicadb_kit.rights import Viewer
+from spicadb_kit.rows import row_to
 
 from ..blobs import BlobStore
 from ..config import OifitsSettings
@@ -22,7 +23,6 @@ from ..models import (
     FileOut,
     FilePage,
     FileSummary,
-    FindingOut,
     GranuleOut,
     ObservationLinkOut,
     PreviewOut,
@@ -30,10 +30,8 @@ from ..models import (
     RejectionPage,
     ReportOut,
 )
-from ..storage.files import FileKey, FileStore, RejectionKey, RejectionStore
+from ..storage.files import FileStore, RejectionStore
 from .urls import Urls
-
-_GRANULE_OUT = set(GranuleOut.__struct_fields__)
 
 
 class FileService:
@@ -64,10 +62,13 @@ class FileService:
             raise NotFound(f"no file {file_id}", code="file-not-found")
         return row
 
-    async def files(self, filters: dict[str, Any], after: FileKey | None, limit: int) -> FilePage:
+    async def files(self, filters: dict[str, Any], cursor: str | None, limit: int) -> FilePage:
+        after = _cursor(cursor)
         async with self.pool.acquire() as conn:
             rows = await FileStore(conn).files(*self._who, filters=filters, after=after, limit=limit + 1)
-        return FilePage.of([self._summary(r) for r in rows], limit, lambda f: FileKey(f.pushed_at, f.id))
+        items = [self._summary(r) for r in rows[:limit]]
+        last = rows[limit - 1] if len(rows) > limit else None
+        return FilePage(items, f"{last['pushed_at'].isoformat()}~{last['id']}" if last else None)
 
     async def granule(self, granule_id: UUID) -> GranuleOut:
         async with self.pool.acquire() as conn:
@@ -93,96 +94,48 @@ class FileService:
             raise NotFound(f"no rejection {rejection_id}", code="rejection-not-found")
         return _rejection_out(row)
 
-    async def rejections(self, after: RejectionKey | None, limit: int) -> RejectionPage:
+    async def rejections(self, cursor: str | None, limit: int) -> RejectionPage:
         async with self.pool.acquire() as conn:
-            rows = await RejectionStore(conn).listing(after, limit + 1)
-        items = [_rejection_out(r) for r in rows]
-        return RejectionPage.of(items, limit, lambda r: RejectionKey(r.last_pushed_at, r.id))
+            rows = await RejectionStore(conn).listing(_cursor(cursor), limit + 1)
+        last = rows[limit - 1] if len(rows) > limit else None
+        next_ = f"{last['last_pushed_at'].isoformat()}~{last['id']}" if last else None
+        return RejectionPage([_rejection_out(r) for r in rows[:limit]], next_)
 
     async def _granules(self, files: FileStore, rows: Sequence[asyncpg.Record]) -> list[GranuleOut]:
         ids = [r["id"] for r in rows]
         previews: dict[UUID, list[PreviewOut]] = defaultdict(list)
         for p in await files.previews(ids):
             url = self.urls.preview(p["granule_id"], p["kind"])
-            previews[p["granule_id"]].append(PreviewOut(p["kind"], PLOT_TITLES[p["kind"]], url, p["size"]))
+            previews[p["granule_id"]].append(row_to(PreviewOut, p, title=PLOT_TITLES[p["kind"]], url=url))
         links: dict[UUID, list[ObservationLinkOut]] = defaultdict(list)
         for link in await files.links(ids):
             url = self.urls.observation(link["observation_id"])
-            links[link["granule_id"]].append(
-                ObservationLinkOut(link["observation_id"], link["matched_by"], url)
-            )
-        return [
-            GranuleOut(
-                **{k: r[k] for k in _GRANULE_OUT if k in r},
-                superseded=r["status"] == "superseded",
-                observations=links[r["id"]],
-                previews=previews[r["id"]],
-            )
-            for r in rows
-        ]
+            links[link["granule_id"]].append(row_to(ObservationLinkOut, link, url=url))
+        return [row_to(GranuleOut, r, observations=links[r["id"]], previews=previews[r["id"]]) for r in rows]
 
     def _file_out(self, row: asyncpg.Record, granules: list[GranuleOut]) -> FileOut:
-        return FileOut(
-            id=row["id"],
-            filename=row["filename"],
-            sha256=row["sha256"],
-            md5=row["md5"],
-            size=row["size"],
-            status=row["status"],
-            product_id=row["product_id"],
-            product_version=row["product_version"],
-            superseded_by=row["superseded_by"],
-            superseded_at=row["superseded_at"],
-            oifits_version=row["oifits_version"],
-            verdict=row["verdict"],
-            calib_level=row["calib_level"],
-            programme=row["programme"],
-            release_date=row["release_date"],
-            pushed_by=row["pushed_by"],
-            pushed_at=row["pushed_at"],
-            download_url=self.urls.content(row["id"]),
-            report=_report(row["report"]),
-            granules=granules,
-        )
+        url = self.urls.content(row["id"])
+        return row_to(FileOut, row, download_url=url, report=_report(row["report"]), granules=granules)
 
     def _summary(self, row: asyncpg.Record) -> FileSummary:
-        return FileSummary(
-            id=row["id"],
-            filename=row["filename"],
-            sha256=row["sha256"],
-            size=row["size"],
-            status=row["status"],
-            product_id=row["product_id"],
-            product_version=row["product_version"],
-            verdict=row["verdict"],
-            programme=row["programme"],
-            granules=row["granule_count"],
-            pushed_by=row["pushed_by"],
-            pushed_at=row["pushed_at"],
-            url=self.urls.file(row["id"]),
-        )
+        return row_to(FileSummary, row, url=self.urls.file(row["id"]))
 
 
 def _report(stored: Any) -> ReportOut:
+    """A stored validation report (older ones may lack the version and the profile)."""
     document = msgspec.json.decode(stored) if isinstance(stored, str | bytes) else stored
-    return ReportOut(
-        version=document.get("version"),
-        verdict=document["verdict"],
-        profile=document.get("profile", "archive"),
-        findings=[FindingOut(**f) for f in document["findings"]],
-    )
+    return msgspec.convert({"version": None, "profile": "archive", **document}, ReportOut)
 
 
 def _rejection_out(row: asyncpg.Record) -> RejectionOut:
-    return RejectionOut(
-        id=row["id"],
-        filename=row["filename"],
-        sha256=row["sha256"],
-        size=row["size"],
-        product_id=row["product_id"],
-        report=_report(row["report"]),
-        attempts=row["attempts"],
-        pushed_by=row["pushed_by"],
-        pushed_at=row["pushed_at"],
-        last_pushed_at=row["last_pushed_at"],
-    )
+    return row_to(RejectionOut, row, report=_report(row["report"]))
+
+
+def _cursor(cursor: str | None) -> tuple[datetime, UUID] | None:
+    if not cursor:
+        return None
+    moment, _, ident = cursor.partition("~")
+    try:
+        return datetime.fromisoformat(moment), UUID(ident)
+    except ValueError:
+        raise Problem("the cursor is not one a page gave", code="bad-cursor") from None

@@ -4,13 +4,11 @@ one visibility rule of the kit (calibrator files are never embargoed, as in OiDB
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
-from spicadb_kit.pagination import Cursor
 from spicadb_kit.rights import release_sql, visible_sql
 from spicadb_kit.sql import Where
 
@@ -29,20 +27,6 @@ GRANULE_COLUMNS = (
     " dataproduct_category, obs_id, progid, proposal_subid, quality_level, programme, obs_end"
 )
 _GRANULE_NAMES = tuple(c.strip() for c in GRANULE_COLUMNS.split(","))
-
-
-class FileKey(Cursor):
-    """The files listing's keyset (ORDER BY pushed_at DESC, id DESC)."""
-
-    pushed_at: datetime
-    id: UUID
-
-
-class RejectionKey(Cursor):
-    """The rejections listing's keyset (ORDER BY last_pushed_at DESC, id DESC)."""
-
-    last_pushed_at: datetime
-    id: UUID
 
 
 class FileStore:
@@ -157,7 +141,7 @@ class FileStore:
         sees_all: bool,
         *,
         filters: dict[str, Any],
-        after: FileKey | None,
+        after: tuple[Any, UUID] | None,
         limit: int,
     ) -> list[asyncpg.Record]:
         """Newest first (keyset on pushed_at, id)."""
@@ -165,10 +149,11 @@ class FileStore:
         for column, value in filters.items():
             if value is not None:
                 where.add(f"f.{column} = {{}}", value)
-        where.after(["f.pushed_at", "f.id"], after.values() if after else None, descending=True)
+        if after is not None:
+            where.add("(f.pushed_at, f.id) < ({}, {})", *after)
         return list(
             await self.conn.fetch(
-                "SELECT f.*, (SELECT count(*) FROM granule g WHERE g.file_id = f.id) AS granule_count"
+                "SELECT f.*, (SELECT count(*) FROM granule g WHERE g.file_id = f.id) AS granules"
                 f" FROM oifits_file f WHERE {where.clause()}"
                 f" ORDER BY f.pushed_at DESC, f.id DESC LIMIT {int(limit)}",
                 *where.args,
@@ -178,8 +163,8 @@ class FileStore:
     async def granules_of_file(self, file_id: UUID) -> list[asyncpg.Record]:
         return list(
             await self.conn.fetch(
-                f"SELECT g.*, {GRANULE_RELEASE} AS release_date, f.status FROM granule g"
-                " JOIN oifits_file f ON f.id = g.file_id WHERE g.file_id = $1"
+                f"SELECT g.*, {GRANULE_RELEASE} AS release_date, f.status = 'superseded' AS superseded"
+                " FROM granule g JOIN oifits_file f ON f.id = g.file_id WHERE g.file_id = $1"
                 " ORDER BY g.night, g.target_name, g.insname",
                 file_id,
             )
@@ -187,8 +172,8 @@ class FileStore:
 
     async def granule(self, granule_id: UUID, viewer: str | None, sees_all: bool) -> asyncpg.Record | None:
         return await self.conn.fetchrow(
-            f"SELECT g.*, {GRANULE_RELEASE} AS release_date, f.status FROM granule g"
-            f" JOIN oifits_file f ON f.id = g.file_id WHERE g.id = $3 AND {GRANULE_VISIBLE}",
+            f"SELECT g.*, {GRANULE_RELEASE} AS release_date, f.status = 'superseded' AS superseded"
+            f" FROM granule g JOIN oifits_file f ON f.id = g.file_id WHERE g.id = $3 AND {GRANULE_VISIBLE}",
             viewer,
             sees_all,
             granule_id,
@@ -244,14 +229,15 @@ class RejectionStore:
     async def get(self, rejection_id: UUID) -> asyncpg.Record | None:
         return await self.conn.fetchrow("SELECT * FROM rejection WHERE id = $1", rejection_id)
 
-    async def listing(self, after: RejectionKey | None, limit: int) -> list[asyncpg.Record]:
-        """Newest first (keyset on last_pushed_at, id)."""
-        where = Where()
-        where.after(["last_pushed_at", "id"], after.values() if after else None, descending=True)
+    async def listing(self, after: tuple[Any, UUID] | None, limit: int) -> list[asyncpg.Record]:
+        if after is None:
+            sql = "SELECT * FROM rejection ORDER BY last_pushed_at DESC, id DESC LIMIT $1"
+            return list(await self.conn.fetch(sql, limit))
         return list(
             await self.conn.fetch(
-                f"SELECT * FROM rejection WHERE {where.clause()}"
-                f" ORDER BY last_pushed_at DESC, id DESC LIMIT {int(limit)}",
-                *where.args,
+                "SELECT * FROM rejection WHERE (last_pushed_at, id) < ($1, $2)"
+                " ORDER BY last_pushed_at DESC, id DESC LIMIT $3",
+                *after,
+                limit,
             )
         )
