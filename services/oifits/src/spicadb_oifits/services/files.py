@@ -12,7 +12,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from spicadb_kit.errors import NotFound, Problem
+from spicadb_kit.errors import NotFound
 from spicadb_kit.rights import Viewer
 from spicadb_kit.rows import row_to
 
@@ -30,7 +30,7 @@ from ..models import (
     RejectionPage,
     ReportOut,
 )
-from ..storage.files import FileStore, RejectionStore
+from ..storage.files import FileKey, FileStore, RejectionKey, RejectionStore
 from .urls import Urls
 
 
@@ -62,13 +62,10 @@ class FileService:
             raise NotFound(f"no file {file_id}", code="file-not-found")
         return row
 
-    async def files(self, filters: dict[str, Any], cursor: str | None, limit: int) -> FilePage:
-        after = _cursor(cursor)
+    async def files(self, filters: dict[str, Any], after: FileKey | None, limit: int) -> FilePage:
         async with self.pool.acquire() as conn:
             rows = await FileStore(conn).files(*self._who, filters=filters, after=after, limit=limit + 1)
-        items = [self._summary(r) for r in rows[:limit]]
-        last = rows[limit - 1] if len(rows) > limit else None
-        return FilePage(items, f"{last['pushed_at'].isoformat()}~{last['id']}" if last else None)
+        return FilePage.of([self._summary(r) for r in rows], limit, lambda f: FileKey(f.pushed_at, f.id))
 
     async def granule(self, granule_id: UUID) -> GranuleOut:
         async with self.pool.acquire() as conn:
@@ -94,12 +91,11 @@ class FileService:
             raise NotFound(f"no rejection {rejection_id}", code="rejection-not-found")
         return _rejection_out(row)
 
-    async def rejections(self, cursor: str | None, limit: int) -> RejectionPage:
+    async def rejections(self, after: RejectionKey | None, limit: int) -> RejectionPage:
         async with self.pool.acquire() as conn:
-            rows = await RejectionStore(conn).listing(_cursor(cursor), limit + 1)
-        last = rows[limit - 1] if len(rows) > limit else None
-        next_ = f"{last['last_pushed_at'].isoformat()}~{last['id']}" if last else None
-        return RejectionPage([_rejection_out(r) for r in rows[:limit]], next_)
+            rows = await RejectionStore(conn).listing(after, limit + 1)
+        items = [_rejection_out(r) for r in rows]
+        return RejectionPage.of(items, limit, lambda r: RejectionKey(r.last_pushed_at, r.id))
 
     async def _granules(self, files: FileStore, rows: Sequence[asyncpg.Record]) -> list[GranuleOut]:
         ids = [r["id"] for r in rows]
@@ -129,13 +125,3 @@ def _report(stored: Any) -> ReportOut:
 
 def _rejection_out(row: asyncpg.Record) -> RejectionOut:
     return row_to(RejectionOut, row, report=_report(row["report"]))
-
-
-def _cursor(cursor: str | None) -> tuple[datetime, UUID] | None:
-    if not cursor:
-        return None
-    moment, _, ident = cursor.partition("~")
-    try:
-        return datetime.fromisoformat(moment), UUID(ident)
-    except ValueError:
-        raise Problem("the cursor is not one a page gave", code="bad-cursor") from None

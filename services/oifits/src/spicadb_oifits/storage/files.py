@@ -4,11 +4,13 @@ one visibility rule of the kit (calibrator files are never embargoed, as in OiDB
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
+from spicadb_kit.pagination import Cursor
 from spicadb_kit.rights import release_sql, visible_sql
 from spicadb_kit.sql import Where
 
@@ -27,6 +29,20 @@ GRANULE_COLUMNS = (
     " dataproduct_category, obs_id, progid, proposal_subid, quality_level, programme, obs_end"
 )
 _GRANULE_NAMES = tuple(c.strip() for c in GRANULE_COLUMNS.split(","))
+
+
+class FileKey(Cursor):
+    """The files listing's keyset (ORDER BY pushed_at DESC, id DESC)."""
+
+    pushed_at: datetime
+    id: UUID
+
+
+class RejectionKey(Cursor):
+    """The rejections listing's keyset (ORDER BY last_pushed_at DESC, id DESC)."""
+
+    last_pushed_at: datetime
+    id: UUID
 
 
 class FileStore:
@@ -141,7 +157,7 @@ class FileStore:
         sees_all: bool,
         *,
         filters: dict[str, Any],
-        after: tuple[Any, UUID] | None,
+        after: FileKey | None,
         limit: int,
     ) -> list[asyncpg.Record]:
         """Newest first (keyset on pushed_at, id)."""
@@ -149,8 +165,7 @@ class FileStore:
         for column, value in filters.items():
             if value is not None:
                 where.add(f"f.{column} = {{}}", value)
-        if after is not None:
-            where.add("(f.pushed_at, f.id) < ({}, {})", *after)
+        where.after(["f.pushed_at", "f.id"], after.values() if after else None, descending=True)
         return list(
             await self.conn.fetch(
                 "SELECT f.*, (SELECT count(*) FROM granule g WHERE g.file_id = f.id) AS granules"
@@ -229,15 +244,14 @@ class RejectionStore:
     async def get(self, rejection_id: UUID) -> asyncpg.Record | None:
         return await self.conn.fetchrow("SELECT * FROM rejection WHERE id = $1", rejection_id)
 
-    async def listing(self, after: tuple[Any, UUID] | None, limit: int) -> list[asyncpg.Record]:
-        if after is None:
-            sql = "SELECT * FROM rejection ORDER BY last_pushed_at DESC, id DESC LIMIT $1"
-            return list(await self.conn.fetch(sql, limit))
+    async def listing(self, after: RejectionKey | None, limit: int) -> list[asyncpg.Record]:
+        """Newest first (keyset on last_pushed_at, id)."""
+        where = Where()
+        where.after(["last_pushed_at", "id"], after.values() if after else None, descending=True)
         return list(
             await self.conn.fetch(
-                "SELECT * FROM rejection WHERE (last_pushed_at, id) < ($1, $2)"
-                " ORDER BY last_pushed_at DESC, id DESC LIMIT $3",
-                *after,
-                limit,
+                f"SELECT * FROM rejection WHERE {where.clause()}"
+                f" ORDER BY last_pushed_at DESC, id DESC LIMIT {int(limit)}",
+                *where.args,
             )
         )
