@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
-from nats.js import JetStreamContext
-
-sys.path.insert(0, str(Path(__file__).parent / "support"))
-
 from harness import Probe
+from nats.js import JetStreamContext
 
 from spicadb_kit.infra import NatsServer
 from spicadb_kit.testing.tokens import TokenFactory

@@ -3,22 +3,16 @@ field and writes nothing, and the next ordinary log still reaches the L0 view (t
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any
 
 import msgspec
+from harness import eventually
 from nats.js import JetStreamContext
+from nightlogs_support import NightLogsService, mjd_at, post_log
+from obsportal_support import ObsportalService
 
-HERE = Path(__file__).parent
-sys.path[:0] = [str(HERE / "nightlogs"), str(HERE / "obsportal")]
-
-from harness import eventually  # noqa: E402
-from nightlogs_support import NightLogsService, mjd_at, post_log  # noqa: E402
-from obsportal_support import ObsportalService  # noqa: E402
-
-from spicadb_kit.infra import NatsServer  # noqa: E402
-from spicadb_kit.testing.tokens import TokenFactory  # noqa: E402
+from spicadb_kit.infra import NatsServer
+from spicadb_kit.testing.tokens import TokenFactory
 
 
 def log_line(star: str, hour: float, comments: str) -> dict[str, Any]:

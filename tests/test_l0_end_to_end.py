@@ -4,22 +4,16 @@ visible to the programme's members only; a quality flag follows; the programme's
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any
 
+from harness import eventually
 from nats.js import JetStreamContext
+from nightlogs_support import FLAG, NIGHT, SCHEDULE, NightLogsService, at, csv_log, line, post_log
+from obsportal_support import ObsportalService, votable_rows
+from programmes_support import ProgrammesService
 
-HERE = Path(__file__).parent
-sys.path[:0] = [str(HERE / "programmes"), str(HERE / "nightlogs"), str(HERE / "obsportal")]
-
-from harness import eventually  # noqa: E402
-from nightlogs_support import FLAG, NIGHT, SCHEDULE, NightLogsService, at, csv_log, line, post_log  # noqa: E402
-from obsportal_support import ObsportalService, votable_rows  # noqa: E402
-from programmes_support import ProgrammesService  # noqa: E402
-
-from spicadb_kit.infra import NatsServer  # noqa: E402
-from spicadb_kit.testing.tokens import TokenFactory  # noqa: E402
+from spicadb_kit.infra import NatsServer
+from spicadb_kit.testing.tokens import TokenFactory
 
 SIX = ["E1", "W2", "W1", "S2", "S1", "E2"]
 VEGA = {"name": "Vega", "ra": 279.2347, "dec": 38.7837}

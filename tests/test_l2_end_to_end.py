@@ -7,31 +7,26 @@ from the L2 granule to its L0 observation and back."""
 from __future__ import annotations
 
 import asyncio
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
 import httpx
+from gateway_support import AUTH_STAND_IN, Jwks, LocalServer
+from harness import eventually
 from nats.js import JetStreamContext
+from nightlogs_support import FLAG, NightLogsService, csv_log, line, mjd_at, post_log
+from oidb_support import OidbService
+from oifits_support import OifitsService, oifits
+from programmes_support import ProgrammesService
+from spicadb_gateway.app import create_app as create_gateway
+from spicadb_gateway.config import GatewaySettings
+from spicadb_gateway.spec import SPEC as GATEWAY_SPEC
 
-HERE = Path(__file__).parent
-sys.path[:0] = [str(HERE / d) for d in ("programmes", "nightlogs", "oifits", "oidb", "gateway")]
-
-from gateway_support import AUTH_STAND_IN, Jwks, LocalServer  # noqa: E402
-from harness import eventually  # noqa: E402
-from nightlogs_support import FLAG, NightLogsService, csv_log, line, mjd_at, post_log  # noqa: E402
-from oidb_support import OidbService  # noqa: E402
-from oifits_support import OifitsService, oifits  # noqa: E402
-from programmes_support import ProgrammesService  # noqa: E402
-from spicadb_gateway.app import create_app as create_gateway  # noqa: E402
-from spicadb_gateway.config import GatewaySettings  # noqa: E402
-from spicadb_gateway.spec import SPEC as GATEWAY_SPEC  # noqa: E402
-
-from spicadb_kit.events.provision import provision  # noqa: E402
-from spicadb_kit.infra import NatsServer  # noqa: E402
-from spicadb_kit.testing.services import migrate, role_dsn  # noqa: E402
-from spicadb_kit.testing.tokens import TokenFactory  # noqa: E402
+from spicadb_kit.events.provision import provision
+from spicadb_kit.infra import NatsServer
+from spicadb_kit.testing.services import migrate, role_dsn
+from spicadb_kit.testing.tokens import TokenFactory
 
 VEGA = {"name": "Vega", "ra": 279.2347, "dec": 38.7837}
 VO = "{http://www.ivoa.net/xml/VOTable/v1.3}"

@@ -4,14 +4,9 @@ the generic checks of tests/deploy: its settings, the two modes, and the ingress
 from __future__ import annotations
 
 import re
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "deploy"))
-
 from deploy_checks import (
     CHART_DIR,
     COMPOSE_FILE,

@@ -8,13 +8,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from auth_support import AuthService
+from gateway_support import LocalServer
+from harness import eventually
 from nats.js import JetStreamContext
 from oifits_support import OifitsService, oifits
 from spicadb_auth.app import create_app as create_auth
@@ -23,12 +25,6 @@ from synthetic import truncate
 
 from spicadb_kit.auth import TokenVerifier
 from spicadb_kit.infra import NatsServer, free_port
-
-sys.path[:0] = [str(Path(__file__).parent.parent / "gateway"), str(Path(__file__).parent.parent / "auth")]
-
-from auth_support import AuthService  # noqa: E402
-from gateway_support import LocalServer  # noqa: E402
-from harness import eventually  # noqa: E402
 
 FAST = ["--backoff", "0.05"]
 

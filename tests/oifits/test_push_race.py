@@ -9,14 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import sys
-from pathlib import Path
 from typing import Any
 
 import httpx
-
-sys.path.insert(0, str(Path(__file__).parent.parent / "gateway"))
-
 from gateway_support import LocalServer
 from harness import eventually
 from oifits_support import PUBLIC_URL, OifitsService, oifits

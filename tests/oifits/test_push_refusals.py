@@ -4,17 +4,13 @@ that cannot be indexed keeps only its report)."""
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
+from gateway_support import LocalServer
 from oifits_support import OifitsService, oifits, push
 from synthetic import Spec, build, drop, to_bytes, truncate
-
-sys.path.insert(0, str(Path(__file__).parent.parent / "gateway"))
-from gateway_support import LocalServer
 
 NOTHING = {
     "oifits_file": 0,

@@ -2,21 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-from nats.js import JetStreamContext
 from programmes_support import ProgrammesService
+from service_fixture import service_fixture
 
-from spicadb_kit.infra import NatsServer
-from spicadb_kit.testing.tokens import TokenFactory
-
-
-@pytest.fixture
-async def service(
-    database: str, jetstream: JetStreamContext, nats_server: NatsServer, tokens: TokenFactory
-) -> AsyncIterator[ProgrammesService]:
-    installed = ProgrammesService(database, nats_server.url, tokens, jetstream)
-    await installed.install()
-    yield installed
-    await installed.close()
+service = service_fixture(ProgrammesService)
