@@ -86,7 +86,7 @@ async def test_bad_parameters_are_problems(service: OidbService) -> None:
             ({"dec": 95, "ra": 1, "radius": 1}, 400),
             ({"calib_level": 7}, 400),
             ({"night": "yesterday"}, 400),
-            ({"cursor": "abc"}, 422),
+            ({"cursor": "abc"}, 400),  # a bad cursor (bad-cursor)
             ({"limit": 0}, 400),
         ):
             response = await client.get("/oidb/granules", params=params)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import sys
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Generic, Self, TypeVar
 from urllib.parse import parse_qsl, quote, urlencode
@@ -32,6 +33,8 @@ __all__ = [
     "MAX_LIMIT",
     "Cursor",
     "CursorParameter",
+    "Float8",
+    "Int8",
     "Limit",
     "Page",
     "bad_cursor",
@@ -62,6 +65,11 @@ LINK_HEADER = ResponseHeader(
     required=False,
     value='<?cursor=...>; rel="next"',  # never sent as is: it gives the document the header's type
 )
+
+# keyset fields a PostgreSQL float8 or int8 column takes: a forged cursor with NaN, an infinity or an
+# integer beyond 64 bits is a bad cursor, not a database error
+Float8 = Annotated[float, msgspec.Meta(ge=-sys.float_info.max, le=sys.float_info.max)]
+Int8 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -8,6 +8,8 @@ from uuid import UUID
 
 import msgspec
 
+from spicadb_kit.pagination import Page
+
 Level = Literal["unknown", "good", "usable", "degraded", "bad"]
 
 
@@ -87,10 +89,8 @@ class ExposureOut(msgspec.Struct):
     date_release: datetime | None
 
 
-class ExposurePage(msgspec.Struct):
+class ExposurePage(Page[ExposureOut]):
     items: list[ExposureOut]
-    # the cursor of the next page (None: this is the last one)
-    next: str | None
 
 
 class PlannedOut(msgspec.Struct):

@@ -8,6 +8,8 @@ from uuid import UUID
 
 import msgspec
 
+from spicadb_kit.pagination import Page
+
 
 class PreviewOut(msgspec.Struct):
     """A quick-look plot: ``kind`` uv (UV coverage), vis2 (squared visibility against spatial
@@ -92,7 +94,5 @@ class GranuleOut(msgspec.Struct):
     access_size: int | None
 
 
-class GranulePage(msgspec.Struct):
+class GranulePage(Page[GranuleOut]):
     items: list[GranuleOut]
-    # the cursor of the next page (None: this is the last one)
-    next: str | None

@@ -3,29 +3,37 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, route
+from litestar import Controller, Request, Response, route
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
 from spicadb_kit.auth import requires
+from spicadb_kit.pagination import DEFAULT_LIMIT, LINK_HEADER, CursorParameter, Limit, paged
 
 from ..models import ExposureOut, ExposurePage, Level, PlannedOut
 from ..services.exposures import ObsportalService
+from ..storage.exposures import ExposureKey
 from . import READ_METHODS, operation
 
 READ = [requires("nightlogs:read")]
-Limit = Annotated[int, QueryParameter(ge=1, le=1000)]
 
 
 class ExposureController(Controller):
     path = "/obsportal"
     tags = ["exposures"]
 
-    @route("/exposures", http_method=READ_METHODS, guards=READ, operation_id=operation("listExposures"))
+    @route(
+        "/exposures",
+        http_method=READ_METHODS,
+        guards=READ,
+        operation_id=operation("listExposures"),
+        response_headers=[LINK_HEADER],
+    )
     async def listing(
         self,
+        request: Request[Any, Any, Any],
         obsportal: NamedDependency[ObsportalService],
         night_from: Annotated[
             date | None, QueryParameter(description="first night (local date at its start)")
@@ -35,9 +43,9 @@ class ExposureController(Controller):
         target: Annotated[str | None, QueryParameter(description="part of the target name")] = None,
         mode: Annotated[str | None, QueryParameter(description="SPICA mode: LR, MR640 ... HR")] = None,
         level: Annotated[Level | None, QueryParameter(description="quality flag")] = None,
-        cursor: Annotated[str | None, QueryParameter(description="`next` of the previous page")] = None,
-        limit: Limit = 100,
-    ) -> ExposurePage:
+        cursor: CursorParameter = None,
+        limit: Limit = DEFAULT_LIMIT,
+    ) -> Response[ExposurePage]:
         """Exposures by start time, the ones the caller may see: their programme's members see them
         always, everyone once released, admins and trusted robots all."""
         items = await obsportal.listing(
@@ -47,12 +55,10 @@ class ExposureController(Controller):
             target=target,
             mode=mode,
             level=level,
-            after=cursor,
+            after=ExposureKey.decode(cursor),
             limit=limit + 1,
         )
-        more = len(items) > limit
-        items = items[:limit]
-        return ExposurePage(items=items, next=f"{items[-1].mjd_start!r}:{items[-1].obs_id}" if more else None)
+        return paged(request, ExposurePage.of(items, limit, lambda e: ExposureKey(e.mjd_start, e.obs_id)))
 
     @route(
         "/exposures/{exp_id:str}",

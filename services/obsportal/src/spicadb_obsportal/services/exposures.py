@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 
-from spicadb_kit.errors import NotFound, Unprocessable
+from spicadb_kit.errors import NotFound
 from spicadb_kit.rights import Viewer
 from spicadb_kit.rows import row_to, rows_to
 
@@ -17,7 +17,7 @@ from .. import votable
 from ..config import ObsportalSettings
 from ..domain import INSTRUMENT, INTERFEROMETER, parse_exp_id
 from ..models import ExposureOut, PlannedOut
-from ..storage.exposures import ExposureStore, Query, vo_columns
+from ..storage.exposures import ExposureKey, ExposureStore, Query, vo_columns
 from ..votable import Field
 
 # vo-interop.md §11: ObsPortal's search.votable FIELDs, exactly these names in this order
@@ -129,34 +129,21 @@ class ObsportalService:
         target: str | None = None,
         mode: str | None = None,
         level: str | None = None,
-        after: str | None = None,
+        after: ExposureKey | None = None,
         limit: int,
     ) -> list[ExposureOut]:
         query = Query(self.viewer)
-        if night_from is not None:
-            query.add("e.night >= {}", night_from)
-        if night_to is not None:
-            query.add("e.night <= {}", night_to)
-        if programme is not None:
-            query.add("e.programme = {}", programme)
+        query.when("e.night >= {}", night_from)
+        query.when("e.night <= {}", night_to)
+        query.when("e.programme = {}", programme)
         if target is not None:
             query.add(
                 "e.target_id IN (SELECT t.id FROM target t WHERE t.name_key LIKE '%' || {} || '%')",
                 " ".join(target.lower().split()),
             )
-        if mode is not None:
-            query.add("e.mode = {}", mode)
-        if level is not None:
-            query.add("e.level = {}", level)
-        if after is not None:
-            mjd, _, obs_id = after.partition(":")
-            try:
-                key = (float(mjd), int(obs_id))
-            except ValueError:
-                key = (math.nan, 0)
-            if not math.isfinite(key[0]) or not -(2**63) <= key[1] < 2**63:  # what the keys can be
-                raise Unprocessable("cursor is not the `next` of a page", code="invalid-cursor")
-            query.add("(e.mjd_start, e.id) > ({}::float8, {}::int8)", *key)
+        query.when("e.mode = {}", mode)
+        query.when("e.level = {}", level)
+        query.after(["e.mjd_start", "e.id"], after.values() if after else None)
         async with self.pool.acquire() as conn:
             rows = await ExposureStore(conn).select(query, LISTING_ORDER, limit)
         return rows_to(ExposureOut, rows)

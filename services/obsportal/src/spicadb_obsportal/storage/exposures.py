@@ -8,6 +8,7 @@ from datetime import date
 
 import asyncpg
 
+from spicadb_kit.pagination import Cursor, Float8, Int8
 from spicadb_kit.rights import Viewer, release_sql, visible_sql
 from spicadb_kit.sql import Where
 
@@ -79,6 +80,13 @@ VO_VALUES: dict[str, str] = {
     "target_ra": "e.ra",
     "target_dec": "e.dec",
 }
+
+
+class ExposureKey(Cursor):
+    """The exposures listing's keyset (ORDER BY mjd_start, id)."""
+
+    mjd_start: Float8
+    id: Int8
 
 
 class Query(Where):

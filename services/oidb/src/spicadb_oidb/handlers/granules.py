@@ -6,17 +6,19 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from litestar import Controller, HttpMethod, route
+from litestar import Controller, HttpMethod, Request, Response, route
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 from litestar.types import Method
 
+from spicadb_kit.pagination import DEFAULT_LIMIT, LINK_HEADER, CursorParameter, Limit, paged
+
 from ..models import GranuleOut, GranulePage
 from ..services.granules import GranuleService
+from ..storage.granules import GranuleKey
 
 ANONYMOUS = {"anonymous": True}
 READ = [HttpMethod.GET, HttpMethod.HEAD]
-Limit = Annotated[int, QueryParameter(ge=1, le=1000)]
 
 
 def operation(name: str) -> Any:
@@ -32,9 +34,16 @@ class GranuleController(Controller):
     path = "/oidb"
     tags = ["granules"]
 
-    @route("/granules", http_method=READ, opt=ANONYMOUS, operation_id=operation("listGranules"))
+    @route(
+        "/granules",
+        http_method=READ,
+        opt=ANONYMOUS,
+        operation_id=operation("listGranules"),
+        response_headers=[LINK_HEADER],
+    )
     async def listing(
         self,
+        request: Request[Any, Any, Any],
         granules: NamedDependency[GranuleService],
         target: Annotated[
             str | None, QueryParameter(description="target name (case and blanks aside)")
@@ -54,9 +63,9 @@ class GranuleController(Controller):
         superseded: Annotated[
             bool, QueryParameter(description="list the granules of superseded files too")
         ] = False,
-        cursor: Annotated[str | None, QueryParameter(description="`next` of the previous page")] = None,
-        limit: Limit = 100,
-    ) -> GranulePage:
+        cursor: CursorParameter = None,
+        limit: Limit = DEFAULT_LIMIT,
+    ) -> Response[GranulePage]:
         """Granules by id, the ones the caller may see: everyone once released (calibrators at once),
         the programme's members always, admins and trusted robots all. Superseded files' granules only
         with ``superseded=true``."""
@@ -70,12 +79,10 @@ class GranuleController(Controller):
             calib_level=calib_level,
             updated_since=updated_since,
             superseded=superseded,
-            after=cursor,
+            after=GranuleKey.decode(cursor),
             limit=limit + 1,
         )
-        more = len(items) > limit
-        items = items[:limit]
-        return GranulePage(items=items, next=str(items[-1].id) if more else None)
+        return paged(request, GranulePage.of(items, limit, lambda g: GranuleKey(g.id)))
 
     @route(
         "/granules/{granule_id:str}", http_method=READ, opt=ANONYMOUS, operation_id=operation("getGranule")

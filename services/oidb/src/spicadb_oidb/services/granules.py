@@ -11,14 +11,14 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from spicadb_kit.errors import NotFound, Problem, Unprocessable
+from spicadb_kit.errors import NotFound, Problem
 from spicadb_kit.rights import Viewer
 
 from .. import votable
 from ..config import OidbSettings
 from ..domain import PREVIEW_TITLES, Naming, name_key
 from ..models import GranuleOut
-from ..storage.granules import GranuleStore, Query
+from ..storage.granules import GranuleKey, GranuleStore, Query
 from ..votable import Link
 
 ORDER = "g.id"
@@ -56,7 +56,7 @@ class GranuleService:
         calib_level: int | None = None,
         updated_since: datetime | None = None,
         superseded: bool = False,
-        after: str | None = None,
+        after: GranuleKey | None = None,
         limit: int,
     ) -> list[GranuleOut]:
         query = Query(self.viewer)
@@ -73,10 +73,7 @@ class GranuleService:
             query.add("g.updated_at >= {}", updated_since)
         if not superseded:
             query.add("NOT g.superseded")
-        if after is not None:
-            if not after.isdigit():
-                raise Unprocessable("cursor is not the `next` of a page", code="invalid-cursor")
-            query.add("g.id > {}::int8", int(after))
+        query.after(["g.id"], after.values() if after else None)
         async with self.pool.acquire() as conn:
             rows = await GranuleStore(conn).select(query, ORDER, limit)
         return [granule_out(r) for r in rows]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncpg
 
+from spicadb_kit.pagination import Cursor, Int8
 from spicadb_kit.rights import Viewer, visible_sql
 from spicadb_kit.sql import Where
 
@@ -16,6 +17,12 @@ def visible(viewer: str, sees_all: str) -> str:
     return visible_sql(
         "g.programme", "g.obs_end", viewer, sees_all, calibrator="g.dataproduct_category = 'CALIB'"
     )
+
+
+class GranuleKey(Cursor):
+    """The granules listing's keyset (ORDER BY id)."""
+
+    id: Int8
 
 
 class Query(Where):
