@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import re
+import struct
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import NamedTuple
 
@@ -54,6 +55,7 @@ HEAD = (
 TAIL = "</VOTABLE>\n"
 MEDIA_TYPE = "application/x-votable+xml"
 
+_FLOAT32 = struct.Struct("<f")
 _CHUNK_BYTES = 64 * 1024  # a streamed piece: big enough to cost little per write, small enough to stream
 
 # XML special characters, and what XML 1.0 cannot carry at all (C0 controls but tab and line ends, lone
@@ -251,6 +253,19 @@ def _double(value: object) -> str:
     return repr(number)
 
 
+def _single(value: object) -> str:
+    """A single-precision value (``float``) as its shortest text: 0.9 stored as 0.8999999761581421."""
+    text = _double(value)
+    if not text or text[-1] == "f" or len(text) <= 9:  # null, +Inf/-Inf, or already short
+        return text
+    single = _FLOAT32.unpack(_FLOAT32.pack(float(text)))[0]
+    for digits in range(6, 10):
+        short = f"{single:.{digits}g}"
+        if _FLOAT32.unpack(_FLOAT32.pack(float(short)))[0] == single:
+            return short
+    return repr(single)
+
+
 def _integer(value: object) -> str:
     return "" if value is None else str(int(value))  # type: ignore[call-overload]
 
@@ -267,7 +282,7 @@ def _text(value: object) -> str:
 
 _CELLS: dict[str, Callable[[object], str]] = {
     "double": _double,
-    "float": _double,
+    "float": _single,
     "int": _integer,
     "long": _integer,
     "short": _integer,
@@ -282,12 +297,16 @@ def cell(datatype: str, arraysize: str | None = None) -> Callable[[object], str]
     """The TD text of a value of this datatype: an array of numbers (a list) space-separated, a null
     (``None``, NaN) empty."""
     scalar = _CELLS[datatype]
+    floating = scalar is _double or scalar is _single
     if arraysize is None or datatype in _STRINGS:
         return scalar
+    # a null fixed-size array of floats is as many NaNs (an empty one would be the wrong size)
+    size = arraysize.rstrip("*")
+    null = " ".join(["NaN"] * int(size)) if size.isdigit() and floating else ""
 
     def array(value: object) -> str:
         if value is None:
-            return ""
+            return null
         if isinstance(value, (list, tuple)):
             return " ".join("NaN" if v is None else (scalar(v) or "NaN") for v in value)
         return scalar(value)
@@ -298,9 +317,9 @@ def cell(datatype: str, arraysize: str | None = None) -> Callable[[object], str]
 # -------------------------------------------------------------------------------------------- documents
 
 
-def _ids(fields: Sequence[Field]) -> list[str]:
-    """One XML ID per field, unique within the document's table."""
-    seen: set[str] = set()
+def _ids(fields: Sequence[Field], taken: Iterable[str] = ()) -> list[str]:
+    """One XML ID per field, unique within the document (``taken``: the IDs of its other elements)."""
+    seen: set[str] = set(taken)
     ids = []
     for f in fields:
         ident = f.id or xml_id(f.name)
@@ -346,7 +365,9 @@ def stream(
     head.append(f" <RESOURCE{rtype}>\n")
     head += resource_body
     if fields is not None:
-        ids = _ids(fields)
+        taken = [c.id for c in resource.coosys]
+        taken += [p.id or xml_id(p.name) for p in (*resource.params, *table_params)]
+        ids = _ids(fields, taken)
         table_attributes = _attributes(
             (("name", table_name), ("nrows", None if nrows is None else str(nrows)))
         )

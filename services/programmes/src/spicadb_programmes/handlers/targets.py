@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from datetime import date
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -11,6 +12,7 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.response import Stream
 
 from spicadb_kit.auth import requires
 from spicadb_kit.errors import FieldError, Problem
@@ -20,7 +22,7 @@ from spicadb_kit.responses import content_disposition
 from ..models import ImportReport, TargetIn, TargetOut, TargetPage, TargetPatch
 from ..services.targets import Observability, TargetService
 from ..storage.targets import BANDS, SORTS, TargetFilter
-from ..targetlists import write_csv, write_json, write_votable
+from ..targetlists import iter_csv, iter_spicadb, iter_votable, write_json
 from ..targetlists.jsonlist import TargetExport
 
 READ = [requires("programmes:read")]
@@ -29,11 +31,14 @@ Sort = Literal["name", "ra", "dec", "created", "mag_v", "mag_r", "mag_i", "mag_j
 Progress = Literal["not-observed", "partial", "done"]
 Degrees = Annotated[float | None, QueryParameter(ge=0.0, le=360.0)]
 Declination = Annotated[float | None, QueryParameter(ge=-90.0, le=90.0)]
+# format -> (media type, file name ending)
 EXPORTS = {
     "votable": ("application/x-votable+xml", "xml"),
+    "spicadb": ("application/x-votable+xml", "spicadb.xml"),
     "csv": ("text/csv; charset=utf-8", "csv"),
     "json": ("application/json", "json"),
 }
+ExportFormat = Literal["votable", "spicadb", "csv", "json"]
 assert set(Sort.__args__) == set(SORTS)  # type: ignore[attr-defined]
 
 
@@ -178,9 +183,18 @@ class TargetController(Controller):
         "/export",
         guards=READ,
         operation_id="exportTargets",
-        # format=json answers a target list object; votable and csv answer text
+        # format=json answers a target list object; votable, spicadb and csv answer text
         responses={
-            200: ResponseSpec(TargetExport, description="The matching targets", generate_examples=False)
+            200: ResponseSpec(
+                TargetExport,
+                description=(
+                    "The matching targets: `format=votable` and `format=spicadb` as"
+                    " `application/x-votable+xml` (VOTable 1.4, TABLEDATA), `format=csv` as"
+                    " `text/csv; charset=utf-8`, `format=json` as `application/json` (this schema)."
+                    " Sent as it is written (chunked); `Content-Disposition` names the file."
+                ),
+                generate_examples=False,
+            )
         },
         opt=answers("application/x-votable+xml", "text/csv"),
     )
@@ -188,7 +202,15 @@ class TargetController(Controller):
         self,
         code: FromPath[str],
         targets: NamedDependency[TargetService],
-        format: Annotated[Literal["votable", "csv", "json"], QueryParameter()] = "votable",
+        format: Annotated[
+            ExportFormat,
+            QueryParameter(
+                description=(
+                    "votable: for Aspro2 (its columns, then the requests and the kept list columns);"
+                    " spicadb: the SPICA science database layout (TARGET_* columns); csv; json"
+                )
+            ),
+        ] = "votable",
         period: Annotated[
             str | None, QueryParameter(pattern=r"^\d{4}[AB]$", description="PERIOD for Aspro2")
         ] = None,
@@ -204,24 +226,39 @@ class TargetController(Controller):
         observable_on: Annotated[date | None, QueryParameter()] = None,
         min_altitude: Annotated[float, QueryParameter(ge=0, le=90)] = 30.0,
         min_hours: Annotated[float, QueryParameter(ge=0, le=24)] = 1.0,
-    ) -> Response[bytes]:
-        """The matching targets as a VOTable Aspro2 imports completely (File > Import, or SAMP), as CSV
-        or as JSON; same filters as the listing."""
+    ) -> Stream:
+        """The matching targets, same filters as the listing:
+
+        - ``votable``: a VOTable Aspro2 imports completely (File > Import, or SAMP): its columns, then per
+          target the observation requests (SETUPS with mode and configuration, VISITS, PRIORITY, PLANNED,
+          OBSERVED, GOOD, PROGRESS) and the columns of the imported lists kept as properties, with their
+          FIELD as they came;
+        - ``spicadb``: the SPICA science database layout: its TARGET_* columns in their order, names,
+          units, UCDs and descriptions, sexagesimal positions as they came, TARGET_ID, TARGET_Nobs,
+          TARGET_Nobs_Done and TARGET_Completion_Rate filled from the targets and their progress;
+        - ``csv``: a header of the target fields, magnitudes and diameters as columns, then the properties;
+        - ``json``: ``{"targets": [...]}``, properties included."""
         flt, seen = TargetQuery.build(
             work_package, priority, mag, ra_min, ra_max, dec_min, dec_max, progress, q,
             observable_on, min_altitude, min_hours,
         )  # fmt: skip
-        programme, configurations, rows = await targets.export(code, flt, seen)
+        found = await targets.export(code, flt, seen)
+        rows = found.targets
+        context = TargetService.export_context(found.seen, found.configurations, period)
+        body: Iterator[bytes]
         if format == "votable":
-            context = TargetService.export_context(programme, configurations, period)
-            body = await asyncio.to_thread(write_votable, rows, context)
+            body = iter_votable(rows, context, len(rows), columns=found.columns, requests=found.requests)
+        elif format == "spicadb":
+            body = iter_spicadb(rows, context, found.columns, found.requests, len(rows))
+        elif format == "csv":
+            body = iter_csv(rows, [c.name for c in found.columns if c.maps_to is None])
         else:
-            body = await asyncio.to_thread(write_csv if format == "csv" else write_json, rows)
+            body = iter([await asyncio.to_thread(write_json, rows)])
         media_type, extension = EXPORTS[format]
-        return Response(
+        return Stream(
             body,
             media_type=media_type,
-            headers={"Content-Disposition": content_disposition(f"{programme.code}-targets.{extension}")},
+            headers={"Content-Disposition": content_disposition(f"{found.seen.code}-targets.{extension}")},
         )
 
     @get("/{target_id:uuid}", guards=READ, operation_id="getTarget")

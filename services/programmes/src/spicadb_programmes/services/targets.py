@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import asyncpg
@@ -20,10 +20,12 @@ from spicadb_kit.events import Outbox
 from .. import sky
 from ..config import ProgrammesSettings
 from ..models import ImportReport, TargetIn, TargetOut, TargetPatch
+from ..storage.exports import ExportStore
 from ..storage.programmes import WorkPackageStore
 from ..storage.targets import FIELDS, TargetFilter, TargetStore, decode_cursor, encode_cursor, name_key
 from ..targetlists import ExportContext, ParsedList, RowError, parse_target_list
 from ..targetlists.duplicates import find_duplicates
+from ..targetlists.export_votable import ListColumn, Request
 from .access import Caller, Seen, see
 
 # a target's stored columns are TargetIn's fields but the last (work_package, a join): COPY rows
@@ -34,6 +36,16 @@ astuple = msgspec.structs.astuple
 
 # problem documents list at most this many row errors (the count says how many there were)
 MAX_LISTED_ERRORS = 1000
+
+
+class Export(NamedTuple):
+    """What a target export writes (:meth:`TargetService.export`)."""
+
+    seen: Seen
+    configurations: list[str]
+    targets: list[TargetOut]
+    columns: list[ListColumn]
+    requests: dict[UUID, list[Request]]
 
 
 class Observability(msgspec.Struct, frozen=True):
@@ -355,10 +367,9 @@ class TargetService:
         )
         return [r["id"] for r, keep in zip(rows, mask, strict=True) if keep]
 
-    async def export(
-        self, code: str, flt: TargetFilter, observability: Observability | None
-    ) -> tuple[Seen, list[str], list[TargetOut]]:
-        """The programme, its SPICA configurations, and the matching targets by name."""
+    async def export(self, code: str, flt: TargetFilter, observability: Observability | None) -> Export:
+        """What the exports write: the programme and its SPICA configurations, the matching targets by
+        name, the columns of the programme's lists and the targets' observation requests."""
         async with self.pool.acquire() as conn:
             seen = await see(conn, self.caller, code)
             if observability is not None:
@@ -370,7 +381,10 @@ class TargetService:
                 )
             ]
             targets = [target_out(row) async for row in TargetStore(conn).stream(seen.id, flt)]
-        return seen, configurations, targets
+            extras = ExportStore(conn)
+            columns = await extras.columns(seen.id)
+            requests = await extras.requests(seen.id)
+        return Export(seen, configurations, targets, columns, requests)
 
     @staticmethod
     def export_context(seen: Seen, configurations: list[str], period: str | None) -> ExportContext:

@@ -9,8 +9,9 @@ from __future__ import annotations
 from spicadb_kit.bulk import collector_paused
 
 from .common import ExportContext, ParsedList, RowError, TargetListError
-from .csvlist import parse_csv, write_csv
+from .csvlist import iter_csv, parse_csv, write_csv
 from .duplicates import Duplicate, find_duplicates
+from .export_spicadb import iter_spicadb, write_spicadb
 from .export_votable import iter_votable, write_votable
 from .jsonlist import parse_json, write_json
 from .votable import parse_votable
@@ -23,10 +24,13 @@ __all__ = [
     "RowError",
     "TargetListError",
     "find_duplicates",
+    "iter_csv",
+    "iter_spicadb",
     "iter_votable",
     "parse_target_list",
     "write_csv",
     "write_json",
+    "write_spicadb",
     "write_votable",
 ]
 

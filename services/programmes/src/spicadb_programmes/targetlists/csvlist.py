@@ -12,7 +12,8 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 from ..models import TargetIn, TargetOut
 from .common import FIELDS, Column, ParsedList, RowError, TargetListError, assemble
@@ -164,11 +165,70 @@ def _uncell(text: str) -> str:
     return text[1:] if text.startswith("'") and text[1:].startswith(_FORMULA_START) else text
 
 
-def write_csv(targets: Iterable[TargetOut | TargetIn]) -> bytes:
-    """UTF-8 CSV with a header of TargetIn field names; decimal degrees at each target's own epoch."""
+_STRUCTURED = ("magnitudes", "diameters", "properties")
+_PLAIN = tuple(f for f in FIELDS if f not in _STRUCTURED)
+_OWN_BANDS = frozenset("VRIJHK")  # mag_v..mag_k are columns of their own
+_DIAMETER_KINDS = {"LD": "LDD", "UD": "UDD", "D": "DIAM"}
+
+
+def _diameter_column(d: Any) -> str:
+    parts = [d.catalogue, _DIAMETER_KINDS.get(d.kind, d.kind), d.band]
+    return "_".join(p for p in parts if p)
+
+
+def _extra_columns(targets: list[Any], properties: Sequence[str]) -> tuple[list[str], list[str], list[str]]:
+    """The magnitude, diameter and property columns the targets need, in order of first appearance."""
+    bands: dict[str, None] = {}
+    diameters: dict[str, None] = {}
+    names: dict[str, None] = dict.fromkeys(properties)
+    for t in targets:
+        bands.update(dict.fromkeys(getattr(t, "magnitudes", None) or ()))
+        diameters.update(dict.fromkeys(_diameter_column(d) for d in getattr(t, "diameters", None) or ()))
+        names.update(dict.fromkeys(getattr(t, "properties", None) or ()))
+    return list(bands), list(diameters), list(names)
+
+
+def _extra_cells(t: Any, bands: list[str], diameters: list[str], names: list[str]) -> list[str]:
+    magnitudes = getattr(t, "magnitudes", None) or {}
+    cells: list[str] = []
+    for band in bands:
+        photometry = magnitudes.get(band)
+        if band not in _OWN_BANDS:
+            cells.append(_cell(photometry.mag if photometry else None))
+        cells.append(_cell(photometry.error if photometry else None))
+    found = {_diameter_column(d): d for d in getattr(t, "diameters", None) or ()}
+    for column in diameters:
+        d = found.get(column)
+        cells += [_cell(d.value if d else None), _cell(d.error if d else None)]
+    properties = getattr(t, "properties", None) or {}
+    cells += [_cell(properties.get(n)) for n in names]
+    return cells
+
+
+def iter_csv(targets: Iterable[TargetOut | TargetIn], properties: Sequence[str] = ()) -> Iterator[bytes]:
+    """UTF-8 CSV in pieces: a header of TargetIn field names, then each band's magnitude and error
+    (``Gmag``, ``e_Gmag``), each diameter and error (``JSDC2_LDD``, ``JSDC2_LDD_err``), then the
+    properties (``properties`` first, in that order); decimal degrees at each target's own epoch."""
+    items = list(targets)
+    bands, diameters, names = _extra_columns(items, properties)
+    header = list(_PLAIN)
+    for band in bands:
+        header += ([] if band in _OWN_BANDS else [f"{band}mag"]) + [f"e_{band}mag"]
+    for column in diameters:
+        header += [column, f"{column}_err"]
+    header += names
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(FIELDS)
-    for t in targets:
-        writer.writerow([_cell(getattr(t, f)) for f in FIELDS])
-    return out.getvalue().encode("utf-8")
+    writer.writerow(header)
+    for k, t in enumerate(items, 1):
+        writer.writerow([_cell(getattr(t, f)) for f in _PLAIN] + _extra_cells(t, bands, diameters, names))
+        if k % 2000 == 0:
+            yield out.getvalue().encode("utf-8")
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue().encode("utf-8")
+
+
+def write_csv(targets: Iterable[TargetOut | TargetIn], properties: Sequence[str] = ()) -> bytes:
+    """:func:`iter_csv` in one piece."""
+    return b"".join(iter_csv(targets, properties))
