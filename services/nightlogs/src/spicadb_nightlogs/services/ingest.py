@@ -32,6 +32,7 @@ from spicadb_kit.db import transaction
 from spicadb_kit.errors import FieldError, NotFound, Problem, Unprocessable
 from spicadb_kit.events import Outbox
 from spicadb_kit.logs import get_logger
+from spicadb_kit.rows import row_to
 
 from ..baselines import for_event, projected_baselines_many
 from ..config import NightLogsSettings
@@ -421,51 +422,18 @@ class LogService:
 
 def logged_of_row(row: asyncpg.Record, version: int, now: datetime, *, withdrawn: bool) -> ObservationLogged:
     """The ``observation.logged`` of a stored observation (withdrawn by a log, or matched again)."""
-    return ObservationLogged(
+    baselines = for_event(row["stations"], row["baselines"])
+    return row_to(
+        ObservationLogged,
+        row,
         observation_id=row["id"],
-        site=row["site"],
-        night=row["night"],
         log_version=version,
-        target_name=row["target_name"],
-        mode=row["mode"],
-        stations=list(row["stations"]),
-        mjd_start=row["mjd_start"],
-        mjd_end=row["mjd_end"],
         logged_at=now,
-        programme=row["programme"],
-        target_id=row["target_id"],
-        ra=row["ra"],
-        dec=row["dec"],
-        kind=row["kind"],
         withdrawn=withdrawn,
-        seeing=row["seeing"],
-        tau0=row["tau0"],
-        wind=row["wind"],
-        airmass=row["airmass"],
-        temperature=row["temperature"],
-        comments=row["comments"],
-        raw_files=list(row["raw_files"]),
-        baselines=for_event(row["stations"], row["baselines"]),
-        planned_sequence=row["planned_sequence"],
-        matched_by=row["matched_by"],
-        em_min=row["em_min"],
-        em_max=row["em_max"],
-        resolving_power=row["resolving_power"],
+        baselines=baselines,
     )
 
 
 def _report(row: asyncpg.Record, *, created: bool) -> IngestReport:
-    return IngestReport(
-        site=row["site"],
-        night=row["night"],
-        version=row["version"],
-        created=created,
-        format=row["format"],
-        lines=row["lines"],
-        observations=row["lines"] - len(row["skipped"]),
-        skipped_lines=list(row["skipped"]),
-        unmatched=row["unmatched"],
-        added=list(row["added"]),
-        changed=list(row["changed"]),
-        withdrawn=list(row["withdrawn"]),
-    )
+    observations = row["lines"] - len(row["skipped"])
+    return row_to(IngestReport, row, created=created, observations=observations, skipped_lines=row["skipped"])

@@ -6,12 +6,12 @@ from datetime import UTC, date, datetime
 from uuid import UUID
 
 import asyncpg
-import msgspec
 
 from spicadb_contracts.nightlogs import ObservationFlagged
 from spicadb_kit.db import transaction
 from spicadb_kit.errors import NotFound
 from spicadb_kit.events import Outbox
+from spicadb_kit.rows import row_to, rows_to
 
 from ..baselines import from_rows
 from ..domain import night_bounds
@@ -31,88 +31,9 @@ from .access import Caller
 from .schedules import plan_out
 
 
-def summary(row: asyncpg.Record) -> ObservationSummary:
-    return ObservationSummary(
-        id=row["id"],
-        site=row["site"],
-        night=row["night"],
-        target_name=row["target_name"],
-        kind=row["kind"],
-        type=row["type"],
-        programme=row["programme"],
-        target_id=row["target_id"],
-        matched_by=row["matched_by"],
-        planned_sequence=row["planned_sequence"],
-        mode=row["mode"],
-        stations=list(row["stations"]),
-        mjd_start=row["mjd_start"],
-        mjd_end=row["mjd_end"],
-        start=row["start_at"],
-        end=row["end_at"],
-        level=row["level"],
-        log_version=row["log_version"],
-        withdrawn=row["withdrawn_in"] is not None,
-    )
-
-
-def _flag(row: asyncpg.Record) -> FlagOut:
-    return FlagOut(
-        level=row["level"],
-        previous_level=row["previous_level"],
-        reasons=list(row["reasons"]),
-        comment=row["comment"],
-        flagged_by=row["flagged_by"],
-        flagged_at=row["flagged_at"],
-    )
-
-
 def detail(row: asyncpg.Record, flags: list[asyncpg.Record]) -> ObservationOut:
-    base = msgspec.structs.asdict(summary(row))
-    return ObservationOut(
-        **base,
-        ra=row["ra"],
-        dec=row["dec"],
-        pi=row["pi"],
-        log_programme=row["log_programme"],
-        combiner=row["combiner"],
-        em_min=row["em_min"],
-        em_max=row["em_max"],
-        resolving_power=row["resolving_power"],
-        seeing=row["seeing"],
-        tau0=row["tau0"],
-        t0_obs=row["t0_obs"],
-        wind=row["wind"],
-        airmass=row["airmass"],
-        temperature=row["temperature"],
-        b1=row["b1"],
-        b2=row["b2"],
-        b3=row["b3"],
-        comments=row["comments"],
-        raw_files=list(row["raw_files"]),
-        line=row["line"],
-        first_version=row["first_version"],
-        withdrawn_in=row["withdrawn_in"],
-        reasons=list(row["reasons"]),
-        level_comment=row["level_comment"],
-        release=row["release"],
-        baselines=from_rows(row["stations"], row["baselines"]),
-        flags=[_flag(f) for f in flags],
-    )
-
-
-def log_summary(row: asyncpg.Record) -> LogVersionSummary:
-    return LogVersionSummary(
-        version=row["version"],
-        format=row["format"],
-        lines=row["lines"],
-        skipped_lines=list(row["skipped"]),
-        unmatched=row["unmatched"],
-        added=row["n_added"],
-        changed=row["n_changed"],
-        withdrawn=row["n_withdrawn"],
-        ingested_by=row["ingested_by"],
-        ingested_at=row["ingested_at"],
-    )
+    baselines = from_rows(row["stations"], row["baselines"])
+    return row_to(ObservationOut, row, baselines=baselines, flags=rows_to(FlagOut, flags))
 
 
 class ObservationService:
@@ -138,18 +59,7 @@ class ObservationService:
     ) -> list[NightSummary]:
         async with self.pool.acquire() as conn:
             rows = await NightStore(conn).listing(site=site, first=first, last=last, after=after, limit=limit)
-        return [
-            NightSummary(
-                site=r["site"],
-                night=r["night"],
-                start=r["start_utc"],
-                end=r["end_utc"],
-                plan_version=r["plan_version"],
-                log_version=r["log_version"],
-                observations=r["observations"],
-            )
-            for r in rows
-        ]
+        return rows_to(NightSummary, rows)
 
     async def night(self, site: str, day: date) -> NightOut:
         async with self.pool.acquire() as conn:
@@ -160,10 +70,10 @@ class ObservationService:
                 )
             seen = await self.caller.programmes_seen(conn)
             plans = [plan_out(p, seen) for p in await PlanStore(conn).all(site, day)]
-            logs = [log_summary(r) for r in await LogStore(conn).summaries(site, day)]
-            observations = [
-                summary(r) for r in await ObservationStore(conn).of_night_visible(site, day, *self._who)
-            ]
+            logs = rows_to(LogVersionSummary, await LogStore(conn).summaries(site, day))
+            observations = rows_to(
+                ObservationSummary, await ObservationStore(conn).of_night_visible(site, day, *self._who)
+            )
         start, end = night_bounds(day)
         return NightOut(
             site=site, night=day, start=start, end=end, plans=plans, logs=logs, observations=observations
@@ -177,21 +87,16 @@ class ObservationService:
                     f"the night of {day} at {site} has no log version {version}", code="log-version-not-found"
                 )
             ids = [*row["added"], *row["changed"], *row["withdrawn"]]
-            visible = {r["id"]: summary(r) for r in await ObservationStore(conn).summaries(ids, *self._who)}
+            summaries = await ObservationStore(conn).summaries(ids, *self._who)
+            visible = {o.id: o for o in rows_to(ObservationSummary, summaries)}
         pick = lambda column: [visible[i] for i in row[column] if i in visible]  # noqa: E731
-        return LogVersionOut(
-            site=site,
-            night=day,
-            version=row["version"],
-            format=row["format"],
-            lines=row["lines"],
-            skipped_lines=list(row["skipped"]),
-            unmatched=row["unmatched"],
+        return row_to(
+            LogVersionOut,
+            row,
+            skipped_lines=row["skipped"],
             added=len(row["added"]),
             changed=len(row["changed"]),
             withdrawn=len(row["withdrawn"]),
-            ingested_by=row["ingested_by"],
-            ingested_at=row["ingested_at"],
             added_observations=pick("added"),
             changed_observations=pick("changed"),
             withdrawn_observations=pick("withdrawn"),
@@ -205,7 +110,7 @@ class ObservationService:
     ) -> list[ObservationSummary]:
         async with self.pool.acquire() as conn:
             rows = await ObservationStore(conn).listing(flt, *self._who, after, limit)
-        return [summary(r) for r in rows]
+        return rows_to(ObservationSummary, rows)
 
     async def get(self, observation_id: UUID) -> ObservationOut:
         async with self.pool.acquire() as conn:

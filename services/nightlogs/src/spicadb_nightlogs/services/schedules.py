@@ -13,6 +13,7 @@ from spicadb_contracts.nightlogs import NightScheduled, PlannedObservation
 from spicadb_kit.db import transaction
 from spicadb_kit.errors import FieldError, Unprocessable
 from spicadb_kit.events import Outbox
+from spicadb_kit.rows import row_to
 
 from ..domain import night_bounds
 from ..models import PlanOut, ScheduleIn
@@ -24,14 +25,7 @@ def plan_out(row: asyncpg.Record, seen: set[str] | None = None) -> PlanOut:
     observations = msgspec.convert(row["observations"], list[PlannedObservation])
     if seen is not None:
         observations = [o for o in observations if o.programme in seen]
-    return PlanOut(
-        site=row["site"],
-        night=row["night"],
-        version=row["version"],
-        observations=observations,
-        scheduled_by=row["scheduled_by"],
-        scheduled_at=row["scheduled_at"],
-    )
+    return row_to(PlanOut, row, observations=observations)
 
 
 class ScheduleService:

@@ -67,7 +67,8 @@ class NightStore:
         where.when("n.night <= {}", last)
         where.after(["n.night", "n.site"], after.values() if after else None)
         return await self.conn.fetch(
-            "SELECT n.*, (SELECT count(*) FROM observation o WHERE o.site = n.site AND o.night = n.night"
+            'SELECT n.*, n.start_utc AS start, n.end_utc AS "end", (SELECT count(*) FROM observation o'
+            " WHERE o.site = n.site AND o.night = n.night"
             f" AND o.withdrawn_in IS NULL) AS observations FROM night n WHERE {where.clause()}"
             f" ORDER BY n.night, n.site LIMIT {int(limit)}",
             *where.args,
@@ -112,9 +113,10 @@ class PlanStore:
         )
 
 
+# the fields of models.LogVersionSummary
 LOG_SUMMARY = (
-    "version, format, lines, skipped, unmatched, cardinality(added) AS n_added,"
-    " cardinality(changed) AS n_changed, cardinality(withdrawn) AS n_withdrawn, ingested_by, ingested_at"
+    "version, format, lines, skipped AS skipped_lines, unmatched, cardinality(added) AS added,"
+    " cardinality(changed) AS changed, cardinality(withdrawn) AS withdrawn, ingested_by, ingested_at"
 )
 
 

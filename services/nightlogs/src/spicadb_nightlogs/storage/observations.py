@@ -63,10 +63,12 @@ OBSERVATION_COLUMNS = (
 # kept when a corrected log rewrites an observation: its identity, first version and quality flag
 _REWRITTEN = [c for c in OBSERVATION_COLUMNS if c not in ("id", "site", "night", "obs_key", "first_version")]
 
+# the fields of models.ObservationSummary named from the table's columns
+NAMED = 'o.start_at AS start, o.end_at AS "end", o.withdrawn_in IS NOT NULL AS withdrawn'
+# the columns of models.ObservationSummary, each named as its field
 SUMMARY = (
     "o.id, o.site, o.night, o.target_name, o.kind, o.type, o.programme, o.target_id, o.matched_by,"
-    " o.planned_sequence, o.mode, o.stations, o.mjd_start, o.mjd_end, o.start_at, o.end_at, o.level,"
-    " o.log_version, o.withdrawn_in"
+    f" o.planned_sequence, o.mode, o.stations, o.mjd_start, o.mjd_end, o.level, o.log_version, {NAMED}"
 )
 # $1: the viewer's user name (NULL: anonymous), $2: whether they see everything
 # calibrators are released when observed, in every view (the kit's rule)
@@ -142,7 +144,8 @@ class ObservationStore:
         self, observation_id: UUID, viewer: str | None, sees_all: bool, *, lock: bool = False
     ) -> asyncpg.Record | None:
         return await self.conn.fetchrow(
-            f"SELECT o.*, {release_sql('o.programme', 'o.end_at', calibrator=CALIBRATOR)} AS release FROM observation o"
+            f"SELECT o.*, {NAMED}, {release_sql('o.programme', 'o.end_at', calibrator=CALIBRATOR)} AS release"
+            " FROM observation o"
             f" WHERE {VISIBLE} AND o.id = $3" + (" FOR UPDATE OF o" if lock else ""),
             viewer,
             sees_all,
