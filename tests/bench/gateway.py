@@ -49,8 +49,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parent / "support"), str(HERE.parent / "gateway")]
+from bench_paths import use_test_helpers
+
+use_test_helpers()
 
 import asyncpg  # noqa: E402
 import nats  # noqa: E402

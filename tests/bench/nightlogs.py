@@ -60,8 +60,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE), str(HERE.parent / "support"), str(HERE.parent / "gateway")]
+from bench_paths import use_test_helpers
+
+use_test_helpers()
 
 # the helpers of the programmes benchmark: the HTTP client, the platform, percentiles, phase timers
 import asyncpg  # noqa: E402

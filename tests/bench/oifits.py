@@ -65,8 +65,10 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from bench_paths import use_test_helpers
+
 HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parent / "oifits"), str(HERE.parent / "support"), str(HERE.parent / "gateway")]
+use_test_helpers()
 
 import asyncpg  # noqa: E402
 import httpx  # noqa: E402

@@ -61,8 +61,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parent / "support"), str(HERE.parent / "gateway")]
+from bench_paths import use_test_helpers
+
+use_test_helpers()
 
 import asyncpg  # noqa: E402
 import msgspec  # noqa: E402

@@ -52,9 +52,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench_paths import use_test_helpers
+
 HERE = Path(__file__).resolve().parent
 SUPPORT = HERE.parent / "support"
-sys.path.insert(0, str(SUPPORT))
+use_test_helpers()
 
 import asyncpg  # noqa: E402
 import msgspec  # noqa: E402

@@ -157,7 +157,7 @@ async def test_failing_migration_leaves_no_trace(admin: asyncpg.Connection, data
 
 
 @pytest.fixture
-def migrations_package(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+def migrations_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Path]]:
     """An importable package of NNNN_name.sql files, as a service ships its migrations."""
     name = f"demo_migrations_{uuid.uuid4().hex[:8]}"
     folder = tmp_path / name
@@ -165,9 +165,8 @@ def migrations_package(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     (folder / "__init__.py").write_text("")
     (folder / "0001_things.sql").write_text(THINGS.sql)
     (folder / "README.txt").write_text("not a migration")
-    sys.path.insert(0, str(tmp_path))
+    monkeypatch.syspath_prepend(tmp_path)  # undone after the test, with the import caches
     yield name, folder
-    sys.path.remove(str(tmp_path))
     sys.modules.pop(name, None)
 
 
