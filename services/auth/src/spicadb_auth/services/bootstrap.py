@@ -61,8 +61,9 @@ async def bootstrap(runtime: AuthRuntime) -> Path | None:
     pending = final.with_name(f".{final.name}.{os.getpid()}.tmp")
     try:
         async with transaction(runtime.db) as conn:
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtext('spicadb.auth.bootstrap'))")
-            if await ClientStore(conn).count() > 0:
+            client_store = ClientStore(conn)
+            await client_store.lock_bootstrap()
+            if await client_store.count() > 0:
                 return None
             changes = Changes(runtime, conn, BOOTSTRAP)
             users: dict[str, Any] = {}

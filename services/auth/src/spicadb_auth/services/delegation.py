@@ -91,7 +91,7 @@ class Delegation:
         issuer, subject = self.upstream.issuer, str(claims["sub"])
         async with transaction(self.runtime.db) as conn:
             accounts = AccountStore(conn)
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"upstream:{issuer}:{subject}")
+            await accounts.lock_upstream_identity(issuer, subject)
             linked = await accounts.by_upstream(issuer, subject)
             if linked is not None:
                 return linked

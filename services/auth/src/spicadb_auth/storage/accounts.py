@@ -95,5 +95,10 @@ class AccountStore:
             username,
         )
 
+    async def lock_upstream_identity(self, issuer: str, subject: str) -> None:
+        """Serialise first sign-ins of one upstream identity (two at once must not create two
+        accounts), until the transaction ends."""
+        await self.conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"upstream:{issuer}:{subject}")
+
     async def exists(self, username: str) -> bool:
         return bool(await self.conn.fetchval("SELECT 1 FROM account WHERE username = $1", username))

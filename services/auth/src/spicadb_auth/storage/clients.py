@@ -42,6 +42,10 @@ class ClientStore:
             client_from(r) for r in await self.conn.fetch(f"SELECT {_COLUMNS} FROM client ORDER BY client_id")
         ]
 
+    async def lock_bootstrap(self) -> None:
+        """Serialise first starts between replicas (until the transaction ends)."""
+        await self.conn.execute("SELECT pg_advisory_xact_lock(hashtext('spicadb.auth.bootstrap'))")
+
     async def count(self) -> int:
         return int(await self.conn.fetchval("SELECT count(*) FROM client"))
 
