@@ -261,10 +261,10 @@ async def test_the_login_page_names_its_charset_once(auth: AuthService) -> None:
 
 def test_an_account_failing_from_many_addresses_is_slowed_down_not_locked() -> None:
     from spicadb_auth.config import AuthSettings
-    from spicadb_auth.runtime import AuthRuntime
+    from spicadb_auth.services.login import attempt_delay
 
-    logins = AuthRuntime(AuthSettings(login_delay_after_failures=3, login_max_delay_seconds=2.0)).logins
-    assert [logins.delay(n) for n in range(8)] == [0.0, 0.0, 0.0, 0.25, 0.5, 1.0, 2.0, 2.0]
+    settings = AuthSettings(login_delay_after_failures=3, login_max_delay_seconds=2.0)
+    assert [attempt_delay(settings, n) for n in range(8)] == [0.0, 0.0, 0.0, 0.25, 0.5, 1.0, 2.0, 2.0]
 
 
 @pytest.mark.parametrize(

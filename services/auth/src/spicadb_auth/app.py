@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import httpx
 from litestar import Litestar
-from litestar.di import Provide
 
 from spicadb_kit.app import create_service_app
 from spicadb_kit.context import ServiceContext
@@ -12,6 +11,7 @@ from spicadb_kit.logs import get_logger
 
 from .config import AuthSettings
 from .handlers import admin, login, oauth
+from .handlers.deps import DEPENDENCIES, RUNTIME
 from .runtime import AuthRuntime, LocalTokenVerifier
 from .services.bootstrap import bootstrap
 from .spec import SPEC
@@ -30,19 +30,16 @@ def create_app(
 
     async def start(context: ServiceContext) -> None:
         runtime.attach(context)
-        context.extras["auth"] = runtime
+        context.extras[RUNTIME] = runtime
         await runtime.keyring.maintain(context.pool)  # the first signing key on a fresh database
         await bootstrap(runtime)
         context.spawn(runtime.housekeeping(), "housekeeping")
-
-    def provide_runtime() -> AuthRuntime:
-        return runtime
 
     return create_service_app(
         SPEC,
         settings,
         route_handlers=[*oauth.ROUTES, *login.ROUTES, *admin.ROUTES],
-        dependencies={"auth": Provide(provide_runtime, sync_to_thread=False)},
+        dependencies=DEPENDENCIES,
         verifier=LocalTokenVerifier(runtime),
         on_startup=[start],
     )

@@ -6,23 +6,21 @@ it, and nowhere else, ever: reading a client or an account never shows one.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, get, post, put
+from litestar import Controller, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from spicadb_contracts import bounds
-from spicadb_kit.auth import Principal, requires
-from spicadb_kit.errors import NotFound
+from spicadb_kit.auth import requires
 
 from .. import scopes as catalogue
 from ..keys import SigningKey
 from ..models import Account, Client
-from ..runtime import AuthRuntime
-from ..services.admin import Actor, AdminService, NewClient, NewUser
-from ..storage import AccountStore, AuditStore, ClientStore
+from ..services.admin import AdminService, NewClient, NewUser
 from ..storage.audit import AuditRow
 from .problems import problems
 
@@ -143,22 +141,17 @@ def user_out(account: Account) -> UserOut:
     )
 
 
-def key_out(auth: AuthRuntime, key: SigningKey) -> KeyOut:
+def key_out(key: SigningKey, signs_from: datetime) -> KeyOut:
     return KeyOut(
         kid=key.kid,
         alg=key.alg,
         state=key.state,
         published_at=key.published_at.isoformat(),
-        signs_from=auth.keyring.signs_from(key).isoformat() if key.state == "next" else None,
+        signs_from=signs_from.isoformat() if key.state == "next" else None,
         activated_at=_iso(key.activated_at),
         retired_at=_iso(key.retired_at),
         drop_after=_iso(key.drop_after),
     )
-
-
-def _actor(request: Request[Any, Any, Any], principal: Principal) -> Actor:
-    request_id = request.scope.get("state", {}).get("request_id")
-    return Actor(subject=principal.subject, client_id=principal.client_id, request_id=request_id)
 
 
 class AdminController(Controller):
@@ -174,25 +167,18 @@ class AdminController(Controller):
     # --- clients ---------------------------------------------------------------------------------
 
     @get("/clients", operation_id="listClients", responses=problems())
-    async def list_clients(self, auth: NamedDependency[AuthRuntime]) -> list[ClientOut]:
-        async with auth.db.acquire() as conn:
-            return [client_out(c) for c in await ClientStore(conn).list()]
+    async def list_clients(self, admin: NamedDependency[AdminService]) -> list[ClientOut]:
+        return [client_out(c) for c in await admin.clients()]
 
     @get("/clients/{client_id:str}", operation_id="getClient", responses=problems(404))
-    async def get_client(self, client_id: FromPath[str], auth: NamedDependency[AuthRuntime]) -> ClientOut:
-        async with auth.db.acquire() as conn:
-            client = await ClientStore(conn).get(client_id)
-        if client is None:
-            raise NotFound(f"no client {client_id}", code="client-not-found")
-        return client_out(client)
+    async def get_client(self, client_id: FromPath[str], admin: NamedDependency[AdminService]) -> ClientOut:
+        return client_out(await admin.client(client_id))
 
     @post("/clients", operation_id="createClient", status_code=201, responses=problems(400, 409, 422))
     async def create_client(
         self,
-        request: Request[Any, Any, Any],
         data: JSONBody[ClientIn],
-        auth: NamedDependency[AuthRuntime],
-        principal: NamedDependency[Principal],
+        admin: NamedDependency[AdminService],
     ) -> NewClientOut:
         """Register a client; a confidential client's secret is in this response only."""
         new = NewClient(
@@ -203,7 +189,7 @@ class AdminController(Controller):
             name=data.name,
             public=data.public,
         )
-        client, secret = await AdminService(auth, _actor(request, principal)).create_client(new)
+        client, secret = await admin.create_client(new)
         return NewClientOut(**msgspec.structs.asdict(client_out(client)), client_secret=secret)
 
     @post(
@@ -214,13 +200,11 @@ class AdminController(Controller):
     )
     async def rotate_secret(
         self,
-        request: Request[Any, Any, Any],
         client_id: FromPath[str],
-        auth: NamedDependency[AuthRuntime],
-        principal: NamedDependency[Principal],
+        admin: NamedDependency[AdminService],
     ) -> SecretOut:
         """A new secret, shown once; the old one stops working at once."""
-        _, secret = await AdminService(auth, _actor(request, principal)).rotate_client_secret(client_id)
+        _, secret = await admin.rotate_client_secret(client_id)
         return SecretOut(client_id=client_id, client_secret=secret)
 
     @post(
@@ -231,15 +215,13 @@ class AdminController(Controller):
     )
     async def disable_client(
         self,
-        request: Request[Any, Any, Any],
         client_id: FromPath[str],
-        auth: NamedDependency[AuthRuntime],
-        principal: NamedDependency[Principal],
+        admin: NamedDependency[AdminService],
     ) -> ClientOut:
         """The client can no longer obtain tokens; its refresh and live access tokens are revoked.
         The clients people sign in through (the gateway's, the web frontend's) cannot be disabled
         (409)."""
-        return client_out(await AdminService(auth, _actor(request, principal)).disable_client(client_id))
+        return client_out(await admin.disable_client(client_id))
 
     @post(
         "/clients/{client_id:str}/enable",
@@ -249,57 +231,46 @@ class AdminController(Controller):
     )
     async def enable_client(
         self,
-        request: Request[Any, Any, Any],
         client_id: FromPath[str],
-        auth: NamedDependency[AuthRuntime],
-        principal: NamedDependency[Principal],
+        admin: NamedDependency[AdminService],
     ) -> ClientOut:
         """A disabled client may obtain tokens again (with its secret as it was; the tokens
         revoked when it was disabled stay revoked). Enabling an enabled client changes nothing."""
-        return client_out(await AdminService(auth, _actor(request, principal)).enable_client(client_id))
+        return client_out(await admin.enable_client(client_id))
 
     # --- accounts ---------------------------------------------------------------------------------
 
     @get("/users", operation_id="listUsers", responses=problems())
-    async def list_users(self, auth: NamedDependency[AuthRuntime]) -> list[UserOut]:
-        async with auth.db.acquire() as conn:
-            return [user_out(a) for a in await AccountStore(conn).list()]
+    async def list_users(self, admin: NamedDependency[AdminService]) -> list[UserOut]:
+        return [user_out(a) for a in await admin.users()]
 
     @get("/users/{username:str}", operation_id="getUser", responses=problems(404))
-    async def get_user(self, username: FromPath[str], auth: NamedDependency[AuthRuntime]) -> UserOut:
-        async with auth.db.acquire() as conn:
-            account = await AccountStore(conn).get(username)
-        if account is None:
-            raise NotFound(f"no account {username}", code="user-not-found")
-        return user_out(account)
+    async def get_user(self, username: FromPath[str], admin: NamedDependency[AdminService]) -> UserOut:
+        return user_out(await admin.user(username))
 
     @post("/users", operation_id="createUser", status_code=201, responses=problems(400, 409, 422))
     async def create_user(
         self,
-        request: Request[Any, Any, Any],
         data: JSONBody[UserIn],
-        auth: NamedDependency[AuthRuntime],
-        principal: NamedDependency[Principal],
+        admin: NamedDependency[AdminService],
     ) -> NewUserOut:
         """Create a local account; a generated password is in this response only."""
         new = NewUser(
             username=data.username, roles=data.roles, password=data.password, name=data.name, email=data.email
         )
-        account, password = await AdminService(auth, _actor(request, principal)).create_user(new)
+        account, password = await admin.create_user(new)
         return NewUserOut(**msgspec.structs.asdict(user_out(account)), password=password)
 
     @put("/users/{username:str}/roles", operation_id="setUserRoles", responses=problems(400, 404, 409, 422))
     async def set_roles(
         self,
-        request: Request[Any, Any, Any],
         username: FromPath[str],
         data: JSONBody[RolesIn],
-        auth: NamedDependency[AuthRuntime],
-        principal: NamedDependency[Principal],
+        admin: NamedDependency[AdminService],
     ) -> UserOut:
         """Replace the account's roles (tokens issued later carry the new scopes); the last active
         admin cannot lose the admin role (409)."""
-        return user_out(await AdminService(auth, _actor(request, principal)).set_roles(username, data.roles))
+        return user_out(await admin.set_roles(username, data.roles))
 
     @post(
         "/users/{username:str}/disable",
@@ -309,49 +280,43 @@ class AdminController(Controller):
     )
     async def disable_user(
         self,
-        request: Request[Any, Any, Any],
         username: FromPath[str],
-        auth: NamedDependency[AuthRuntime],
-        principal: NamedDependency[Principal],
+        admin: NamedDependency[AdminService],
     ) -> UserOut:
         """The person can no longer sign in; their sessions end and their tokens are revoked.
         Neither one's own account nor the last active admin can be disabled (409)."""
-        return user_out(await AdminService(auth, _actor(request, principal)).disable_user(username))
+        return user_out(await admin.disable_user(username))
 
     # --- signing keys -----------------------------------------------------------------------------
 
     @get("/keys", operation_id="listKeys", responses=problems())
-    async def list_keys(self, auth: NamedDependency[AuthRuntime]) -> list[KeyOut]:
-        await auth.keyring.load(auth.db)
-        return [key_out(auth, k) for k in auth.keyring.keys]
+    async def list_keys(self, admin: NamedDependency[AdminService]) -> list[KeyOut]:
+        return [key_out(k, admin.signs_from(k)) for k in await admin.keys()]
 
     @post("/keys/rotate", operation_id="rotateKeys", status_code=202, responses=problems())
     async def rotate_keys(
         self,
-        request: Request[Any, Any, Any],
-        auth: NamedDependency[AuthRuntime],
-        principal: NamedDependency[Principal],
+        admin: NamedDependency[AdminService],
     ) -> RotationOut:
         """Publish a next key now; it starts signing once every verifier can have seen it
         (``signs_from``), and the current key is then retired: the rotation is accepted, not
         done (202). When a next key is already waiting, that pending rotation is answered
         (``created`` false), also with 202."""
-        key, created = await AdminService(auth, _actor(request, principal)).rotate_keys()
-        return RotationOut(key=key_out(auth, key), created=created)
+        key, created = await admin.rotate_keys()
+        return RotationOut(key=key_out(key, admin.signs_from(key)), created=created)
 
     # --- audit --------------------------------------------------------------------------------------
 
     @get("/audit", operation_id="listAudit", responses=problems(400))
     async def audit(
         self,
-        auth: NamedDependency[AuthRuntime],
+        admin: NamedDependency[AdminService],
         limit: FromQuery[int] = 100,
         target_type: FromQuery[str | None] = None,
         target_id: FromQuery[str | None] = None,
     ) -> list[AuditRow]:
         """The most recent changes first."""
-        async with auth.db.acquire() as conn:
-            return await AuditStore(conn).recent(min(max(limit, 1), 1000), target_type, target_id)
+        return await admin.audit(limit, target_type, target_id)
 
 
 ROUTES = [AdminController]

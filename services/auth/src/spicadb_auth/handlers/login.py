@@ -12,35 +12,11 @@ from spicadb_kit.openapi import answers
 from spicadb_kit.redirects import safe_next
 
 from ..models import LOGIN_PAGE
-from ..pages import PAGE_HEADERS, LoginPage, page_response, upstream_link
-from ..runtime import AuthRuntime
+from ..pages import PAGE_HEADERS
 from ..services.delegation import Delegation, DelegationFailed
-from ..services.login import LoginRefused
-from .oauth import ANONYMOUS, client_address
-
-
-def _page(
-    request: Request[Any, Any, Any],
-    auth: AuthRuntime,
-    next_url: str,
-    *,
-    status: int = 200,
-    message: str | None = None,
-    username: str = "",
-    signed_in_as: str | None = None,
-    headers: dict[str, str] | None = None,
-) -> Response[str]:
-    csrf, cookie = auth.logins.new_csrf()
-    page = LoginPage(
-        action=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
-        csrf=csrf,
-        username=username,
-        message=message,
-        upstream_url=upstream_link(next_url) if auth.upstream else None,
-        upstream_name=auth.upstream.label if auth.upstream else None,
-        signed_in_as=signed_in_as,
-    )
-    return page_response(page, status, cookies=[cookie], headers=headers)
+from ..services.login import LoginRefused, LoginService
+from .browser import Browser
+from .oauth import ANONYMOUS
 
 
 def _redirect(location: str, status: int = 303) -> Response[str]:
@@ -48,11 +24,15 @@ def _redirect(location: str, status: int = 303) -> Response[str]:
 
 
 @get("/login", opt={**ANONYMOUS, **answers("text/html")}, operation_id="loginPage", tags=["login"])
-async def login_page(request: Request[Any, Any, Any], auth: NamedDependency[AuthRuntime]) -> Response[str]:
+async def login_page(
+    request: Request[Any, Any, Any], logins: NamedDependency[LoginService], browser: NamedDependency[Browser]
+) -> Response[str]:
     """The plain HTML login page; after signing in, the browser goes to ``next`` (a local path)."""
     next_url = safe_next(request.query_params.get("next"), LOGIN_PAGE)
-    session = await auth.logins.session(request.cookies.get(auth.logins.session_cookie))
-    return _page(request, auth, next_url, signed_in_as=session.account.username if session else None)
+    session = await logins.session(browser.session_of(request))
+    return browser.login_page(
+        request, upstream_next=next_url, signed_in_as=session.account.username if session else None
+    )
 
 
 @post(
@@ -62,39 +42,37 @@ async def login_page(request: Request[Any, Any, Any], auth: NamedDependency[Auth
     tags=["login"],
     status_code=303,
 )
-async def login_submit(request: Request[Any, Any, Any], auth: NamedDependency[AuthRuntime]) -> Response[str]:
+async def login_submit(
+    request: Request[Any, Any, Any], logins: NamedDependency[LoginService], browser: NamedDependency[Browser]
+) -> Response[str]:
     next_url = safe_next(request.query_params.get("next"), LOGIN_PAGE)
     form = await request.form()
     username = str(form.get("username") or "")
-    if not auth.logins.csrf_ok(
-        request.cookies.get(auth.logins.csrf_cookie), form.get("csrf_token"), request.headers.get("origin")
-    ):
-        return _page(
+    if not browser.csrf_ok(request, form.get("csrf_token")):
+        return browser.login_page(
             request,
-            auth,
-            next_url,
+            upstream_next=next_url,
             status=403,
             username=username,
             message="This form expired. Please sign in again.",
         )
     try:
-        account = await auth.logins.authenticate(
-            username, str(form.get("password") or ""), client_address(request, auth)
+        account = await logins.authenticate(
+            username, str(form.get("password") or ""), browser.client_address(request)
         )
     except LoginRefused as refused:
         headers = {"Retry-After": str(refused.retry_after)} if refused.retry_after else None
-        return _page(
+        return browser.login_page(
             request,
-            auth,
-            next_url,
+            upstream_next=next_url,
             status=refused.status,
             username=username,
             message=refused.message,
             headers=headers,
         )
-    cookie, _ = await auth.logins.open_session(account)
+    session, _ = await logins.open_session(account)
     response = _redirect(next_url)
-    response.set_cookie(cookie)
+    response.set_cookie(browser.session(session))
     return response
 
 
@@ -105,16 +83,16 @@ async def login_submit(request: Request[Any, Any, Any], auth: NamedDependency[Au
     tags=["login"],
     status_code=303,
 )
-async def logout(request: Request[Any, Any, Any], auth: NamedDependency[AuthRuntime]) -> Response[str]:
+async def logout(
+    request: Request[Any, Any, Any], logins: NamedDependency[LoginService], browser: NamedDependency[Browser]
+) -> Response[str]:
     """End the browser session of the login page (tokens already issued live on until revoked)."""
     form = await request.form()
-    if not auth.logins.csrf_ok(
-        request.cookies.get(auth.logins.csrf_cookie), form.get("csrf_token"), request.headers.get("origin")
-    ):
-        return _page(request, auth, "/login", status=403, message="This form expired.")
-    await auth.logins.close_session(request.cookies.get(auth.logins.session_cookie))
+    if not browser.csrf_ok(request, form.get("csrf_token")):
+        return browser.login_page(request, upstream_next="/login", status=403, message="This form expired.")
+    await logins.close_session(browser.session_of(request))
     response = _redirect("/login")
-    response.set_cookie(auth.logins.expired_cookie(auth.logins.session_cookie))
+    response.set_cookie(browser.expired_cookie(browser.session_cookie))
     return response
 
 
@@ -126,17 +104,21 @@ async def logout(request: Request[Any, Any, Any], auth: NamedDependency[AuthRunt
     status_code=302,
 )
 async def upstream_login(
-    request: Request[Any, Any, Any], auth: NamedDependency[AuthRuntime]
+    request: Request[Any, Any, Any],
+    delegation: NamedDependency[Delegation],
+    browser: NamedDependency[Browser],
 ) -> Response[str]:
     """Send the browser to the upstream provider (PKCE, state and nonce kept here)."""
     next_url = safe_next(request.query_params.get("next"), LOGIN_PAGE)
     try:
-        started = await Delegation(auth).start(next_url)
+        started = await delegation.start(next_url)
     except DelegationFailed as failed:
-        return _page(request, auth, next_url, status=failed.status, message=failed.message)
+        return browser.login_page(
+            request, upstream_next=next_url, status=failed.status, message=failed.message
+        )
     response = _redirect(started.url, 302)
     # Lax: sent back with the provider's top-level redirect to the callback
-    response.set_cookie(auth.logins.cookie(auth.logins.upstream_cookie, started.state, 600, samesite="lax"))
+    response.set_cookie(browser.cookie(browser.upstream_cookie, started.state, 600, samesite="lax"))
     return response
 
 
@@ -148,7 +130,10 @@ async def upstream_login(
     status_code=303,
 )
 async def upstream_callback(
-    request: Request[Any, Any, Any], auth: NamedDependency[AuthRuntime]
+    request: Request[Any, Any, Any],
+    delegation: NamedDependency[Delegation],
+    logins: NamedDependency[LoginService],
+    browser: NamedDependency[Browser],
 ) -> Response[str]:
     """The provider sends the browser back here with a code: sign the person in, continue."""
     params = request.query_params
@@ -156,17 +141,19 @@ async def upstream_callback(
         message = "The sign-in provider did not sign you in" + (
             f" ({params.get('error')})." if params.get("error") else "."
         )
-        return _page(request, auth, "/login", status=401, message=message)
+        return browser.login_page(request, upstream_next="/login", status=401, message=message)
     try:
-        account, next_url = await Delegation(auth).finish(
-            params["code"], params["state"], request.cookies.get(auth.logins.upstream_cookie)
+        account, next_url = await delegation.finish(
+            params["code"], params["state"], request.cookies.get(browser.upstream_cookie)
         )
     except DelegationFailed as failed:
-        return _page(request, auth, "/login", status=failed.status, message=failed.message)
-    cookie, _ = await auth.logins.open_session(account, method="upstream")
+        return browser.login_page(
+            request, upstream_next="/login", status=failed.status, message=failed.message
+        )
+    session, _ = await logins.open_session(account, method="upstream")
     response = _redirect(next_url)
-    response.set_cookie(cookie)
-    response.set_cookie(auth.logins.expired_cookie(auth.logins.upstream_cookie))
+    response.set_cookie(browser.session(session))
+    response.set_cookie(browser.expired_cookie(browser.upstream_cookie))
     return response
 
 

@@ -16,19 +16,17 @@ from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 
-from spicadb_kit.auth import Principal, invalid_token, requires
+from spicadb_kit.auth import Principal, requires
 from spicadb_kit.errors import Problem
 from spicadb_kit.openapi import answers
 
-from .. import scopes as catalogue
-from ..addresses import client_address as client_address_of
-from ..models import Client, now
+from ..config import AuthSettings
+from ..models import Client
 from ..oauth.request import OAuthResponse, oauth_request
-from ..oauth.server import ANY_CLIENT, CONFIDENTIAL, user_info
-from ..pages import LoginPage, page_response, upstream_link
-from ..runtime import AuthRuntime
-from ..services.login import LoginRefused
-from ..storage import AccountStore
+from ..services.login import LoginRefused, LoginService
+from ..services.oauth import OAuthService
+from .browser import Browser
+from .deps import request_id
 from .problems import oauth_errors
 
 ANONYMOUS = {"anonymous": True}
@@ -37,57 +35,7 @@ LOGIN_PAGE = {**ANONYMOUS, **answers("text/html", errors=(401, 403, 429))}
 REDIRECT = ResponseSpec(None, description="Back to the client's redirect URI, with a code or an OAuth error")
 
 
-def _request_id(request: Request[Any, Any, Any]) -> str | None:
-    value = request.scope.get("state", {}).get("request_id")
-    return str(value) if value else None
-
-
-def client_address(request: Request[Any, Any, Any], auth: AuthRuntime) -> str:
-    """The peer, or the client a trusted proxy in front of it names (see addresses.py)."""
-    peer = request.client.host if request.client else None
-    return client_address_of(auth.proxies, peer, request.headers.getall("x-forwarded-for", []))
-
-
 # --- discovery ----------------------------------------------------------------------------------
-
-
-def server_metadata(auth: AuthRuntime) -> dict[str, Any]:
-    """RFC 8414 / OpenID Connect Discovery 1.0 metadata, every URL from the issuer."""
-    s = auth.settings
-    algs = sorted({k.alg for k in auth.keyring.keys} or {s.signing_alg})
-    return {
-        "issuer": s.issuer,
-        "authorization_endpoint": s.url("/oauth/authorize"),
-        "token_endpoint": s.url("/oauth/token"),
-        "jwks_uri": s.url("/.well-known/jwks.json"),
-        "userinfo_endpoint": s.url("/oauth/userinfo"),
-        "revocation_endpoint": s.url("/oauth/revoke"),
-        "introspection_endpoint": s.url("/oauth/introspect"),
-        "scopes_supported": list(catalogue.ALL_SCOPES),
-        "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],
-        "code_challenge_methods_supported": ["S256"],
-        "token_endpoint_auth_methods_supported": ANY_CLIENT,
-        "revocation_endpoint_auth_methods_supported": ANY_CLIENT,
-        "introspection_endpoint_auth_methods_supported": CONFIDENTIAL,
-        "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": algs,
-        "claims_supported": [
-            "sub",
-            "iss",
-            "aud",
-            "exp",
-            "iat",
-            "auth_time",
-            "nonce",
-            "preferred_username",
-            "name",
-            "email",
-        ],
-        "prompt_values_supported": ["none", "login"],
-    }
-
 
 _DISCOVERY_CACHE = {"Cache-Control": "public, max-age=300"}
 
@@ -95,8 +43,8 @@ _DISCOVERY_CACHE = {"Cache-Control": "public, max-age=300"}
 @get(
     "/.well-known/openid-configuration", opt=ANONYMOUS, operation_id="openidConfiguration", tags=["discovery"]
 )
-async def openid_configuration(auth: NamedDependency[AuthRuntime]) -> Response[dict[str, Any]]:
-    return Response(server_metadata(auth), headers=_DISCOVERY_CACHE)
+async def openid_configuration(oauth: NamedDependency[OAuthService]) -> Response[dict[str, Any]]:
+    return Response(oauth.metadata(), headers=_DISCOVERY_CACHE)
 
 
 @get(
@@ -105,8 +53,8 @@ async def openid_configuration(auth: NamedDependency[AuthRuntime]) -> Response[d
     operation_id="authorizationServerMetadata",
     tags=["discovery"],
 )
-async def authorization_server_metadata(auth: NamedDependency[AuthRuntime]) -> Response[dict[str, Any]]:
-    return Response(server_metadata(auth), headers=_DISCOVERY_CACHE)
+async def authorization_server_metadata(oauth: NamedDependency[OAuthService]) -> Response[dict[str, Any]]:
+    return Response(oauth.metadata(), headers=_DISCOVERY_CACHE)
 
 
 @get(
@@ -116,12 +64,14 @@ async def authorization_server_metadata(auth: NamedDependency[AuthRuntime]) -> R
     tags=["discovery"],
     media_type="application/jwk-set+json",
 )
-async def jwks(auth: NamedDependency[AuthRuntime]) -> Response[dict[str, Any]]:
+async def jwks(
+    oauth: NamedDependency[OAuthService], settings: NamedDependency[AuthSettings]
+) -> Response[dict[str, Any]]:
     """The public keys: the next key (not signing yet), the current one, and retired ones whose
     tokens may still be alive. Verifiers may cache this for ``max-age``."""
     return Response(
-        auth.keyring.jwks(now()),
-        headers={"Cache-Control": f"public, max-age={auth.settings.jwks_cache_seconds}"},
+        oauth.jwks(),
+        headers={"Cache-Control": f"public, max-age={settings.jwks_cache_seconds}"},
         media_type="application/jwk-set+json",
     )
 
@@ -145,28 +95,9 @@ def _authorization_answer(result: OAuthResponse, cookies: list[Any] | None = Non
     )
 
 
-def _login_page(
-    request: Request[Any, Any, Any],
-    auth: AuthRuntime,
-    *,
-    status: int = 200,
-    message: str | None = None,
-    username: str = "",
-    client: Client | None = None,
-    headers: dict[str, str] | None = None,
-) -> Response[str]:
-    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    csrf, cookie = auth.logins.new_csrf()
-    page = LoginPage(
-        action=here,
-        csrf=csrf,
-        username=username,
-        message=message,
-        client_name=(client.name or client.client_id) if client else None,
-        upstream_url=upstream_link(here) if auth.upstream else None,
-        upstream_name=auth.upstream.label if auth.upstream else None,
-    )
-    return page_response(page, status, cookies=[cookie], headers=headers)
+def _client_page(request: Request[Any, Any, Any], browser: Browser, client: Client) -> Response[str]:
+    """The login page, naming the client the person signs in to."""
+    return browser.login_page(request, client_name=client.name or client.client_id)
 
 
 @get(
@@ -176,53 +107,64 @@ def _login_page(
     tags=["oauth"],
     responses={302: REDIRECT},
 )
-async def authorize(request: Request[Any, Any, Any], auth: NamedDependency[AuthRuntime]) -> Response[Any]:
+async def authorize(
+    request: Request[Any, Any, Any],
+    oauth: NamedDependency[OAuthService],
+    logins: NamedDependency[LoginService],
+    browser: NamedDependency[Browser],
+    settings: NamedDependency[AuthSettings],
+) -> Response[Any]:
     """Start the code flow: a signed-in person is sent back to the client with a code at once;
     anyone else gets the login page."""
-    oauth = await oauth_request(request, auth.settings, with_form=False)
-    session = await auth.logins.session(request.cookies.get(auth.logins.session_cookie))
+    asked = await oauth_request(request, settings, with_form=False)
+    session = await logins.session(browser.session_of(request))
     if session is not None:
-        oauth.auth_time = session.auth_time
+        asked.auth_time = session.auth_time
     account = session.account if session else None
-    result = await auth.run_oauth(
-        auth.server.authorize, oauth, account, False, request_id=_request_id(request)
-    )
+    result = await oauth.authorize(asked, account, False, request_id(request))
     if isinstance(result, Client):
-        return _login_page(request, auth, client=result)
+        return _client_page(request, browser, result)
     return _authorization_answer(result)
 
 
 @post("/oauth/authorize", opt=LOGIN_PAGE, operation_id="authorizeSignIn", tags=["oauth"], status_code=302)
 async def authorize_sign_in(
-    request: Request[Any, Any, Any], auth: NamedDependency[AuthRuntime]
+    request: Request[Any, Any, Any],
+    oauth: NamedDependency[OAuthService],
+    logins: NamedDependency[LoginService],
+    browser: NamedDependency[Browser],
+    settings: NamedDependency[AuthSettings],
 ) -> Response[Any]:
     """The login form of the code flow: check the credentials, then continue the flow."""
     form = await request.form()
     username = str(form.get("username") or "")
-    if not auth.logins.csrf_ok(
-        request.cookies.get(auth.logins.csrf_cookie), form.get("csrf_token"), request.headers.get("origin")
-    ):
-        return _login_page(
-            request, auth, status=403, username=username, message="This form expired. Please sign in again."
+    if not browser.csrf_ok(request, form.get("csrf_token")):
+        return browser.login_page(
+            request,
+            status=403,
+            username=username,
+            message="This form expired. Please sign in again.",
         )
     try:
-        account = await auth.logins.authenticate(
-            username, str(form.get("password") or ""), client_address(request, auth)
+        account = await logins.authenticate(
+            username, str(form.get("password") or ""), browser.client_address(request)
         )
     except LoginRefused as refused:
         headers = {"Retry-After": str(refused.retry_after)} if refused.retry_after else None
-        return _login_page(
-            request, auth, status=refused.status, username=username, message=refused.message, headers=headers
+        return browser.login_page(
+            request,
+            status=refused.status,
+            username=username,
+            message=refused.message,
+            headers=headers,
         )
-    cookie, auth_time = await auth.logins.open_session(account)
-    oauth = await oauth_request(request, auth.settings, with_form=False)
-    oauth.auth_time = auth_time
-    result = await auth.run_oauth(
-        auth.server.authorize, oauth, account, True, request_id=_request_id(request)
-    )
+    session, auth_time = await logins.open_session(account)
+    asked = await oauth_request(request, settings, with_form=False)
+    asked.auth_time = auth_time
+    result = await oauth.authorize(asked, account, True, request_id(request))
     if isinstance(result, Client):  # pragma: no cover - a signed-in person always gets an answer
-        return _login_page(request, auth, client=result)
-    return _authorization_answer(result, cookies=[cookie])
+        return _client_page(request, browser, result)
+    return _authorization_answer(result, cookies=[browser.session(session)])
 
 
 # --- token, revocation, introspection -------------------------------------------------------------
@@ -236,10 +178,14 @@ async def authorize_sign_in(
     status_code=200,
     responses=oauth_errors(400, 401, 403),
 )
-async def token(request: Request[Any, Any, Any], auth: NamedDependency[AuthRuntime]) -> Response[bytes]:
+async def token(
+    request: Request[Any, Any, Any],
+    oauth: NamedDependency[OAuthService],
+    settings: NamedDependency[AuthSettings],
+) -> Response[bytes]:
     """RFC 6749 §3.2: client_credentials, authorization_code (+PKCE), refresh_token."""
-    oauth = await oauth_request(request, auth.settings)
-    result: OAuthResponse = await auth.run_oauth(auth.server.token, oauth, request_id=_request_id(request))
+    asked = await oauth_request(request, settings)
+    result = await oauth.token(asked, request_id(request))
     return result.to_litestar()
 
 
@@ -251,12 +197,14 @@ async def token(request: Request[Any, Any, Any], auth: NamedDependency[AuthRunti
     status_code=200,
     responses=oauth_errors(400, 401, 403),
 )
-async def revoke(request: Request[Any, Any, Any], auth: NamedDependency[AuthRuntime]) -> Response[bytes]:
+async def revoke(
+    request: Request[Any, Any, Any],
+    oauth: NamedDependency[OAuthService],
+    settings: NamedDependency[AuthSettings],
+) -> Response[bytes]:
     """RFC 7009: revoke an access token (denied until it expires) or a refresh token (its grant)."""
-    oauth = await oauth_request(request, auth.settings)
-    result: OAuthResponse = await auth.run_oauth(
-        auth.server.endpoint, "revocation", oauth, request_id=_request_id(request)
-    )
+    asked = await oauth_request(request, settings)
+    result = await oauth.revoke(asked, request_id(request))
     return result.to_litestar()
 
 
@@ -268,33 +216,27 @@ async def revoke(request: Request[Any, Any, Any], auth: NamedDependency[AuthRunt
     status_code=200,
     responses=oauth_errors(400, 401, 403),
 )
-async def introspect(request: Request[Any, Any, Any], auth: NamedDependency[AuthRuntime]) -> Response[bytes]:
+async def introspect(
+    request: Request[Any, Any, Any],
+    oauth: NamedDependency[OAuthService],
+    settings: NamedDependency[AuthSettings],
+) -> Response[bytes]:
     """RFC 7662, for resource servers: confidential clients registered with ``token:introspect`` (or
     ``admin``). Any other client gets ``{"active": false}`` for every token (RFC 7662 §2.2)."""
-    oauth = await oauth_request(request, auth.settings)
-    result: OAuthResponse = await auth.run_oauth(
-        auth.server.endpoint, "introspection", oauth, request_id=_request_id(request)
-    )
+    asked = await oauth_request(request, settings)
+    result = await oauth.introspect(asked, request_id(request))
     return result.to_litestar()
 
 
 # --- userinfo -----------------------------------------------------------------------------------------
 
 
-async def _userinfo(principal: Principal, auth: AuthRuntime) -> dict[str, Any]:
-    async with auth.db.acquire() as conn:
-        account = await AccountStore(conn).get(principal.subject)
-    if account is None or account.disabled or principal.subject == principal.client_id:
-        raise invalid_token("no active person behind this token")
-    return dict(user_info(account, " ".join(principal.scopes)))
-
-
 @get("/oauth/userinfo", guards=[requires("openid")], operation_id="userinfo", tags=["oauth"])
 async def userinfo(
-    principal: NamedDependency[Principal], auth: NamedDependency[AuthRuntime]
+    principal: NamedDependency[Principal], oauth: NamedDependency[OAuthService]
 ) -> dict[str, Any]:
     """OpenID Connect UserInfo: the claims of the person behind the bearer token."""
-    return await _userinfo(principal, auth)
+    return await oauth.userinfo(principal)
 
 
 @post(
@@ -305,10 +247,10 @@ async def userinfo(
     status_code=200,
 )
 async def userinfo_post(
-    principal: NamedDependency[Principal], auth: NamedDependency[AuthRuntime]
+    principal: NamedDependency[Principal], oauth: NamedDependency[OAuthService]
 ) -> dict[str, Any]:
     """The same, by POST (OpenID Connect Core §5.3.1)."""
-    return await _userinfo(principal, auth)
+    return await oauth.userinfo(principal)
 
 
 ROUTES = [

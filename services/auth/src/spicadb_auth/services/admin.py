@@ -16,6 +16,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -39,6 +40,7 @@ from ..keys import SigningKey
 from ..models import GRANT_TYPES, Account, Client, digest, new_secret, now
 from ..passwords import new_password
 from ..storage import AccountStore, AuditStore, ClientStore, GrantStore, SessionStore
+from ..storage.audit import AuditRow
 
 if TYPE_CHECKING:
     from ..runtime import AuthRuntime
@@ -396,11 +398,51 @@ class Changes:
 
 
 class AdminService:
-    """The admin API's entry points: one transaction per change."""
+    """The admin API's entry points: one transaction per change; reads see committed state."""
 
     def __init__(self, runtime: AuthRuntime, actor: Actor) -> None:
         self.runtime = runtime
         self.actor = actor
+
+    # --- reading ------------------------------------------------------------------------------
+
+    async def clients(self) -> list[Client]:
+        async with self.runtime.db.acquire() as conn:
+            return await ClientStore(conn).list()
+
+    async def client(self, client_id: str) -> Client:
+        async with self.runtime.db.acquire() as conn:
+            client = await ClientStore(conn).get(client_id)
+        if client is None:
+            raise NotFound(f"no client {client_id}", code="client-not-found")
+        return client
+
+    async def users(self) -> list[Account]:
+        async with self.runtime.db.acquire() as conn:
+            return await AccountStore(conn).list()
+
+    async def user(self, username: str) -> Account:
+        async with self.runtime.db.acquire() as conn:
+            account = await AccountStore(conn).get(username)
+        if account is None:
+            raise NotFound(f"no account {username}", code="user-not-found")
+        return account
+
+    async def audit(self, limit: int, target_type: str | None, target_id: str | None) -> list[AuditRow]:
+        """The most recent changes first (1 to 1000 of them)."""
+        async with self.runtime.db.acquire() as conn:
+            return await AuditStore(conn).recent(min(max(limit, 1), 1000), target_type, target_id)
+
+    async def keys(self) -> tuple[SigningKey, ...]:
+        """The signing keys as the database has them now."""
+        await self.runtime.keyring.load(self.runtime.db)
+        return self.runtime.keyring.keys
+
+    def signs_from(self, key: SigningKey) -> datetime:
+        """When a next key starts signing."""
+        return self.runtime.keyring.signs_from(key)
+
+    # --- changing -----------------------------------------------------------------------------
 
     async def create_client(self, new: NewClient) -> tuple[Client, str | None]:
         check_client(new)  # before the transaction: a bad request never opens one

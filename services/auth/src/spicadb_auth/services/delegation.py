@@ -21,6 +21,7 @@ from spicadb_kit.redirects import safe_next
 
 from ..models import LOGIN_PAGE, Account, digest, now
 from ..storage import AccountStore, SessionStore
+from ..upstream import UpstreamProvider
 from .admin import Actor, Changes, NewUser
 
 if TYPE_CHECKING:
@@ -54,9 +55,13 @@ def username_candidate(claims: dict[str, Any]) -> str:
 class Delegation:
     def __init__(self, runtime: AuthRuntime) -> None:
         self.runtime = runtime
-        if runtime.upstream is None:
+        self._upstream = runtime.upstream
+
+    @property
+    def upstream(self) -> UpstreamProvider:
+        if self._upstream is None:
             raise DelegationFailed("sign-in through an upstream provider is not configured", 404)
-        self.upstream = runtime.upstream
+        return self._upstream
 
     async def start(self, next_url: str | None) -> Started:
         found = await self.upstream.start()
@@ -71,6 +76,7 @@ class Delegation:
         return Started(url=found["url"], state=found["state"])
 
     async def finish(self, code: str, state: str, state_cookie: str | None) -> tuple[Account, str]:
+        upstream = self.upstream  # 404 first when there is none
         if not state_cookie or state_cookie != state:
             raise DelegationFailed("this sign-in was not started from this browser", 400)
         async with self.runtime.db.acquire() as conn:
@@ -78,9 +84,9 @@ class Delegation:
         if pending is None:
             raise DelegationFailed("this sign-in expired or was already completed; start again", 400)
         try:
-            claims = await self.upstream.finish(code, pending["code_verifier"], pending["nonce"])
+            claims = await upstream.finish(code, pending["code_verifier"], pending["nonce"])
         except Exception as exc:
-            log.warning("upstream sign-in failed", issuer=self.upstream.issuer, error=repr(exc))
+            log.warning("upstream sign-in failed", issuer=upstream.issuer, error=repr(exc))
             raise DelegationFailed("the sign-in provider did not confirm who you are") from exc
         account = await self._local_account(claims)
         if account.disabled:

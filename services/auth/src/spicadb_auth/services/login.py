@@ -12,29 +12,24 @@ account failing from many addresses is slowed down, not locked: beyond
 address). The client address is the peer, or what a trusted proxy in front of it saw
 (addresses.py); an IPv6 address counts as its /64.
 
-CSRF: the login form carries a random token that must equal the one in a ``SameSite=Strict``,
-HttpOnly cookie set with the form (double submit; the cookie is ``__Host-`` prefixed over
-https, so a sibling subdomain cannot plant one); a browser's ``Origin``, when sent, must be the
-issuer's.
+A browser session is a random value (the handlers put it in a cookie, handlers/browser.py) of
+which only the digest is kept.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import math
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
-
-from litestar.datastructures import Cookie
 
 from spicadb_kit.db import transaction
 from spicadb_kit.logs import get_logger
 
 from ..addresses import throttling_key
+from ..config import AuthSettings
 from ..models import Account, digest
 from ..storage import AccountStore, SessionStore
 
@@ -61,10 +56,6 @@ class LoginService:
     def __init__(self, runtime: AuthRuntime) -> None:
         self.runtime = runtime
         self.settings = runtime.settings
-        prefix = "__Host-" if self.settings.secure_cookies else ""
-        self.session_cookie = f"{prefix}spicadb_session"
-        self.csrf_cookie = f"{prefix}spicadb_csrf"
-        self.upstream_cookie = f"{prefix}spicadb_upstream"
 
     # --- passwords and throttling -------------------------------------------------------------
 
@@ -86,7 +77,7 @@ class LoginService:
                 raise LoginRefused(429, "Too many failed sign-in attempts. Try again later.", retry_after)
             failures = await store.recent_failures(username, window, s.login_delay_after_failures + 32)
             account = await AccountStore(conn).get(username)
-        if delay := self.delay(failures):
+        if delay := attempt_delay(s, failures):
             # an account under attack from many addresses: slowed down, not locked (no connection held)
             log.warning("sign-in delayed", username=username, address=source, seconds=delay)
             await asyncio.sleep(delay)
@@ -107,25 +98,17 @@ class LoginService:
                 )
         return account
 
-    def delay(self, failures: int) -> float:
-        """Seconds an attempt waits after ``failures`` failures of its account (every address)."""
-        s = self.settings
-        beyond = failures - s.login_delay_after_failures
-        if beyond < 0:
-            return 0.0
-        return float(min(s.login_max_delay_seconds, 0.25 * 2 ** min(beyond, 16)))
-
     # --- browser sessions ---------------------------------------------------------------------
 
-    async def open_session(self, account: Account, method: str = "pwd") -> tuple[Cookie, datetime]:
+    async def open_session(self, account: Account, method: str = "pwd") -> tuple[str, datetime]:
+        """A new browser session of this account: its value (for the cookie) and when the person
+        signed in."""
         value = secrets.token_urlsafe(32)
         expires = datetime.now(UTC) + timedelta(seconds=self.settings.session_lifetime)
         async with self.runtime.db.acquire() as conn:
             auth_time = await SessionStore(conn).open(digest(value), account.username, expires, method)
         log.info("signed in", username=account.username, method=method)
-        return self.cookie(
-            self.session_cookie, value, self.settings.session_lifetime, samesite="lax"
-        ), auth_time
+        return value, auth_time
 
     async def session(self, value: str | None) -> Session | None:
         if not value:
@@ -141,32 +124,10 @@ class LoginService:
             async with self.runtime.db.acquire() as conn:
                 await SessionStore(conn).close(digest(value))
 
-    # --- cookies and CSRF ---------------------------------------------------------------------
 
-    def cookie(self, key: str, value: str, max_age: int | None, samesite: str = "strict") -> Cookie:
-        return Cookie(
-            key=key,
-            value=value,
-            path="/",
-            max_age=max_age,
-            httponly=True,
-            secure=self.settings.secure_cookies,
-            samesite=samesite,  # type: ignore[arg-type]
-        )
-
-    def expired_cookie(self, key: str) -> Cookie:
-        return self.cookie(key, "", 0)
-
-    def new_csrf(self) -> tuple[str, Cookie]:
-        token = secrets.token_urlsafe(32)
-        return token, self.cookie(self.csrf_cookie, token, 3600)
-
-    def csrf_ok(self, cookie: str | None, submitted: str | None, origin: str | None) -> bool:
-        if origin and origin != "null" and _origin(origin) != _origin(self.settings.issuer):
-            return False
-        return bool(cookie and submitted and hmac.compare_digest(cookie, submitted))
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
+def attempt_delay(settings: AuthSettings, failures: int) -> float:
+    """Seconds an attempt waits after ``failures`` failures of its account (every address)."""
+    beyond = failures - settings.login_delay_after_failures
+    if beyond < 0:
+        return 0.0
+    return float(min(settings.login_max_delay_seconds, 0.25 * 2 ** min(beyond, 16)))
