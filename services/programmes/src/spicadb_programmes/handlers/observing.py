@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from spicadb_kit.auth import requires
+from spicadb_kit.pagination import DEFAULT_LIMIT, LINK_HEADER, CursorParameter, Limit, paged
 
 from ..models import (
     ProgressOut,
@@ -24,6 +25,7 @@ from ..models import (
     WorkPackagePatch,
 )
 from ..services.observing import ObservingService
+from ..storage.requests import RequestKey
 
 READ = [requires("programmes:read")]
 WRITE = [requires("programmes:write")]
@@ -82,19 +84,19 @@ class ObservingController(Controller):
     ) -> None:
         await observing.delete_setup(code, name)
 
-    @get("/requests", guards=READ, operation_id="listRequests")
+    @get("/requests", guards=READ, operation_id="listRequests", response_headers=[LINK_HEADER])
     async def requests(
         self,
+        request: Request[Any, Any, Any],
         code: FromPath[str],
         observing: NamedDependency[ObservingService],
         target_id: Annotated[UUID | None, QueryParameter()] = None,
-        cursor: Annotated[UUID | None, QueryParameter(description="`next` of the previous page")] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
-    ) -> RequestPage:
-        items = await observing.requests(code, after=cursor, limit=limit + 1, target_id=target_id)
-        more = len(items) > limit
-        items = items[:limit]
-        return RequestPage(items=items, next=str(items[-1].id) if more else None)
+        cursor: CursorParameter = None,
+        limit: Limit = DEFAULT_LIMIT,
+    ) -> Response[RequestPage]:
+        after = RequestKey.decode(cursor)
+        items = await observing.requests(code, after=after, limit=limit + 1, target_id=target_id)
+        return paged(request, RequestPage.of(items, limit, lambda r: RequestKey(r.id)))
 
     @post("/requests", guards=WRITE, operation_id="createRequest", status_code=201)
     async def create_request(

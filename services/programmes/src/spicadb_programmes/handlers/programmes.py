@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, delete, get, patch, post, put
+from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from spicadb_kit.auth import requires
 from spicadb_kit.errors import Unprocessable
+from spicadb_kit.pagination import DEFAULT_LIMIT, LINK_HEADER, CursorParameter, Limit, paged
 
 from ..models import (
     Kind,
@@ -25,31 +26,32 @@ from ..models import (
     TransitionIn,
 )
 from ..services.programmes import ProgrammeService
+from ..storage.programmes import ProgrammeKey
 
 READ = [requires("programmes:read")]
 WRITE = [requires("programmes:write")]
-Limit = Annotated[int, QueryParameter(ge=1, le=1000)]
 
 
 class ProgrammeController(Controller):
     path = "/programmes"
     tags = ["programmes"]
 
-    @get("/", guards=READ, operation_id="listProgrammes")
+    @get("/", guards=READ, operation_id="listProgrammes", response_headers=[LINK_HEADER])
     async def listing(
         self,
+        request: Request[Any, Any, Any],
         programmes: NamedDependency[ProgrammeService],
         status: Annotated[ProgrammeStatus | None, QueryParameter()] = None,
         kind: Annotated[Kind | None, QueryParameter()] = None,
         q: Annotated[str | None, QueryParameter(description="part of the code or title")] = None,
-        cursor: Annotated[str | None, QueryParameter(description="`next` of the previous page")] = None,
-        limit: Limit = 100,
-    ) -> ProgrammePage:
+        cursor: CursorParameter = None,
+        limit: Limit = DEFAULT_LIMIT,
+    ) -> Response[ProgrammePage]:
         """Programmes by code: the public ones and the caller's own (all of them for an admin)."""
-        items = await programmes.listing(status=status, kind=kind, search=q, after=cursor, limit=limit + 1)
-        more = len(items) > limit
-        items = items[:limit]
-        return ProgrammePage(items=items, next=items[-1].code if more else None)
+        items = await programmes.listing(
+            status=status, kind=kind, search=q, after=ProgrammeKey.decode(cursor), limit=limit + 1
+        )
+        return paged(request, ProgrammePage.of(items, limit, lambda p: ProgrammeKey(p.code)))
 
     @post("/", guards=WRITE, operation_id="createProgramme", status_code=201)
     async def create(

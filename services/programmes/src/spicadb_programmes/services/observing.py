@@ -28,7 +28,7 @@ from ..models import (
     WorkPackageProgress,
 )
 from ..storage.programmes import SetupStore, WorkPackageStore
-from ..storage.requests import NightLogStore, RequestStore
+from ..storage.requests import NightLogStore, RequestKey, RequestStore
 from ..storage.targets import TargetStore
 from .access import Caller, see
 from .progress import ProgressService, totals
@@ -150,7 +150,7 @@ class ObservingService:
     # requests ----------------------------------------------------------------------------------
 
     async def requests(
-        self, code: str, *, after: UUID | None, limit: int, target_id: UUID | None
+        self, code: str, *, after: RequestKey | None, limit: int, target_id: UUID | None
     ) -> list[RequestOut]:
         async with self.pool.acquire() as conn:
             seen = await see(conn, self.caller, code)

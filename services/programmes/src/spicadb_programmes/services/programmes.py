@@ -21,6 +21,7 @@ from spicadb_contracts.programmes import (
 from spicadb_kit.db import transaction
 from spicadb_kit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from spicadb_kit.events import Outbox
+from spicadb_kit.rows import row_to, rows_to
 
 from ..domain import COMMITTEE_TRANSITIONS, TRANSITIONS
 from ..models import (
@@ -34,26 +35,12 @@ from ..models import (
     TransitionIn,
     TransitionOut,
 )
-from ..storage.programmes import MemberStore, ProgrammeStore, ProposalStore
+from ..storage.programmes import MemberStore, ProgrammeKey, ProgrammeStore, ProposalStore
 from .access import Caller, Seen, see
 
 
 def programme_out(row: asyncpg.Record, role: str | None) -> ProgrammeOut:
-    return ProgrammeOut(
-        id=row["id"],
-        code=row["code"],
-        title=row["title"],
-        kind=row["kind"],
-        pi=row["pi"],
-        description=row["description"],
-        status=row["status"],
-        public=row["public"],
-        proprietary_months=row["proprietary_months"],
-        created_by=row["created_by"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        my_role=role,
-    )
+    return row_to(ProgrammeOut, row, my_role=role)
 
 
 class ProgrammeService:
@@ -102,7 +89,13 @@ class ProgrammeService:
         return programme_out(seen.programme, seen.role)
 
     async def listing(
-        self, *, status: str | None, kind: str | None, search: str | None, after: str | None, limit: int
+        self,
+        *,
+        status: str | None,
+        kind: str | None,
+        search: str | None,
+        after: ProgrammeKey | None,
+        limit: int,
     ) -> list[ProgrammeOut]:
         async with self.pool.acquire() as conn:
             rows = await ProgrammeStore(conn).listing(
@@ -143,14 +136,10 @@ class ProgrammeService:
         described = [f for f in fields if f != "proprietary_months"]
         if described:
             events.append(
-                ProgrammeChanged(
+                row_to(
+                    ProgrammeChanged,
+                    row,
                     programme_id=row["id"],
-                    code=row["code"],
-                    title=row["title"],
-                    kind=row["kind"],
-                    pi=row["pi"],
-                    status=row["status"],
-                    public=row["public"],
                     changed_fields=sorted(described),
                     changed_by=self.caller.username,
                     changed_at=now,
@@ -158,10 +147,10 @@ class ProgrammeService:
             )
         if "proprietary_months" in fields:
             events.append(
-                ProprietaryPeriodChanged(
+                row_to(
+                    ProprietaryPeriodChanged,
+                    row,
                     programme_id=row["id"],
-                    code=row["code"],
-                    proprietary_months=row["proprietary_months"],
                     previous_months=seen.programme["proprietary_months"],
                     changed_by=self.caller.username,
                     changed_at=now,
@@ -175,7 +164,7 @@ class ProgrammeService:
         async with self.pool.acquire() as conn:
             seen = await see(conn, self.caller, code)
             rows = await MemberStore(conn).all(seen.id)
-        return [MemberOut(**dict(r)) for r in rows]
+        return rows_to(MemberOut, rows)
 
     async def put_member(self, code: str, member: MemberIn) -> list[MemberOut]:
         async with transaction(self.pool) as conn:
@@ -219,7 +208,7 @@ class ProgrammeService:
         return members
 
     async def _members_out(self, conn: asyncpg.Connection, seen: Seen) -> list[MemberOut]:
-        return [MemberOut(**dict(r)) for r in await MemberStore(conn).all(seen.id)]
+        return rows_to(MemberOut, await MemberStore(conn).all(seen.id))
 
     # proposals -------------------------------------------------------------------------------
 
@@ -297,24 +286,4 @@ class ProgrammeService:
 
 
 def _proposal(code: str, row: asyncpg.Record, history: list[asyncpg.Record]) -> ProposalOut:
-    return ProposalOut(
-        id=row["id"],
-        programme=code,
-        period=row["period"],
-        title=row["title"],
-        abstract=row["abstract"],
-        requested_hours=row["requested_hours"],
-        status=row["status"],
-        created_by=row["created_by"],
-        created_at=row["created_at"],
-        history=[
-            TransitionOut(
-                from_status=h["from_status"],
-                to_status=h["to_status"],
-                changed_by=h["changed_by"],
-                changed_at=h["changed_at"],
-                comment=h["comment"],
-            )
-            for h in history
-        ],
-    )
+    return row_to(ProposalOut, row, programme=code, history=rows_to(TransitionOut, history))

@@ -7,10 +7,19 @@ from uuid import UUID
 
 import asyncpg
 
+from spicadb_kit.pagination import Cursor
+from spicadb_kit.sql import Where
+
 PROGRAMME_COLUMNS = (
     "id, code, title, kind, pi, description, status, public, proprietary_months,"
     " created_by, created_at, updated_at"
 )
+
+
+class ProgrammeKey(Cursor):
+    """The programmes listing's keyset (ORDER BY code)."""
+
+    code: str
 
 
 class ProgrammeStore:
@@ -58,27 +67,21 @@ class ProgrammeStore:
         status: str | None,
         kind: str | None,
         search: str | None,
-        after: str | None,
+        after: ProgrammeKey | None,
         limit: int,
     ) -> list[asyncpg.Record]:
         """Programmes by code; ``visible_to``: only public ones and the user's own (None: all)."""
-        where = ["($1::text IS NULL OR p.public OR m.username IS NOT NULL)"]
-        args: list[Any] = [visible_to]
-        for clause, value in (
-            ("p.status = ${}", status),
-            ("p.kind = ${}", kind),
-            ("(p.code ILIKE ${0} OR p.title ILIKE ${0})", f"%{search}%" if search else None),
-            ("p.code > ${}", after),
-        ):
-            if value is not None:
-                args.append(value)
-                where.append(clause.format(len(args)))
-        args.append(limit)
+        where = Where(visible_to, conditions=["($1::text IS NULL OR p.public OR m.username IS NOT NULL)"])
+        where.when("p.status = {}", status)
+        where.when("p.kind = {}", kind)
+        if search:
+            where.add("(p.code ILIKE {0} OR p.title ILIKE {0})", f"%{search}%")
+        where.after(["p.code"], after.values() if after else None)
         return await self.conn.fetch(
             f"SELECT {', '.join('p.' + c.strip() for c in PROGRAMME_COLUMNS.split(','))}, m.role AS my_role"
             " FROM programme p LEFT JOIN member m ON m.programme_id = p.id AND m.username = $1"
-            f" WHERE {' AND '.join(where)} ORDER BY p.code LIMIT ${len(args)}",
-            *args,
+            f" WHERE {where.clause()} ORDER BY p.code LIMIT {int(limit)}",
+            *where.args,
         )
 
 

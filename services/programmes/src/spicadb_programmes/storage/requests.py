@@ -6,12 +6,21 @@ from uuid import UUID
 
 import asyncpg
 
+from spicadb_kit.pagination import Cursor
+from spicadb_kit.sql import Where
+
 SELECT = (
     "SELECT r.id, r.programme_id, r.target_id, t.name AS target_name, s.name AS setup, s.mode, r.visits,"
     " r.priority, r.planned, r.observed, r.good, w.code AS work_package"
     " FROM request r JOIN target t ON t.id = r.target_id JOIN setup s ON s.id = r.setup_id"
     " LEFT JOIN work_package w ON w.id = t.work_package_id"
 )
+
+
+class RequestKey(Cursor):
+    """The requests listing's keyset (ORDER BY id)."""
+
+    id: UUID
 
 
 class RequestStore:
@@ -45,15 +54,13 @@ class RequestStore:
         )
 
     async def page(
-        self, programme_id: UUID, *, after: UUID | None, limit: int, target_id: UUID | None = None
+        self, programme_id: UUID, *, after: RequestKey | None, limit: int, target_id: UUID | None = None
     ) -> list[asyncpg.Record]:
+        where = Where(programme_id, conditions=["r.programme_id = $1"])
+        where.when("r.target_id = {}", target_id)
+        where.after(["r.id"], after.values() if after else None)
         return await self.conn.fetch(
-            f"{SELECT} WHERE r.programme_id = $1 AND ($2::uuid IS NULL OR r.id > $2)"
-            " AND ($3::uuid IS NULL OR r.target_id = $3) ORDER BY r.id LIMIT $4",
-            programme_id,
-            after,
-            target_id,
-            limit,
+            f"{SELECT} WHERE {where.clause()} ORDER BY r.id LIMIT {int(limit)}", *where.args
         )
 
     async def update(self, programme_id: UUID, request_id: UUID, changes: dict[str, Any]) -> bool:
