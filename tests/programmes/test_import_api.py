@@ -93,25 +93,47 @@ async def test_duplicate_names_within_the_list_or_with_the_programme_are_refused
 
 
 async def test_the_same_star_under_another_name_is_reported(service: ProgrammesService) -> None:
+    """Two names closer than the radius are reported and imported (issue 14: the components of a double
+    star are two targets), refused under duplicates=refuse."""
     async with service.running() as client:
         await create_programme(client, service)
         # 0.5 arcsec north of Vega
         twin = star("HD 172167", 279.2347, 38.7837 + 0.5 / 3600)
         refused = problem(
-            await import_json(client, service, "LP-1", [*GOOD, twin]), 422, "invalid-target-list"
+            await import_json(client, service, "LP-1", [*GOOD, twin], duplicates="refuse"),
+            422,
+            "invalid-target-list",
         )
         assert fields(refused) == ["rows[4].name"]
         assert "row 1" in refused["errors"][0]["message"]
+        assert refused["duplicates"][0]["separation"] == pytest.approx(0.5, abs=1e-3)
         await nothing_written(service)
 
         assert (await import_json(client, service, "LP-1", GOOD)).status_code == 201
-        refused = problem(await import_json(client, service, "LP-1", [twin]), 422, "invalid-target-list")
+        refused = problem(
+            await import_json(client, service, "LP-1", [twin], duplicates="refuse"),
+            422,
+            "invalid-target-list",
+        )
         assert fields(refused) == ["rows[1].name"]
         assert "Vega" in refused["errors"][0]["message"]
-        # 1.5 arcsec away is another star
+        # by default the twin is imported, and the pair reported
+        answer = await import_json(client, service, "LP-1", [twin])
+        assert answer.status_code == 201, answer.text
+        (pair,) = answer.json()["duplicates"]
+        assert (pair["row"], pair["name"], pair["other_target"], pair["outcome"]) == (
+            1,
+            "HD 172167",
+            "Vega",
+            "imported",
+        )
+        assert pair["separation"] == pytest.approx(0.5, abs=1e-3)
+        # 1.5 arcsec away is another star, and no pair
         apart = star("Vega B", 279.2347, 38.7837 + 1.5 / 3600)
-        assert (await import_json(client, service, "LP-1", [apart])).status_code == 201
-    assert await service.scalar("SELECT count(*) FROM target") == 4
+        answer = await import_json(client, service, "LP-1", [apart])
+        assert answer.status_code == 201
+        assert answer.json()["duplicates"] == []
+    assert await service.scalar("SELECT count(*) FROM target") == 5
 
 
 async def test_a_list_over_the_limit_is_refused_whole(service: ProgrammesService) -> None:

@@ -295,7 +295,10 @@ def test_import_simbad_style_sexagesimal_votable() -> None:
     parsed = parse_target_list(simbad_like(), "application/x-votable+xml")
     assert parsed.format == "votable"
     assert parsed.errors == []
-    assert parsed.ignored_columns == ["OTHER"]
+    # every column is kept: the one no rule maps is a property (issue 14)
+    assert parsed.ignored_columns == []
+    assert parsed.properties == ["OTHER"]
+    assert parsed.targets[0].properties == {"OTHER": "x"}
     ori, delta = parsed.targets
     assert ori.name == "* alf Ori"
     assert ori.ra == pytest.approx(15 * (5 + 55 / 60 + 10.3053 / 3600), abs=1e-9)
@@ -370,7 +373,8 @@ def test_import_astropy_written_votable_prefers_the_main_position(serialisation:
     assert vega.mag_k == 0.13
     assert other.pmra is None
     assert other.parallax is None
-    assert parsed.ignored_columns == ["ra_icrs"]
+    assert parsed.ignored_columns == []
+    assert vega.properties == {"ra_icrs": 1.0}  # the other position is kept, as it came
 
 
 def test_import_votable_without_coosys() -> None:
@@ -667,7 +671,8 @@ def test_csv_with_aliases_sexagesimal_and_bom() -> None:
     ).encode()
     parsed = parse_target_list(body, "text/csv")
     assert parsed.errors == []
-    assert parsed.ignored_columns == ["Colour"]
+    assert parsed.ignored_columns == []
+    assert [t.properties.get("Colour") for t in parsed.targets] == ["blue", "white", None]
     assert parsed.rows == [2, 3, 4]
     delta, vega, sirius = parsed.targets
     assert delta.name == "del Ori"  # the BOM is not part of the first header

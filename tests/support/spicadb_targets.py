@@ -58,13 +58,12 @@ def sexagesimal(value: float, *, hours: bool) -> str:
     if hours:
         value /= 15.0
     sign = "-" if value < 0 else "+"
-    value = abs(value)
-    whole = int(value)
-    minutes = int((value - whole) * 60)
-    seconds = (value - whole - minutes / 60) * 3600
-    if hours:
-        return f"{whole:02d} {minutes:02d} {seconds:06.3f}"
-    return f"{sign}{whole:02d} {minutes:02d} {seconds:05.2f}"
+    places = 3 if hours else 2
+    units = round(abs(value) * 3600 * 10**places)  # in the last written place: no "60.00" seconds
+    whole, seconds = divmod(units, 60 * 10**places)  # whole: in minutes
+    whole, minutes = divmod(whole, 60)
+    text = f"{whole:02d} {minutes:02d} {seconds / 10**places:0{3 + places}.{places}f}"
+    return text if hours else sign + text
 
 
 def _num(fmt: str, f: Callable[[int], float], *, missing_every: int = 0) -> Callable[[int], str | None]:

@@ -10,6 +10,7 @@ from spicadb_kit.auth import TokenVerifier
 
 from .config import ProgrammesSettings
 from .consumers import night_logs
+from .handlers.columns import TargetColumnController
 from .handlers.deps import DEPENDENCIES
 from .handlers.observing import ObservingController
 from .handlers.programmes import ProgrammeController
@@ -21,7 +22,7 @@ def create_app(settings: ProgrammesSettings | None = None, verifier: TokenVerifi
     return create_service_app(
         SPEC,
         settings or ProgrammesSettings.from_env(),
-        route_handlers=[ProgrammeController, TargetController, ObservingController],
+        route_handlers=[ProgrammeController, TargetController, TargetColumnController, ObservingController],
         consumers=[night_logs],
         dependencies=DEPENDENCIES,
         verifier=verifier,

@@ -10,7 +10,6 @@ import msgspec
 
 from spicadb_astro import targets as rules
 from spicadb_contracts import bounds
-from spicadb_kit.pagination import Page
 
 Code = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$", max_length=40)]
 Kind = Literal["large-programme", "survey", "regular", "directors-time"]
@@ -134,6 +133,33 @@ class WorkPackageOut(msgspec.Struct):
     targets: int
 
 
+# what a target list's columns bring besides the fields below (issue 14): typed values, by FIELD name
+PropertyName = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+PropertyValue = Annotated[str, msgspec.Meta(max_length=4000)] | int | float | bool
+Properties = Annotated[dict[PropertyName, PropertyValue], msgspec.Meta(max_length=500)]
+Band = Annotated[str, msgspec.Meta(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9_.]+$")]
+Setup = Annotated[str, msgspec.Meta(max_length=200, pattern=rules.PRINTABLE)]
+Count = Annotated[int, msgspec.Meta(ge=0, le=100000)]
+
+
+class Photometry(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
+    """A magnitude and its error in one band (either may be missing)."""
+
+    mag: Annotated[float, msgspec.Meta(ge=-10.0, le=40.0)] | None = None
+    error: Annotated[float, msgspec.Meta(ge=0.0, le=10.0)] | None = None
+
+
+class Diameter(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
+    """An angular diameter in mas: limb-darkened (LD) or uniform-disc (UD, in ``band``), from ``catalogue``
+    (JSDC2, a surface-brightness relation SB...)."""
+
+    kind: Literal["LD", "UD", "D"]
+    catalogue: rules.Label | None = None
+    band: Band | None = None
+    value: Annotated[float, msgspec.Meta(ge=0.0, le=1.0e6)] | None = None
+    error: Annotated[float, msgspec.Meta(ge=0.0, le=1.0e6)] | None = None
+
+
 class TargetIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
     """A target as a list or a form gives it: ICRS degrees at ``epoch`` (Julian year); proper
     motions in mas/yr (pmra is mu_alpha* = mu_alpha cos dec); parallax in mas; radial velocity in km/s.
@@ -160,6 +186,28 @@ class TargetIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_de
     tmass: rules.Label | None = None
     gaia: rules.Label | None = None
     notes: Text | None = None
+    # identifiers besides the four above
+    gaia_dr2: rules.Label | None = None
+    gaia_dr3: rules.Label | None = None
+    chara_id: rules.Label | None = None
+    # every band the list has, errors included (mag_v..mag_k are the filterable copies of V..K)
+    magnitudes: dict[Band, Photometry] = msgspec.field(default_factory=dict)
+    diameters: Annotated[list[Diameter], msgspec.Meta(max_length=50)] = msgspec.field(default_factory=list)
+    # effective temperature (K), surface gravity log g (cgs), metallicity [Fe/H] (dex)
+    teff: Annotated[float, msgspec.Meta(ge=500.0, le=100000.0)] | None = None
+    logg: Annotated[float, msgspec.Meta(ge=-2.0, le=10.0)] | None = None
+    feh: Annotated[float, msgspec.Meta(ge=-10.0, le=3.0)] | None = None
+    # the PI's priority of the target (smaller first), the type of its science case
+    priority: Annotated[int, msgspec.Meta(ge=0, le=100)] | None = None
+    science_case: Name | None = None
+    # the requested setups as the list names them: SPICA mode(s), CHARA configuration(s)
+    spica_setup: Setup | None = None
+    chara_setup: Setup | None = None
+    # the calibrators the PI names, as the list gives them ("HD 1234, HD 5678")
+    calibrator_ids: Text | None = None
+    observations_requested: Count | None = None
+    # every other column of the list, by its FIELD name (see GET /programmes/{code}/columns)
+    properties: Properties = msgspec.field(default_factory=dict)
     # the work package's code in this programme
     work_package: Code | None = None
 
@@ -188,6 +236,21 @@ class TargetPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     tmass: rules.Label | msgspec.UnsetType | None = msgspec.UNSET
     gaia: rules.Label | msgspec.UnsetType | None = msgspec.UNSET
     notes: Text | msgspec.UnsetType | None = msgspec.UNSET
+    gaia_dr2: rules.Label | msgspec.UnsetType | None = msgspec.UNSET
+    gaia_dr3: rules.Label | msgspec.UnsetType | None = msgspec.UNSET
+    chara_id: rules.Label | msgspec.UnsetType | None = msgspec.UNSET
+    magnitudes: dict[Band, Photometry] | msgspec.UnsetType = msgspec.UNSET
+    diameters: Annotated[list[Diameter], msgspec.Meta(max_length=50)] | msgspec.UnsetType = msgspec.UNSET
+    teff: Annotated[float, msgspec.Meta(ge=500.0, le=100000.0)] | msgspec.UnsetType | None = msgspec.UNSET
+    logg: Annotated[float, msgspec.Meta(ge=-2.0, le=10.0)] | msgspec.UnsetType | None = msgspec.UNSET
+    feh: Annotated[float, msgspec.Meta(ge=-10.0, le=3.0)] | msgspec.UnsetType | None = msgspec.UNSET
+    priority: Annotated[int, msgspec.Meta(ge=0, le=100)] | msgspec.UnsetType | None = msgspec.UNSET
+    science_case: Name | msgspec.UnsetType | None = msgspec.UNSET
+    spica_setup: Setup | msgspec.UnsetType | None = msgspec.UNSET
+    chara_setup: Setup | msgspec.UnsetType | None = msgspec.UNSET
+    calibrator_ids: Text | msgspec.UnsetType | None = msgspec.UNSET
+    observations_requested: Count | msgspec.UnsetType | None = msgspec.UNSET
+    properties: Properties | msgspec.UnsetType = msgspec.UNSET
     work_package: Code | msgspec.UnsetType | None = msgspec.UNSET
 
 
@@ -199,6 +262,30 @@ class TargetOut(TargetIn, kw_only=True, omit_defaults=False, forbid_unknown_fiel
     progress: str = "not-observed"
 
 
+class ImportNotice(msgspec.Struct, omit_defaults=True):
+    """Something read leniently, as TOPCAT and Aspro2 read it: a short or long row (``row``), the
+    placeholders of a column read as null (``column``)."""
+
+    message: str
+    row: int | None = None
+    column: str | None = None
+
+
+class DuplicatePair(msgspec.Struct):
+    """Two targets with the same name, or closer than the duplicate radius: ``row`` of the list and
+    ``other_row`` of the list or ``other_target`` already in the programme, ``separation`` in arcsec
+    (at J2000.0 after proper motion). ``outcome``: imported, skipped (duplicates=skip) or refused."""
+
+    row: int
+    name: str
+    other_name: str
+    other_row: int | None
+    other_target: str | None
+    same_name: bool
+    separation: float
+    outcome: Literal["imported", "skipped", "refused"]
+
+
 class ImportReport(msgspec.Struct):
     import_id: UUID | None
     format: str
@@ -207,6 +294,27 @@ class ImportReport(msgspec.Struct):
     targets: list[UUID] = msgspec.field(default_factory=list)
     created_work_packages: list[str] = msgspec.field(default_factory=list)
     ignored_columns: list[str] = msgspec.field(default_factory=list)
+    # the list's columns kept as properties (by FIELD name), see GET /programmes/{code}/columns
+    properties: list[str] = msgspec.field(default_factory=list)
+    warnings: list[ImportNotice] = msgspec.field(default_factory=list)
+    duplicates: list[DuplicatePair] = msgspec.field(default_factory=list)
+    skipped: int = 0
+
+
+class TargetColumnOut(msgspec.Struct, omit_defaults=False):
+    """A column of the programme's target lists, as its FIELD described it; ``maps_to``: the target field
+    it fills (null: kept in ``properties`` under ``name``)."""
+
+    name: str
+    position: int
+    datatype: str
+    arraysize: str | None = None
+    unit: str | None = None
+    ucd: str | None = None
+    utype: str | None = None
+    xtype: str | None = None
+    description: str | None = None
+    maps_to: str | None = None
 
 
 class SetupIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -273,17 +381,20 @@ class ProgressOut(msgspec.Struct):
     work_packages: list[WorkPackageProgress]
 
 
-class ProgrammePage(Page[ProgrammeOut]):
+class ProgrammePage(msgspec.Struct):
     """One page of programmes by code: pass ``next`` back as ``cursor`` for the next page."""
 
     items: list[ProgrammeOut]
+    next: str | None = None
 
 
-class TargetPage(Page[TargetOut]):
+class TargetPage(msgspec.Struct):
     """One page of targets: pass ``next`` back as ``cursor`` (with the same filters and sort)."""
 
     items: list[TargetOut]
+    next: str | None = None
 
 
-class RequestPage(Page[RequestOut]):
+class RequestPage(msgspec.Struct):
     items: list[RequestOut]
+    next: str | None = None

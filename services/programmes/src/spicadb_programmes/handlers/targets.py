@@ -24,6 +24,7 @@ from ..services.targets import Observability, TargetService
 from ..storage.targets import BANDS, SORTS, TargetFilter
 from ..targetlists import iter_csv, iter_spicadb, iter_votable, write_json
 from ..targetlists.jsonlist import TargetExport
+from .bodies import ImportOperation
 
 READ = [requires("programmes:read")]
 WRITE = [requires("programmes:write")]
@@ -60,6 +61,20 @@ def magnitude_ranges(values: list[str]) -> list[tuple[str, float | None, float |
                 errors=[FieldError("query.mag", "expected BAND:MIN:MAX")],
             ) from None
     return ranges
+
+
+def property_filters(request: Request[Any, Any, Any]) -> list[tuple[str, Any]]:
+    """The ``prop.NAME=value`` query parameters, as (NAME, value) pairs."""
+    found = [(key[5:], value) for key, value in request.query_params.items() if key.startswith("prop.")]
+    for name, _ in found:
+        if not name or len(name) > 128:
+            raise Problem(
+                "prop.NAME=value: NAME is the name of a column of the programme's lists",
+                status=400,
+                code="validation",
+                errors=[FieldError(f"query.prop.{name}", "a column name of at most 128 characters")],
+            )
+    return found
 
 
 # the nights the sky computation is asked for: its time scales and the calendar's next noon exist
@@ -113,6 +128,7 @@ class TargetController(Controller):
     @get("/", guards=READ, operation_id="listTargets")
     async def listing(
         self,
+        request: Request[Any, Any, Any],
         code: FromPath[str],
         targets: NamedDependency[TargetService],
         work_package: Annotated[str | None, QueryParameter(description="work package code")] = None,
@@ -142,11 +158,13 @@ class TargetController(Controller):
     ) -> TargetPage:
         """Targets with filters and keyset pagination. ``ra_min`` > ``ra_max`` is a window across 0h.
         ``observable_on`` keeps the targets above ``min_altitude`` for ``min_hours`` during that night's
-        darkness (Sun below -12 degrees) at CHARA."""
+        darkness (Sun below -12 degrees) at CHARA. ``prop.NAME=value`` (repeatable, any NAME of
+        ``GET /programmes/{code}/columns``) keeps the targets whose property NAME has that value."""
         flt, seen = TargetQuery.build(
             work_package, priority, mag, ra_min, ra_max, dec_min, dec_max, progress, q,
             observable_on, min_altitude, min_hours,
         )  # fmt: skip
+        flt.properties = property_filters(request)
         items, following = await targets.listing(
             code, flt, sort=sort, descending=order == "desc", cursor=cursor, limit=limit, observability=seen
         )
@@ -158,7 +176,13 @@ class TargetController(Controller):
     ) -> TargetOut:
         return await targets.create(code, data)
 
-    @post("/import", guards=WRITE, operation_id="importTargets", status_code=201)
+    @post(
+        "/import",
+        guards=WRITE,
+        operation_id="importTargets",
+        status_code=201,
+        operation_class=ImportOperation,
+    )
     async def import_list(
         self,
         request: Request[Any, Any, Any],
@@ -168,14 +192,34 @@ class TargetController(Controller):
         work_package: Annotated[
             str | None, QueryParameter(description="work package of the rows that name none")
         ] = None,
+        duplicates: Annotated[
+            Literal["keep", "skip", "refuse"],
+            QueryParameter(
+                description=(
+                    "two rows of the same name are an error, unless skip (the later row is not imported);"
+                    " two names closer than the duplicate radius (a double star) are imported and reported,"
+                    " unless refuse (an error)"
+                )
+            ),
+        ] = "keep",
     ) -> Response[ImportReport]:
-        """A whole target list, all or nothing: a VOTable (``application/x-votable+xml``; columns found
-        by UCD as Aspro2 does), CSV (``text/csv``) or JSON (``application/json``). Every bad cell and
-        every duplicate (same name, or closer than 1 arcsec after proper motion) is reported with its
-        row and column, and nothing is imported."""
+        """A whole target list, all or nothing: a VOTable (``application/x-votable+xml``; TABLEDATA,
+        BINARY, BINARY2 or inline FITS; columns found by UCD as Aspro2 does), CSV (``text/csv``), JSON
+        (``application/json``) or a FITS binary table (``application/fits``). Every column is kept: the
+        known ones fill the target's fields, the others its ``properties`` (described in
+        ``GET /programmes/{code}/columns``). Read as TOPCAT and Aspro2 read: a row a cell short gets
+        nulls, a row too long loses its extra cells, placeholders ("TBD by PI", "-", "NaN") are null, each
+        reported in ``warnings``. A row without a name or a position, or with a position out of range,
+        a bad cell, or a duplicate the ``duplicates`` policy refuses is reported with its row and column,
+        and nothing is imported; ``duplicates`` in the answer lists every pair with its separation."""
         body = await request.body()
         report = await targets.import_list(
-            code, body, request.headers.get("content-type"), dry_run=dry_run, work_package=work_package
+            code,
+            body,
+            request.headers.get("content-type"),
+            dry_run=dry_run,
+            work_package=work_package,
+            duplicates=duplicates,
         )
         return Response(report, status_code=200 if dry_run else 201)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import UTC, date, datetime
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 from uuid import UUID
 
 import asyncpg
@@ -19,12 +19,22 @@ from spicadb_kit.events import Outbox
 
 from .. import sky
 from ..config import ProgrammesSettings
-from ..models import ImportReport, TargetIn, TargetOut, TargetPatch
+from ..models import (
+    Diameter,
+    DuplicatePair,
+    ImportReport,
+    Photometry,
+    TargetColumnOut,
+    TargetIn,
+    TargetOut,
+    TargetPatch,
+)
+from ..storage.columns import TargetColumnStore
 from ..storage.exports import ExportStore
 from ..storage.programmes import WorkPackageStore
 from ..storage.targets import FIELDS, TargetFilter, TargetStore, decode_cursor, encode_cursor, name_key
 from ..targetlists import ExportContext, ParsedList, RowError, parse_target_list
-from ..targetlists.duplicates import find_duplicates
+from ..targetlists.duplicates import Duplicate, find_duplicates
 from ..targetlists.export_votable import ListColumn, Request
 from .access import Caller, Seen, see
 
@@ -56,8 +66,17 @@ class Observability(msgspec.Struct, frozen=True):
     min_hours: float = 1.0
 
 
+_MAGNITUDES = dict[str, Photometry]
+_DIAMETERS = list[Diameter]
+
+
 def target_out(row: asyncpg.Record) -> TargetOut:
     values = {f: row[f] for f in FIELDS if row[f] is not None}
+    # jsonb comes back as dicts: the structs they were
+    if values.get("magnitudes"):
+        values["magnitudes"] = msgspec.convert(values["magnitudes"], _MAGNITUDES)
+    if values.get("diameters"):
+        values["diameters"] = msgspec.convert(values["diameters"], _DIAMETERS)
     return TargetOut(
         **values,
         work_package=row["work_package"],
@@ -99,7 +118,7 @@ def _valid_target(values: dict[str, Any]) -> TargetIn:
         ) from exc
 
 
-def row_problem(errors: list[RowError], total_rows: int, what: str) -> Unprocessable:
+def row_problem(errors: list[RowError], total_rows: int, what: str, **extensions: Any) -> Unprocessable:
     listed = [FieldError(field=f"rows[{e.row}].{e.column}".rstrip("."), message=e.message) for e in errors]
     rows = len({e.row for e in errors})
     return Unprocessable(
@@ -108,7 +127,40 @@ def row_problem(errors: list[RowError], total_rows: int, what: str) -> Unprocess
         errors=listed[:MAX_LISTED_ERRORS],
         error_count=len(errors),
         rows_with_errors=rows,
+        **extensions,
     )
+
+
+DuplicatePolicy = Literal["keep", "skip", "refuse"]
+
+
+def judge_duplicates(
+    found: list[Duplicate], targets: list[TargetIn], policy: DuplicatePolicy
+) -> tuple[list[DuplicatePair], list[RowError], set[int]]:
+    """(every pair with what became of it, the errors, the indices of the rows skipped). The same name
+    twice is an error unless ``skip`` (the later row is not imported); two names closer than the radius
+    are imported (often the components of a double star) unless ``refuse``."""
+    skipped = {d.index for d in found if d.same_name} if policy == "skip" else set()
+    pairs: list[DuplicatePair] = []
+    errors: list[RowError] = []
+    for d in found:
+        refused = policy == "refuse" or (d.same_name and policy == "keep")
+        if refused:
+            errors.append(RowError(row=d.row, column="name", message=_duplicate_message(d)))
+        other = d.other_target if d.other_index is None else targets[d.other_index].name
+        pairs.append(
+            DuplicatePair(
+                row=d.row,
+                name=targets[d.index].name,
+                other_name=other or "",
+                other_row=d.other_row,
+                other_target=d.other_target,
+                same_name=d.same_name,
+                separation=round(d.separation, 4),
+                outcome="refused" if refused else "skipped" if d.index in skipped else "imported",
+            )
+        )
+    return pairs, errors, skipped
 
 
 class TargetService:
@@ -198,7 +250,14 @@ class TargetService:
     # lists in ----------------------------------------------------------------------------------
 
     async def import_list(
-        self, code: str, body: bytes, content_type: str | None, *, dry_run: bool, work_package: str | None
+        self,
+        code: str,
+        body: bytes,
+        content_type: str | None,
+        *,
+        dry_run: bool,
+        work_package: str | None,
+        duplicates: DuplicatePolicy = "keep",
     ) -> ImportReport:
         async with self.pool.acquire() as conn:  # rights first: only editors make the service parse a list
             (await see(conn, self.caller, code)).require_editor()
@@ -214,8 +273,18 @@ class TargetService:
                 t if t.work_package else msgspec.structs.replace(t, work_package=work_package)
                 for t in parsed.targets
             ]
-        report = await self.import_targets(code, parsed.targets, parsed.rows, parsed.format, dry_run=dry_run)
+        report = await self.import_targets(
+            code,
+            parsed.targets,
+            parsed.rows,
+            parsed.format,
+            dry_run=dry_run,
+            policy=duplicates,
+            listed=parsed,
+        )
         report.ignored_columns = parsed.ignored_columns
+        report.properties = parsed.properties
+        report.warnings = parsed.warnings
         return report
 
     async def import_targets(
@@ -227,8 +296,11 @@ class TargetService:
         *,
         dry_run: bool,
         single: bool = False,
+        policy: DuplicatePolicy = "keep",
+        listed: ParsedList | None = None,
     ) -> ImportReport:
-        """All or nothing: every row valid, no duplicate within the list or with the programme's targets."""
+        """All or nothing: every row valid, no refused duplicate within the list or with the programme's
+        targets (see :func:`judge_duplicates`); ``listed``: the list they were read from (its columns)."""
         if len(targets) > self.settings.import_max_targets:
             raise Problem(
                 f"{len(targets)} targets in one import; the limit is {self.settings.import_max_targets}",
@@ -252,17 +324,35 @@ class TargetService:
                     [tuple(r) for r in existing],
                     self.settings.duplicate_radius_arcsec,
                 )
-                if duplicates:
-                    errors = [
-                        RowError(row=d.row, column="name", message=_duplicate_message(d)) for d in duplicates
-                    ]
-                    if single:
-                        raise Conflict(errors[0].message, code="duplicate-target")
-                    raise row_problem(errors, len(targets), "duplicate targets")
-                wp_ids, created_wps = await self._work_packages(conn, seen, targets, create=not single)
+                if duplicates and single:
+                    raise Conflict(_duplicate_message(duplicates[0]), code="duplicate-target")
+                pairs, errors, skipped = judge_duplicates(duplicates, targets, policy)
+                if errors:
+                    raise row_problem(
+                        errors, len(targets), "duplicate targets", duplicates=msgspec.to_builtins(pairs)
+                    )
+                if skipped:
+                    targets = [t for i, t in enumerate(targets) if i not in skipped]
+                titles = listed.work_package_titles if listed is not None else {}
+                wp_ids, created_wps = await self._work_packages(
+                    conn, seen, targets, create=not single, titles=titles
+                )
                 ids = [uuid.uuid4() for _ in targets]
                 if dry_run:
-                    raise _DryRun(ImportReport(None, fmt, len(targets), True, [], created_wps))
+                    raise _DryRun(
+                        ImportReport(
+                            None,
+                            fmt,
+                            len(targets),
+                            True,
+                            [],
+                            created_wps,
+                            duplicates=pairs,
+                            skipped=len(skipped),
+                        )
+                    )
+                if listed is not None:
+                    await TargetColumnStore(conn).record(seen.id, listed.columns)
                 await TargetStore(conn).insert_many(
                     [
                         (tid, seen.id, wp_ids.get(t.work_package) if t.work_package else None, name_key(t.name),
@@ -273,12 +363,21 @@ class TargetService:
                 await self._imported_events(conn, seen, import_id, ids, targets, now, single)
         except _DryRun as outcome:
             return outcome.report
-        return ImportReport(import_id, fmt, len(targets), False, ids, created_wps)
+        return ImportReport(
+            import_id, fmt, len(targets), False, ids, created_wps, duplicates=pairs, skipped=len(skipped)
+        )
 
     async def _work_packages(
-        self, conn: asyncpg.Connection, seen: Seen, targets: list[TargetIn], *, create: bool
+        self,
+        conn: asyncpg.Connection,
+        seen: Seen,
+        targets: list[TargetIn],
+        *,
+        create: bool,
+        titles: dict[str, str] | None = None,
     ) -> tuple[dict[str, UUID], list[str]]:
-        """Work packages by code; a list naming new ones creates them (titled by their code)."""
+        """Work packages by code; a list naming new ones creates them (titled by their name in the list,
+        TARGET_PROGNAME, or by their code)."""  # fmt: skip
         known = await WorkPackageStore(conn).ids_by_code(seen.id)
         missing = sorted({t.work_package for t in targets if t.work_package and t.work_package not in known})
         if missing and not create:
@@ -287,7 +386,8 @@ class TargetService:
             )
         for wp in missing:
             known[wp] = uuid.uuid4()
-            await WorkPackageStore(conn).insert(known[wp], seen.id, wp, wp, "created by a target import")
+            title = (titles or {}).get(wp, wp)
+            await WorkPackageStore(conn).insert(known[wp], seen.id, wp, title, "created by a target import")
         return known, missing
 
     async def _imported_events(
@@ -334,6 +434,7 @@ class TargetService:
             raise Problem(str(exc), status=400, code="bad-cursor") from exc
         async with self.pool.acquire() as conn:
             seen = await see(conn, self.caller, code)
+            await self._typed_properties(conn, seen, flt)
             if observability is not None:
                 flt.ids = await self._observable(conn, seen, flt, observability)
             rows = await TargetStore(conn).page(
@@ -343,6 +444,21 @@ class TargetService:
         rows = rows[:limit]
         following = encode_cursor(rows[-1]["sort_value"], rows[-1]["id"]) if more else None
         return [target_out(r) for r in rows], following
+
+    async def columns(self, code: str) -> list[TargetColumnOut]:
+        """The columns of the programme's target lists, in the order they first came."""
+        async with self.pool.acquire() as conn:
+            seen = await see(conn, self.caller, code)
+            return await TargetColumnStore(conn).all(seen.id)
+
+    async def _typed_properties(self, conn: asyncpg.Connection, seen: Seen, flt: TargetFilter) -> None:
+        """``prop.NAME=value`` filters compare values of the column's datatype (text when unknown)."""
+        if not flt.properties:
+            return
+        datatypes = await TargetColumnStore(conn).datatypes(seen.id, [name for name, _ in flt.properties])
+        flt.properties = [
+            (name, property_value(name, value, datatypes.get(name))) for name, value in flt.properties
+        ]
 
     async def _observable(
         self, conn: asyncpg.Connection, seen: Seen, flt: TargetFilter, want: Observability
@@ -372,6 +488,7 @@ class TargetService:
         name, the columns of the programme's lists and the targets' observation requests."""
         async with self.pool.acquire() as conn:
             seen = await see(conn, self.caller, code)
+            await self._typed_properties(conn, seen, flt)
             if observability is not None:
                 flt.ids = await self._observable(conn, seen, flt, observability)
             configurations = [
@@ -391,6 +508,27 @@ class TargetService:
         return ExportContext(
             programme=seen.code, title=seen.programme["title"], configurations=configurations, period=period
         )
+
+
+def property_value(name: str, value: Any, datatype: str | None) -> Any:
+    """A ``prop.NAME`` query value as the column's datatype has it; 400 when it cannot be one."""
+    if not isinstance(value, str) or datatype in (None, "char", "unicodeChar"):
+        return value
+    try:
+        if datatype in ("short", "int", "long", "unsignedByte"):
+            return int(value)
+        if datatype in ("float", "double"):
+            return float(value)
+        if datatype == "boolean" and value.strip().lower() in ("true", "false", "t", "f", "1", "0"):
+            return value.strip().lower() in ("true", "t", "1")
+    except ValueError:
+        pass
+    raise Problem(
+        f"prop.{name}={value!r}: the column {name} holds {datatype} values",
+        status=400,
+        code="validation",
+        errors=[FieldError(f"query.prop.{name}", f"expected a {datatype} value")],
+    )
 
 
 class _DryRun(Exception):

@@ -16,7 +16,12 @@ FIELDS = (
     "name", "ra", "dec", "epoch", "pmra", "pmdec", "parallax", "radial_velocity",
     "mag_v", "mag_r", "mag_i", "mag_j", "mag_h", "mag_k",
     "spectral_type", "object_type", "hd", "hip", "tmass", "gaia", "notes",
+    "gaia_dr2", "gaia_dr3", "chara_id", "magnitudes", "diameters", "teff", "logg", "feh",
+    "priority", "science_case", "spica_setup", "chara_setup", "calibrator_ids", "observations_requested",
+    "properties",
 )  # fmt: skip
+# stored as jsonb, never null
+STRUCTURED = ("magnitudes", "diameters", "properties")
 BANDS = ("v", "r", "i", "j", "h", "k")
 SELECT = (
     "SELECT t.id, " + ", ".join(f"t.{f}" for f in FIELDS) + ", w.code AS work_package,"
@@ -53,6 +58,8 @@ class TargetFilter:
     search: str | None = None
     # only these targets (the observability filter's answer)
     ids: list[UUID] | None = None
+    # (FIELD name, value): targets whose kept property has this value (prop.NAME=value)
+    properties: list[tuple[str, Any]] = field(default_factory=list)
 
     @property
     def crosses_zero(self) -> bool:
@@ -94,6 +101,8 @@ class TargetFilter:
             clauses.append(f"t.name_key LIKE {arg('%' + name_key(self.search) + '%')}")
         if self.ids is not None:
             clauses.append(f"t.id = ANY({arg(self.ids)}::uuid[])")
+        for name, value in self.properties:  # containment: the GIN index target_properties answers it
+            clauses.append(f"t.properties @> {arg({name: value})}::jsonb")
         return clauses
 
 

@@ -14,7 +14,7 @@ from .duplicates import Duplicate, find_duplicates
 from .export_spicadb import iter_spicadb, write_spicadb
 from .export_votable import iter_votable, write_votable
 from .jsonlist import parse_json, write_json
-from .votable import parse_votable
+from .votable import parse_fits_table, parse_votable
 
 __all__ = [
     "MEDIA_TYPES",
@@ -41,11 +41,15 @@ MEDIA_TYPES: dict[str, str] = {
     "application/xml": "votable",
     "text/csv": "csv",
     "application/json": "json",
+    "application/fits": "fits",
+    "image/fits": "fits",
 }
 _SNIFF = {"application/octet-stream", ""}
 
 
 def _sniff(body: bytes) -> str:
+    if body.startswith(b"SIMPLE  ="):
+        return "fits"
     head = body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     if head == b"<":
         return "votable"
@@ -64,7 +68,7 @@ def parse_target_list(body: bytes, content_type: str | None) -> ParsedList:
     else:
         raise TargetListError(
             f"Cannot read a target list sent as {media!r}: send a VOTable (application/x-votable+xml), "
-            "CSV (text/csv) or JSON (application/json).",
+            "CSV (text/csv), JSON (application/json) or a FITS table (application/fits).",
             status=415,
             code="unsupported-media-type",
             title="Unsupported target list format",
@@ -74,6 +78,8 @@ def parse_target_list(body: bytes, content_type: str | None) -> ParsedList:
     with collector_paused():
         if fmt == "votable":
             return parse_votable(body)
+        if fmt == "fits":
+            return parse_fits_table(body)
         if fmt == "json":
             return parse_json(body)
         return parse_csv(body)

@@ -16,7 +16,7 @@ import numpy as np
 from spicadb_astro import targets as rules
 from spicadb_kit.errors import Problem
 
-from ..models import TargetIn
+from ..models import ImportNotice, TargetColumnOut, TargetIn
 
 
 class RowError(msgspec.Struct, frozen=True):
@@ -33,6 +33,14 @@ class ParsedList(msgspec.Struct):
     rows: list[int]
     errors: list[RowError]
     ignored_columns: list[str] = []
+    # read leniently: short and long rows, placeholders (issue 14)
+    warnings: list[ImportNotice] = []
+    # every column of the list as its FIELD described it, with the field it fills
+    columns: list[TargetColumnOut] = []
+    # the names of the kept properties
+    properties: list[str] = []
+    # work package code -> its name in the list, when the code was made from it (TARGET_PROGNAME)
+    work_package_titles: dict[str, str] = {}
 
 
 class TargetListError(Problem):
@@ -57,7 +65,17 @@ FLOAT_LIMITS: dict[str, tuple[float, float, str]] = {
     field: (limit.low, limit.high, limit.what)
     for field, limit in rules.LIMITS.items()
     if field not in ("ra", "dec")
+} | {
+    "teff": (500.0, 100000.0, "an effective temperature between 500 and 100000 K"),
+    "logg": (-2.0, 10.0, "a log g between -2 and 10"),
+    "feh": (-10.0, 3.0, "an [Fe/H] between -10 and 3"),
 }
+INT_LIMITS: dict[str, tuple[int, int, str]] = {
+    "priority": (0, 100, "a priority from 0 to 100"),
+    "observations_requested": (0, 100000, "a number of observations from 0 to 100000"),
+}
+# built from several columns (columns.build_extras), checked by msgspec as TargetIn's types
+STRUCTURED = frozenset({"magnitudes", "diameters", "properties"})
 STRING_LIMITS: dict[str, int] = {
     "spectral_type": rules.LABEL_LENGTH,
     "object_type": rules.LABEL_LENGTH,
@@ -66,6 +84,13 @@ STRING_LIMITS: dict[str, int] = {
     "tmass": rules.LABEL_LENGTH,
     "gaia": rules.LABEL_LENGTH,
     "notes": rules.NOTES_LENGTH,
+    "gaia_dr2": rules.LABEL_LENGTH,
+    "gaia_dr3": rules.LABEL_LENGTH,
+    "chara_id": rules.LABEL_LENGTH,
+    "science_case": rules.NAME_LENGTH,
+    "spica_setup": 200,
+    "chara_setup": 200,
+    "calibrator_ids": 4000,
 }
 # one line of text: no control character (notes may hold line breaks)
 ONE_LINE = frozenset({"name", *STRING_LIMITS} - {"notes"})
@@ -216,6 +241,16 @@ def check_cell(field: str, value: Any, column: Column) -> Any:
         return _ra(value, column)
     if field == "dec":
         return _dec(value, column)
+    if field in STRUCTURED:
+        return value  # msgspec checks it (assemble)
+    if field in INT_LIMITS:
+        v = _number(value)
+        if v is None:
+            return None
+        lo_i, hi_i, what_i = INT_LIMITS[field]
+        if not v.is_integer() or not lo_i <= v <= hi_i:
+            raise CellError(f"{v:g} is not {what_i}")
+        return int(v)
     if field in FLOAT_LIMITS:
         v = _number(value)
         if v is None:
@@ -252,6 +287,13 @@ def _numeric(column: Column) -> tuple[list[Any], list[tuple[int, str]]] | None:
     values = column.values
     if not isinstance(values, np.ndarray) or values.dtype.kind not in "fiu":
         return None
+    if column.field in INT_LIMITS and values.dtype.kind in "iu":
+        lo_i, hi_i, what_i = INT_LIMITS[column.field]
+        ints = np.ma.getdata(values).astype(np.int64)
+        null = np.ma.getmaskarray(values)
+        wrong = ~null & ~((ints >= lo_i) & (ints <= hi_i))
+        problems = [(int(i), f"{ints[i]} is not {what_i}") for i in np.flatnonzero(wrong)]
+        return np.where(null, None, ints.astype(object)).tolist(), problems
     if column.field not in FLOAT_LIMITS and column.field not in ("ra", "dec"):
         return None
     data = np.ma.getdata(values).astype(float) * column.scale
@@ -318,6 +360,40 @@ def _floats(column: Column, values: list[Any]) -> tuple[list[Any], list[tuple[in
     return out, _recheck(column, values, out, np.flatnonzero(~settled))
 
 
+_SEXAGESIMAL_SEPARATORS = str.maketrans({":": " ", "h": " ", "d": " ", "m": " ", "s": " "})
+
+
+def _sexagesimals(column: Column, values: list[Any]) -> tuple[list[Any], list[tuple[int, str]]] | None:
+    """check_cell over a column of 'hh mm ss.s' / '+dd mm ss.s' strings at once (the SPICA science
+    database writes its positions so); the cells of another shape are checked one by one."""
+    field = column.field
+    if field not in ("ra", "dec") or not values or not set(map(type, values)) <= _TEXTS:
+        return None
+    parts = [None if v is None else v.translate(_SEXAGESIMAL_SEPARATORS).split() for v in values]
+    regular = [p is not None and len(p) == 3 for p in parts]
+    if not any(regular):
+        return None
+    try:
+        numbers = np.array(
+            [p if ok else ("nan", "nan", "nan") for p, ok in zip(parts, regular, strict=True)], dtype=float
+        )
+    except ValueError:
+        return None
+    negative = np.array([ok and p[0].startswith("-") for p, ok in zip(parts, regular, strict=True)])  # type: ignore[index]
+    whole, minutes, seconds = np.abs(numbers[:, 0]), numbers[:, 1], numbers[:, 2]
+    value = whole + minutes / 60.0 + seconds / 3600.0
+    with np.errstate(invalid="ignore"):
+        settled = np.array(regular) & (minutes >= 0) & (minutes < 60) & (seconds >= 0) & (seconds < 60)
+        if field == "ra":
+            settled &= ~negative & (value < 24.0) if column.hours else ~negative & (value < 360.0)
+            value = value * 15.0 if column.hours else value
+        else:
+            value = np.where(negative, -value, value)
+            settled &= (value >= -90.0) & (value <= 90.0)
+    out: list[Any] = np.where(settled, value.astype(object), np.array(None)).tolist()
+    return out, _recheck(column, values, out, np.flatnonzero(~settled))
+
+
 def _texts(column: Column, values: list[Any]) -> tuple[list[Any], list[tuple[int, str]]] | None:
     """check_cell over a list of strings at once: the same results, much faster."""
     field = column.field
@@ -356,6 +432,8 @@ def _texts(column: Column, values: list[Any]) -> tuple[list[Any], list[tuple[int
 
 def _checked(column: Column) -> tuple[list[Any], list[tuple[int, str]]]:
     """(the cells as TargetIn wants them, [(index, message)] of the bad ones), as check_cell gives them."""
+    if column.field in STRUCTURED:
+        return list(column.values), []  # checked by msgspec with the rows
     fast = _numeric(column)
     if fast is not None:
         return fast
@@ -364,7 +442,7 @@ def _checked(column: Column) -> tuple[list[Any], list[tuple[int, str]]]:
         cells = cells.tolist()  # masked cells become None
     elif not isinstance(cells, list):
         cells = list(cells)
-    fast = _floats(column, cells) or _texts(column, cells)
+    fast = _floats(column, cells) or _sexagesimals(column, cells) or _texts(column, cells)
     if fast is not None:
         return fast
     out: list[Any] = [None] * len(cells)
@@ -418,8 +496,10 @@ def _convert_rows(
         names.append("epoch")
         columns.append([default_epoch] * len(keep))
     try:
-        for name, cells in zip(names, columns, strict=True):
-            msgspec.convert(cells, _COLUMN_TYPES[name])
+        for k, (name, cells) in enumerate(zip(names, columns, strict=True)):
+            converted = msgspec.convert(cells, _COLUMN_TYPES[name])
+            if name in STRUCTURED:
+                columns[k] = converted  # structs, not the dicts they were read as
     except msgspec.ValidationError:
         return None
     return list(map(_maker(tuple(names)), *columns))
@@ -433,6 +513,7 @@ def assemble(
     *,
     default_epoch: float | None = None,
     row_errors: list[RowError] | None = None,
+    warnings: list[ImportNotice] | None = None,
 ) -> ParsedList:
     """Check every cell of every row, and keep the rows without errors as TargetIn, in file order."""
     n = len(row_numbers)
@@ -480,5 +561,10 @@ def assemble(
             rows.append(row)
     errors.sort(key=lambda e: (e[0], e[1]))
     return ParsedList(
-        format=fmt, targets=targets, rows=rows, errors=[e[2] for e in errors], ignored_columns=ignored
+        format=fmt,
+        targets=targets,
+        rows=rows,
+        errors=[e[2] for e in errors],
+        ignored_columns=ignored,
+        warnings=list(warnings or []),
     )

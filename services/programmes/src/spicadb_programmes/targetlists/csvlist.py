@@ -15,8 +15,9 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from ..models import TargetIn, TargetOut
-from .common import FIELDS, Column, ParsedList, RowError, TargetListError, assemble
+from ..models import ImportNotice, TargetIn, TargetOut
+from .columns import Source, infer_datatype, keep_columns, scrub
+from .common import FIELDS, STRUCTURED, Column, ParsedList, RowError, TargetListError, assemble
 
 ALIASES: dict[str, str] = {
     **{f: f for f in FIELDS},
@@ -103,12 +104,16 @@ def parse_csv(body: bytes) -> ParsedList:
     header = next(reader)
     fields: dict[int, tuple[str, str]] = {}  # cell index -> (header, field)
     taken: set[str] = set()
+    others: dict[int, str] = {}  # cell index -> header of a column kept by keep_columns
     ignored: list[str] = []
     for k, raw in enumerate(header):
         field = ALIASES.get(_key(raw))
+        if field in STRUCTURED:  # built from columns of their own (Gmag, JSDC2_LDD...), not read as text
+            ignored.append(raw.strip())
+            continue
         if field is None or field in taken:
-            if raw.strip():
-                ignored.append(raw.strip())
+            if raw.strip() and raw.strip() not in others.values():
+                others[k] = raw.strip()
             continue
         taken.add(field)
         fields[k] = (raw.strip(), field)
@@ -119,7 +124,7 @@ def parse_csv(body: bytes) -> ParsedList:
             f"(found: {', '.join(h.strip() for h in header) or 'nothing'}); "
             "name, ra and dec are required (aliases: main_id, RAJ2000, DEJ2000, …)."
         )
-    values: dict[int, list[str | None]] = {k: [] for k in fields}
+    values: dict[int, list[str | None]] = {k: [] for k in (*fields, *others)}
     row_numbers: list[int] = []
     row_errors: list[RowError] = []
     line = skipped + 1  # the header's line
@@ -139,12 +144,33 @@ def parse_csv(body: bytes) -> ParsedList:
                 row_errors.append(
                     RowError(line, "", f"{len(cells)} cells but the header has {width} columns")
                 )
-            for k in fields:
+            for k in values:
                 values[k].append(_uncell(cells[k]) if k < len(cells) else None)
     except csv.Error as exc:
         raise TargetListError(f"The CSV target list is malformed near line {line + 1}: {exc}.") from None
     columns = [Column(source=h, field=f, values=values[k]) for k, (h, f) in fields.items()]
-    return assemble("csv", columns, row_numbers, ignored, row_errors=row_errors)
+    notices: list[ImportNotice] = []
+    for column in columns:
+        column.values = scrub(column.values, column.source, notices)
+    sources = [
+        Source(h, infer_datatype([v for v in values[k] if v is not None][:100])[0], values[k], core=f)
+        for k, (h, f) in fields.items()
+    ]
+    for k, h in others.items():
+        datatype, typed_values = infer_datatype(scrub(values[k], h, notices))
+        sources.append(Source(name=h, datatype=datatype, values=typed_values))
+    order = {h.strip(): k for k, h in enumerate(header)}
+    sources.sort(key=lambda source: order.get(source.name, len(order)))
+    kept = keep_columns(len(row_numbers), sources, notices)
+    columns += [Column(source=source, field=field, values=cells) for field, source, cells in kept.fields]
+    row_errors += [RowError(row_numbers[i], column, message) for i, column, message in kept.errors]
+    parsed = assemble(
+        "csv", columns, row_numbers, ignored + kept.ignored, row_errors=row_errors, warnings=notices
+    )
+    parsed.columns = kept.described
+    parsed.properties = kept.properties
+    parsed.work_package_titles = kept.work_package_titles
+    return parsed
 
 
 # a text cell starting with one of these is a formula to a spreadsheet (OWASP, CSV injection)

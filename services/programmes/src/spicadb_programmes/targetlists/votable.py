@@ -20,7 +20,10 @@ import numpy as np
 from astropy.io.votable import parse
 from astropy.io.votable.converters import Char, Double, Float, UnicodeChar
 
-from .common import Column, ParsedList, TargetListError, assemble
+from ..models import ImportNotice
+from . import lenient
+from .columns import Source, keep_columns, scrub
+from .common import Column, ParsedList, RowError, TargetListError, assemble
 from .csvlist import ALIASES, _key
 
 # ---------------------------------------------------------------------------------------------- import
@@ -77,6 +80,8 @@ def _role(ucd: str, name: str) -> tuple[str, bool] | None:
         return "notes", main
     if low == "meta.code.class;meta.id":
         return "work_package", main
+    if "meta.dataset" in atoms or "time.processing" in atoms:
+        return None  # when the row was written (a "last update"), not the epoch of the position
     if head == "time.epoch" or (head == "meta.ref" and "time.epoch" in atoms):
         return "epoch", main
     if head == "meta.id" and _key(name) in _BY_NAME:
@@ -283,7 +288,10 @@ def _read_tabledata(body: bytes) -> tuple[Any, Any, int, Any] | None:
         return None  # not rows of exactly one cell per FIELD
     try:
         if "&" in content:
-            columns = [tuple([_unescaped(v) if "&" in v else v for v in cells]) for cells in columns]
+            columns = [
+                tuple([_unescaped(v) if "&" in v else v for v in cells]) if "&" in "".join(cells) else cells
+                for cells in columns
+            ]
         values: list[Any] = []
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -326,9 +334,19 @@ def _read_astropy(body: bytes) -> tuple[Any, Any, int, Any]:
 
 
 def parse_votable(body: bytes, *, fast: bool = True) -> ParsedList:
-    """``fast``: read a plain TABLEDATA table with the fast reader (the same results as astropy's)."""
+    """``fast``: read a plain TABLEDATA table with the fast reader (the same results as astropy's).
+    Rows of the wrong width are read as TOPCAT and Aspro2 read them (:func:`lenient.even_rows`)."""
+    lenient.refuse_references(body)
+    notices: list[ImportNotice] = []
     read = _read_tabledata(body) if fast else None
-    document, table, nrows, column_values = read if read is not None else _read_astropy(body)
+    if read is None:
+        evened = lenient.even_rows(body, notices)
+        if evened is not None:
+            body = evened
+            read = _read_tabledata(body) if fast else None
+    if read is None:
+        read = lenient.read_fits(body) or _read_astropy(body)
+    document, table, nrows, column_values = read
     coordinate_systems = list(document.iter_coosys())
     candidates: dict[str, list[tuple[bool, int]]] = {}
     unassigned: list[int] = []
@@ -353,20 +371,36 @@ def parse_votable(body: bytes, *, fast: bool = True) -> ParsedList:
             "dec": "DEC (UCD pos.eq.dec)",
         }
         raise TargetListError(f"The VOTable has no {', '.join(what[m] for m in missing)} column.")
-    used = set(chosen.values())
-    ignored = [f.name or f.ID for k, f in enumerate(table.fields) if k not in used]
+    field_of = {k: field for field, k in chosen.items()}
+    units = lenient.field_units(body)
     columns: list[Column] = []
+    sources: list[Source] = []
     default_epoch = None
-    for field, k in sorted(chosen.items(), key=lambda fk: fk[1]):
-        f = table.fields[k]
+    for k, f in enumerate(table.fields):
         source = f.name or f.ID
-        values = column_values(k, field)
+        field = field_of.get(k)
+        values = column_values(k, field or "property")
+        sources.append(
+            Source(
+                name=source,
+                datatype=f.datatype or "char",
+                values=values,
+                core=field if values is not None else None,
+                arraysize=f.arraysize,
+                unit=units.get(source, None if f.unit is None else str(f.unit)),
+                ucd=f.ucd,
+                utype=f.utype,
+                xtype=f.xtype,
+                description=f.description,
+            )
+        )
+        if field is None:
+            continue
         if values is None:
             if field in ("name", "ra", "dec"):
                 raise TargetListError(f"Column {source} holds arrays, not one {field} per row.")
-            ignored.append(source)
             continue
-        column = Column(source=source, field=field, values=values)
+        column = Column(source=source, field=field, values=scrub(values, source, notices))
         if field in ("ra", "dec"):
             column.hours, column.scale = _position_units(field, f.unit, source)
             coosys = None
@@ -380,5 +414,40 @@ def parse_votable(body: bytes, *, fast: bool = True) -> ParsedList:
         else:
             column.scale = _scale(field, f.unit, source)
         columns.append(column)
+    kept = keep_columns(nrows, sources, notices)
+    columns += [Column(source=source, field=field, values=values) for field, source, values in kept.fields]
     rows = list(range(1, nrows + 1))
-    return assemble("votable", columns, rows, ignored, default_epoch=default_epoch)
+    parsed = assemble(
+        "votable",
+        columns,
+        rows,
+        kept.ignored,
+        default_epoch=default_epoch,
+        row_errors=[RowError(rows[i], column, message) for i, column, message in kept.errors],
+        warnings=notices,
+    )
+    parsed.columns = kept.described
+    parsed.properties = kept.properties
+    parsed.work_package_titles = kept.work_package_titles
+    return parsed
+
+
+def parse_fits_table(body: bytes) -> ParsedList:
+    """A FITS file's first binary table as a target list: read as the VOTable astropy makes of it
+    (TTYPE names, TUNIT units, TNULL nulls), so every rule of :func:`parse_votable` applies."""
+    from astropy.io.votable import from_table
+    from astropy.table import Table
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            table = Table.read(io.BytesIO(body), format="fits")
+            document = from_table(table)
+            document.set_all_tables_format("binary2")
+            out = io.BytesIO()
+            document.to_xml(out)
+    except Exception as exc:
+        raise TargetListError(f"Not a readable FITS table: {exc}") from None
+    parsed = parse_votable(out.getvalue(), fast=False)
+    parsed.format = "fits"
+    return parsed

@@ -1,0 +1,470 @@
+"""Every column of a target list is kept (issue 14): the known ones fill target fields, the others become
+typed properties, each described once per programme (``target_column``) so that exports write them back.
+
+Known beyond the Aspro2 columns (``votable._role`` and the CSV aliases) are the SPICA science database's
+``TARGET_*`` columns and the catalogue names astronomers use, matched on the name without its
+``TARGET_`` prefix, case and blanks aside:
+
+- identifiers: Gaia DR2/DR3 (``Gaia_ID`` is DR3), CHARA, HD/HIP/2MASS; ``PROGNAME`` is the work package;
+- magnitudes of any band with their errors (``Gmag``, ``BPmag_err``, ``e_Vmag``, ``FLUX_K``...);
+- diameters with their errors and catalogue (``JSDC2_LDD``, ``JSDC2_UDD_V``, ``SB_LDD_err``, ``LDD``);
+- Teff, log g, [Fe/H]; the PI's priority (``Flag_Priority_PI``), the science case (``Flag_Type``), the
+  requested setups (``SPICA_SETUP``, ``CHARA_SETUP``), calibrators (``CAL_IDS``), ``Nobs``;
+- ``TARGET_ID``, ``TARGET_Nobs_Done`` and ``TARGET_Completion_Rate`` are SPICA-DB's own: described, not
+  stored (the export fills them from the target and its progress).
+
+Placeholders ("TBD by PI", "-", "NaN", ...) read as null, reported once per column.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+import numpy as np
+
+from ..models import ImportNotice, TargetColumnOut
+
+# the target fields of the SPICA science database's columns, by name without "TARGET_"
+_KNOWN: dict[str, str] = {
+    "gaia_id": "gaia_dr3",
+    "gaia_dr3_id": "gaia_dr3",
+    "gaiadr3_id": "gaia_dr3",
+    "gaia_dr3": "gaia_dr3",
+    "gaiadr3": "gaia_dr3",
+    "gaiadr2_id": "gaia_dr2",
+    "gaia_dr2_id": "gaia_dr2",
+    "gaia_dr2": "gaia_dr2",
+    "gaiadr2": "gaia_dr2",
+    "chara_id": "chara_id",
+    "hd": "hd",
+    "hip": "hip",
+    "2mass": "tmass",
+    "main_id": "name",
+    "progname": "work_package",
+    "flag_type": "science_case",
+    "science_case": "science_case",
+    "flag_priority_pi": "priority",
+    "priority_pi": "priority",
+    "priority": "priority",
+    "spica_setup": "spica_setup",
+    "chara_setup": "chara_setup",
+    "cal_ids": "calibrator_ids",
+    "calibrators": "calibrator_ids",
+    "calibrator_ids": "calibrator_ids",
+    "nobs": "observations_requested",
+    "sptype": "spectral_type",
+    "sp_type": "spectral_type",
+    "otype": "object_type",
+}
+# SPICA-DB's own columns of the SPICA science database layout: the export writes them
+OWNED: dict[str, str] = {
+    "id": "id",
+    "nobs_done": "observations_done",
+    "completion_rate": "completion_rate",
+}
+_STELLAR = re.compile(r"^(?P<e>e_)?(?P<what>teff|logg|feh|fe_h|m_h)(?:_[a-z0-9]+?)??(?P<err>_err|_error)?$")
+_STELLAR_FIELDS = {"teff": "teff", "logg": "logg", "feh": "feh", "fe_h": "feh", "m_h": "feh"}
+_MAG = re.compile(
+    r"^(?P<e>e_)?(?:(?:flux_(?P<flux>[a-z]{1,3}))|(?P<band>[a-z]{1,3})_?mag|phot_(?P<gaia>g|bp|rp)_mean_mag)"
+    r"(?P<err>_err|_error)?$"
+)
+_DIAMETER = re.compile(
+    r"^(?P<e>e_)?(?:(?P<cat>[a-z][a-z0-9]*)_)?(?P<kind>ldd|udd|ld|ud|diam|diameter)"
+    r"(?:_(?P<band>[a-z]{1,2}))?(?P<err>_err|_error)?$"
+)
+_DIAMETER_KINDS = {"ldd": "LD", "ld": "LD", "udd": "UD", "ud": "UD", "diam": "D", "diameter": "D"}
+_BLANKS = re.compile(r"[\s\-]+")
+# cells that say "no value": compared lower case and stripped; anything starting with "tbd" too
+PLACEHOLDERS = frozenset(
+    {"", "-", "--", "---", "nan", "null", "none", "n/a", "na", "?", "tbd", "tbc", "unknown"}
+)
+
+
+_LONGEST_PLACEHOLDER = max(map(len, PLACEHOLDERS))
+
+
+def column_key(name: str) -> tuple[str, bool]:
+    """(the name lower case, blanks as '_', without a TARGET_ prefix; had it the prefix?)"""
+    key = _BLANKS.sub("_", name.strip().strip('"').strip().lower())
+    if key.startswith("target_") and len(key) > 7:
+        return key[7:], True
+    return key, False
+
+
+def is_placeholder(text: str) -> bool:
+    low = text.strip().lower()
+    return low in PLACEHOLDERS or low.startswith("tbd")
+
+
+@dataclass(frozen=True)
+class Role:
+    """What a column fills beyond the Aspro2 fields: ``field`` (a TargetIn field), or a part of a
+    structured one (``magnitudes``/``diameters``, with its ``key``), or ``owned`` (SPICA-DB's own)."""
+
+    maps_to: str
+    field: str | None = None
+    part: str | None = None  # "magnitudes" or "diameters"
+    key: tuple[str | None, ...] = ()
+    error: bool = False
+
+
+def _ucd_allows(ucd: str, *atoms: str) -> bool:
+    low = ucd.lower()
+    return not low or any(a in low for a in atoms)
+
+
+def magnitude_role(name: str, ucd: str) -> Role | None:
+    key, _ = column_key(name)
+    m = _MAG.match(key)
+    if m is None or not _ucd_allows(ucd, "phot.mag", "phot.flux", "stat.error"):
+        return None
+    band = (m["flux"] or m["band"] or m["gaia"]).upper()
+    error = bool(m["e"] or m["err"]) or ucd.lower().startswith("stat.error")
+    return Role(
+        f"magnitudes.{band}" + (".error" if error else ""), part="magnitudes", key=(band,), error=error
+    )
+
+
+def extra_role(name: str, ucd: str) -> Role | None:
+    """The role of a column the Aspro2 rules left, or None: a property."""
+    key, prefixed = column_key(name)
+    if prefixed and key in OWNED:
+        return Role(OWNED[key])
+    low = ucd.lower()
+    if key in _KNOWN:
+        return Role(_KNOWN[key], field=_KNOWN[key])
+    if (m := _STELLAR.match(key)) is not None and not (m["e"] or m["err"] or low.startswith("stat.error")):
+        field = _STELLAR_FIELDS[m["what"]]
+        return Role(field, field=field)
+    if (role := magnitude_role(name, ucd)) is not None:
+        return role
+    m = _DIAMETER.match(key)
+    if m is not None and _ucd_allows(ucd, "phys.angsize", "stat.error"):
+        kind = _DIAMETER_KINDS[m["kind"]]
+        catalogue = m["cat"].upper() if m["cat"] else None
+        band = m["band"].upper() if m["band"] else None
+        error = bool(m["e"] or m["err"]) or low.startswith("stat.error")
+        path = ".".join(p for p in ("diameters", catalogue or "-", kind, band) if p)
+        return Role(
+            path + (".error" if error else ""), part="diameters", key=(catalogue, kind, band), error=error
+        )
+    return None
+
+
+# --------------------------------------------------------------------------------------- cell values
+
+
+def scrub(values: Any, source: str, notices: list[ImportNotice]) -> Any:
+    """A text column with its placeholders as None, and one notice for the column when it had any."""
+    if not isinstance(values, list | tuple):
+        return values
+    distinct = set(values)
+    distinct.discard(None)
+    if not all(type(v) is str for v in distinct):
+        return values
+    if (
+        min(map(len, distinct), default=99) > _LONGEST_PLACEHOLDER
+        and "tbd" not in "\0".join(distinct).lower()
+    ):
+        return values  # the common case, decided in C
+    found = sorted(v for v in distinct if v.strip() and is_placeholder(v))
+    blank = [v for v in distinct if isinstance(v, str) and not v.strip()]
+    if not found and not blank:
+        return values
+    drop = set(found) | set(blank)
+    out = [None if v in drop else v for v in values]
+    if found:
+        count = sum(1 for v in values if v in found)
+        shown = ", ".join(repr(v.strip()) for v in found[:5])
+        notices.append(
+            ImportNotice(f"{count} cell{'s' if count > 1 else ''} read as null ({shown})", column=source)
+        )
+    return out
+
+
+def numbers(values: Any) -> list[float | None]:
+    """A column as floats (None for null, NaN and what is not a number: those are reported by the caller)."""
+    if isinstance(values, np.ndarray):
+        data = np.ma.getdata(values)
+        if data.dtype.kind not in "fiub":
+            values = values.tolist()
+        else:
+            data = data.astype(float)
+            null = np.ma.getmaskarray(values) | ~np.isfinite(data)
+            return np.where(null, np.array(None), data.astype(object)).tolist()  # type: ignore[no-any-return]
+    out: list[float | None] = []
+    for v in values:
+        if v is None or isinstance(v, bool):
+            out.append(None)
+            continue
+        try:
+            f = float(v)
+        except (TypeError, ValueError):
+            out.append(math.nan)  # marks "not a number"
+            continue
+        out.append(f if math.isfinite(f) else None)
+    return out
+
+
+_INT_TYPES = {"short", "int", "long", "unsignedByte"}
+_FLOAT_TYPES = {"float", "double"}
+
+
+def typed(values: Any, datatype: str) -> list[Any]:
+    """A property column as JSON values: ints, floats, booleans or text; None for null (masked, NaN, empty)."""
+    if isinstance(values, np.ndarray):
+        kind = np.ma.getdata(values).dtype.kind
+        if kind == "f":
+            data = np.ma.getdata(values)
+            null = np.ma.getmaskarray(values) | ~np.isfinite(data)
+            if data.dtype.itemsize < 8:  # float32: its shortest decimal, as the list wrote it
+                return [
+                    None if n else float(str(x)) for x, n in zip(data.tolist(), null.tolist(), strict=True)
+                ]
+            return np.where(null, np.array(None), data.astype(object)).tolist()  # type: ignore[no-any-return]
+        out = values.tolist()  # masked cells become None
+        if kind in "iub":
+            return out  # type: ignore[no-any-return]
+        values = out
+    result: list[Any] = []
+    for v in values:
+        if isinstance(v, bytes):
+            v = v.decode("utf-8", "replace")
+        if isinstance(v, str):
+            v = v.strip() or None
+        elif isinstance(v, float) and not math.isfinite(v):
+            v = None
+        elif isinstance(v, np.generic):
+            v = v.item()
+        result.append(v)
+    return result
+
+
+def infer_datatype(values: Sequence[Any]) -> tuple[str, list[Any]]:
+    """A text column (CSV) as the VOTable datatype its cells fit, and the cells in that type."""
+    present = [v for v in values if v is not None]
+    if not present:
+        return "char", list(values)
+    try:
+        ints = [None if v is None else int(v) for v in values]
+        if all(re.fullmatch(r"[+-]?\d{1,18}", v.strip()) for v in present):
+            return "long", ints
+    except ValueError:
+        pass
+    try:
+        floats = [None if v is None else float(v) for v in values]
+        if all(f is None or math.isfinite(f) for f in floats):
+            return "double", floats
+    except ValueError:
+        pass
+    low = {v.strip().lower() for v in present}
+    if low <= {"true", "false", "t", "f"}:
+        return "boolean", [None if v is None else v.strip().lower() in ("true", "t") for v in values]
+    return "char", list(values)
+
+
+def described(
+    name: str,
+    datatype: str,
+    maps_to: str | None,
+    *,
+    arraysize: str | None = None,
+    unit: str | None = None,
+    ucd: str | None = None,
+    utype: str | None = None,
+    xtype: str | None = None,
+    description: str | None = None,
+) -> TargetColumnOut:
+    """A column's description; ``position`` is given when the programme stores it."""
+    return TargetColumnOut(
+        name=name,
+        position=0,
+        datatype=datatype,
+        arraysize=arraysize,
+        unit=unit or None,
+        ucd=ucd or None,
+        utype=utype or None,
+        xtype=xtype or None,
+        description=description or None,
+        maps_to=maps_to,
+    )
+
+
+class Extras(msgspec.Struct):
+    """What the extra columns give per row: magnitudes, diameters and properties (lists of len n)."""
+
+    magnitudes: list[dict[str, dict[str, float]]]
+    diameters: list[list[dict[str, Any]]]
+    properties: list[dict[str, Any]]
+    errors: list[tuple[int, str, str]]  # (row index, column, message)
+
+
+def build_extras(
+    n: int,
+    parts: list[tuple[Role, str, list[float | None]]],
+    properties: list[tuple[str, list[Any]]],
+) -> Extras:
+    """Per row: the magnitudes and diameters of the ``parts`` columns, and the ``properties``."""
+    magnitudes: list[dict[str, dict[str, float]]] = [{} for _ in range(n)]
+    diameters: list[dict[tuple[str | None, ...], dict[str, Any]]] = [{} for _ in range(n)]
+    errors: list[tuple[int, str, str]] = []
+    for role, source, values in parts:
+        slot = "error" if role.error else ("mag" if role.part == "magnitudes" else "value")
+        for i, v in enumerate(values):
+            if v is None:
+                continue
+            if v != v:  # NaN: not a number
+                errors.append((i, source, "not a number"))
+                continue
+            if role.part == "magnitudes":
+                magnitudes[i].setdefault(str(role.key[0]), {})[slot] = v
+            else:
+                entry = diameters[i].get(role.key)
+                if entry is None:
+                    catalogue, kind, band = role.key
+                    entry = diameters[i][role.key] = {"kind": kind}
+                    if catalogue:
+                        entry["catalogue"] = catalogue
+                    if band:
+                        entry["band"] = band
+                entry[slot] = v
+    rows: list[dict[str, Any]]
+    if properties:
+        names = [name for name, _ in properties]
+        rows = [
+            {k: v for k, v in zip(names, cells, strict=True) if v is not None}
+            for cells in zip(*(values for _, values in properties), strict=True)
+        ]
+    else:
+        rows = [{} for _ in range(n)]
+    return Extras(
+        magnitudes=magnitudes,
+        diameters=[list(d.values()) for d in diameters],
+        properties=rows,
+        errors=errors,
+    )
+
+
+# ------------------------------------------------------------------------------------ a whole list
+
+
+@dataclass
+class Source:
+    """A column of the list as its format describes it; ``values`` the cells (a masked array, a list of
+    text or of Python values, None for a vector-valued column), ``core`` the TargetIn field the format's
+    own rules gave it (None: left to :func:`keep_columns`)."""
+
+    name: str
+    datatype: str
+    values: Any
+    core: str | None = None
+    arraysize: str | None = None
+    unit: str | None = None
+    ucd: str | None = None
+    utype: str | None = None
+    xtype: str | None = None
+    description: str | None = None
+
+
+@dataclass
+class Kept:
+    """The columns :func:`keep_columns` adds to the format's own: TargetIn fields (field, source, values),
+    the structured ones, the description of every column, and what went wrong per cell."""
+
+    fields: list[tuple[str, str, Any]]
+    described: list[TargetColumnOut]
+    properties: list[str]
+    errors: list[tuple[int, str, str]]
+    work_package_titles: dict[str, str]
+    ignored: list[str]
+
+
+_CODE_CHARACTERS = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def work_package_codes(values: list[Any]) -> tuple[list[Any], dict[str, str]]:
+    """A programme name per row (TARGET_PROGNAME) as a work package code, and code -> name where they differ."""
+    titles: dict[str, str] = {}
+    out: list[Any] = []
+    for v in values:
+        if not isinstance(v, str) or not v.strip():
+            out.append(v)
+            continue
+        code = _CODE_CHARACTERS.sub("-", v.strip()).strip("-._")[:40] or v
+        if code != v.strip():
+            titles[code] = v.strip()
+        out.append(code)
+    return out, titles
+
+
+@functools.cache
+def _exported() -> frozenset[tuple[str, str | None]]:
+    """(name, UCD) of the request columns the Aspro2 export writes after the targets' own."""
+    from .export_votable import REQUEST_FIELDS
+
+    return frozenset((f.name, f.ucd) for f in REQUEST_FIELDS)
+
+
+def keep_columns(n: int, sources: list[Source], notices: list[ImportNotice]) -> Kept:
+    """Every column not taken by the format's own rules: a known field, a part of the magnitudes or
+    diameters, SPICA-DB's own (described only), or a typed property."""
+    taken = {s.core for s in sources if s.core is not None}
+    fields: list[tuple[str, str, Any]] = []
+    parts: list[tuple[Role, str, list[float | None]]] = []
+    props: list[tuple[str, list[Any]]] = []
+    out: list[TargetColumnOut] = []
+    titles: dict[str, str] = {}
+    ignored: list[str] = []
+    for s in sources:
+        if s.values is None:  # a vector in each cell: not a target's
+            ignored.append(s.name)
+            continue
+        ucd = s.ucd or ""
+        maps_to: str | None = s.core
+        if s.core is None and (s.name, s.ucd) in _exported():
+            ignored.append(s.name)  # what our own Aspro2 export adds from the requests: not the list's
+            continue
+        if s.core is None:
+            role = extra_role(s.name, ucd)
+            if role is not None and role.field is not None and role.field in taken:
+                role = None  # a second column of a field: kept as it is
+            values = scrub(s.values, s.name, notices)
+            if role is None:
+                props.append((s.name, typed(values, s.datatype)))
+            elif role.field is not None:
+                taken.add(role.field)
+                if role.field == "work_package":
+                    values, titles = work_package_codes(list(values))
+                fields.append((role.field, s.name, values))
+            elif role.part is not None:
+                parts.append((role, s.name, numbers(values)))
+            maps_to = None if role is None else role.maps_to
+        if any(c.name == s.name for c in out):
+            continue  # a second FIELD of that name: described once
+        out.append(
+            described(
+                s.name,
+                s.datatype,
+                maps_to,
+                arraysize=s.arraysize,
+                unit=s.unit,
+                ucd=s.ucd,
+                utype=s.utype,
+                xtype=s.xtype,
+                description=s.description,
+            )
+        )
+    extras = build_extras(n, parts, props)
+    if any(extras.magnitudes):
+        fields.append(("magnitudes", "magnitudes", extras.magnitudes))
+    if any(extras.diameters):
+        fields.append(("diameters", "diameters", extras.diameters))
+    if props:
+        fields.append(("properties", "properties", extras.properties))
+    return Kept(fields, out, [name for name, _ in props], extras.errors, titles, ignored)
