@@ -10,6 +10,7 @@ import msgspec
 
 from spicadb_astro import targets as rules
 from spicadb_contracts import bounds
+from spicadb_kit.pagination import Page
 
 Code = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$", max_length=40)]
 Kind = Literal["large-programme", "survey", "regular", "directors-time"]
@@ -381,20 +382,17 @@ class ProgressOut(msgspec.Struct):
     work_packages: list[WorkPackageProgress]
 
 
-class ProgrammePage(msgspec.Struct):
+class ProgrammePage(Page[ProgrammeOut]):
     """One page of programmes by code: pass ``next`` back as ``cursor`` for the next page."""
 
     items: list[ProgrammeOut]
-    next: str | None = None
 
 
-class TargetPage(msgspec.Struct):
+class TargetPage(Page[TargetOut]):
     """One page of targets: pass ``next`` back as ``cursor`` (with the same filters and sort)."""
 
     items: list[TargetOut]
-    next: str | None = None
 
 
-class RequestPage(msgspec.Struct):
+class RequestPage(Page[RequestOut]):
     items: list[RequestOut]
-    next: str | None = None
