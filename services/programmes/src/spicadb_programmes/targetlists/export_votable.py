@@ -13,6 +13,7 @@ its columns by UCD and carries the others along untouched; TOPCAT shows them all
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 from uuid import UUID
@@ -62,9 +63,7 @@ REQUEST_FIELDS: tuple[Field, ...] = (
         "CONFIGURATIONS", "char", "instr.setup;instr.baseline", description="Requested CHARA configurations"
     ),
     Field("VISITS", "int", "meta.number;obs", description="Visits requested, all setups"),
-    Field(
-        "PRIORITY", "int", "meta.code", description="Priority (1 first): best of the requests"
-    ),
+    Field("PRIORITY", "int", "meta.code", description="Priority (1 first): best of the requests"),
     Field("PLANNED", "int", "meta.number;obs", description="Visits planned"),
     Field("OBSERVED", "int", "meta.number;obs", description="Visits observed"),
     Field("GOOD", "int", "meta.number;obs", description="Visits observed with good quality"),
@@ -134,10 +133,17 @@ def property_cells(columns: Sequence[ListColumn]) -> list[Callable[[object], str
     return [writer(c) for c in columns]
 
 
+_NO_REQUEST: list[Any] = [None, None, None, None, None, None, None, None, "not-observed"]
+
+
 def request_cells(requests: Sequence[Request] | None, fallback_priority: int | None = None) -> list[Any]:
     """The REQUEST_FIELDS cells of a target."""
     if not requests:
-        return [None, None, None, None, fallback_priority, None, None, None, "not-observed"]
+        return (
+            _NO_REQUEST
+            if fallback_priority is None
+            else [*_NO_REQUEST[:4], fallback_priority, *_NO_REQUEST[5:]]
+        )
     visits = sum(r.visits for r in requests)
     observed = sum(r.observed for r in requests)
     done = all(r.good >= r.visits for r in requests)
@@ -234,7 +240,7 @@ def iter_votable(
             Group("properties", [f.name for f in kept_fields], description="Columns of the imported lists")
         )
     by_target = requests or {}
-    rest = _FIELDS_OUT[3:]
+    others = operator.attrgetter(*_FIELDS_OUT[3:])
     names = [c.name for c in kept]
 
     def rows() -> Iterator[list[Any]]:
@@ -247,7 +253,7 @@ def iter_votable(
                     t.name,
                     r,
                     d,
-                    *[getattr(t, f) for f in rest],
+                    *others(t),
                     *request_cells(own, getattr(t, "priority", None)),
                     *[properties.get(n) for n in names],
                 ]
