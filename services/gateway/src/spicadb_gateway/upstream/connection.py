@@ -37,7 +37,6 @@ class Connection(asyncio.Protocol):
         "_paused_reading",
         "_received",
         "_stray",
-        "_until_close",
         "_waiter",
         "closed",
         "eof",
@@ -66,7 +65,6 @@ class Connection(asyncio.Protocol):
         self.headers: list[tuple[bytes, bytes]] = []
         self._head_done = False
         self._complete = False
-        self._until_close = False  # the body ends when the connection does
         self._keep_alive = False
         self._received = 0  # bytes of this answer so far
         self._body: collections.deque[bytes] = collections.deque()
@@ -88,11 +86,13 @@ class Connection(asyncio.Protocol):
 
     def expect(self, method: bytes) -> None:
         """Ready for the answer to the request about to be written."""
-        self._parser = httptools.HttpResponseParser(self)
+        # llhttp starts over by itself after a whole answer; not after HEAD's (it waits for the body)
+        if self._parser is None or self._head_only:
+            self._parser = httptools.HttpResponseParser(self)
         self._head_only = method == b"HEAD"
         self.status = 0
         self.headers = []
-        self._head_done = self._complete = self._until_close = self._keep_alive = False
+        self._head_done = self._complete = self._keep_alive = False
         self._received = 0
 
     async def read_head(self, timeout: float) -> None:
@@ -120,7 +120,7 @@ class Connection(asyncio.Protocol):
             if self._complete:
                 return None
             if self.eof:
-                if self._until_close:
+                if self._delimited_by_close():
                     self._complete = True
                     return None
                 raise Malformed("answer cut short")
@@ -159,6 +159,15 @@ class Connection(asyncio.Protocol):
                 await self._waiter
         finally:
             self._waiter = None
+
+    def _delimited_by_close(self) -> bool:
+        """The answer's body ends with the connection (neither a length nor chunked, RFC 9112 §6.3)."""
+        for name, value in self.headers:
+            if name == b"content-length" or (
+                name == b"transfer-encoding" and value.rstrip().lower().endswith(b"chunked")
+            ):
+                return False
+        return True
 
     def _wake(self) -> None:
         waiter = self._waiter
@@ -235,14 +244,6 @@ class Connection(asyncio.Protocol):
         if self._head_only:
             self._complete = True
             self._keep_alive = parser.should_keep_alive()
-            return
-        framed = status in (204, 304)
-        for name, value in self.headers:
-            if name == b"content-length" or (
-                name == b"transfer-encoding" and value.rstrip().lower().endswith(b"chunked")
-            ):
-                framed = True
-        self._until_close = not framed
 
     def on_body(self, body: bytes) -> None:
         if self._complete:  # a body after the head of a HEAD answer
