@@ -707,3 +707,27 @@ def double_star_votable(n: int = 500) -> bytes:
         Field("Kmag", "double", "mag", "phot.mag;em.IR.K", "2MASS K magnitude", lambda i: None),
     ]
     return _document(fields, rows, "I/259/tyc2", "VizieR cone answer saved by TOPCAT")
+
+
+def fits_serialized(body: bytes) -> bytes:
+    """The same VOTable with its data as a FITS binary table inline in the document (STREAM base64), the
+    serialization astropy reads only from a URL."""
+    import base64
+    import re
+    import warnings
+
+    import numpy as np
+    from astropy.io.votable import parse
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = parse(io.BytesIO(body), verify="ignore").get_first_table().to_table()
+        for name in table.colnames:
+            if table[name].dtype == object:  # variable-length text: fixed width in FITS
+                values = ["" if v is None or v is np.ma.masked else str(v) for v in table[name]]
+                table[name] = np.array(values, dtype=str)
+        out = io.BytesIO()
+        table.write(out, format="fits")
+    stream = base64.b64encode(out.getvalue()).decode("ascii")
+    data = f'<DATA><FITS extnum="1"><STREAM encoding="base64">{stream}</STREAM></FITS></DATA>'
+    return re.sub(rb"<DATA>.*</DATA>", data.encode("ascii"), body, flags=re.DOTALL)

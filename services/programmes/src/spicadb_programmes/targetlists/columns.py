@@ -224,9 +224,7 @@ def typed(values: Any, datatype: str) -> list[Any]:
             data = np.ma.getdata(values)
             null = np.ma.getmaskarray(values) | ~np.isfinite(data)
             if data.dtype.itemsize < 8:  # float32: its shortest decimal, as the list wrote it
-                return [
-                    None if n else float(str(x)) for x, n in zip(data.tolist(), null.tolist(), strict=True)
-                ]
+                return [None if n else float(str(x)) for x, n in zip(data, null.tolist(), strict=True)]
             return np.where(null, np.array(None), data.astype(object)).tolist()  # type: ignore[no-any-return]
         out = values.tolist()  # masked cells become None
         if kind in "iub":
