@@ -39,6 +39,7 @@ __all__ = [
     "Page",
     "bad_cursor",
     "keyset",
+    "linked",
     "next_link",
     "paged",
 ]
@@ -161,3 +162,13 @@ def paged(request: Request[Any, Any, Any], page: T) -> Response[T]:
     following = getattr(page, "next", None)
     headers = {"Link": next_link(request, following)} if following else None
     return Response(page, headers=headers)
+
+
+def linked(
+    request: Request[Any, Any, Any], rows: Sequence[R], limit: int, cursor: Callable[[R], Cursor]
+) -> Response[list[R]]:
+    """A listing whose answer is a bare JSON array (kept so for the clients that read one), paged by
+    the ``Link`` header alone: ``rows`` read with ``limit + 1`` as for :func:`keyset`."""
+    items, following = keyset(rows, limit, cursor)
+    headers = {"Link": next_link(request, following)} if following else None
+    return Response(items, headers=headers)

@@ -10,18 +10,19 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, get, post, put
+from litestar import Controller, Request, Response, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from spicadb_contracts import bounds
 from spicadb_kit.auth import requires
+from spicadb_kit.pagination import DEFAULT_LIMIT, LINK_HEADER, CursorParameter, Limit, linked
 
 from .. import scopes as catalogue
 from ..keys import SigningKey
 from ..models import Account, Client
 from ..services.admin import AdminService, NewClient, NewUser
-from ..storage.audit import AuditRow
+from ..storage.audit import AuditKey, AuditRow
 from .problems import problems
 
 # What travels in the auth events has the events' bounds (spicadb_contracts.bounds).
@@ -307,16 +308,19 @@ class AdminController(Controller):
 
     # --- audit --------------------------------------------------------------------------------------
 
-    @get("/audit", operation_id="listAudit", responses=problems(400))
+    @get("/audit", operation_id="listAudit", responses=problems(400), response_headers=[LINK_HEADER])
     async def audit(
         self,
+        request: Request[Any, Any, Any],
         admin: NamedDependency[AdminService],
-        limit: FromQuery[int] = 100,
+        limit: Limit = DEFAULT_LIMIT,
         target_type: FromQuery[str | None] = None,
         target_id: FromQuery[str | None] = None,
-    ) -> list[AuditRow]:
-        """The most recent changes first."""
-        return await admin.audit(limit, target_type, target_id)
+        cursor: CursorParameter = None,
+    ) -> Response[list[AuditRow]]:
+        """The most recent changes first, as an array; the next page is in the ``Link`` header."""
+        rows = await admin.audit(limit + 1, target_type, target_id, AuditKey.decode(cursor))
+        return linked(request, rows, limit, lambda r: AuditKey(r.id))
 
 
 ROUTES = [AdminController]

@@ -40,7 +40,7 @@ from ..keys import SigningKey
 from ..models import GRANT_TYPES, Account, Client, digest, new_secret, now
 from ..passwords import new_password
 from ..storage import AccountStore, AuditStore, ClientStore, GrantStore, SessionStore
-from ..storage.audit import AuditRow
+from ..storage.audit import AuditKey, AuditRow
 
 if TYPE_CHECKING:
     from ..runtime import AuthRuntime
@@ -428,10 +428,12 @@ class AdminService:
             raise NotFound(f"no account {username}", code="user-not-found")
         return account
 
-    async def audit(self, limit: int, target_type: str | None, target_id: str | None) -> list[AuditRow]:
-        """The most recent changes first (1 to 1000 of them)."""
+    async def audit(
+        self, limit: int, target_type: str | None, target_id: str | None, after: AuditKey | None = None
+    ) -> list[AuditRow]:
+        """The most recent changes first, ``limit`` of them after ``after``."""
         async with self.runtime.db.acquire() as conn:
-            return await AuditStore(conn).recent(min(max(limit, 1), 1000), target_type, target_id)
+            return await AuditStore(conn).recent(limit, target_type, target_id, after)
 
     async def keys(self) -> tuple[SigningKey, ...]:
         """The signing keys as the database has them now."""

@@ -5,6 +5,15 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from spicadb_kit.pagination import Cursor, Int8
+from spicadb_kit.sql import Where
+
+
+class AuditKey(Cursor):
+    """The audit listing's keyset (ORDER BY id DESC)."""
+
+    id: Int8
+
 
 class AuditRow(msgspec.Struct, frozen=True):
     id: int
@@ -49,14 +58,20 @@ class AuditStore:
         )
 
     async def recent(
-        self, limit: int = 100, target_type: str | None = None, target_id: str | None = None
+        self,
+        limit: int = 100,
+        target_type: str | None = None,
+        target_id: str | None = None,
+        after: AuditKey | None = None,
     ) -> list[AuditRow]:
+        """The most recent changes first (keyset on id)."""
+        where = Where()
+        where.when("target_type = {}", target_type)
+        where.when("target_id = {}", target_id)
+        where.after(["id"], after.values() if after else None, descending=True)
         rows = await self.conn.fetch(
             "SELECT id, at, actor, actor_client, action, target_type, target_id, before, after, request_id"
-            " FROM audit WHERE ($2::text IS NULL OR target_type = $2) AND ($3::text IS NULL OR target_id = $3)"
-            " ORDER BY id DESC LIMIT $1",
-            limit,
-            target_type,
-            target_id,
+            f" FROM audit WHERE {where.clause()} ORDER BY id DESC LIMIT {int(limit)}",
+            *where.args,
         )
         return [AuditRow(**{**dict(r), "at": r["at"].isoformat()}) for r in rows]
