@@ -55,8 +55,9 @@ Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description=f"items pe
 CursorParameter = Annotated[
     str | None,
     QueryParameter(
-        description="`next` of the previous page, as given (opaque; with the same filters and order);"
-        f" one no page gave is a 400 problem of type {PROBLEM_TYPE_BASE}{BAD_CURSOR}"
+        description="where the page starts: the previous page's `next` (the cursor of its `Link`"
+        " header), as given, with the same filters and order; one no page gave is a 400 problem of"
+        f" type {PROBLEM_TYPE_BASE}{BAD_CURSOR}"
     ),
 ]
 LINK_HEADER = ResponseHeader(
