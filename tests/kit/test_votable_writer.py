@@ -175,3 +175,16 @@ def test_votlint_finds_nothing_wrong(tmp_path: Path) -> None:
     ]
     assert votlint(document(rows), tmp_path) == []
     assert votlint(votable.document(None, infos=[Info("Error", "bad")]), tmp_path) == []
+
+
+def test_a_field_named_like_a_param_gets_an_id_of_its_own() -> None:
+    # Aspro2's context PARAM CONFIGURATIONS and the export's CONFIGURATIONS column: votlint refused the
+    # document ("ID CONFIGURATIONS already defined")
+    data = votable.document(
+        [Field("CONFIGURATIONS", "char"), Field("CONFIGURATIONS", "char")],
+        [["E1 W2", "S1 S2"]],
+        resource=Resource(params=[Param("CONFIGURATIONS", "E1 W2 W1 S2 S1 E2")]),
+    )
+    root = ET.fromstring(data)
+    ids = [e.get("ID") for e in root.iter() if e.get("ID")]
+    assert len(ids) == len(set(ids)) == 3
