@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from spicadb_gateway.policy import Upstream
-from spicadb_gateway.upstream import UpstreamClient, UpstreamUnreachable
+from spicadb_gateway.upstream import HIGH_WATER, MAX_HEAD, UpstreamClient, UpstreamUnreachable
 
 # the server closes the connection instead of answering (a keep-alive connection it dropped)
 HANG_UP = b""
@@ -242,3 +242,40 @@ async def test_a_stale_keep_alive_connection_is_not_retried_for_a_post() -> None
             await fetch(server, client, b"POST", b"{}")
         assert len(server.requests) == 2  # sent once: the upstream may have acted on it
         assert await fetch(server, client) == (200, [(b"content-length", b"2")], b"ok")
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["length", "chunked"])
+async def test_a_large_answer_arrives_whole_and_the_connection_is_kept(chunked: bool) -> None:
+    # larger than what the client holds before it stops reading the socket
+    body = bytes(range(256)) * (3 * HIGH_WATER // 256)
+    if chunked:
+        parts = [body[i : i + 100_000] for i in range(0, len(body), 100_000)]
+        framed = b"".join(b"%x\r\n%b\r\n" % (len(part), part) for part in parts) + b"0\r\n\r\n"
+        answer = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + framed
+    else:
+        answer = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%b" % (len(body), body)
+    async with serving(answer, OK, dribble=False) as (server, client):
+        status, _, received = await fetch(server, client)
+        assert status == 200
+        assert received == body
+        assert await fetch(server, client) == (200, [(b"content-length", b"2")], b"ok")
+        assert server.connections == 1
+
+
+async def test_an_answer_head_too_large_is_an_unreachable_upstream() -> None:
+    head = b"HTTP/1.1 200 OK\r\nX-Padding: " + b"a" * (MAX_HEAD + 1) + b"\r\nContent-Length: 2\r\n\r\nok"
+    async with serving(head, OK, dribble=False) as (server, client):
+        with pytest.raises(UpstreamUnreachable):
+            await fetch(server, client)
+        assert await fetch(server, client) == (200, [(b"content-length", b"2")], b"ok")
+
+
+async def test_a_switch_of_protocols_ends_the_connection() -> None:
+    # the gateway forwards no Upgrade: a 101 is passed on as an answer without a body, and the
+    # connection, now in another protocol, is never reused
+    answer = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x00"
+    async with serving(answer, OK, dribble=False) as (server, client):
+        status, _, body = await fetch(server, client)
+        assert (status, body) == (101, b"")
+        assert await fetch(server, client) == (200, [(b"content-length", b"2")], b"ok")
+        assert server.connections == 2

@@ -32,6 +32,7 @@ class Connection(asyncio.Protocol):
         "_error",
         "_head_done",
         "_head_only",
+        "_head_size",
         "_keep_alive",
         "_parser",
         "_paused_reading",
@@ -67,6 +68,7 @@ class Connection(asyncio.Protocol):
         self._complete = False
         self._keep_alive = False
         self._received = 0  # bytes of this answer so far
+        self._head_size = 0  # bytes of its header fields so far
         self._body: collections.deque[bytes] = collections.deque()
         self._buffered = 0
         self._error: str | None = None
@@ -93,7 +95,7 @@ class Connection(asyncio.Protocol):
         self.status = 0
         self.headers = []
         self._head_done = self._complete = self._keep_alive = False
-        self._received = 0
+        self._received = self._head_size = 0
 
     async def read_head(self, timeout: float) -> None:
         """Until the final answer's status and headers are in (``Closed``: nothing came back)."""
@@ -191,7 +193,8 @@ class Connection(asyncio.Protocol):
             # 101 Switching Protocols: the gateway passes no other protocol; the connection is spent
             self._complete = self._head_done = self._stray = True
         except httptools.HttpParserError as exc:
-            self._error = f"malformed answer ({exc or type(exc).__name__})"
+            if self._error is None:
+                self._error = f"malformed answer ({exc or type(exc).__name__})"
         if not self._head_done and self._received > MAX_HEAD and self._error is None:
             self._error = "answer head too large"
         if self._buffered > HIGH_WATER and not self._paused_reading and self.transport is not None:
@@ -227,8 +230,14 @@ class Connection(asyncio.Protocol):
             self._stray = True
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        if not self._head_done:  # trailers are dropped: the gateway's ASGI answers carry none
-            self.headers.append((name.lower(), value))
+        if self._head_done:  # trailers are dropped: the gateway's ASGI answers carry none
+            return
+        # a whole head in one read never reaches data_received's check
+        self._head_size += len(name) + len(value) + 4
+        if self._head_size > MAX_HEAD:
+            self._error = "answer head too large"
+            raise Malformed(self._error)  # llhttp stops: feed_data raises HttpParserCallbackError
+        self.headers.append((name.lower(), value))
 
     def on_headers_complete(self) -> None:
         parser = self._parser
