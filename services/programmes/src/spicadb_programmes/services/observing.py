@@ -12,8 +12,9 @@ import msgspec
 from spicadb_kit.db import transaction
 from spicadb_kit.errors import Conflict, FieldError, NotFound, Unprocessable
 from spicadb_kit.events import Outbox
+from spicadb_kit.rows import row_to, rows_to
 
-from ..domain import normalise_configuration, progress_state
+from ..domain import normalise_configuration
 from ..models import (
     Counts,
     ProgressOut,
@@ -31,39 +32,15 @@ from ..storage.programmes import SetupStore, WorkPackageStore
 from ..storage.requests import NightLogStore, RequestKey, RequestStore
 from ..storage.targets import TargetStore
 from .access import Caller, see
-from .progress import ProgressService, totals
+from .progress import ProgressService, request_counts, totals
 
 
 def request_out(row: asyncpg.Record) -> RequestOut:
-    return RequestOut(
-        id=row["id"],
-        target_id=row["target_id"],
-        target_name=row["target_name"],
-        setup=row["setup"],
-        mode=row["mode"],
-        visits=row["visits"],
-        priority=row["priority"],
-        progress=Counts(
-            requested=row["visits"],
-            planned=row["planned"],
-            observed=row["observed"],
-            good=row["good"],
-            state=progress_state(row["visits"], row["observed"], row["good"]),
-        ),
-        work_package=row["work_package"],
-    )
+    return row_to(RequestOut, row, progress=request_counts(row, Counts))
 
 
 def setup_out(row: asyncpg.Record) -> SetupOut:
-    return SetupOut(
-        id=row["id"],
-        name=row["name"],
-        instrument=row["instrument"],
-        mode=row["mode"],
-        configuration=list(row["configuration"]),
-        calibrators_per_visit=row["calibrators_per_visit"],
-        calibrator_notes=row["calibrator_notes"],
-    )
+    return row_to(SetupOut, row)
 
 
 class ObservingService:
@@ -77,7 +54,7 @@ class ObservingService:
     async def work_packages(self, code: str) -> list[WorkPackageOut]:
         async with self.pool.acquire() as conn:
             seen = await see(conn, self.caller, code)
-            return [WorkPackageOut(**dict(r)) for r in await WorkPackageStore(conn).all(seen.id)]
+            return rows_to(WorkPackageOut, await WorkPackageStore(conn).all(seen.id))
 
     async def create_work_package(self, code: str, data: WorkPackageIn) -> WorkPackageOut:
         async with transaction(self.pool) as conn:
@@ -100,7 +77,7 @@ class ObservingService:
             if not await WorkPackageStore(conn).update(seen.id, wp, changes):
                 raise NotFound(f"{code} has no work package {wp}", code="work-package-not-found")
             found = [r for r in await WorkPackageStore(conn).all(seen.id) if r["code"] == wp]
-        return WorkPackageOut(**dict(found[0]))
+        return row_to(WorkPackageOut, found[0])
 
     async def delete_work_package(self, code: str, wp: str) -> None:
         """Its targets stay in the programme, in no work package."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import TypeVar
 from uuid import UUID
 
 import asyncpg
@@ -14,11 +15,20 @@ import msgspec
 from spicadb_contracts.nightlogs import NightScheduled, ObservationFlagged, ObservationLogged
 from spicadb_contracts.programmes import ProgressChanged, ProgressCounts
 from spicadb_kit.events import Outbox
+from spicadb_kit.rows import row_to
 
 from ..domain import progress_state
 from ..models import Counts
 from ..storage.requests import NightLogStore
 from ..storage.targets import name_key
+
+C = TypeVar("C", Counts, ProgressCounts)
+
+
+def request_counts(row: asyncpg.Record, kind: type[C]) -> C:
+    """A request's counts (an answer's or an event's) from its row (RequestStore / NightLogStore)."""
+    state = progress_state(row["visits"], row["observed"], row["good"])
+    return row_to(kind, row, requested=row["visits"], state=state)
 
 
 def totals(rows: list[asyncpg.Record]) -> tuple[Counts, dict[str | None, Counts]]:
@@ -86,23 +96,14 @@ class ProgressService:
                 events.append(
                     (
                         str(programme_id),
-                        ProgressChanged(
-                            programme_id=programme_id,
+                        row_to(
+                            ProgressChanged,
+                            r,
                             code=code,
                             request_id=r["id"],
-                            target_id=r["target_id"],
-                            target_name=r["target_name"],
-                            mode=r["mode"],
-                            request=ProgressCounts(
-                                requested=r["visits"],
-                                planned=r["planned"],
-                                observed=r["observed"],
-                                good=r["good"],
-                                state=progress_state(r["visits"], r["observed"], r["good"]),
-                            ),
+                            request=request_counts(r, ProgressCounts),
                             programme=_counts(whole),
                             changed_at=now,
-                            work_package=r["work_package"],
                             work_package_progress=_counts(wp) if wp and r["work_package"] else None,
                         ),
                     )
