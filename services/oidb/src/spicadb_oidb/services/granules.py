@@ -9,10 +9,10 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-import msgspec
 
 from spicadb_kit.errors import NotFound, Problem
 from spicadb_kit.rights import Viewer
+from spicadb_kit.rows import row_to, rows_to
 
 from .. import votable
 from ..config import OidbSettings
@@ -30,10 +30,6 @@ VOTABLE_FORMATS = frozenset(
 
 class VOError(Exception):
     """A DALI request the service cannot answer: the message goes back in a VOTable error document."""
-
-
-def granule_out(row: Mapping[str, Any]) -> GranuleOut:
-    return msgspec.convert(dict(row), GranuleOut)
 
 
 class GranuleService:
@@ -76,7 +72,7 @@ class GranuleService:
         query.after(["g.id"], after.values() if after else None)
         async with self.pool.acquire() as conn:
             rows = await GranuleStore(conn).select(query, ORDER, limit)
-        return [granule_out(r) for r in rows]
+        return rows_to(GranuleOut, rows)
 
     def _cone(self, query: Query, ra: float | None, dec: float | None, radius: float | None) -> None:
         if ra is None and dec is None and radius is None:
@@ -102,7 +98,7 @@ class GranuleService:
             rows = await GranuleStore(conn).select(query, ORDER, 1)
         if not rows:
             raise NotFound(f"no granule {text}", code="granule-not-found")
-        return granule_out(rows[0])
+        return row_to(GranuleOut, rows[0])
 
     # DataLink 1.1 {links} -------------------------------------------------------------------------
 
