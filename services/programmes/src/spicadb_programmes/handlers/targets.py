@@ -17,11 +17,12 @@ from litestar.response import Stream
 from spicadb_kit.auth import requires
 from spicadb_kit.errors import FieldError, Problem
 from spicadb_kit.openapi import answers
+from spicadb_kit.pagination import DEFAULT_LIMIT, LINK_HEADER, CursorParameter, Limit, paged
 from spicadb_kit.responses import content_disposition
 
 from ..models import ImportReport, TargetIn, TargetOut, TargetPage, TargetPatch
 from ..services.targets import Observability, TargetService
-from ..storage.targets import BANDS, SORTS, TargetFilter
+from ..storage.targets import BANDS, SORTS, TargetFilter, TargetKey
 from ..targetlists import iter_csv, iter_spicadb, iter_votable, write_json
 from ..targetlists.jsonlist import TargetExport
 from .bodies import ImportOperation
@@ -125,7 +126,7 @@ class TargetController(Controller):
     path = "/programmes/{code:str}/targets"
     tags = ["targets"]
 
-    @get("/", guards=READ, operation_id="listTargets")
+    @get("/", guards=READ, operation_id="listTargets", response_headers=[LINK_HEADER])
     async def listing(
         self,
         request: Request[Any, Any, Any],
@@ -153,9 +154,9 @@ class TargetController(Controller):
         ] = 1.0,
         sort: Annotated[Sort, QueryParameter()] = "name",
         order: Annotated[Literal["asc", "desc"], QueryParameter()] = "asc",
-        cursor: Annotated[str | None, QueryParameter(description="`next` of the previous page")] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
-    ) -> TargetPage:
+        cursor: CursorParameter = None,
+        limit: Limit = DEFAULT_LIMIT,
+    ) -> Response[TargetPage]:
         """Targets with filters and keyset pagination. ``ra_min`` > ``ra_max`` is a window across 0h.
         ``observable_on`` keeps the targets above ``min_altitude`` for ``min_hours`` during that night's
         darkness (Sun below -12 degrees) at CHARA. ``prop.NAME=value`` (repeatable, any NAME of
@@ -165,10 +166,11 @@ class TargetController(Controller):
             observable_on, min_altitude, min_hours,
         )  # fmt: skip
         flt.properties = property_filters(request)
-        items, following = await targets.listing(
-            code, flt, sort=sort, descending=order == "desc", cursor=cursor, limit=limit, observability=seen
+        after = TargetKey.decode(cursor)
+        page = await targets.listing(
+            code, flt, sort=sort, descending=order == "desc", after=after, limit=limit, observability=seen
         )
-        return TargetPage(items=items, next=following)
+        return paged(request, page)
 
     @post("/", guards=WRITE, operation_id="createTarget", status_code=201)
     async def create(

@@ -16,6 +16,7 @@ from spicadb_contracts.programmes import TargetChanged, TargetsImported, TargetS
 from spicadb_kit.db import transaction
 from spicadb_kit.errors import Conflict, FieldError, NotFound, Problem, Unprocessable
 from spicadb_kit.events import Outbox
+from spicadb_kit.pagination import keyset
 
 from .. import sky
 from ..config import ProgrammesSettings
@@ -27,12 +28,13 @@ from ..models import (
     TargetColumnOut,
     TargetIn,
     TargetOut,
+    TargetPage,
     TargetPatch,
 )
 from ..storage.columns import TargetColumnStore
 from ..storage.exports import ExportStore
 from ..storage.programmes import WorkPackageStore
-from ..storage.targets import FIELDS, TargetFilter, TargetStore, decode_cursor, encode_cursor, name_key
+from ..storage.targets import FIELDS, TargetFilter, TargetKey, TargetStore, name_key
 from ..targetlists import ExportContext, ParsedList, RowError, parse_target_list
 from ..targetlists.duplicates import Duplicate, find_duplicates
 from ..targetlists.export_votable import ListColumn, Request
@@ -424,14 +426,11 @@ class TargetService:
         *,
         sort: str,
         descending: bool,
-        cursor: str | None,
+        after: TargetKey | None,
         limit: int,
         observability: Observability | None,
-    ) -> tuple[list[TargetOut], str | None]:
-        try:
-            after = decode_cursor(cursor, sort) if cursor else None
-        except ValueError as exc:
-            raise Problem(str(exc), status=400, code="bad-cursor") from exc
+    ) -> TargetPage:
+        after = after.of(sort) if after else None
         async with self.pool.acquire() as conn:
             seen = await see(conn, self.caller, code)
             await self._typed_properties(conn, seen, flt)
@@ -440,10 +439,8 @@ class TargetService:
             rows = await TargetStore(conn).page(
                 seen.id, flt, sort=sort, descending=descending, after=after, limit=limit + 1
             )
-        more = len(rows) > limit
-        rows = rows[:limit]
-        following = encode_cursor(rows[-1]["sort_value"], rows[-1]["id"]) if more else None
-        return [target_out(r) for r in rows], following
+        rows, following = keyset(rows, limit, lambda r: TargetKey(sort, r["sort_value"], r["id"]))
+        return TargetPage(items=[target_out(r) for r in rows], next=following)
 
     async def columns(self, code: str) -> list[TargetColumnOut]:
         """The columns of the programme's target lists, in the order they first came."""

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import base64
-import math
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -9,7 +7,9 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-import msgspec
+
+from spicadb_kit.pagination import Cursor, bad_cursor
+from spicadb_kit.sql import Where
 
 # the target's stored fields, in the order of TargetIn (work_package is a join)
 FIELDS = (
@@ -28,12 +28,12 @@ SELECT = (
     " t.progress, t.created_at, t.updated_at FROM target t LEFT JOIN work_package w ON w.id = t.work_package_id"
 )
 
-# sort key -> (SQL expression, how a cursor value is read back)
-SORTS: dict[str, tuple[str, Any]] = {
+# sort key -> (SQL expression, the type of its values in a cursor)
+SORTS: dict[str, tuple[str, type]] = {
     "name": ("t.name_key", str),
     "ra": ("t.ra", float),
     "dec": ("t.dec", float),
-    "created": ("t.created_at", datetime.fromisoformat),
+    "created": ("t.created_at", datetime),
     **{f"mag_{b}": (f"coalesce(t.mag_{b}, 'Infinity'::float8)", float) for b in BANDS},
 }
 
@@ -65,63 +65,45 @@ class TargetFilter:
     def crosses_zero(self) -> bool:
         return self.ra_min is not None and self.ra_max is not None and self.ra_min > self.ra_max
 
-    def where(self, args: list[Any]) -> list[str]:
-        """SQL conditions on ``t`` (target) with their arguments appended to ``args``."""
-
-        def arg(value: Any) -> str:
-            args.append(value)
-            return f"${len(args)}"
-
-        clauses: list[str] = []
-        if self.work_package is not None:
-            clauses.append(f"w.code = {arg(self.work_package)}")
-        if self.priority is not None:
-            clauses.append(
-                f"EXISTS (SELECT 1 FROM request r WHERE r.target_id = t.id AND r.priority = {arg(self.priority)})"
-            )
+    def where(self, programme_id: UUID) -> Where:
+        """The SQL conditions on ``t`` (target) of the programme's targets matching the filter."""
+        where = Where(programme_id, conditions=["t.programme_id = $1"])
+        where.when("w.code = {}", self.work_package)
+        where.when(
+            "EXISTS (SELECT 1 FROM request r WHERE r.target_id = t.id AND r.priority = {})", self.priority
+        )
         for band, low, high in self.magnitudes:
-            if low is not None:
-                clauses.append(f"t.mag_{band} >= {arg(low)}")
-            if high is not None:
-                clauses.append(f"t.mag_{band} <= {arg(high)}")
+            where.when(f"t.mag_{band} >= {{}}", low)
+            where.when(f"t.mag_{band} <= {{}}", high)
         if self.crosses_zero:
-            clauses.append(f"(t.ra >= {arg(self.ra_min)} OR t.ra <= {arg(self.ra_max)})")
+            where.add("(t.ra >= {} OR t.ra <= {})", self.ra_min, self.ra_max)
         else:
-            if self.ra_min is not None:
-                clauses.append(f"t.ra >= {arg(self.ra_min)}")
-            if self.ra_max is not None:
-                clauses.append(f"t.ra <= {arg(self.ra_max)}")
-        if self.dec_min is not None:
-            clauses.append(f"t.dec >= {arg(self.dec_min)}")
-        if self.dec_max is not None:
-            clauses.append(f"t.dec <= {arg(self.dec_max)}")
-        if self.progress is not None:
-            clauses.append(f"t.progress = {arg(self.progress)}")
+            where.when("t.ra >= {}", self.ra_min)
+            where.when("t.ra <= {}", self.ra_max)
+        where.when("t.dec >= {}", self.dec_min)
+        where.when("t.dec <= {}", self.dec_max)
+        where.when("t.progress = {}", self.progress)
         if self.search:
-            clauses.append(f"t.name_key LIKE {arg('%' + name_key(self.search) + '%')}")
-        if self.ids is not None:
-            clauses.append(f"t.id = ANY({arg(self.ids)}::uuid[])")
+            where.add("t.name_key LIKE {}", "%" + name_key(self.search) + "%")
+        where.when("t.id = ANY({}::uuid[])", self.ids)
         for name, value in self.properties:  # containment: the GIN index target_properties answers it
-            clauses.append(f"t.properties @> {arg({name: value})}::jsonb")
-        return clauses
+            where.add("t.properties @> {}::jsonb", {name: value})
+        return where
 
 
-def encode_cursor(value: Any, target_id: UUID) -> str:
-    if isinstance(value, datetime):
-        value = value.isoformat()
-    elif isinstance(value, float) and not math.isfinite(value):
-        value = str(value)  # JSON has no infinity: the magnitude sorts put targets without one last
-    raw = msgspec.json.encode([value, str(target_id)])
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+class TargetKey(Cursor):
+    """The targets listing's keyset: the sort, its value (a name key, degrees or a magnitude, which
+    is infinite for the targets without one, a creation time) and the id."""
 
+    sort: str
+    value: Any
+    id: UUID
 
-def decode_cursor(cursor: str, sort: str) -> tuple[Any, UUID]:
-    """ValueError when the cursor was not made by ``encode_cursor`` for this sort."""
-    try:
-        value, target_id = msgspec.json.decode(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return SORTS[sort][1](value), UUID(target_id)
-    except Exception as exc:
-        raise ValueError("not a cursor of this listing") from exc
+    def of(self, sort: str) -> TargetKey:
+        """This cursor when it is one of ``sort``'s pages; a 400 bad-cursor otherwise."""
+        if self.sort != sort or type(self.value) is not SORTS[sort][1]:
+            raise bad_cursor(f"not a cursor of the {sort} order")
+        return self
 
 
 class TargetStore:
@@ -177,13 +159,11 @@ class TargetStore:
 
     async def positions(self, programme_id: UUID, flt: TargetFilter | None = None) -> list[asyncpg.Record]:
         """(id, name, ra, dec, epoch, pmra, pmdec) of the targets matching ``flt``."""
-        args: list[Any] = [programme_id]
-        clauses = ["t.programme_id = $1", *(flt.where(args) if flt else [])]
+        where = (flt or TargetFilter()).where(programme_id)
         return await self.conn.fetch(
             "SELECT t.id, t.name, t.ra, t.dec, t.epoch, t.pmra, t.pmdec FROM target t"
-            " LEFT JOIN work_package w ON w.id = t.work_package_id"
-            f" WHERE {' AND '.join(clauses)}",
-            *args,
+            f" LEFT JOIN work_package w ON w.id = t.work_package_id WHERE {where.clause()}",
+            *where.args,
         )
 
     async def page(
@@ -193,34 +173,27 @@ class TargetStore:
         *,
         sort: str,
         descending: bool,
-        after: tuple[Any, UUID] | None,
+        after: TargetKey | None,
         limit: int,
     ) -> list[asyncpg.Record]:
         expression = SORTS[sort][0]
         if sort == "ra" and flt.crosses_zero:
             # a window across 0h reads in the sky's order: 350..360 then 0..10
             expression = f"CASE WHEN t.ra >= {float(flt.ra_min or 0.0)!r} THEN t.ra - 360 ELSE t.ra END"
-        args: list[Any] = [programme_id]
-        clauses = ["t.programme_id = $1", *flt.where(args)]
-        if after is not None:
-            args.extend(after)
-            clauses.append(
-                f"({expression}, t.id) {'<' if descending else '>'} (${len(args) - 1}, ${len(args)})"
-            )
+        where = flt.where(programme_id)
+        where.after([expression, "t.id"], (after.value, after.id) if after else None, descending=descending)
         direction = "DESC" if descending else "ASC"
-        args.append(limit)
         return await self.conn.fetch(
             f"{SELECT.replace('SELECT ', f'SELECT {expression} AS sort_value, ', 1)}"
-            f" WHERE {' AND '.join(clauses)} ORDER BY {expression} {direction}, t.id {direction} LIMIT ${len(args)}",
-            *args,
+            f" WHERE {where.clause()} ORDER BY {expression} {direction}, t.id {direction} LIMIT {int(limit)}",
+            *where.args,
         )
 
     async def stream(self, programme_id: UUID, flt: TargetFilter) -> AsyncIterator[asyncpg.Record]:
         """Every matching target by name, read with a server-side cursor (exports of 100,000 rows)."""
-        args: list[Any] = [programme_id]
-        clauses = ["t.programme_id = $1", *flt.where(args)]
+        where = flt.where(programme_id)
         async with self.conn.transaction(readonly=True):
             async for row in self.conn.cursor(
-                f"{SELECT} WHERE {' AND '.join(clauses)} ORDER BY t.name_key", *args, prefetch=2000
+                f"{SELECT} WHERE {where.clause()} ORDER BY t.name_key", *where.args, prefetch=2000
             ):
                 yield row
