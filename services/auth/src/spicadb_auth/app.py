@@ -10,11 +10,11 @@ from spicadb_kit.context import ServiceContext
 from spicadb_kit.logs import get_logger
 
 from .config import AuthSettings
+from .factory import Factory, ProcessContext
 from .handlers import admin, login, oauth
-from .handlers.deps import DEPENDENCIES, RUNTIME
-from .runtime import AuthRuntime, LocalTokenVerifier
-from .services.bootstrap import bootstrap
+from .handlers.deps import DEPENDENCIES, FACTORY
 from .spec import SPEC
+from .verifier import LocalTokenVerifier
 
 log = get_logger(__name__)
 
@@ -26,20 +26,22 @@ def create_app(
     """``upstream_transport``: how to reach the upstream OpenID provider (tests pass an in-process
     transport to a second auth service; None is the network)."""
     settings = settings or AuthSettings.from_env()
-    runtime = AuthRuntime(settings, upstream_transport)
+    process = ProcessContext.build(settings, upstream_transport)
+    verifier = LocalTokenVerifier(settings, process.keyring)
 
     async def start(context: ServiceContext) -> None:
-        runtime.attach(context)
-        context.extras[RUNTIME] = runtime
-        await runtime.keyring.maintain(context.pool)  # the first signing key on a fresh database
-        await bootstrap(runtime)
-        context.spawn(runtime.housekeeping(), "housekeeping")
+        verifier.attach(context.pool)
+        factory = Factory(process, context.pool, context.outbox)
+        context.extras[FACTORY] = factory
+        await process.keyring.maintain(context.pool)  # the first signing key on a fresh database
+        await factory.bootstrap()
+        context.spawn(factory.housekeeping().run(), "housekeeping")
 
     return create_service_app(
         SPEC,
         settings,
         route_handlers=[*oauth.ROUTES, *login.ROUTES, *admin.ROUTES],
         dependencies=DEPENDENCIES,
-        verifier=LocalTokenVerifier(runtime),
+        verifier=verifier,
         on_startup=[start],
     )

@@ -5,8 +5,8 @@ authlib's ``AuthorizationServer``, its grants and endpoints call their hooks syn
 ``revoke_token``, ...) in an order that depends on the grant and on the answers of earlier hooks.
 We do not hand-roll that logic, so we run it as it is:
 
-1. the handler (on the event loop) opens **one database transaction** for the OAuth request and
-   acquires its connection *before* anything else;
+1. the OAuth service (services/oauth.py, on the event loop) opens **one database transaction**
+   for the OAuth request and acquires its connection *before* anything else;
 2. it hands authlib's processing to a **worker thread** (:func:`run_in_transaction`), with the
    request's state in a context variable (the thread receives a copy of the context);
 3. a hook that needs the database calls :func:`call` with a coroutine: the coroutine is scheduled

@@ -1,5 +1,5 @@
-"""What every handler is given: the domain services bound to the request, the browser helpers
-and the settings, all built here from the process's singletons."""
+"""What every handler is given: the domain services bound to the request (built by the factory,
+factory.py), the browser helpers and the settings."""
 
 from __future__ import annotations
 
@@ -12,21 +12,21 @@ from spicadb_kit.auth import Principal
 from spicadb_kit.context import ServiceContext
 
 from ..config import AuthSettings
-from ..runtime import AuthRuntime
+from ..factory import Factory
 from ..services.admin import Actor, AdminService
 from ..services.delegation import Delegation
 from ..services.login import LoginService
 from ..services.oauth import OAuthService
 from .browser import Browser
 
-# where the app's start hook leaves the process's singletons in the kit's context
-RUNTIME = "auth"
+# where the app's start hook leaves the factory in the kit's context
+FACTORY = "auth"
 
 
-def _runtime(context: ServiceContext) -> AuthRuntime:
-    runtime = context.extras[RUNTIME]
-    assert isinstance(runtime, AuthRuntime)
-    return runtime
+def _factory(context: ServiceContext) -> Factory:
+    factory = context.extras[FACTORY]
+    assert isinstance(factory, Factory)
+    return factory
 
 
 def request_id(request: Request[Any, Any, Any]) -> str | None:
@@ -35,7 +35,7 @@ def request_id(request: Request[Any, Any, Any]) -> str | None:
 
 
 def provide_settings(context: NamedDependency[ServiceContext]) -> AuthSettings:
-    return _runtime(context).settings
+    return _factory(context).process.settings
 
 
 def provide_admin(
@@ -44,25 +44,24 @@ def provide_admin(
     context: NamedDependency[ServiceContext],
 ) -> AdminService:
     actor = Actor(subject=principal.subject, client_id=principal.client_id, request_id=request_id(request))
-    return AdminService(_runtime(context), actor)
+    return _factory(context).admin(actor)
 
 
 def provide_logins(context: NamedDependency[ServiceContext]) -> LoginService:
-    return _runtime(context).logins
+    return _factory(context).logins()
 
 
 def provide_delegation(context: NamedDependency[ServiceContext]) -> Delegation:
-    return Delegation(_runtime(context))
+    return _factory(context).delegation()
 
 
 def provide_oauth(context: NamedDependency[ServiceContext]) -> OAuthService:
-    runtime = _runtime(context)
-    return OAuthService(runtime.db, runtime.server, runtime.settings, runtime.keyring)
+    return _factory(context).oauth()
 
 
 def provide_browser(context: NamedDependency[ServiceContext]) -> Browser:
-    runtime = _runtime(context)
-    return Browser(runtime.settings, runtime.proxies, runtime.upstream.label if runtime.upstream else None)
+    process = _factory(context).process
+    return Browser(process.settings, process.proxies, process.upstream.label if process.upstream else None)
 
 
 DEPENDENCIES = {

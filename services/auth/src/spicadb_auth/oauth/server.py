@@ -20,7 +20,7 @@ import json
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from authlib.oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import InvalidRequestError, InvalidScopeError, OAuth2Error
@@ -43,12 +43,12 @@ from joserfc.errors import JoseError
 
 from .. import bridge
 from .. import scopes as catalogue
+from ..config import AuthSettings
+from ..keys import KeyRing
 from ..models import AccessToken, Account, AuthorizationCode, Client, RefreshToken, digest, new_secret
+from ..services.tokens import Revocations
 from ..storage import ClientStore, GrantStore
 from .request import OAuthRequest, OAuthResponse
-
-if TYPE_CHECKING:
-    from ..runtime import AuthRuntime
 
 CONFIDENTIAL = ["client_secret_basic", "client_secret_post"]
 ANY_CLIENT = [*CONFIDENTIAL, "none"]
@@ -69,12 +69,16 @@ def user_info(account: Account, scope: str) -> UserInfo:
 
 
 class SpicaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
-    def __init__(self, runtime: AuthRuntime) -> None:
+    def __init__(self, settings: AuthSettings, keyring: KeyRing, revocations: Revocations) -> None:
         super().__init__(scopes_supported=list(catalogue.ALL_SCOPES))
-        self.runtime = runtime
-        self.register_token_generator("default", AccessTokenGenerator(runtime))
+        self.settings = settings
+        self.keyring = keyring
+        self.revocations = revocations
+        self.register_token_generator("default", AccessTokenGenerator(settings, keyring))
         self.register_grant(ClientCredentialsGrant)
-        self.register_grant(AuthorizationCodeGrant, [RequireS256(required=True), OpenIDConnect(runtime)])
+        self.register_grant(
+            AuthorizationCodeGrant, [RequireS256(required=True), OpenIDConnect(settings, keyring)]
+        )
         self.register_grant(RefreshTokenGrant)
         self.register_endpoint(Revocation(server=self))
         self.register_endpoint(Introspection(server=self))
@@ -99,7 +103,7 @@ class SpicaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
                 if request.authorization_code is not None:
                     request.authorization_code.family_id = family_id
         claims = _unverified_claims(token["access_token"])
-        settings = self.runtime.settings
+        settings = self.settings
 
         async def store(conn: Any) -> None:
             grants = GrantStore(conn)
@@ -179,7 +183,7 @@ class SpicaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         return found
 
     def _access_token(self, token_string: str) -> AccessToken | None:
-        keys = self.runtime.keyring.verification_keyset(datetime.now(UTC))
+        keys = self.keyring.verification_keyset(datetime.now(UTC))
         try:
             decoded = jwt.decode(token_string, keys, algorithms=SIGNING_ALGORITHMS)
         except (JoseError, ValueError):
@@ -187,7 +191,7 @@ class SpicaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         if str(decoded.header.get("typ", "")).lower() not in ("at+jwt", "application/at+jwt"):
             return None  # an ID token, not an access token
         claims = dict(decoded.claims)
-        if claims.get("iss") != self.runtime.settings.issuer or "jti" not in claims or "exp" not in claims:
+        if claims.get("iss") != self.settings.issuer or "jti" not in claims or "exp" not in claims:
             return None
         revoked = bridge.call(lambda conn: GrantStore(conn).is_revoked(str(claims["jti"])))
         return AccessToken(claims=claims, revoked=revoked)
@@ -202,9 +206,9 @@ def _unverified_claims(token: str) -> dict[str, Any]:
 class AccessTokenGenerator(JWTBearerTokenGenerator):  # type: ignore[misc]
     """RFC 9068 access tokens (typ at+jwt; iss, aud, sub, client_id, scope, iat, exp, jti)."""
 
-    def __init__(self, runtime: AuthRuntime) -> None:
-        self.runtime = runtime
-        settings = runtime.settings
+    def __init__(self, settings: AuthSettings, keyring: KeyRing) -> None:
+        self.settings = settings
+        self.keyring = keyring
         super().__init__(
             issuer=settings.issuer,
             alg=settings.signing_alg,
@@ -215,17 +219,17 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):  # type: ignore[misc]
     @property  # type: ignore[override]
     def alg(self) -> str:
         # the algorithm of the key that signs now (a rotation may change it)
-        return self.runtime.keyring.current.alg
+        return self.keyring.current.alg
 
     @alg.setter
     def alg(self, value: str) -> None:
         pass
 
     def get_jwks(self) -> Any:
-        return self.runtime.keyring.signing_keyset()
+        return self.keyring.signing_keyset()
 
     def get_audiences(self, client: Client, user: Account | None, scope: str) -> str:
-        return self.runtime.settings.token_audience
+        return self.settings.token_audience
 
     def get_jti(self, client: Client, grant_type: str, user: Account | None, scope: str) -> str:
         return uuid.uuid4().hex
@@ -269,7 +273,7 @@ class AuthorizationCodeGrant(_AuthorizationCodeGrant):  # type: ignore[misc]
         account: Account = request.user
         granted = [s for s in (request.scope or "").split() if s in account.scopes]
         data = request.payload.data
-        settings = self.server.runtime.settings
+        settings = self.server.settings
         record = AuthorizationCode(
             code_hash=digest(code),
             client_id=request.client.client_id,
@@ -286,7 +290,7 @@ class AuthorizationCodeGrant(_AuthorizationCodeGrant):  # type: ignore[misc]
 
     def query_authorization_code(self, code: str, client: Client) -> AuthorizationCode | None:
         """The code, locked; a code presented a second time revokes what it gave (RFC 6749 §4.1.2)."""
-        revocations = self.server.runtime.revocations
+        revocations = self.server.revocations
 
         async def claim(conn: Any) -> AuthorizationCode | None:
             found = await GrantStore(conn).lock_code(digest(code), client.client_id)
@@ -322,7 +326,7 @@ class RefreshTokenGrant(_RefreshTokenGrant):  # type: ignore[misc]
     def authenticate_refresh_token(self, refresh_token: str) -> RefreshToken | None:
         """The refresh token, locked; one that was used (or belongs to a revoked family) revokes
         its whole family and is refused."""
-        revocations = self.server.runtime.revocations
+        revocations = self.server.revocations
 
         async def claim(conn: Any) -> RefreshToken | None:
             token = await GrantStore(conn).get_refresh(digest(refresh_token), for_update=True)
@@ -363,10 +367,11 @@ class RequireS256(CodeChallenge):  # type: ignore[misc]
 class OpenIDConnect(OpenIDCode):  # type: ignore[misc]
     """An ID token beside the access token when ``openid`` is granted (authlib's extension)."""
 
-    def __init__(self, runtime: AuthRuntime) -> None:
+    def __init__(self, settings: AuthSettings, keyring: KeyRing) -> None:
         super().__init__(require_nonce=False)
-        self.runtime = runtime
-        self.DEFAULT_EXPIRES_IN = runtime.settings.access_token_lifetime
+        self.settings = settings
+        self.keyring = keyring
+        self.DEFAULT_EXPIRES_IN = settings.access_token_lifetime
 
     def exists_nonce(self, nonce: str, request: OAuthRequest) -> bool:
         client_id = request.payload.client_id
@@ -376,18 +381,18 @@ class OpenIDConnect(OpenIDCode):  # type: ignore[misc]
         return user_info(user, scope)
 
     def resolve_client_private_key(self, client: Client) -> Any:
-        return self.runtime.keyring.signing_keyset()
+        return self.keyring.signing_keyset()
 
     def get_client_algorithm(self, client: Client) -> str:
-        return self.runtime.keyring.current.alg
+        return self.keyring.current.alg
 
     def get_client_claims(self, client: Client) -> dict[str, Any]:
         now = int(time.time())
         return {
-            "iss": self.runtime.settings.issuer,
+            "iss": self.settings.issuer,
             "aud": [client.client_id],
             "iat": now,
-            "exp": now + self.runtime.settings.access_token_lifetime,
+            "exp": now + self.settings.access_token_lifetime,
         }
 
 
@@ -405,7 +410,7 @@ class Revocation(RevocationEndpoint):  # type: ignore[misc]
         return self.server.find_token(token_string, token_type_hint)  # type: ignore[no-any-return]
 
     def revoke_token(self, token: AccessToken | RefreshToken, request: OAuthRequest) -> None:
-        revocations = self.server.runtime.revocations
+        revocations = self.server.revocations
         if isinstance(token, AccessToken):
             claims = token.claims
             bridge.call(
@@ -444,4 +449,4 @@ class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
         return not self.ALLOWED.isdisjoint(client.scopes)
 
     def introspect_token(self, token: AccessToken | RefreshToken) -> dict[str, Any]:
-        return token.introspection(self.server.runtime.settings.issuer)
+        return token.introspection(self.server.settings.issuer)

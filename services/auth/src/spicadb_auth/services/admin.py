@@ -17,7 +17,7 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -33,17 +33,16 @@ from spicadb_contracts.auth import (
 )
 from spicadb_kit.db import transaction
 from spicadb_kit.errors import Conflict, FieldError, NotFound, Unprocessable
+from spicadb_kit.events import Outbox
 from spicadb_kit.logs import get_logger
 
 from .. import scopes as catalogue
-from ..keys import SigningKey
+from ..keys import KeyRing, SigningKey
 from ..models import GRANT_TYPES, Account, Client, digest, new_secret, now
-from ..passwords import new_password
+from ..passwords import Passwords, new_password
 from ..storage import AccountStore, AuditStore, ClientStore, GrantStore, SessionStore
 from ..storage.audit import AuditKey, AuditRow
-
-if TYPE_CHECKING:
-    from ..runtime import AuthRuntime
+from .tokens import Revocations
 
 log = get_logger(__name__)
 
@@ -183,12 +182,15 @@ class Changes:
     """The changes themselves, inside a transaction the caller holds (the admin API opens one
     per request; the bootstrap and the upstream login one for several)."""
 
-    def __init__(self, runtime: AuthRuntime, conn: asyncpg.Connection, actor: Actor) -> None:
-        self.runtime = runtime
+    def __init__(self, conn: asyncpg.Connection, outbox: Outbox, actor: Actor) -> None:
         self.conn = conn
+        self.outbox = outbox
+        self.revocations = Revocations(outbox)
         self.actor = actor
 
-    async def _audit(self, action: str, target_type: str, target_id: str, before: Any, after: Any) -> None:
+    async def record_audit(
+        self, action: str, target_type: str, target_id: str, before: Any, after: Any
+    ) -> None:
         await AuditStore(self.conn).add(
             actor=self.actor.subject,
             actor_client=self.actor.client_id,
@@ -213,7 +215,7 @@ class Changes:
         )
         if not await ClientStore(self.conn).insert(client):
             raise Conflict(f"a client {new.client_id} exists already", code="client-exists")
-        await self._audit("client.create", "client", client.client_id, None, client_view(client))
+        await self.record_audit("client.create", "client", client.client_id, None, client_view(client))
         event = ClientCreated(
             client_id=client.client_id,
             scopes=list(client.scopes),
@@ -223,7 +225,7 @@ class Changes:
             created_by=self.actor.subject,
             created_at=now(),
         )
-        await self.runtime.outbox.add(self.conn, event, aggregate_id=client.client_id)
+        await self.outbox.add(self.conn, event, aggregate_id=client.client_id)
         return client, secret
 
     async def _client(self, client_id: str) -> Client:
@@ -241,7 +243,7 @@ class Changes:
         secret = new_secret()
         at = now()
         await ClientStore(self.conn).set_secret_hash(client_id, digest(secret), at)
-        await self._audit(
+        await self.record_audit(
             "client.rotate_secret",
             "client",
             client_id,
@@ -249,7 +251,7 @@ class Changes:
             {"secret_rotated_at": at.isoformat()},
         )
         event = ClientSecretRotated(client_id=client_id, rotated_by=self.actor.subject, rotated_at=at)
-        await self.runtime.outbox.add(self.conn, event, aggregate_id=client_id)
+        await self.outbox.add(self.conn, event, aggregate_id=client_id)
         return client, secret
 
     async def disable_client(self, client_id: str) -> Client:
@@ -267,7 +269,7 @@ class Changes:
         # what it holds stops working too: refresh tokens, and access tokens still alive
         grants = GrantStore(self.conn)
         for row in await grants.live_access_tokens(client_id=client_id):
-            await self.runtime.revocations.access_token(
+            await self.revocations.access_token(
                 self.conn,
                 jti=row["jti"],
                 exp=int(row["expires_at"].timestamp()),
@@ -278,9 +280,11 @@ class Changes:
         await grants.revoke_refresh_of_client(client_id)
         after = await ClientStore(self.conn).get(client_id)
         assert after is not None
-        await self._audit("client.disable", "client", client_id, client_view(client), client_view(after))
+        await self.record_audit(
+            "client.disable", "client", client_id, client_view(client), client_view(after)
+        )
         event = ClientDisabled(client_id=client_id, disabled_by=self.actor.subject, disabled_at=at)
-        await self.runtime.outbox.add(self.conn, event, aggregate_id=client_id)
+        await self.outbox.add(self.conn, event, aggregate_id=client_id)
         return after
 
     async def enable_client(self, client_id: str) -> Client:
@@ -290,9 +294,9 @@ class Changes:
         await ClientStore(self.conn).enable(client_id)
         after = await ClientStore(self.conn).get(client_id)
         assert after is not None
-        await self._audit("client.enable", "client", client_id, client_view(client), client_view(after))
+        await self.record_audit("client.enable", "client", client_id, client_view(client), client_view(after))
         event = ClientEnabled(client_id=client_id, enabled_by=self.actor.subject, enabled_at=now())
-        await self.runtime.outbox.add(self.conn, event, aggregate_id=client_id)
+        await self.outbox.add(self.conn, event, aggregate_id=client_id)
         return after
 
     async def create_user(self, new: NewUser, password_hash: str | None) -> Account:
@@ -307,7 +311,7 @@ class Changes:
         )
         if not await AccountStore(self.conn).insert(account):
             raise Conflict(f"an account {new.username} exists already", code="user-exists")
-        await self._audit("user.create", "user", account.username, None, account_view(account))
+        await self.record_audit("user.create", "user", account.username, None, account_view(account))
         event = UserCreated(
             username=account.username,
             roles=list(account.roles),
@@ -315,7 +319,7 @@ class Changes:
             created_at=now(),
             origin=account.origin,
         )
-        await self.runtime.outbox.add(self.conn, event, aggregate_id=account.username)
+        await self.outbox.add(self.conn, event, aggregate_id=account.username)
         return account
 
     async def _keep_an_admin(self, account: Account, change: str) -> None:
@@ -349,7 +353,9 @@ class Changes:
         await AccountStore(self.conn).set_roles(username, wanted)
         after = await AccountStore(self.conn).get(username)
         assert after is not None
-        await self._audit("user.set_roles", "user", username, account_view(account), account_view(after))
+        await self.record_audit(
+            "user.set_roles", "user", username, account_view(account), account_view(after)
+        )
         event = UserRolesChanged(
             username=username,
             roles_before=list(account.roles),
@@ -357,7 +363,7 @@ class Changes:
             changed_by=self.actor.subject,
             changed_at=now(),
         )
-        await self.runtime.outbox.add(self.conn, event, aggregate_id=username)
+        await self.outbox.add(self.conn, event, aggregate_id=username)
         return after
 
     async def disable_user(self, username: str) -> Account:
@@ -371,58 +377,49 @@ class Changes:
         at = now()
         await AccountStore(self.conn).disable(username, at)
         await SessionStore(self.conn).close_all(username)
-        await self.runtime.revocations.person(self.conn, username, "user_disabled")
+        await self.revocations.person(self.conn, username, "user_disabled")
         after = await AccountStore(self.conn).get(username)
         assert after is not None
-        await self._audit("user.disable", "user", username, account_view(account), account_view(after))
+        await self.record_audit("user.disable", "user", username, account_view(account), account_view(after))
         event = UserDisabled(username=username, disabled_by=self.actor.subject, disabled_at=at)
-        await self.runtime.outbox.add(self.conn, event, aggregate_id=username)
+        await self.outbox.add(self.conn, event, aggregate_id=username)
         return after
-
-    async def rotate_keys(self) -> tuple[SigningKey, bool]:
-        key, created = await self.runtime.keyring.prepare_next(self.conn)
-        if created:
-            await self._audit(
-                "keys.rotate",
-                "signing_key",
-                key.kid,
-                None,
-                {
-                    "kid": key.kid,
-                    "alg": key.alg,
-                    "state": key.state,
-                    "signs_from": self.runtime.keyring.signs_from(key).isoformat(),
-                },
-            )
-        return key, created
 
 
 class AdminService:
     """The admin API's entry points: one transaction per change; reads see committed state."""
 
-    def __init__(self, runtime: AuthRuntime, actor: Actor) -> None:
-        self.runtime = runtime
+    def __init__(
+        self, pool: asyncpg.Pool, outbox: Outbox, passwords: Passwords, keyring: KeyRing, actor: Actor
+    ) -> None:
+        self.pool = pool
+        self.outbox = outbox
+        self.passwords = passwords
+        self.keyring = keyring
         self.actor = actor
+
+    def _changes(self, conn: asyncpg.Connection) -> Changes:
+        return Changes(conn, self.outbox, self.actor)
 
     # --- reading ------------------------------------------------------------------------------
 
     async def clients(self) -> list[Client]:
-        async with self.runtime.db.acquire() as conn:
+        async with self.pool.acquire() as conn:
             return await ClientStore(conn).list()
 
     async def client(self, client_id: str) -> Client:
-        async with self.runtime.db.acquire() as conn:
+        async with self.pool.acquire() as conn:
             client = await ClientStore(conn).get(client_id)
         if client is None:
             raise NotFound(f"no client {client_id}", code="client-not-found")
         return client
 
     async def users(self) -> list[Account]:
-        async with self.runtime.db.acquire() as conn:
+        async with self.pool.acquire() as conn:
             return await AccountStore(conn).list()
 
     async def user(self, username: str) -> Account:
-        async with self.runtime.db.acquire() as conn:
+        async with self.pool.acquire() as conn:
             account = await AccountStore(conn).get(username)
         if account is None:
             raise NotFound(f"no account {username}", code="user-not-found")
@@ -432,69 +429,78 @@ class AdminService:
         self, limit: int, target_type: str | None, target_id: str | None, after: AuditKey | None = None
     ) -> list[AuditRow]:
         """The most recent changes first, ``limit`` of them after ``after``."""
-        async with self.runtime.db.acquire() as conn:
+        async with self.pool.acquire() as conn:
             return await AuditStore(conn).recent(limit, target_type, target_id, after)
 
     async def keys(self) -> tuple[SigningKey, ...]:
         """The signing keys as the database has them now."""
-        await self.runtime.keyring.load(self.runtime.db)
-        return self.runtime.keyring.keys
+        await self.keyring.load(self.pool)
+        return self.keyring.keys
 
     def signs_from(self, key: SigningKey) -> datetime:
         """When a next key starts signing."""
-        return self.runtime.keyring.signs_from(key)
+        return self.keyring.signs_from(key)
 
     # --- changing -----------------------------------------------------------------------------
 
     async def create_client(self, new: NewClient) -> tuple[Client, str | None]:
         check_client(new)  # before the transaction: a bad request never opens one
-        async with transaction(self.runtime.db) as conn:
-            result = await Changes(self.runtime, conn, self.actor).create_client(new)
+        async with transaction(self.pool) as conn:
+            result = await self._changes(conn).create_client(new)
         log.info("client created", client_id=new.client_id, by=self.actor.subject)
         return result
 
     async def rotate_client_secret(self, client_id: str) -> tuple[Client, str]:
-        async with transaction(self.runtime.db) as conn:
-            result = await Changes(self.runtime, conn, self.actor).rotate_client_secret(client_id)
+        async with transaction(self.pool) as conn:
+            result = await self._changes(conn).rotate_client_secret(client_id)
         log.info("client secret rotated", client_id=client_id, by=self.actor.subject)
         return result
 
     async def disable_client(self, client_id: str) -> Client:
-        async with transaction(self.runtime.db) as conn:
-            client = await Changes(self.runtime, conn, self.actor).disable_client(client_id)
+        async with transaction(self.pool) as conn:
+            client = await self._changes(conn).disable_client(client_id)
         log.info("client disabled", client_id=client_id, by=self.actor.subject)
         return client
 
     async def enable_client(self, client_id: str) -> Client:
-        async with transaction(self.runtime.db) as conn:
-            client = await Changes(self.runtime, conn, self.actor).enable_client(client_id)
+        async with transaction(self.pool) as conn:
+            client = await self._changes(conn).enable_client(client_id)
         log.info("client enabled", client_id=client_id, by=self.actor.subject)
         return client
 
     async def create_user(self, new: NewUser) -> tuple[Account, str | None]:
         check_user(new)
         generated = new_password() if new.password is None else None
-        password_hash = await self.runtime.passwords.hash(new.password or generated or "")
-        async with transaction(self.runtime.db) as conn:
-            account = await Changes(self.runtime, conn, self.actor).create_user(new, password_hash)
+        password_hash = await self.passwords.hash(new.password or generated or "")
+        async with transaction(self.pool) as conn:
+            account = await self._changes(conn).create_user(new, password_hash)
         log.info("account created", username=new.username, by=self.actor.subject)
         return account, generated
 
     async def set_roles(self, username: str, roles: list[str]) -> Account:
-        async with transaction(self.runtime.db) as conn:
-            return await Changes(self.runtime, conn, self.actor).set_roles(username, roles)
+        async with transaction(self.pool) as conn:
+            return await self._changes(conn).set_roles(username, roles)
 
     async def disable_user(self, username: str) -> Account:
-        async with transaction(self.runtime.db) as conn:
-            account = await Changes(self.runtime, conn, self.actor).disable_user(username)
+        async with transaction(self.pool) as conn:
+            account = await self._changes(conn).disable_user(username)
         log.info("account disabled", username=username, by=self.actor.subject)
         return account
 
     async def rotate_keys(self) -> tuple[SigningKey, bool]:
-        async with transaction(self.runtime.db) as conn:
-            result = await Changes(self.runtime, conn, self.actor).rotate_keys()
-        await self.runtime.keyring.load(self.runtime.db)
-        return result
+        """A next key (created unless one is waiting already: then ``created`` is False)."""
+        async with transaction(self.pool) as conn:
+            key, created = await self.keyring.prepare_next(conn)
+            if created:
+                after = {
+                    "kid": key.kid,
+                    "alg": key.alg,
+                    "state": key.state,
+                    "signs_from": self.signs_from(key).isoformat(),
+                }
+                await self._changes(conn).record_audit("keys.rotate", "signing_key", key.kid, None, after)
+        await self.keyring.load(self.pool)
+        return key, created
 
 
 __all__ = [

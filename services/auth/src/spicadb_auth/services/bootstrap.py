@@ -13,18 +13,19 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import asyncpg
 
 from spicadb_kit.db import transaction
+from spicadb_kit.events import Outbox
 from spicadb_kit.logs import get_logger
 
 from .. import scopes as catalogue
-from ..passwords import new_password
+from ..config import AuthSettings
+from ..passwords import Passwords, new_password
 from ..storage import AccountStore, ClientStore
 from .admin import BOOTSTRAP, FRONTEND_CLIENT_ID, GATEWAY_CLIENT_ID, Changes, NewClient, NewUser
-
-if TYPE_CHECKING:
-    from ..runtime import AuthRuntime
 
 log = get_logger(__name__)
 
@@ -51,21 +52,22 @@ def _write_private(path: Path, document: dict[str, Any]) -> None:
         out.write("\n")
 
 
-async def bootstrap(runtime: AuthRuntime) -> Path | None:
+async def bootstrap(
+    pool: asyncpg.Pool, outbox: Outbox, passwords: Passwords, settings: AuthSettings
+) -> Path | None:
     """Create the first accounts and clients; the path of the credentials file, or None when
     there was nothing to do."""
-    settings = runtime.settings
     if not settings.bootstrap:
         return None
     final = credentials_path(settings.data).absolute()
     pending = final.with_name(f".{final.name}.{os.getpid()}.tmp")
     try:
-        async with transaction(runtime.db) as conn:
+        async with transaction(pool) as conn:
             client_store = ClientStore(conn)
             await client_store.lock_bootstrap()
             if await client_store.count() > 0:
                 return None
-            changes = Changes(runtime, conn, BOOTSTRAP)
+            changes = Changes(conn, outbox, BOOTSTRAP)
             users: dict[str, Any] = {}
             if await AccountStore(conn).exists("admin"):
                 log.warning("bootstrap: an admin account exists already; its password is unchanged")
@@ -73,7 +75,7 @@ async def bootstrap(runtime: AuthRuntime) -> Path | None:
                 password = new_password()
                 await changes.create_user(
                     NewUser("admin", ["admin"], name="SPICA-DB administrator"),
-                    await runtime.passwords.hash(password),
+                    await passwords.hash(password),
                 )
                 users["admin"] = {"username": "admin", "password": password, "roles": ["admin"]}
             clients: dict[str, Any] = {}

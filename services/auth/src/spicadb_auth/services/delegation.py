@@ -13,9 +13,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import asyncpg
 
 from spicadb_kit.db import transaction
+from spicadb_kit.events import Outbox
 from spicadb_kit.logs import get_logger
 from spicadb_kit.redirects import safe_next
 
@@ -23,9 +26,6 @@ from ..models import LOGIN_PAGE, Account, digest, now
 from ..storage import AccountStore, SessionStore
 from ..upstream import UpstreamProvider
 from .admin import Actor, Changes, NewUser
-
-if TYPE_CHECKING:
-    from ..runtime import AuthRuntime
 
 log = get_logger(__name__)
 
@@ -53,9 +53,15 @@ def username_candidate(claims: dict[str, Any]) -> str:
 
 
 class Delegation:
-    def __init__(self, runtime: AuthRuntime) -> None:
-        self.runtime = runtime
-        self._upstream = runtime.upstream
+    def __init__(
+        self, pool: asyncpg.Pool, outbox: Outbox, upstream: UpstreamProvider | None, default_roles: list[str]
+    ) -> None:
+        """``upstream``: None when no provider is configured (every step then answers 404);
+        ``default_roles``: of an account created on its first upstream sign-in."""
+        self.pool = pool
+        self.outbox = outbox
+        self._upstream = upstream
+        self.default_roles = default_roles
 
     @property
     def upstream(self) -> UpstreamProvider:
@@ -65,7 +71,7 @@ class Delegation:
 
     async def start(self, next_url: str | None) -> Started:
         found = await self.upstream.start()
-        async with self.runtime.db.acquire() as conn:
+        async with self.pool.acquire() as conn:
             await SessionStore(conn).start_upstream(
                 digest(found["state"]),
                 found["code_verifier"],
@@ -79,7 +85,7 @@ class Delegation:
         upstream = self.upstream  # 404 first when there is none
         if not state_cookie or state_cookie != state:
             raise DelegationFailed("this sign-in was not started from this browser", 400)
-        async with self.runtime.db.acquire() as conn:
+        async with self.pool.acquire() as conn:
             pending = await SessionStore(conn).take_upstream(digest(state))
         if pending is None:
             raise DelegationFailed("this sign-in expired or was already completed; start again", 400)
@@ -95,7 +101,7 @@ class Delegation:
 
     async def _local_account(self, claims: dict[str, Any]) -> Account:
         issuer, subject = self.upstream.issuer, str(claims["sub"])
-        async with transaction(self.runtime.db) as conn:
+        async with transaction(self.pool) as conn:
             accounts = AccountStore(conn)
             await accounts.lock_upstream_identity(issuer, subject)
             linked = await accounts.by_upstream(issuer, subject)
@@ -108,13 +114,13 @@ class Delegation:
                 username = f"{base}-{n}"
             new = NewUser(
                 username=username,
-                roles=self.runtime.settings.default_upstream_roles,
+                roles=self.default_roles,
                 name=str(claims.get("name", "")),
                 email=str(claims.get("email", "")),
                 origin="upstream",
             )
             actor = Actor(f"upstream:{issuer}")
-            account = await Changes(self.runtime, conn, actor).create_user(new, password_hash=None)
+            account = await Changes(conn, self.outbox, actor).create_user(new, password_hash=None)
             await accounts.link_upstream(issuer, subject, username)
         log.info("account created on first upstream sign-in", username=username, issuer=issuer)
         return account

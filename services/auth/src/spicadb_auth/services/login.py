@@ -23,7 +23,8 @@ import math
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+
+import asyncpg
 
 from spicadb_kit.db import transaction
 from spicadb_kit.logs import get_logger
@@ -31,10 +32,8 @@ from spicadb_kit.logs import get_logger
 from ..addresses import throttling_key
 from ..config import AuthSettings
 from ..models import Account, digest
+from ..passwords import Passwords
 from ..storage import AccountStore, SessionStore
-
-if TYPE_CHECKING:
-    from ..runtime import AuthRuntime
 
 log = get_logger(__name__)
 
@@ -53,9 +52,10 @@ class Session:
 
 
 class LoginService:
-    def __init__(self, runtime: AuthRuntime) -> None:
-        self.runtime = runtime
-        self.settings = runtime.settings
+    def __init__(self, pool: asyncpg.Pool, passwords: Passwords, settings: AuthSettings) -> None:
+        self.pool = pool
+        self.passwords = passwords
+        self.settings = settings
 
     # --- passwords and throttling -------------------------------------------------------------
 
@@ -63,7 +63,7 @@ class LoginService:
         s = self.settings
         username = username.strip().lower()
         source = throttling_key(address)
-        async with self.runtime.db.acquire() as conn:
+        async with self.pool.acquire() as conn:
             store = SessionStore(conn)
             window = s.login_failure_window_seconds
             blocked = [
@@ -81,21 +81,19 @@ class LoginService:
             # an account under attack from many addresses: slowed down, not locked (no connection held)
             log.warning("sign-in delayed", username=username, address=source, seconds=delay)
             await asyncio.sleep(delay)
-        ok = await self.runtime.passwords.verify(account.password_hash if account else None, password)
+        ok = await self.passwords.verify(account.password_hash if account else None, password)
         if account is None or not ok:
-            async with self.runtime.db.acquire() as conn:
+            async with self.pool.acquire() as conn:
                 await SessionStore(conn).record_failure(username, source)
             log.info("sign-in failed", username=username, address=source)
             raise LoginRefused(401, "Wrong user name or password.")
         if account.disabled:
             log.info("sign-in refused: account disabled", username=username)
             raise LoginRefused(403, "This account is disabled.")
-        async with transaction(self.runtime.db) as conn:
+        async with transaction(self.pool) as conn:
             await SessionStore(conn).clear_failures(username, source)
-            if account.password_hash and self.runtime.passwords.needs_rehash(account.password_hash):
-                await AccountStore(conn).set_password_hash(
-                    username, await self.runtime.passwords.hash(password)
-                )
+            if account.password_hash and self.passwords.needs_rehash(account.password_hash):
+                await AccountStore(conn).set_password_hash(username, await self.passwords.hash(password))
         return account
 
     # --- browser sessions ---------------------------------------------------------------------
@@ -105,7 +103,7 @@ class LoginService:
         signed in."""
         value = secrets.token_urlsafe(32)
         expires = datetime.now(UTC) + timedelta(seconds=self.settings.session_lifetime)
-        async with self.runtime.db.acquire() as conn:
+        async with self.pool.acquire() as conn:
             auth_time = await SessionStore(conn).open(digest(value), account.username, expires, method)
         log.info("signed in", username=account.username, method=method)
         return value, auth_time
@@ -113,7 +111,7 @@ class LoginService:
     async def session(self, value: str | None) -> Session | None:
         if not value:
             return None
-        async with self.runtime.db.acquire() as conn:
+        async with self.pool.acquire() as conn:
             found = await SessionStore(conn).account(digest(value))
         if found is None or found[0].disabled:
             return None
@@ -121,7 +119,7 @@ class LoginService:
 
     async def close_session(self, value: str | None) -> None:
         if value:
-            async with self.runtime.db.acquire() as conn:
+            async with self.pool.acquire() as conn:
                 await SessionStore(conn).close(digest(value))
 
 

@@ -22,7 +22,20 @@ from ..storage import GrantStore
 log = get_logger(__name__)
 
 
+class RevocationList:
+    """Which access tokens are denied (this service's own verifier reads it)."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def denies(self, jti: str) -> bool:
+        async with self.pool.acquire() as conn:
+            return await GrantStore(conn).is_revoked(jti)
+
+
 class Revocations:
+    """Revoking, inside the transaction of the change that revokes."""
+
     def __init__(self, outbox: Outbox) -> None:
         self.outbox = outbox
 
