@@ -170,6 +170,13 @@ async def test_planned_versus_observed(service: ObsportalService) -> None:
             "/obsportal/planned", params={"observed": "false"}, headers=service.auth("ada")
         )
         assert [e["target"] for e in missed.json()] == ["Altair", "Deneb"]
+        # pages of an array: the next one in the Link header
+        first = await client.get("/obsportal/planned", params={"limit": 2}, headers=service.auth("ada"))
+        link = first.headers["link"]
+        second = await client.get(link[1 : link.index(">")], headers=service.auth("ada"))
+        assert [e["target"] for e in first.json()] == ["Vega", "Altair"]
+        assert [e["target"] for e in second.json()] == ["Deneb"]
+        assert "link" not in second.headers
         # an older version arriving late changes nothing
         await service.publish(plan([("LP-1", "Vega")], version=1), f"CHARA/{NIGHT}")
         await eventually(service.drained, timeout=10)

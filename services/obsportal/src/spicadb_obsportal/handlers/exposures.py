@@ -10,11 +10,19 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
 from spicadb_kit.auth import requires
-from spicadb_kit.pagination import DEFAULT_LIMIT, LINK_HEADER, CursorParameter, Limit, paged
+from spicadb_kit.pagination import (
+    DEFAULT_LIMIT,
+    LINK_HEADER,
+    MAX_LIMIT,
+    CursorParameter,
+    Limit,
+    linked,
+    paged,
+)
 
 from ..models import ExposureOut, ExposurePage, Level, PlannedOut
 from ..services.exposures import ObsportalService
-from ..storage.exposures import ExposureKey
+from ..storage.exposures import ExposureKey, PlannedKey
 from . import READ_METHODS, operation
 
 READ = [requires("nightlogs:read")]
@@ -72,9 +80,16 @@ class ExposureController(Controller):
         """One exposure by its exp_id (``SPICA.<start>_<obs_id>``); 404 when the caller may not see it."""
         return await obsportal.exposure(exp_id)
 
-    @route("/planned", http_method=READ_METHODS, guards=READ, operation_id=operation("listPlanned"))
+    @route(
+        "/planned",
+        http_method=READ_METHODS,
+        guards=READ,
+        operation_id=operation("listPlanned"),
+        response_headers=[LINK_HEADER],
+    )
     async def planned(
         self,
+        request: Request[Any, Any, Any],
         obsportal: NamedDependency[ObsportalService],
         night_from: Annotated[date | None, QueryParameter()] = None,
         night_to: Annotated[date | None, QueryParameter()] = None,
@@ -83,15 +98,19 @@ class ExposureController(Controller):
         observed: Annotated[
             bool | None, QueryParameter(description="false: planned but not observed")
         ] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=10000)] = 1000,
-    ) -> list[PlannedOut]:
+        cursor: CursorParameter = None,
+        limit: Limit = MAX_LIMIT,
+    ) -> Response[list[PlannedOut]]:
         """Planned versus observed: the entries of each night's plan in force, with the exposures that
-        observed them (an exposure names its plan entry in ``planned_sequence``)."""
-        return await obsportal.planned(
+        observed them (an exposure names its plan entry in ``planned_sequence``), by night, site and
+        sequence; an array, the next page in the ``Link`` header."""
+        rows = await obsportal.planned(
             night_from=night_from,
             night_to=night_to,
             site=site,
             programme=programme,
             observed=observed,
-            limit=limit,
+            after=PlannedKey.decode(cursor),
+            limit=limit + 1,
         )
+        return linked(request, rows, limit, lambda p: PlannedKey(p.night, p.site, p.sequence))

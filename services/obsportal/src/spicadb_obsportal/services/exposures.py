@@ -17,7 +17,7 @@ from .. import votable
 from ..config import ObsportalSettings
 from ..domain import INSTRUMENT, INTERFEROMETER, parse_exp_id
 from ..models import ExposureOut, PlannedOut
-from ..storage.exposures import ExposureKey, ExposureStore, Query, vo_columns
+from ..storage.exposures import ExposureKey, ExposureStore, PlannedKey, Query, vo_columns
 from ..votable import Field
 
 # vo-interop.md §11: ObsPortal's search.votable FIELDs, exactly these names in this order
@@ -168,6 +168,7 @@ class ObsportalService:
         site: str | None,
         programme: str | None,
         observed: bool | None,
+        after: PlannedKey | None = None,
         limit: int,
     ) -> list[PlannedOut]:
         async with self.pool.acquire() as conn:
@@ -178,6 +179,7 @@ class ObsportalService:
                 site=site,
                 programme=programme,
                 observed=observed,
+                after=after,
                 limit=limit,
             )
         return rows_to(PlannedOut, rows)

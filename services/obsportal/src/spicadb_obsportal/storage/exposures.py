@@ -89,6 +89,14 @@ class ExposureKey(Cursor):
     id: Int8
 
 
+class PlannedKey(Cursor):
+    """The planned-versus-observed listing's keyset (ORDER BY night, site, sequence)."""
+
+    night: date
+    site: str
+    sequence: Int8
+
+
 class Query(Where):
     """A WHERE clause and its arguments, starting with what the viewer may see."""
 
@@ -135,12 +143,20 @@ class ExposureStore:
         site: str | None,
         programme: str | None,
         observed: bool | None,
+        after: PlannedKey | None = None,
         limit: int,
     ) -> list[asyncpg.Record]:
         """The entries of the plans in force, each with the exposures that observed it (visible ones), as
         models.PlannedOut."""
         visible = visible_sql("pe.programme", "pe.end_at", "$1::text", "$2::boolean")
         seen = visible_sql("e.programme", "e.date_end", "$1::text", "$2::boolean", calibrator=CALIBRATOR)
+        where = Where(viewer.username, viewer.sees_all, conditions=[visible])
+        where.when("pe.night >= {}", night_from)
+        where.when("pe.night <= {}", night_to)
+        where.when("pe.site = {}", site)
+        where.when("pe.programme = {}", programme)
+        where.when("(cardinality(o.exposures) > 0) = {}", observed)
+        where.after(["pe.night", "pe.site", "pe.sequence"], after.values() if after else None)
         return await self.conn.fetch(
             "SELECT pe.site, pe.night, pe.sequence, np.version AS plan_version, pe.programme, pe.target, pe.mode,"
             ' pe.configuration, pe.start_at AS start, pe.end_at AS "end", pe.calibrators, pe.target_ref,'
@@ -149,16 +165,6 @@ class ExposureStore:
             " CROSS JOIN LATERAL (SELECT coalesce(array_agg(e.exp_header_id || '_' || e.id ORDER BY e.id),"
             "  '{}') AS exposures FROM exposure e WHERE e.site = pe.site AND e.night = pe.night"
             f"  AND e.planned_sequence = pe.sequence AND NOT e.withdrawn AND {seen}) o"
-            f" WHERE {visible} AND ($3::date IS NULL OR pe.night >= $3) AND ($4::date IS NULL OR pe.night <= $4)"
-            " AND ($5::text IS NULL OR pe.site = $5) AND ($6::text IS NULL OR pe.programme = $6)"
-            " AND ($7::boolean IS NULL OR (cardinality(o.exposures) > 0) = $7)"
-            " ORDER BY pe.night, pe.site, pe.sequence LIMIT $8",
-            viewer.username,
-            viewer.sees_all,
-            night_from,
-            night_to,
-            site,
-            programme,
-            observed,
-            limit,
+            f" WHERE {where.clause()} ORDER BY pe.night, pe.site, pe.sequence LIMIT {int(limit)}",
+            *where.args,
         )
