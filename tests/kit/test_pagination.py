@@ -24,6 +24,7 @@ from spicadb_kit.pagination import (
     Limit,
     Page,
     keyset,
+    linked,
     paged,
 )
 from spicadb_kit.sql import Where
@@ -172,6 +173,28 @@ async def test_pages_follow_the_link_header_to_the_end() -> None:
     assert bad.status_code == 400, bad.text
     assert bad.json()["type"].endswith("/bad-cursor"), bad.text
     assert too_many.status_code == 400, too_many.text
+
+
+@get("/array", response_headers=[LINK_HEADER])
+async def array_listing(
+    request: Request[Any, Any, Any], limit: Limit = 100, cursor: CursorParameter = None
+) -> Response[list[Row]]:
+    after = PageKey.decode(cursor)
+    start = after.n + 1 if after else 0
+    return linked(
+        request, [Row(n) for n in range(start, min(start + limit + 1, 5))], limit, lambda r: PageKey(r.n)
+    )
+
+
+async def test_an_array_listing_pages_by_the_link_header_alone() -> None:
+    app = Litestar([array_listing], exception_handlers=EXCEPTION_HANDLERS)
+    async with AsyncTestClient(app) as client:
+        first = await client.get("/array?limit=3")
+        link = first.headers["link"]
+        second = await client.get(link[1 : link.index(">")])
+    assert first.json() == [{"n": 0}, {"n": 1}, {"n": 2}]
+    assert second.json() == [{"n": 3}, {"n": 4}]
+    assert "link" not in second.headers
 
 
 def test_where_after_is_a_row_comparison_in_the_listing_order() -> None:
