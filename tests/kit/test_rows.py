@@ -63,3 +63,14 @@ async def test_a_row_that_does_not_fit_is_refused(conn: asyncpg.Connection) -> N
     row = await conn.fetchrow("SELECT 'not a uuid' AS id")
     with pytest.raises(msgspec.ValidationError):
         row_to(Observation, row)
+
+
+async def test_json_text_columns_decode_into_their_types(conn: asyncpg.Connection) -> None:
+    row = await conn.fetchrow(
+        SQL.replace("::json AS baselines", " AS baselines").replace(" FROM", ", '[\"late\"]' AS flags FROM")
+    )
+    observation = row_to(Observation, row, decode={"baselines": list[dict[str, float]], "flags": list[str]})
+    assert observation.baselines == [{"u": 1.0}]
+    assert observation.flags == ["late"]
+    (listed,) = rows_to(Observation, [row], decode={"baselines": list[dict[str, float]], "flags": list[str]})
+    assert listed == observation

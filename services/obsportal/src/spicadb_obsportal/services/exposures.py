@@ -16,7 +16,7 @@ from spicadb_kit.rows import row_to, rows_to
 from .. import votable
 from ..config import ObsportalSettings
 from ..domain import INSTRUMENT, INTERFEROMETER, parse_exp_id
-from ..models import ExposureOut, PlannedOut
+from ..models import Baseline, ExposureOut, PlannedOut
 from ..storage.exposures import ExposureKey, ExposureStore, PlannedKey, Query, vo_columns
 from ..votable import Field
 
@@ -74,6 +74,8 @@ _SEARCH_SQL = vo_columns(NAMES, last_modified=True)
 _SCS_SQL = {verb: vo_columns(names) for verb, names in _VERB.items()}
 
 LISTING_ORDER = "e.mjd_start, e.id"
+# the columns of JSON text (storage.exposures.COLUMNS), decoded straight into their types
+JSON_COLUMNS = {"baselines": list[Baseline], "validation.log": list[str]}
 
 
 class VOError(Exception):
@@ -146,7 +148,7 @@ class ObsportalService:
         query.after(["e.mjd_start", "e.id"], after.values() if after else None)
         async with self.pool.acquire() as conn:
             rows = await ExposureStore(conn).select(query, LISTING_ORDER, limit)
-        return rows_to(ExposureOut, rows)
+        return rows_to(ExposureOut, rows, decode=JSON_COLUMNS)
 
     async def exposure(self, exp: str) -> ExposureOut:
         parsed = parse_exp_id(exp)
@@ -158,7 +160,7 @@ class ObsportalService:
             rows = await ExposureStore(conn).select(query, "e.id", 1)
         if not rows:
             raise NotFound(f"no exposure {exp}", code="exposure-not-found")
-        return row_to(ExposureOut, rows[0])
+        return row_to(ExposureOut, rows[0], decode=JSON_COLUMNS)
 
     async def planned(
         self,

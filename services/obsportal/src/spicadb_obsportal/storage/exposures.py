@@ -31,7 +31,8 @@ def _date(moment: str) -> str:
 
 _LEVEL = "CASE e.level" + "".join(f" WHEN '{k}' THEN {v}" for k, v in LEVELS.items() if v) + " ELSE 0 END"
 
-# The REST answer's columns, each named as its field of models.ExposureOut ("struct.field": a nested one)
+# The REST answer's columns, each named as its field of models.ExposureOut ("struct.field": a nested one;
+# the two of JSON text decoded by services.exposures.JSON_COLUMNS)
 COLUMNS = (
     "e.exp_header_id || '_' || e.id AS exp_id, e.exp_header_id, e.id AS obs_id, e.observation_id, e.site,"
     " e.night, e.log_version, e.mjd_start, e.mjd_end, e.kind AS obs_type, e.programme,"
@@ -39,8 +40,8 @@ COLUMNS = (
     f" e.matched_by, '{INSTRUMENT}' AS instrument, e.mode, '{INTERFEROMETER}' AS interferometer, e.stations,"
     ' e.em_min, e.em_max, e.resolving_power, e.seeing AS "conditions.seeing", e.tau0 AS "conditions.tau0",'
     ' e.wind AS "conditions.wind", e.airmass AS "conditions.airmass",'
-    ' e.temperature AS "conditions.temperature", e.baselines::json AS baselines, e.level AS "validation.level",'
-    f' {_LEVEL} AS "validation.exp_validation_level", e.validation_log::json AS "validation.log",'
+    ' e.temperature AS "conditions.temperature", e.baselines, e.level AS "validation.level",'
+    f' {_LEVEL} AS "validation.exp_validation_level", e.validation_log AS "validation.log",'
     ' e.flag_reasons AS "validation.reasons", e.flag_comment AS "validation.comment",'
     ' e.flagged_by AS "validation.flagged_by", e.flagged_at AS "validation.flagged_at",'
     ' e.flags AS "validation.flags", e.planned_sequence, e.comments, e.raw_files, e.updated_at AS date_updated,'
