@@ -8,6 +8,8 @@ import gc
 import threading
 from collections.abc import Iterator
 
+__all__ = ["collector_paused"]
+
 _paused = 0
 _lock = threading.Lock()
 

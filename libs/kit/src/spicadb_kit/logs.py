@@ -13,6 +13,8 @@ from typing import Any
 import structlog
 from opentelemetry import trace
 
+__all__ = ["configure_logging", "get_logger"]
+
 
 def _add_trace_ids(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
     context = trace.get_current_span().get_span_context()
@@ -63,4 +65,5 @@ def configure_logging(service: str, *, json: bool, level: str = "INFO") -> None:
 
 
 def get_logger(name: str) -> Any:
+    """A structured logger for a module (structlog, with the request id bound by the request middleware)."""
     return structlog.stdlib.get_logger(name)

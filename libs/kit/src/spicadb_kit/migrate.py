@@ -19,6 +19,20 @@ import asyncpg
 from .logs import get_logger
 from .spec import ServiceSpec
 
+__all__ = [
+    "KIT_COMPONENT",
+    "Migration",
+    "MigrationError",
+    "applied_migrations",
+    "apply_migrations",
+    "load_migrations",
+    "migrate_service",
+    "pending",
+    "schema_status",
+    "service_migrations",
+    "version_tag",
+]
+
 log = get_logger(__name__)
 
 _FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
@@ -33,6 +47,9 @@ class MigrationError(RuntimeError):
 
 @dataclass(frozen=True)
 class Migration:
+    """One SQL file of a component's migrations (the service's own or a kit component's), identified by
+    component and version."""
+
     component: str
     version: int
     name: str
@@ -40,10 +57,12 @@ class Migration:
 
     @property
     def checksum(self) -> str:
+        """The SHA-256 of the SQL, recorded when applied so an edited migration is noticed."""
         return hashlib.sha256(self.sql.encode()).hexdigest()
 
 
 def load_migrations(package: str, component: str) -> list[Migration]:
+    """The NNNN_name.sql files of a package in version order (two files with one version are refused)."""
     found = []
     for entry in resources.files(package).iterdir():
         match = _FILE.match(entry.name)
@@ -99,6 +118,8 @@ async def _ensure_owner(conn: asyncpg.Connection, schema: str, role: str, extens
 
 
 async def applied_migrations(conn: asyncpg.Connection, schema: str) -> dict[tuple[str, int], str]:
+    """The checksums of the migrations already applied in a schema, by (component, version); empty on a
+    fresh schema."""
     exists = await conn.fetchval("SELECT to_regclass($1)", f"{schema}.schema_migrations")
     if exists is None:
         return {}
@@ -158,6 +179,8 @@ async def apply_migrations(
 
 
 async def migrate_service(conn: asyncpg.Connection, spec: ServiceSpec) -> str:
+    """Apply a service's pending migrations (its own and its kit components') in its schema; the schema's
+    version tag."""
     return await apply_migrations(
         conn,
         schema=spec.schema,

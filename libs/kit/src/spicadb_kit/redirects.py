@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from urllib.parse import quote, unquote, urlsplit
 
+__all__ = ["FALLBACK", "MAX_LENGTH", "safe_next"]
+
 FALLBACK = "/"
 MAX_LENGTH = 2048
 # C0 controls, DEL and the C1 controls

@@ -6,6 +6,8 @@ import re
 import unicodedata
 from urllib.parse import quote
 
+__all__ = ["content_disposition"]
+
 # RFC 8187 attr-char, the characters a filename* value carries unencoded
 _ATTR_CHARS = "!#$&+-.^_`|~"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")

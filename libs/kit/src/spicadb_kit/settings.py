@@ -13,6 +13,15 @@ from typing import Literal, TypeVar
 
 import msgspec
 
+__all__ = [
+    "ENV_PREFIX",
+    "BaseSettings",
+    "Environment",
+    "RuntimeSettings",
+    "ServiceSettings",
+    "SettingsError",
+]
+
 ENV_PREFIX = "SPICADB_"
 
 Environment = Literal["development", "test", "production"]
@@ -32,6 +41,8 @@ class BaseSettings(msgspec.Struct, kw_only=True, frozen=True):
 
     @classmethod
     def from_env(cls: type[S], env: Mapping[str, str] | None = None, **overrides: object) -> S:
+        """The settings from the environment (``SPICADB_<FIELD>``), converted and checked; a bad value
+        names its variable."""
         source = os.environ if env is None else env
         raw: dict[str, object] = {}
         for field, var in cls.env_names().items():
@@ -98,10 +109,12 @@ class ServiceSettings(BaseSettings, frozen=True):
     consumer_batch: int = 200
 
     def trusted(self) -> frozenset[str]:
+        """The client ids trusted as robots of the platform (their own tokens see every row)."""
         return frozenset(c.strip() for c in self.trusted_clients.split(",") if c.strip())
 
     @property
     def json_logs(self) -> bool:
+        """Whether logs are JSON lines (``auto``: in production only)."""
         if self.log_format == "auto":
             return self.environment == "production"
         return self.log_format == "json"
@@ -127,8 +140,10 @@ class RuntimeSettings(BaseSettings, frozen=True):
 
     @property
     def data_path(self) -> Path:
+        """The local data folder as an absolute path."""
         return Path(self.data).absolute()
 
     @property
     def pg_bin_path(self) -> Path:
+        """The folder of the PostgreSQL binaries."""
         return Path(self.pg_bin)

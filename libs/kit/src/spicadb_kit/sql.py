@@ -6,8 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+__all__ = ["Where"]
+
 
 class Where:
+    """A WHERE clause built condition by condition, each value passed as a numbered placeholder ($1,
+    $2...) so no value is ever spliced into the SQL."""
+
     def __init__(self, *args: Any, conditions: Sequence[str] = ()) -> None:
         """``args`` are the first placeholders ($1, $2...) that ``conditions`` already use."""
         self.args: list[Any] = list(args)

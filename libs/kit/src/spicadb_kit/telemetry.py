@@ -14,6 +14,8 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 
+__all__ = ["context_from_headers", "current_trace_headers", "setup_tracing", "tracer"]
+
 _configured = False
 
 
@@ -43,8 +45,11 @@ def current_trace_headers() -> dict[str, str]:
 
 
 def context_from_headers(headers: Mapping[str, str] | None) -> context.Context:
+    """The trace context carried by headers (W3C traceparent), so that an event's consumer continues its
+    producer's trace."""
     return propagate.extract(dict(headers or {}))
 
 
 def tracer(name: str) -> trace.Tracer:
+    """A tracer for a module (a no-op one when tracing is off)."""
     return trace.get_tracer(name)

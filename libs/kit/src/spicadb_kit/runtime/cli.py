@@ -33,6 +33,8 @@ from ..spec import ServiceSpec, discover_services
 from . import openapi, supervisor, system
 from .serve import UnknownService, find_service, serve
 
+__all__ = ["main"]
+
 
 def _specs(name: str | None) -> list[ServiceSpec]:
     return [find_service(name)] if name else list(discover_services())
@@ -205,6 +207,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The ``spicadb`` command (run, stop, doctor, openapi, migrate, serve...): its exit status."""
     args = _parser().parse_args(argv)
     try:
         if args.command == "run":

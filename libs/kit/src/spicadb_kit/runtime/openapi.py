@@ -11,8 +11,11 @@ from typing import Any
 
 from ..spec import ServiceSpec, discover_services
 
+__all__ = ["document", "render", "write_or_check"]
+
 
 def document(spec: ServiceSpec) -> dict[str, Any]:
+    """A service's OpenAPI document, from its app built as the runtime builds it (no server started)."""
     module, _, factory = spec.app.partition(":")
     app = getattr(import_module(module), factory)()
     schema: dict[str, Any] = app.openapi_schema.to_schema()
@@ -20,6 +23,8 @@ def document(spec: ServiceSpec) -> dict[str, Any]:
 
 
 def render(spec: ServiceSpec) -> str:
+    """A service's OpenAPI document as the committed JSON (sorted keys, so a diff shows only real
+    changes)."""
     return json.dumps(document(spec), indent=2, sort_keys=True) + "\n"
 
 

@@ -29,6 +29,19 @@ import uvicorn
 from ..settings import BaseSettings, ServiceSettings, SettingsError
 from ..spec import ServiceSpec, discover_services
 
+__all__ = [
+    "KEEP_ALIVE_SECONDS",
+    "HttpLimits",
+    "IPNetwork",
+    "TrustedProxies",
+    "UnknownService",
+    "base_protocol",
+    "find_service",
+    "guarded_protocol",
+    "serve",
+    "server_config",
+]
+
 # Longer than the 60 s idle timeout of common ingress controllers, so the proxy closes idle
 # connections first and never sends a request on a connection uvicorn is closing.
 KEEP_ALIVE_SECONDS = 61
@@ -70,9 +83,11 @@ class TrustedProxies:
 
     @property
     def empty(self) -> bool:
+        """Whether no proxy is trusted (forwarded headers are then ignored)."""
         return not self.any and not self.networks
 
     def trusts(self, host: str | None) -> bool:
+        """Whether a peer address is a trusted proxy, whose forwarded headers are believed."""
         if self.any:
             return True
         if not host or not self.networks:
@@ -246,10 +261,13 @@ def server_config(
 
 
 class UnknownService(LookupError):
+    """No installed service has the name asked for."""
+
     pass
 
 
 def find_service(name: str | None) -> ServiceSpec:
+    """The installed service of that name (the only one when no name is given and one is installed)."""
     specs = {spec.name: spec for spec in discover_services()}
     installed = ", ".join(specs) or "none"
     if name is None and len(specs) == 1:
@@ -260,6 +278,7 @@ def find_service(name: str | None) -> ServiceSpec:
 
 
 def serve(name: str | None) -> None:
+    """Run one service's app under uvicorn until interrupted; exit 3 when it could not start."""
     spec = find_service(name)
     settings = spec.settings.from_env()
     server = uvicorn.Server(server_config(spec.app, settings, factory=True))

@@ -27,6 +27,17 @@ from ..migrate import migrate_service
 from ..settings import RuntimeSettings
 from ..spec import ServiceSpec, discover_services
 
+__all__ = [
+    "CREDENTIALS_FILE",
+    "ENDPOINTS_FILE",
+    "PID_FILE",
+    "Component",
+    "Platform",
+    "run",
+    "running_pid",
+    "stop",
+]
+
 PID_FILE = "run.pid"
 ENDPOINTS_FILE = "endpoints.json"
 CREDENTIALS_FILE = "credentials.json"
@@ -34,6 +45,8 @@ CREDENTIALS_FILE = "credentials.json"
 
 @dataclass
 class Component:
+    """One process of the local platform (PostgreSQL, NATS or a service) as the endpoints table shows it."""
+
     name: str
     url: str
     pid: int | None = None
@@ -42,6 +55,9 @@ class Component:
 
 
 class Platform:
+    """The local platform that ``spicadb run`` starts: PostgreSQL, NATS and every service, each in its own
+    process, data under one folder."""
+
     def __init__(self, settings: RuntimeSettings, specs: list[ServiceSpec] | None = None) -> None:
         self.settings = settings
         self.data: Path = settings.data_path
@@ -62,15 +78,18 @@ class Platform:
 
     @property
     def pid_file(self) -> Path:
+        """Where the running platform writes its pid, for ``spicadb stop``."""
         return self.data / PID_FILE
 
     def write_endpoints(self) -> None:
+        """Write the endpoints table (name, URL, state, pid) for tools and tests to read, atomically."""
         table = {c.name: {"url": c.url, "state": c.state, "pid": c.pid} for c in self.components.values()}
         tmp = self.data / (ENDPOINTS_FILE + ".tmp")
         tmp.write_text(json.dumps(table, indent=2) + "\n")
         tmp.replace(self.data / ENDPOINTS_FILE)
 
     def print_table(self) -> None:
+        """Print the endpoints, and how to get a token when clients were bootstrapped."""
         width = max(len(n) for n in self.components) + 2
         print(f"\n{'name':<{width}}{'url':<46}state")
         for c in self.components.values():
@@ -89,9 +108,11 @@ class Platform:
     # --- start ------------------------------------------------------------------------
 
     def database_url(self, user: str) -> str:
+        """The URL of the platform's database for a role (trust authentication, local only)."""
         return f"postgresql://{user}@{self.settings.host}:{self.settings.pg_port}/{self.settings.pg_database}"
 
     def start_infrastructure(self) -> None:
+        """Start PostgreSQL (creating the cluster the first time) and NATS."""
         self.data.mkdir(parents=True, exist_ok=True)
         if self.data.stat().st_mode & 0o001 == 0 and os.geteuid() == 0:
             self.data.chmod(0o755)  # the postgres user must reach its cluster inside
@@ -128,9 +149,11 @@ class Platform:
             await nc.close()
 
     def service_port(self, spec: ServiceSpec) -> int:
+        """A service's port: its variable (``SPICADB_<NAME>_PORT``) or its default."""
         return int(os.environ.get(spec.port_variable, spec.default_port))
 
     def url_of(self, spec: ServiceSpec) -> str:
+        """A service's local URL."""
         return f"http://{self.settings.host}:{self.service_port(spec)}"
 
     def public_url(self) -> str:
@@ -140,15 +163,19 @@ class Platform:
         return f"http://{self.settings.host}:{port}"
 
     def jwks_url(self) -> str:
+        """Where services fetch the token signing keys."""
         # services fetch signing keys from auth directly, not through the gateway they sit behind
         auth = next((s for s in self.specs if s.name == "auth"), None)
         base = self.url_of(auth) if auth else self.public_url()
         return f"{base}/.well-known/jwks.json"
 
     def upstreams(self) -> str:
+        """The gateway's upstream map: every other service's name and URL."""
         return ",".join(f"{s.name}={self.url_of(s)}" for s in self.specs if s.name != "gateway")
 
     def service_env(self, spec: ServiceSpec, port: int) -> dict[str, str]:
+        """The environment a service process starts with: its port, database role, NATS, issuer,
+        upstreams."""
         issuer = self.public_url()
         return {
             **os.environ,
@@ -166,6 +193,7 @@ class Platform:
         }
 
     def start_services(self) -> None:
+        """Start every service in its own process, logging to its own file (a port in use is refused)."""
         logs = self.data / "logs"
         logs.mkdir(exist_ok=True)
         for spec in self.specs:
@@ -184,6 +212,8 @@ class Platform:
             self.components[spec.name] = Component(spec.name, url, proc.pid, "starting", proc)
 
     async def wait_ready(self) -> bool:
+        """Wait until every service is ready or exited, up to the ready timeout; whether all are
+        ready."""
         deadline = time.monotonic() + self.settings.ready_timeout_seconds
         pending = [c for c in self.components.values() if c.proc is not None]
         async with httpx.AsyncClient(timeout=2) as client:
@@ -203,6 +233,7 @@ class Platform:
     # --- stop -------------------------------------------------------------------------
 
     def stop_all(self) -> None:
+        """Stop the services and then the infrastructure, in reverse order of start (kill after 20 s)."""
         for component in reversed(list(self.components.values())):
             if component.proc is not None and component.proc.poll() is None:
                 component.proc.terminate()
@@ -230,6 +261,7 @@ async def _ready(client: httpx.AsyncClient, component: Component) -> bool:
 
 
 def running_pid(data: Path) -> int | None:
+    """The pid of the running platform, None when none runs (a stale pid file is ignored)."""
     try:
         pid = int((data / PID_FILE).read_text())
     except (FileNotFoundError, ValueError):
@@ -295,6 +327,7 @@ def _wait_for_stop(platform: Platform, stop: dict[str, bool]) -> None:
 
 
 def stop(settings: RuntimeSettings) -> int:
+    """Stop a running platform (``spicadb stop``); 0 whether or not one ran."""
     data = settings.data_path
     pid = running_pid(data)
     if pid is None:

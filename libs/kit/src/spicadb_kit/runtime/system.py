@@ -16,12 +16,26 @@ from pathlib import Path
 
 from ..infra import InfraError, nats_server_binary
 
+__all__ = [
+    "CHROMIUM",
+    "DEBIAN_PACKAGES",
+    "PGSPHERE_CONTROL",
+    "VALIDATORS",
+    "Finding",
+    "check",
+    "doctor",
+    "install",
+    "missing_packages",
+]
+
 DEBIAN_PACKAGES = ("postgresql-15", "postgresql-15-pgsphere")
 PGSPHERE_CONTROL = Path("/usr/share/postgresql/15/extension/pg_sphere.control")
 
 
 @dataclass
 class Finding:
+    """One thing the platform needs on this machine (a Debian package, a binary): found or not, and where."""
+
     name: str
     ok: bool
     detail: str
@@ -33,6 +47,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 
 
 def check(pg_bin: Path, *, validators: bool = False) -> list[Finding]:
+    """What the platform needs here and whether each is present (the validators only for the tests)."""
     findings = [
         Finding("postgresql-15", (pg_bin / "postgres").exists(), str(pg_bin)),
         Finding("pgsphere", PGSPHERE_CONTROL.exists(), str(PGSPHERE_CONTROL)),
@@ -48,6 +63,7 @@ def check(pg_bin: Path, *, validators: bool = False) -> list[Finding]:
 
 
 def missing_packages(findings: list[Finding]) -> list[str]:
+    """The Debian packages to install for what is missing."""
     wanted = {
         "postgresql-15": "postgresql-15",
         "pgsphere": "postgresql-15-pgsphere",
@@ -58,12 +74,15 @@ def missing_packages(findings: list[Finding]) -> list[str]:
 
 
 def install(packages: list[str]) -> None:
+    """Install Debian packages with apt-get (as root, non-interactive)."""
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
     subprocess.run(["apt-get", "install", "-y", "-qq", *packages], check=True, env=env)
 
 
 def doctor(pg_bin: Path, *, install_missing: bool, validators: bool = False) -> int:
+    """Report what is missing, installing it first when asked and root; 0 when all the platform needs
+    is present (the validators only warn)."""
     findings = check(pg_bin, validators=validators)
     packages = missing_packages(findings)
     if packages and install_missing and os.geteuid() == 0 and shutil.which("apt-get"):

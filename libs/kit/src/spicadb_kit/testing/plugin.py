@@ -23,6 +23,19 @@ from ..infra import DEFAULT_PG_BIN, NatsServer, PostgresCluster, free_port
 from .services import fresh_database
 from .tokens import TokenFactory
 
+__all__ = [
+    "TEST_PG_SETTINGS",
+    "database",
+    "delete_all_streams",
+    "infra_dir",
+    "jetstream",
+    "nats_server",
+    "pg_cluster",
+    "start_cluster",
+    "start_nats",
+    "tokens",
+]
+
 # Durability is not what unit tests measure; a clean shutdown still writes everything.
 TEST_PG_SETTINGS = {
     "fsync": "off",
@@ -34,6 +47,7 @@ TEST_PG_SETTINGS = {
 
 @pytest.fixture(scope="session")
 def infra_dir() -> Iterator[Path]:
+    """A temporary folder for the session's PostgreSQL cluster and NATS store, removed at the end."""
     path = Path(tempfile.mkdtemp(prefix="spicadb-test-"))
     path.chmod(0o755)  # the postgres user must reach its data folder
     yield path
@@ -41,6 +55,7 @@ def infra_dir() -> Iterator[Path]:
 
 
 def start_cluster(base: Path) -> PostgresCluster:
+    """A PostgreSQL cluster of the tests on a free port (settings for speed, not durability)."""
     cluster = PostgresCluster(
         base / "pgdata",
         free_port(),
@@ -53,6 +68,7 @@ def start_cluster(base: Path) -> PostgresCluster:
 
 
 def start_nats(base: Path) -> NatsServer:
+    """A NATS server with JetStream on free ports."""
     server = NatsServer(base / "jetstream", free_port(), free_port())
     server.start()
     return server
@@ -60,6 +76,7 @@ def start_nats(base: Path) -> NatsServer:
 
 @pytest.fixture(scope="session")
 def pg_cluster(infra_dir: Path) -> Iterator[PostgresCluster]:
+    """The session's PostgreSQL cluster, stopped at the end."""
     cluster = start_cluster(infra_dir / "pg")
     yield cluster
     cluster.stop()
@@ -67,6 +84,7 @@ def pg_cluster(infra_dir: Path) -> Iterator[PostgresCluster]:
 
 @pytest.fixture(scope="session")
 def nats_server(infra_dir: Path) -> Iterator[NatsServer]:
+    """The session's NATS server, stopped at the end."""
     server = start_nats(infra_dir / "nats")
     yield server
     server.stop()
@@ -80,6 +98,7 @@ async def database(pg_cluster: PostgresCluster) -> AsyncIterator[str]:
 
 
 async def delete_all_streams(js: JetStreamContext) -> None:
+    """Delete every JetStream stream, so that a test starts from none."""
     for info in await js.streams_info():
         if info.config.name:
             await js.delete_stream(info.config.name)
@@ -87,6 +106,7 @@ async def delete_all_streams(js: JetStreamContext) -> None:
 
 @pytest.fixture
 async def jetstream(nats_server: NatsServer) -> AsyncIterator[JetStreamContext]:
+    """A JetStream context on the session's server with no stream left from an earlier test."""
     nc = await nats.connect(nats_server.url)
     js = nc.jetstream()
     await delete_all_streams(js)
@@ -96,4 +116,5 @@ async def jetstream(nats_server: NatsServer) -> AsyncIterator[JetStreamContext]:
 
 @pytest.fixture(scope="session")
 def tokens() -> TokenFactory:
+    """The session's token issuer (one RSA key for every test)."""
     return TokenFactory()

@@ -26,6 +26,8 @@ from ..settings import ServiceSettings
 from ..spec import ServiceSpec
 from .tokens import TokenFactory
 
+__all__ = ["InstalledService", "fresh_database", "migrate", "role_dsn", "service_pool"]
+
 
 def role_dsn(admin_dsn: str, role: str) -> str:
     """The same database as ``admin_dsn``, as a service's own role (trust auth in tests)."""
@@ -96,6 +98,8 @@ class InstalledService:
         self.versions: dict[tuple[str, str], int] = {}
 
     def settings(self, **overrides: Any) -> ServiceSettings:
+        """The service's settings against the test servers (its own role, the test issuer, a quick
+        relay), with ``overrides``."""
         values: dict[str, Any] = {
             "environment": "test",
             "database_url": role_dsn(self.admin_dsn, self.spec.role),
@@ -108,12 +112,15 @@ class InstalledService:
         return self.spec.settings(**values)
 
     async def install(self) -> None:
+        """Migrate the service's schema, provision its streams and consumers, and open an admin pool
+        on it."""
         await migrate(self.admin_dsn, [self.spec])
         await provision(self.js, [self.spec])
         self.pool = await service_pool(self.admin_dsn, self.spec)
 
     @asynccontextmanager
     async def running(self, **overrides: Any) -> AsyncIterator[AsyncTestClient[Any]]:
+        """The service's app, started with its lifespan, behind an in-process HTTP client."""
         app = self.create_app(self.settings(**overrides), verifier=self.tokens.verifier())
         async with AsyncTestClient(app) as client:
             yield client
@@ -124,6 +131,7 @@ class InstalledService:
         return {"Authorization": f"Bearer {token}"}
 
     def robot(self, name: str, *scopes: str) -> dict[str, str]:
+        """The headers of a robot: a client-credentials token whose subject is the client."""
         return self.auth(name, *scopes, client_id=name)
 
     async def publish(self, event: Event, aggregate_id: str) -> Envelope:
@@ -183,13 +191,16 @@ class InstalledService:
         return True
 
     async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        """Rows of a query on the service's schema, to check what the service wrote."""
         assert self.pool is not None
         return list(await self.pool.fetch(sql, *args))
 
     async def scalar(self, sql: str, *args: Any) -> Any:
+        """One value of a query on the service's schema."""
         assert self.pool is not None
         return await self.pool.fetchval(sql, *args)
 
     async def close(self) -> None:
+        """Close the admin pool."""
         if self.pool is not None:
             await self.pool.close()

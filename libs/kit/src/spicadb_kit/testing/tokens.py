@@ -11,11 +11,16 @@ from joserfc.jwk import KeySet, RSAKey
 
 from ..auth import TokenVerifier
 
+__all__ = ["TEST_AUDIENCE", "TEST_ISSUER", "TokenFactory"]
+
 TEST_ISSUER = "http://issuer.test"
 TEST_AUDIENCE = "spicadb"
 
 
 class TokenFactory:
+    """A test issuer of access tokens: its own RSA key, tokens minted with any scopes and claims, and a
+    verifier that trusts it."""
+
     def __init__(self, issuer: str = TEST_ISSUER, audience: str = TEST_AUDIENCE) -> None:
         self.issuer = issuer
         self.audience = audience
@@ -27,6 +32,7 @@ class TokenFactory:
         return dict(KeySet([self.key]).as_dict(private=False))
 
     def verifier(self) -> TokenVerifier:
+        """A verifier that accepts this factory's tokens (its key set given, no JWKS fetch)."""
         return TokenVerifier(
             issuer=self.issuer,
             audience=self.audience,
@@ -43,6 +49,8 @@ class TokenFactory:
         header: dict[str, Any] | None = None,
         **claims: Any,
     ) -> str:
+        """A signed access token (at+jwt) with these scopes; ``key``, ``header`` and ``claims`` make
+        the broken ones the tests need."""
         now = int(time.time())
         body = {
             "iss": self.issuer,
