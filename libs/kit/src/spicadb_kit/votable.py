@@ -80,6 +80,7 @@ _NCNAME = re.compile(r"[A-Za-z_][\w.\-]*")
 _NOT_NCNAME = re.compile(r"[^\w.\-]")
 
 
+@functools.lru_cache(maxsize=4096)
 def xml_id(name: str) -> str:
     """An XML ID (an NCName) for ``name``: itself when it is one, else with ``_`` for what cannot be
     (``2MASS`` becomes ``_2MASS``, ``Fe/H`` ``Fe_H``)."""
@@ -256,7 +257,7 @@ def _double(value: object) -> str:
     if value is None:
         return ""
     text = repr(value if value.__class__ is float else float(value))  # type: ignore[arg-type]
-    if text[-1] != "n" and text[-1] != "f":  # not nan, inf or -inf: the common case, one test
+    if "n" not in text:  # not nan, inf or -inf: the common case, one test
         return text
     return "" if text == "nan" else ("+Inf" if text == "inf" else "-Inf")
 
@@ -305,6 +306,7 @@ _CELLS: dict[str, Callable[[object], str]] = {
 }
 
 
+@functools.lru_cache(maxsize=256)
 def cell(datatype: str, arraysize: str | None = None) -> Callable[[object], str]:
     """The TD text of a value of this datatype: an array of numbers (a list) space-separated, a null
     (``None``, NaN) empty."""
@@ -418,13 +420,12 @@ def _rows(
 ) -> Iterator[str]:
     given = list(writers) + [None] * (len(fields) - len(writers))
     formats = [w or cell(f.datatype, f.arraysize) for f, w in zip(fields, given, strict=False)]
-    nulls = [fmt(None) for fmt in formats]  # a null's cell, once per column (most are "")
     join = "</TD><TD>".join
     parts: list[str] = []
     append = parts.append
     size = 0
     for row in rows:
-        tds = [null if v is None else fmt(v) for fmt, null, v in zip(formats, nulls, row, strict=False)]
+        tds = [fmt(v) for fmt, v in zip(formats, row, strict=False)]  # every writer takes None
         line = f"<TR><TD>{join(tds)}</TD></TR>\n"
         append(line)
         size += len(line)
