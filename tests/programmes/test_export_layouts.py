@@ -278,3 +278,18 @@ async def test_csv_and_json_exports_carry_the_properties(service: ProgrammesServ
     assert same(row["Gmag"], cell("TARGET_Gmag", 1))
     assert same(row["e_Gmag"], cell("TARGET_Gmag_err", 1))
     assert same(row["JSDC2_LDD"], cell("TARGET_JSDC2_LDD", 1))
+
+
+async def test_exports_take_the_property_filters_of_the_listing(service: ProgrammesService) -> None:
+    async with service.running() as client:
+        await import_spicadb_list(client, service)
+        response = await client.get(
+            "/programmes/LP-1/targets/export",
+            params={"format": "spicadb", "prop.TARGET_PI": "Mourard"},
+            headers=service.auth("ada"),
+        )
+    assert response.status_code == 200, response.text
+    _, rows = texts(response.content)
+    expected = {name_of(k) for k in range(1, N + 1) if cell("TARGET_PI", k) == "Mourard"}
+    assert expected
+    assert {r["TARGET_MAIN_ID"] for r in rows} == expected

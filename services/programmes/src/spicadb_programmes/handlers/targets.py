@@ -246,6 +246,7 @@ class TargetController(Controller):
     )
     async def export(
         self,
+        request: Request[Any, Any, Any],
         code: FromPath[str],
         targets: NamedDependency[TargetService],
         format: Annotated[
@@ -273,7 +274,7 @@ class TargetController(Controller):
         min_altitude: Annotated[float, QueryParameter(ge=0, le=90)] = 30.0,
         min_hours: Annotated[float, QueryParameter(ge=0, le=24)] = 1.0,
     ) -> Stream:
-        """The matching targets, same filters as the listing:
+        """The matching targets, same filters as the listing (``prop.NAME=value`` too):
 
         - ``votable``: a VOTable Aspro2 imports completely (File > Import, or SAMP): its columns, then per
           target the observation requests (SETUPS with mode and configuration, VISITS, PRIORITY, PLANNED,
@@ -288,6 +289,7 @@ class TargetController(Controller):
             work_package, priority, mag, ra_min, ra_max, dec_min, dec_max, progress, q,
             observable_on, min_altitude, min_hours,
         )  # fmt: skip
+        flt.properties = property_filters(request)
         found = await targets.export(code, flt, seen)
         rows = found.targets
         context = TargetService.export_context(found.seen, found.configurations, period)
