@@ -118,11 +118,13 @@ class Field(NamedTuple):
     precision: str | None = None
 
     def resolved_arraysize(self) -> str | None:
+        """The arraysize written: ``*`` for strings unless said otherwise."""
         if self.arraysize is None and self.datatype in _STRINGS:
             return "*"
         return self.arraysize
 
     def xml(self, indent: str = "   ", ident: str | None = None) -> str:
+        """The FIELD element (``ident``: its XML ID, unique in the document)."""
         return _field_xml(self, indent, ident)
 
     def _xml(self, indent: str, ident: str | None) -> str:
@@ -168,6 +170,7 @@ class Param(NamedTuple):
     ref: str | None = None
 
     def xml(self, indent: str = "  ") -> str:
+        """The PARAM element."""
         arraysize = self.arraysize if self.arraysize is not None or self.datatype not in _STRINGS else "*"
         value = self.value if isinstance(self.value, str) else cell(self.datatype, arraysize)(self.value)
         attributes = _attributes(
@@ -198,6 +201,7 @@ class Info(NamedTuple):
     id: str | None = None
 
     def xml(self, indent: str = "  ") -> str:
+        """The INFO element."""
         attributes = _attributes((("ID", self.id), ("name", self.name), ("value", self.value)))
         if self.text:
             return f"{indent}<INFO{attributes}>{escape(self.text)}</INFO>\n"
@@ -213,6 +217,7 @@ class Coosys(NamedTuple):
     equinox: str | None = None
 
     def xml(self, indent: str = "  ") -> str:
+        """The COOSYS element."""
         attributes = _attributes(
             (("ID", self.id), ("system", self.system), ("equinox", self.equinox), ("epoch", self.epoch))
         )
@@ -230,6 +235,7 @@ class Group(NamedTuple):
     utype: str | None = None
 
     def xml(self, ids: dict[str, str], indent: str = "   ") -> str:
+        """The GROUP element (``ids``: the XML ID of each field by name)."""
         inner = indent + " "
         attributes = _attributes((("name", self.name), ("ucd", self.ucd), ("utype", self.utype)))
         parts = [f"{indent}<GROUP{attributes}>\n", _description(self.description, inner)]
