@@ -295,3 +295,31 @@ def test_placeholders_are_null_and_reported_once_per_column() -> None:
         "spica_setup": "3 cells read as null ('TBD', 'TBD by PI')",
         "PUBLICATION": "2 cells read as null ('-')",
     }
+
+
+async def test_a_json_list_keeps_its_properties_and_the_columns_described_before(
+    service: ProgrammesService,
+) -> None:
+    async with service.running() as client:
+        await create_programme(client, service)
+        assert (await post_list(client, service, lists.spicadb_votable())).status_code == 201
+        extra = star(
+            "HD 99999", 10.0, 10.0, properties={"TARGET_PI": "Ligi", "TARGET_RUWE": 1.1, "Seen": True}
+        )
+        answer = await import_json(client, service, "LP-1", [extra])
+        assert answer.status_code == 201, answer.text
+        assert answer.json()["properties"] == ["TARGET_PI", "TARGET_RUWE", "Seen"]
+        columns = {
+            c["name"]: c
+            for c in (await client.get("/programmes/LP-1/columns", headers=service.auth("ada"))).json()
+        }
+        (target,) = await all_targets(client, service, q="HD 99999")
+    assert target["properties"] == {"TARGET_PI": "Ligi", "TARGET_RUWE": 1.1, "Seen": True}
+    # the VOTable's FIELDs stay as they came; the new property is described after them
+    assert (columns["TARGET_RUWE"]["datatype"], columns["TARGET_RUWE"]["ucd"]) == (
+        "float",
+        "stat.fit.goodness",
+    )
+    assert columns["TARGET_PI"]["description"] == "PI of the science case"
+    assert columns["Seen"]["datatype"] == "boolean"
+    assert columns["Seen"]["position"] > max(c["position"] for name, c in columns.items() if name != "Seen")

@@ -359,7 +359,9 @@ class TargetService:
                         )
                     )
                 if listed is not None:
-                    await TargetColumnStore(conn).record(seen.id, listed.columns)
+                    await TargetColumnStore(conn).record(
+                        seen.id, listed.columns, describes=listed.format in ("votable", "fits")
+                    )
                 await TargetStore(conn).insert_many(
                     [
                         (tid, seen.id, wp_ids.get(t.work_package) if t.work_package else None, name_key(t.name),

@@ -20,22 +20,28 @@ SELECT $1, (SELECT coalesce(max(position), 0) FROM target_column WHERE programme
 FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
             $10::text[]) WITH ORDINALITY
      AS c (name, datatype, arraysize, unit, ucd, utype, xtype, description, maps_to, ordinality)
-ON CONFLICT (programme_id, name) DO UPDATE SET
+ON CONFLICT (programme_id, name) DO {}
+"""
+_DESCRIBE = """UPDATE SET
     datatype = EXCLUDED.datatype, arraysize = EXCLUDED.arraysize, unit = EXCLUDED.unit, ucd = EXCLUDED.ucd,
     utype = EXCLUDED.utype, xtype = EXCLUDED.xtype, description = EXCLUDED.description,
-    maps_to = EXCLUDED.maps_to
-"""
+    maps_to = EXCLUDED.maps_to"""
 
 
 class TargetColumnStore:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
 
-    async def record(self, programme_id: UUID, columns: Sequence[TargetColumnOut]) -> None:
-        """Describe ``columns`` for the programme: new ones after those it has, known ones updated."""
+    async def record(
+        self, programme_id: UUID, columns: Sequence[TargetColumnOut], *, describes: bool = True
+    ) -> None:
+        """Describe ``columns`` for the programme: new ones after those it has; known ones updated when the
+        list ``describes`` its columns (a VOTable's FIELDs), left as they are otherwise (CSV, JSON: a
+        re-imported export must not lose the units and UCDs its columns came with)."""
         if not columns:
             return
-        await self.conn.execute(_UPSERT, programme_id, *([getattr(c, f) for c in columns] for f in _FIELDS))
+        sql = _UPSERT.format(_DESCRIBE if describes else "NOTHING")
+        await self.conn.execute(sql, programme_id, *([getattr(c, f) for c in columns] for f in _FIELDS))
 
     async def all(self, programme_id: UUID) -> list[TargetColumnOut]:
         rows = await self.conn.fetch(

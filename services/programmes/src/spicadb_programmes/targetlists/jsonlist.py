@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from itertools import repeat
+from typing import Any
 
 import msgspec
 
-from ..models import TargetOut
+from ..models import TargetColumnOut, TargetOut
+from .columns import described
 from .common import EXPORT_ONLY, FIELDS, Column, ParsedList, RowError, TargetListError, assemble
 
 _KNOWN = frozenset(FIELDS) | EXPORT_ONLY
@@ -64,7 +66,29 @@ def parse_json(body: bytes) -> ParsedList:
         for f in FIELDS
         if f in seen
     ]
-    return assemble("json", columns, row_numbers, sorted(ignored), row_errors=row_errors)
+    parsed = assemble("json", columns, row_numbers, sorted(ignored), row_errors=row_errors)
+    parsed.columns = _described(objects)
+    parsed.properties = [c.name for c in parsed.columns]
+    return parsed
+
+
+_JSON_TYPES = {bool: "boolean", int: "long", float: "double", str: "char"}
+
+
+def _described(objects: list[dict[str, Any]]) -> list[TargetColumnOut]:
+    """The targets' property names as columns of the programme (datatype from the JSON values: boolean,
+    long, double, char), in order of first appearance; the target fields are no list's columns."""
+    kinds: dict[str, set[str]] = {}
+    for item in objects:
+        properties = item.get("properties")
+        if isinstance(properties, dict):
+            for name, value in properties.items():
+                kinds.setdefault(name, set()).add(_JSON_TYPES.get(type(value), "char"))
+    out = []
+    for name, seen in kinds.items():
+        datatype = seen.pop() if len(seen) == 1 else "double" if seen == {"long", "double"} else "char"
+        out.append(described(name, datatype, None))
+    return out
 
 
 def write_json(targets: Iterable[TargetOut]) -> bytes:
