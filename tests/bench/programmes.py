@@ -79,7 +79,7 @@ from scipy.spatial import cKDTree  # noqa: E402
 from spicadb_programmes.config import ProgrammesSettings  # noqa: E402
 from spicadb_programmes.models import TargetIn  # noqa: E402
 from spicadb_programmes.spec import SPEC, STREAM  # noqa: E402
-from spicadb_programmes.storage.targets import FIELDS, TargetFilter, TargetStore, decode_cursor, name_key  # noqa: E402
+from spicadb_programmes.storage.targets import FIELDS, TargetFilter, TargetKey, TargetStore, name_key  # noqa: E402
 from spicadb_programmes.targetlists import ExportContext, parse_target_list, write_votable  # noqa: E402
 from spicadb_targets import spicadb_votable  # noqa: E402
 
@@ -585,7 +585,7 @@ async def listings(
                 continue
             cursor = msgspec.json.decode(answer)["next"]
             path += f"&cursor={quote(cursor)}"
-            after = decode_cursor(cursor, sort)
+            after = TargetKey.decode(cursor)
         status, answer = await http.request("GET", path)
         if status != 200:
             out[label] = {"error": failure(status, answer)}
