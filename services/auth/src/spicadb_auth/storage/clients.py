@@ -34,8 +34,10 @@ class ClientStore:
 
     async def active(self, client_id: str) -> Client | None:
         """A client that may authenticate: a disabled one is as good as unknown."""
-        client = await self.get(client_id)
-        return client if client is not None and not client.disabled else None
+        row = await self.conn.fetchrow(
+            f"SELECT {_COLUMNS} FROM client WHERE client_id = $1 AND disabled_at IS NULL", client_id
+        )
+        return client_from(row) if row else None
 
     async def list(self) -> list[Client]:
         return [
