@@ -25,8 +25,9 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware.authentication import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.types import ASGIApp, Guard
 
-from .errors import Forbidden, Unauthorized
+from .errors import Problem
 from .logs import get_logger
+from .problems import INSUFFICIENT_SCOPE, INVALID_TOKEN, MISSING_TOKEN
 
 log = get_logger(__name__)
 
@@ -51,8 +52,8 @@ def _challenge(error: str, description: str) -> dict[str, str]:
     return {"WWW-Authenticate": f'Bearer error="{error}", error_description="{description}"'}
 
 
-def invalid_token(description: str) -> Unauthorized:
-    return Unauthorized(description, code="invalid-token", headers=_challenge("invalid_token", description))
+def invalid_token(description: str) -> Problem:
+    return INVALID_TOKEN(description, headers=_challenge("invalid_token", description))
 
 
 class TokenVerifier:
@@ -168,9 +169,7 @@ def _principal(claims: dict[str, Any]) -> Principal:
 
 def bearer_token(authorization: str | None) -> str:
     if not authorization:
-        raise Unauthorized(
-            "a bearer token is required", code="missing-token", headers={"WWW-Authenticate": "Bearer"}
-        )
+        raise MISSING_TOKEN("a bearer token is required", headers={"WWW-Authenticate": "Bearer"})
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise invalid_token("Authorization must be 'Bearer <token>'")
@@ -201,14 +200,11 @@ def requires(*scopes: str) -> Guard:
     def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         principal = connection.scope.get("user")
         if not isinstance(principal, Principal):
-            raise Unauthorized(
-                "a bearer token is required", code="missing-token", headers={"WWW-Authenticate": "Bearer"}
-            )
+            raise MISSING_TOKEN("a bearer token is required", headers={"WWW-Authenticate": "Bearer"})
         if not principal.has(*wanted):
             missing = " ".join(sorted(wanted - principal.scopes))
-            raise Forbidden(
+            raise INSUFFICIENT_SCOPE(
                 f"this route needs the scope(s): {missing}",
-                code="insufficient-scope",
                 headers=_challenge("insufficient_scope", f"requires {missing}"),
                 required=sorted(wanted),
             )

@@ -19,9 +19,21 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
 from .logs import get_logger
+from .problems import (
+    BAD_REQUEST,
+    CONFLICT,
+    FORBIDDEN,
+    INTERNAL,
+    NOT_FOUND,
+    PROBLEM_TYPE_BASE,  # noqa: F401  (named here before the catalogue had its module)
+    UNAUTHORIZED,
+    UNPROCESSABLE,
+    VALIDATION,
+    ProblemType,
+    for_status,
+)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-PROBLEM_TYPE_BASE = "https://spicadb.jmmc.fr/problems/"
 
 log = get_logger(__name__)
 
@@ -51,16 +63,32 @@ class ProblemDocument(msgspec.Struct, omit_defaults=True):
 
 
 class Problem(Exception):
-    """A failure the client can act on. Subclass per domain rule, or raise directly."""
+    """A failure the client can act on, of a :class:`~spicadb_kit.problems.ProblemType` of the service's
+    catalogue: raise the type (``raise NOT_FOUND("no granule 12")``), which makes one of these."""
 
-    status: int = 400
-    code: str = "bad-request"
-    title: str | None = None
+    kind: ProblemType = BAD_REQUEST
+    # the title of a subclass still declaring ``code``/``status``/``title`` (see __init_subclass__)
+    _legacy_title: str | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # a subclass of before the catalogue (``status = 422``, ``code = "..."``, ``title = "..."``):
+        # its attributes make its kind, and the properties below stay the one way to read them
+        super().__init_subclass__(**kwargs)
+        legacy = {name: cls.__dict__[name] for name in ("status", "code", "title") if name in cls.__dict__}
+        if not legacy or any(isinstance(value, property) for value in legacy.values()):
+            return
+        for name in legacy:
+            delattr(cls, name)
+        status = int(legacy.get("status", cls.kind.status))
+        cls._legacy_title = legacy.get("title")
+        title = cls._legacy_title or HTTPStatus(status).phrase
+        cls.kind = ProblemType(str(legacy.get("code", cls.kind.slug)), title, status, "")
 
     def __init__(
         self,
         detail: str,
         *,
+        kind: ProblemType | None = None,
         status: int | None = None,
         code: str | None = None,
         title: str | None = None,
@@ -70,21 +98,39 @@ class Problem(Exception):
     ) -> None:
         super().__init__(detail)
         self.detail = detail
-        if status is not None:
-            self.status = status
-        if code is not None:
-            self.code = code
-        if title is not None:
-            self.title = title
+        if kind is not None:
+            self.kind = kind
+        if code is not None or status is not None:
+            # a type not in any catalogue yet (a service still raising bare strings): as before the
+            # catalogue, its title is the status's reason phrase unless given
+            status = status or self.kind.status
+            code = code or self.kind.slug
+            title = title or self._legacy_title or HTTPStatus(status).phrase
+            self.kind = ProblemType(code, title, status, "")
         self.errors = errors
         self.headers = headers or {}
         self.extensions = extensions or None
 
+    @property
+    def status(self) -> int:
+        status: int = self.kind.status
+        return status
+
+    @property
+    def code(self) -> str:
+        code: str = self.kind.slug
+        return code
+
+    @property
+    def title(self) -> str:
+        title: str = self.kind.title
+        return title
+
     def document(self, instance: str | None = None, request_id: str | None = None) -> ProblemDocument:
         return ProblemDocument(
-            type=PROBLEM_TYPE_BASE + self.code,
-            title=self.title or HTTPStatus(self.status).phrase,
-            status=self.status,
+            type=self.kind.uri,
+            title=self.kind.title,
+            status=self.kind.status,
             detail=self.detail,
             instance=instance,
             errors=self.errors,
@@ -94,28 +140,29 @@ class Problem(Exception):
 
 
 class NotFound(Problem):
-    status = 404
-    code = "not-found"
+    kind = NOT_FOUND
 
 
 class Conflict(Problem):
-    status = 409
-    code = "conflict"
+    kind = CONFLICT
 
 
 class Unprocessable(Problem):
-    status = 422
-    code = "unprocessable"
+    kind = UNPROCESSABLE
 
 
 class Unauthorized(Problem):
-    status = 401
-    code = "unauthorized"
+    kind = UNAUTHORIZED
 
 
 class Forbidden(Problem):
-    status = 403
-    code = "forbidden"
+    kind = FORBIDDEN
+
+
+# the class a type of each status is raised as (ProblemType.__call__)
+BY_STATUS: dict[int, type[Problem]] = {
+    cls.kind.status: cls for cls in (NotFound, Conflict, Unprocessable, Unauthorized, Forbidden)
+}
 
 
 def problem_response(request: Request[Any, Any, Any], problem: Problem) -> Response[bytes]:
@@ -154,8 +201,7 @@ def _field_errors(extra: Any) -> list[FieldError]:
 def _on_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[bytes]:
     errors = _field_errors(exc.extra)
     detail = "; ".join(f"{e.field}: {e.message}" for e in errors) or str(exc.detail)
-    problem = Problem(detail, status=400, code="validation", title="Invalid request", errors=errors)
-    return problem_response(request, problem)
+    return problem_response(request, VALIDATION(detail, errors=errors))
 
 
 def _body_location(path: Sequence[Any]) -> str:
@@ -186,10 +232,8 @@ def _on_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[by
     body_errors = _misread_body_errors(exc)
     if body_errors:
         detail = "; ".join(f"{e.field}: {e.message}" for e in body_errors)
-        problem = Problem(detail, status=400, code="validation", title="Invalid request", errors=body_errors)
-        return problem_response(request, problem)
-    code = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "-")
-    problem = Problem(str(exc.detail), status=exc.status_code, code=code, headers=dict(exc.headers or {}))
+        return problem_response(request, VALIDATION(detail, errors=body_errors))
+    problem = for_status(exc.status_code)(str(exc.detail), headers=dict(exc.headers or {}))
     return problem_response(request, problem)
 
 
@@ -199,15 +243,14 @@ def _on_problem(request: Request[Any, Any, Any], exc: Problem) -> Response[bytes
 
 def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     log.exception("unhandled error", path=request.url.path, method=request.method)
-    problem = Problem("The server failed to handle this request.", status=500, code="internal")
-    return problem_response(request, problem)
+    return problem_response(request, INTERNAL("The server failed to handle this request."))
 
 
 def _on_unstorable_text(request: Request[Any, Any, Any], exc: asyncpg.DataError) -> Response[bytes]:
     # the request checks refuse NUL in paths, queries, JSON and forms; this catches the other ways in
     log.warning("text the database cannot store", path=request.url.path, sqlstate=exc.sqlstate)
     detail = "A text value holds a character that cannot be stored (a NUL, or not valid UTF-8)."
-    return problem_response(request, Problem(detail, status=400, code="validation", title="Invalid request"))
+    return problem_response(request, VALIDATION(detail))
 
 
 def _on_bad_value(request: Request[Any, Any, Any], exc: asyncpg.DataError) -> Response[bytes]:
@@ -215,14 +258,14 @@ def _on_bad_value(request: Request[Any, Any, Any], exc: asyncpg.DataError) -> Re
     # malformed. The client's to fix; logged so the missing check gets written.
     log.warning("value refused by the database", path=request.url.path, error=str(exc)[:200])
     detail = "A value of the request is out of range or malformed."
-    return problem_response(request, Problem(detail, status=400, code="validation", title="Invalid request"))
+    return problem_response(request, VALIDATION(detail))
 
 
 def _on_overflow(request: Request[Any, Any, Any], exc: OverflowError) -> Response[bytes]:
     # arithmetic on a value the handler let through left its type's range (a date past 9999-12-31)
     log.warning("value out of range", path=request.url.path, error=str(exc)[:200])
     detail = "A value of the request is out of range."
-    return problem_response(request, Problem(detail, status=400, code="validation", title="Invalid request"))
+    return problem_response(request, VALIDATION(detail))
 
 
 def _on_recursion(request: Request[Any, Any, Any], exc: RecursionError) -> Response[bytes]:
@@ -230,7 +273,7 @@ def _on_recursion(request: Request[Any, Any, Any], exc: RecursionError) -> Respo
     # they need); no traceback: a thousand identical frames say nothing
     log.warning("input nested too deeply", path=request.url.path)
     detail = "The request is nested too deeply to be read."
-    return problem_response(request, Problem(detail, status=400, code="validation", title="Invalid request"))
+    return problem_response(request, VALIDATION(detail))
 
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {

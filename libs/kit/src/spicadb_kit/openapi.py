@@ -8,12 +8,15 @@ answers something other than a problem at a status, as the OAuth endpoints do).
 A handler that answers bytes (``Response[bytes]``: a VOTable, a CSV, a FITS file, a PNG) names their media
 types with ``opt=answers("text/csv", ...)``: its success answer is documented with those instead of the
 JSON string Litestar would assume (beside a JSON body the handler documents through ``responses``).
+
+The problem documents' ``type`` lists the service's catalogue of problem types (``ServiceSpec.problems``):
+their URIs as an enum, and each one's status, title and meaning in its description.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from litestar import Litestar
@@ -27,16 +30,26 @@ from litestar.openapi.spec import (
     Operation,
     Schema,
 )
+from litestar.plugins import OpenAPISchemaPluginProtocol
 from litestar.routes import HTTPRoute
+from litestar.typing import FieldDefinition
+
+if TYPE_CHECKING:
+    from litestar._openapi.schema_generation import SchemaCreator
 
 from .errors import PROBLEM_MEDIA_TYPE, FieldError
+from .problems import Catalogue
 from .spec import ServiceSpec
+
+
+class ProblemTypeURI(str):
+    """A problem document's ``type``: documented as the service's catalogue (see :class:`ProblemTypes`)."""
 
 
 class ProblemDetails(msgspec.Struct, omit_defaults=True):
     """An RFC 9457 problem document; members particular to a problem type may be added beside these."""
 
-    type: str
+    type: ProblemTypeURI
     title: str
     status: int
     detail: str | None = None
@@ -159,8 +172,33 @@ def error_statuses(route: HTTPRoute, handler: HTTPRouteHandler, spec: ServiceSpe
     return statuses
 
 
+class ProblemTypes(OpenAPISchemaPluginProtocol):
+    """The schema of :class:`ProblemTypeURI` in one service's document: its catalogue's URIs."""
+
+    def __init__(self, catalogue: Catalogue | None) -> None:
+        self.catalogue = catalogue  # None: a service not catalogued yet, whose ``type`` is any string
+
+    @staticmethod
+    def is_plugin_supported_type(value: Any) -> bool:
+        return value is ProblemTypeURI
+
+    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
+        if self.catalogue is None:
+            return Schema(type=OpenAPIType.STRING)
+        kinds = sorted(self.catalogue.values(), key=lambda kind: (kind.status, kind.slug))
+        listed = "\n".join(f"- `{k.slug}` ({k.status}, {k.title}): {k.description}" for k in kinds)
+        return Schema(
+            type=OpenAPIType.STRING,
+            enum=self.catalogue.uris(),
+            description=f"The problem type, one of this service's:\n{listed}",
+        )
+
+
 def document_errors(app: Litestar, spec: ServiceSpec) -> None:
-    """Give every operation of ``app`` its problem answers (before its OpenAPI document is built)."""
+    """Give every operation of ``app`` its problem answers (before its OpenAPI document is built), and
+    the problem documents' ``type`` the service's catalogue."""
+    # Litestar's registry of schema plugins, read when the document is built
+    app.plugins.openapi = (ProblemTypes(spec.problems), *app.plugins.openapi)
     for route in app.routes:
         if not isinstance(route, HTTPRoute):
             continue

@@ -24,7 +24,8 @@ from litestar import Request, Response
 from litestar.datastructures import ResponseHeader
 from litestar.params import QueryParameter
 
-from .errors import PROBLEM_TYPE_BASE, FieldError, Problem
+from .errors import FieldError, Problem
+from .problems import BAD_CURSOR
 
 __all__ = [
     "BAD_CURSOR",
@@ -49,7 +50,6 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 # far above any keyset's encoding (a name of 200 characters and a uuid): longer is no cursor of ours
 MAX_CURSOR_LENGTH = 1024
-BAD_CURSOR = "bad-cursor"
 
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description=f"items per page, 1 to {MAX_LIMIT}")]
 CursorParameter = Annotated[
@@ -57,7 +57,7 @@ CursorParameter = Annotated[
     QueryParameter(
         description="where the page starts: the previous page's `next` (the cursor of its `Link`"
         " header), as given, with the same filters and order; one no page gave is a 400 problem of"
-        f" type {PROBLEM_TYPE_BASE}{BAD_CURSOR}"
+        f" type {BAD_CURSOR.uri}"
     ),
 ]
 LINK_HEADER = ResponseHeader(
@@ -80,11 +80,8 @@ R = TypeVar("R")
 def bad_cursor(reason: str) -> Problem:
     """The 400 problem of a ``cursor`` that no page of this listing gave (truncated, edited, from
     another listing or order), type ``bad-cursor``."""
-    return Problem(
+    return BAD_CURSOR(
         f"the cursor is not the `next` of a page of this listing: {reason}",
-        status=400,
-        code=BAD_CURSOR,
-        title="Bad cursor",
         errors=[FieldError("query.cursor", reason)],
     )
 

@@ -30,6 +30,7 @@ from litestar.types import (
 from litestar.utils import normalize_path
 
 from .errors import FieldError, Problem
+from .problems import VALIDATION
 
 HEADER = "x-request-id"
 _SAFE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -68,7 +69,7 @@ _FORM = "application/x-www-form-urlencoded"
 
 def _refused(detail: str, fields: list[str], message: str) -> Problem:
     errors = [FieldError(field=f, message=message) for f in fields]
-    return Problem(detail, status=400, code="validation", title="Invalid request", errors=errors)
+    return VALIDATION(detail, errors=errors)
 
 
 def _printable(text: str) -> str:

@@ -13,6 +13,7 @@ from enum import StrEnum
 from importlib import import_module
 from importlib.metadata import entry_points
 
+from .problems import Catalogue
 from .settings import ServiceSettings
 
 
@@ -107,6 +108,9 @@ class ServiceSpec:
     routes: tuple[GatewayRoute, ...] = ()
     description: str = ""
     extra_env: dict[str, str] = field(default_factory=dict)
+    # every problem type the service answers (its ``problems.CATALOGUE``, the kit's included), listed in
+    # its OpenAPI document; None: not catalogued yet, the document says only that ``type`` is a URI
+    problems: Catalogue | None = None
 
     @property
     def schema(self) -> str:

@@ -20,6 +20,7 @@ import msgspec
 from spicadb_contracts import Event
 
 from ..errors import FieldError, Problem
+from ..problems import EVENT_TOO_LARGE
 from ..telemetry import current_trace_headers
 from .bus import message_size, server_max_payload
 from .envelope import Envelope
@@ -128,12 +129,9 @@ def event_too_large(event: Event, size: int, limit: int) -> Problem:
     """The 413 problem of an event NATS would refuse, naming its largest fields."""
     fields = largest_fields(msgspec.to_builtins(event))
     named = ", ".join(f"{path} ({n:,} bytes)" for path, n in fields) or "its payload"
-    return Problem(
+    return EVENT_TOO_LARGE(
         f"the {event.event_name} event would be {size:,} bytes, more than the {limit:,} an event may"
         f" carry (NATS max_payload); its largest fields: {named}",
-        status=413,
-        code="event-too-large",
-        title="Event too large",
         errors=[
             FieldError(path, f"{n:,} bytes in a {size:,}-byte event (limit {limit:,})") for path, n in fields
         ],

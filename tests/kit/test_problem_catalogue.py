@@ -1,0 +1,132 @@
+"""Every problem a service answers is of a type of its catalogue, and its OpenAPI document lists that
+catalogue: no problem built by hand from a bare string, no type declared outside the catalogue."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import json
+import pkgutil
+from pathlib import Path
+
+import pytest
+
+from spicadb_kit.errors import NotFound, Problem
+from spicadb_kit.problems import BAD_CURSOR, KIT, NOT_FOUND, Catalogue, ProblemType, for_status
+from spicadb_kit.spec import ServiceSpec, discover_services
+
+ROOT = Path(__file__).resolve().parents[2]
+# the kit's own ways to build a problem by hand, which a catalogued service no longer uses
+BY_HAND = frozenset({"Problem", "NotFound", "Conflict", "Unprocessable", "Unauthorized", "Forbidden"})
+
+CATALOGUED = [spec for spec in discover_services() if spec.problems is not None]
+# files of a catalogued service still raising by hand, each with why: none is to be added
+PENDING = {
+    # being split by job in the same hour; its raises (not-found, method-not-allowed, internal) are
+    # the kit's types, answered as the catalogue says
+    ("gateway", "gateway.py"),
+}
+
+
+def _package(spec: ServiceSpec) -> str:
+    return spec.app.partition(":")[0].split(".")[0]
+
+
+def _sources(package: str) -> list[Path]:
+    module = importlib.import_module(package)
+    assert module.__file__ is not None
+    return sorted(Path(module.__file__).parent.rglob("*.py"))
+
+
+def _name(node: ast.expr) -> str | None:
+    return node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else None
+
+
+def _built_by_hand(path: Path) -> list[str]:
+    """Where a file builds a problem without a catalogued type: the kit's problem classes called or
+    subclassed, or a ``code=`` given as text."""
+    found: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Call) and _name(node.func) in BY_HAND:
+            found.append(f"{path.name}:{node.lineno} {_name(node.func)}(...)")
+        elif isinstance(node, ast.Call) and any(
+            k.arg == "code" and isinstance(k.value, (ast.Constant, ast.JoinedStr)) for k in node.keywords
+        ):
+            found.append(f"{path.name}:{node.lineno} code=...")
+        elif isinstance(node, ast.ClassDef) and any(_name(base) in BY_HAND for base in node.bases):
+            found.append(f"{path.name}:{node.lineno} class {node.name}")
+    return found
+
+
+@pytest.mark.parametrize("spec", CATALOGUED, ids=lambda spec: spec.name)
+def test_a_catalogued_service_raises_only_types_of_its_catalogue(spec: ServiceSpec) -> None:
+    package = _package(spec)
+    assert spec.problems is not None
+    sources = [path for path in _sources(package) if (spec.name, path.name) not in PENDING]
+    by_hand = [where for path in sources for where in _built_by_hand(path)]
+    assert by_hand == [], f"{spec.name} builds problems by hand instead of raising a catalogued type"
+    # a type declared anywhere in the package but its catalogue would be answered undocumented
+    root = importlib.import_module(package)
+    for info in pkgutil.walk_packages(root.__path__, package + "."):
+        module = importlib.import_module(info.name)
+        for name, value in vars(module).items():
+            if isinstance(value, ProblemType):
+                assert value in spec.problems, f"{info.name}.{name} ({value.slug}) is not in the catalogue"
+
+
+@pytest.mark.parametrize("spec", CATALOGUED, ids=lambda spec: spec.name)
+def test_the_openapi_document_lists_the_catalogue(spec: ServiceSpec) -> None:
+    assert spec.problems is not None
+    document = json.loads((ROOT / "contracts" / "openapi" / f"{spec.name}.json").read_text())
+    problem_type = document["components"]["schemas"]["ProblemDetails"]["properties"]["type"]
+    assert problem_type["enum"] == spec.problems.uris()
+    for kind in spec.problems.values():
+        assert f"`{kind.slug}` ({kind.status}, {kind.title})" in problem_type["description"]
+
+
+def test_the_kit_builds_no_problem_from_a_bare_string() -> None:
+    kit = ROOT / "libs" / "kit" / "src" / "spicadb_kit"
+    # errors.py declares the classes (kept for the services not catalogued yet)
+    found = [
+        where
+        for path in sorted(kit.rglob("*.py"))
+        if path.name != "errors.py"
+        for where in _built_by_hand(path)
+    ]
+    assert found == []
+
+
+def test_a_raised_type_answers_its_uri_title_and_status() -> None:
+    document = BAD_CURSOR("the cursor is truncated").document(instance="/things")
+    assert (document.type, document.title, document.status) == (
+        "https://spicadb.jmmc.fr/problems/bad-cursor",
+        "Bad cursor",
+        400,
+    )
+    assert NOT_FOUND("no thing").document().title == "Not Found"
+    # the kit's class and its type answer the same
+    assert NotFound("no thing").document() == NOT_FOUND("no thing").document()
+    assert isinstance(NOT_FOUND("no thing"), NotFound)  # caught as before
+
+
+def test_an_http_error_keeps_the_type_named_after_its_status() -> None:
+    assert for_status(404) is NOT_FOUND
+    assert for_status(405).uri == "https://spicadb.jmmc.fr/problems/method-not-allowed"
+    assert for_status(503).slug == "service-unavailable"  # not expected, still answered as before
+
+
+def test_a_catalogue_refuses_one_slug_declared_twice_differently() -> None:
+    with pytest.raises(ValueError, match="not-found"):
+        Catalogue([ProblemType.http(404, "not-found", "something else")])
+    assert set(KIT) <= set(Catalogue([]))
+
+
+def test_a_problem_of_before_the_catalogue_answers_as_before() -> None:
+    class Legacy(Problem):
+        status = 422
+        code = "legacy"
+        title = "Legacy title"
+
+    assert Legacy("x").document().title == "Legacy title"
+    assert Legacy("x", status=415, code="other").document().title == "Legacy title"
+    assert Problem("x", status=409, code="clash").document().title == "Conflict"
