@@ -5,6 +5,7 @@ from spicadb_kit import rights
 from spicadb_kit.spec import ConsumerDecl, GatewayRoute, Ordering, ServiceSpec, StreamDecl
 
 from .config import OidbSettings
+from .problems import CATALOGUE
 
 # Every event of the oifits files and granules: the consumer applies each aggregate's events in
 # version order, so it takes all of them (the ones it does not handle are acknowledged, no effect)
@@ -53,4 +54,5 @@ SPEC = ServiceSpec(
     description="The OiDB table (JMMC's OiDB columns on ObsCore granules) kept from the oifits and "
     "night-log events: released or member-visible granules as JSON pages, DataLink 1.1 links from the "
     "granules to their files, quick-look plots and night-log observations, and back.",
+    problems=CATALOGUE,
 )

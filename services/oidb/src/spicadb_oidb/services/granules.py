@@ -10,7 +10,6 @@ from uuid import UUID
 
 import asyncpg
 
-from spicadb_kit.errors import NotFound, Problem
 from spicadb_kit.rights import Viewer
 from spicadb_kit.rows import row_to, rows_to
 
@@ -18,6 +17,7 @@ from .. import votable
 from ..config import OidbSettings
 from ..domain import PREVIEW_TITLES, Naming, name_key
 from ..models import GranuleOut
+from ..problems import GRANULE_NOT_FOUND, INVALID_CONE
 from ..storage.granules import GranuleKey, GranuleStore, Query
 from ..votable import Link
 
@@ -78,11 +78,10 @@ class GranuleService:
         if ra is None and dec is None and radius is None:
             return
         if ra is None or dec is None or radius is None:
-            raise Problem("a cone needs ra, dec and radius (degrees)", code="invalid-cone")
+            raise INVALID_CONE("a cone needs ra, dec and radius (degrees)")
         if radius > self.settings.cone_max_radius:
-            raise Problem(
-                f"radius {radius:g} is above the largest cone served, {self.settings.cone_max_radius:g} degrees",
-                code="invalid-cone",
+            raise INVALID_CONE(
+                f"radius {radius:g} is above the largest cone served, {self.settings.cone_max_radius:g} degrees"
             )
         query.near(ra % 360.0, dec, radius)
 
@@ -91,13 +90,13 @@ class GranuleService:
         try:
             granule_id = UUID(text)
         except ValueError:
-            raise NotFound(f"no granule {text}", code="granule-not-found") from None
+            raise GRANULE_NOT_FOUND(f"no granule {text}") from None
         query = Query(self.viewer)
         query.add("g.granule_id = {}", granule_id)
         async with self.pool.acquire() as conn:
             rows = await GranuleStore(conn).select(query, ORDER, 1)
         if not rows:
-            raise NotFound(f"no granule {text}", code="granule-not-found")
+            raise GRANULE_NOT_FOUND(f"no granule {text}")
         return row_to(GranuleOut, rows[0])
 
     # DataLink 1.1 {links} -------------------------------------------------------------------------
