@@ -323,3 +323,16 @@ async def test_a_json_list_keeps_its_properties_and_the_columns_described_before
     assert columns["TARGET_PI"]["description"] == "PI of the science case"
     assert columns["Seen"]["datatype"] == "boolean"
     assert columns["Seen"]["position"] > max(c["position"] for name, c in columns.items() if name != "Seen")
+
+
+def test_a_bad_magnitude_or_diameter_names_its_column() -> None:
+    body = (
+        b"name,ra,dec,Gmag,e_Gmag,JSDC2_LDD\n"
+        b"HD 1,10,20,5.1,0.01,1.2\n"
+        b"HD 2,11,21,5.2,99,1.3\n"
+        b"HD 3,12,22,bright,0.01,-1\n"
+    )
+    parsed = parse_target_list(body, "text/csv")
+    assert sorted((e.row, e.column) for e in parsed.errors) == [(3, "e_Gmag"), (4, "Gmag"), (4, "JSDC2_LDD")]
+    assert "99 is not a magnitude error" in next(e.message for e in parsed.errors if e.row == 3)
+    assert [t.name for t in parsed.targets] == ["HD 1"]

@@ -28,7 +28,8 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from ..models import ImportNotice, TargetColumnOut
+from ..models import Diameter, ImportNotice, Photometry, TargetColumnOut
+from .common import TargetListError
 
 # the target fields of the SPICA science database's columns, by name without "TARGET_"
 _KNOWN: dict[str, str] = {
@@ -148,6 +149,8 @@ def extra_role(name: str, ucd: str) -> Role | None:
     if m is not None and _ucd_allows(ucd, "phys.angsize", "stat.error"):
         kind = _DIAMETER_KINDS[m["kind"]]
         catalogue = m["cat"].upper() if m["cat"] else None
+        if catalogue is not None and len(catalogue) > 40:
+            return None  # not a catalogue's name: kept as a property
         band = m["band"].upper() if m["band"] else None
         error = bool(m["e"] or m["err"]) or low.startswith("stat.error")
         path = ".".join(p for p in ("diameters", catalogue or "-", kind, band) if p)
@@ -297,10 +300,22 @@ def described(
 class Extras(msgspec.Struct):
     """What the extra columns give per row: magnitudes, diameters and properties (lists of len n)."""
 
-    magnitudes: list[dict[str, dict[str, float]]]
-    diameters: list[list[dict[str, Any]]]
+    magnitudes: list[dict[str, Photometry]]
+    diameters: list[list[Diameter]]
     properties: list[dict[str, Any]]
     errors: list[tuple[int, str, str]]  # (row index, column, message)
+
+
+# the ranges of Photometry's and Diameter's fields, checked here (the structs are built, not converted)
+_PART_LIMITS: dict[tuple[str | None, str], tuple[float, float, str]] = {
+    ("magnitudes", "mag"): (-10.0, 40.0, "a magnitude between -10 and 40"),
+    ("magnitudes", "error"): (0.0, 10.0, "a magnitude error between 0 and 10"),
+    ("diameters", "value"): (0.0, 1.0e6, "a diameter between 0 and 1e6 mas"),
+    ("diameters", "error"): (0.0, 1.0e6, "a diameter error between 0 and 1e6 mas"),
+}
+PROPERTY_TEXT = 4000  # models.PropertyValue
+PROPERTY_NAME = 128  # models.PropertyName
+MAX_PROPERTIES = 500  # models.Properties
 
 
 def build_extras(
@@ -308,17 +323,22 @@ def build_extras(
     parts: list[tuple[Role, str, list[float | None]]],
     properties: list[tuple[str, list[Any]]],
 ) -> Extras:
-    """Per row: the magnitudes and diameters of the ``parts`` columns, and the ``properties``."""
+    """Per row: the magnitudes and diameters of the ``parts`` columns (as the structs TargetIn holds,
+    their ranges checked here cell by cell, each error naming its column), and the ``properties``."""
     magnitudes: list[dict[str, dict[str, float]]] = [{} for _ in range(n)]
     diameters: list[dict[tuple[str | None, ...], dict[str, Any]]] = [{} for _ in range(n)]
     errors: list[tuple[int, str, str]] = []
     for role, source, values in parts:
         slot = "error" if role.error else ("mag" if role.part == "magnitudes" else "value")
+        low, high, what = _PART_LIMITS[(role.part, slot)]
         for i, v in enumerate(values):
             if v is None:
                 continue
             if v != v:  # NaN: not a number
                 errors.append((i, source, "not a number"))
+                continue
+            if not low <= v <= high:
+                errors.append((i, source, f"{v:g} is not {what}"))
                 continue
             if role.part == "magnitudes":
                 magnitudes[i].setdefault(str(role.key[0]), {})[slot] = v
@@ -326,14 +346,14 @@ def build_extras(
                 entry = diameters[i].get(role.key)
                 if entry is None:
                     catalogue, kind, band = role.key
-                    entry = diameters[i][role.key] = {"kind": kind}
-                    if catalogue:
-                        entry["catalogue"] = catalogue
-                    if band:
-                        entry["band"] = band
+                    entry = diameters[i][role.key] = {"kind": kind, "catalogue": catalogue, "band": band}
                 entry[slot] = v
     rows: list[dict[str, Any]]
     if properties:
+        for name, values in properties:
+            for i, v in enumerate(values):
+                if type(v) is str and len(v) > PROPERTY_TEXT:
+                    errors.append((i, name, f"at most {PROPERTY_TEXT} characters"))
         names = [name for name, _ in properties]
         rows = [
             {k: v for k, v in zip(names, cells, strict=True) if v is not None}
@@ -342,8 +362,8 @@ def build_extras(
     else:
         rows = [{} for _ in range(n)]
     return Extras(
-        magnitudes=magnitudes,
-        diameters=[list(d.values()) for d in diameters],
+        magnitudes=[{band: Photometry(**slots) for band, slots in row.items()} for row in magnitudes],
+        diameters=[[Diameter(**entry) for entry in row.values()] for row in diameters],
         properties=rows,
         errors=errors,
     )
@@ -457,6 +477,15 @@ def keep_columns(n: int, sources: list[Source], notices: list[ImportNotice]) -> 
                 xtype=s.xtype,
                 description=s.description,
             )
+        )
+    long_names = [name for name, _ in props if len(name) > PROPERTY_NAME]
+    if long_names:
+        raise TargetListError(
+            f"Column name {long_names[0][:60]!r}... is longer than {PROPERTY_NAME} characters."
+        )
+    if len(props) > MAX_PROPERTIES:
+        raise TargetListError(
+            f"{len(props)} columns besides the target fields; at most {MAX_PROPERTIES} are kept."
         )
     extras = build_extras(n, parts, props)
     if any(extras.magnitudes):

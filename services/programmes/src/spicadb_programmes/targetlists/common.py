@@ -111,6 +111,8 @@ class Column:
     values: Sequence[Any]
     hours: bool = True
     scale: float = 1.0
+    # built and checked by columns.keep_columns (the structs TargetIn holds): not converted again
+    checked: bool = False
 
 
 class CellError(ValueError):
@@ -475,7 +477,7 @@ def _maker(names: tuple[str, ...]) -> Callable[..., TargetIn]:
 
 
 def _convert_rows(
-    parsed: list[tuple[str, list[Any]]], keep: list[int], default_epoch: float | None
+    parsed: list[tuple[str, list[Any]]], keep: list[int], default_epoch: float | None, checked: frozenset[str]
 ) -> list[TargetIn] | None:
     """The kept rows as TargetIn, every column validated against TargetIn's own types by msgspec
     (as msgspec.convert per row would); None when a cell breaks a rule (see assemble)."""
@@ -497,6 +499,8 @@ def _convert_rows(
         columns.append([default_epoch] * len(keep))
     try:
         for k, (name, cells) in enumerate(zip(names, columns, strict=True)):
+            if name in checked:
+                continue
             converted = msgspec.convert(cells, _COLUMN_TYPES[name])
             if name in STRUCTURED:
                 columns[k] = converted  # structs, not the dicts they were read as
@@ -542,7 +546,8 @@ def assemble(
                     bad.add(row_numbers[i])
         parsed.append((column.field, out))
     keep = [i for i in range(n) if row_numbers[i] not in bad] if bad else list(range(n))
-    targets = _convert_rows(parsed, keep, default_epoch) if keep else []
+    checked = frozenset(c.field for c in columns if c.checked)
+    targets = _convert_rows(parsed, keep, default_epoch, checked) if keep else []
     rows = [row_numbers[i] for i in keep]
     if targets is None:  # a rule the cell checks missed: row by row, to say which rows
         targets, rows = [], []

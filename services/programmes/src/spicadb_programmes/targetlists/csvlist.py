@@ -162,7 +162,10 @@ def parse_csv(body: bytes) -> ParsedList:
     order = {h.strip(): k for k, h in enumerate(header)}
     sources.sort(key=lambda source: order.get(source.name, len(order)))
     kept = keep_columns(len(row_numbers), sources, notices)
-    columns += [Column(source=source, field=field, values=cells) for field, source, cells in kept.fields]
+    columns += [
+        Column(source=source, field=field, values=cells, checked=field in STRUCTURED)
+        for field, source, cells in kept.fields
+    ]
     row_errors += [RowError(row_numbers[i], column, message) for i, column, message in kept.errors]
     parsed = assemble(
         "csv", columns, row_numbers, ignored + kept.ignored, row_errors=row_errors, warnings=notices

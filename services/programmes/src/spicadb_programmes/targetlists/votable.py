@@ -23,7 +23,7 @@ from astropy.io.votable.converters import Char, Double, Float, UnicodeChar
 from ..models import ImportNotice
 from . import lenient
 from .columns import Source, keep_columns, scrub
-from .common import Column, ParsedList, RowError, TargetListError, assemble
+from .common import STRUCTURED, Column, ParsedList, RowError, TargetListError, assemble
 from .csvlist import ALIASES, _key
 
 # ---------------------------------------------------------------------------------------------- import
@@ -415,7 +415,10 @@ def parse_votable(body: bytes, *, fast: bool = True) -> ParsedList:
             column.scale = _scale(field, f.unit, source)
         columns.append(column)
     kept = keep_columns(nrows, sources, notices)
-    columns += [Column(source=source, field=field, values=values) for field, source, values in kept.fields]
+    columns += [
+        Column(source=source, field=field, values=values, checked=field in STRUCTURED)
+        for field, source, values in kept.fields
+    ]
     rows = list(range(1, nrows + 1))
     parsed = assemble(
         "votable",
