@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+import msgspec
 from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin
 from authlib.oidc.core import AuthorizationCodeMixin
 
@@ -38,6 +39,21 @@ def new_secret() -> str:
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+class AuditRow(msgspec.Struct, frozen=True):
+    """One change of the audit trail: who, when, what, before and after."""
+
+    id: int
+    at: str
+    actor: str
+    actor_client: str | None
+    action: str
+    target_type: str
+    target_id: str
+    before: Any
+    after: Any
+    request_id: str | None
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,9 @@ from spicadb_kit.pagination import DEFAULT_LIMIT, LINK_HEADER, CursorParameter, 
 
 from .. import scopes as catalogue
 from ..keys import SigningKey
-from ..models import Account, Client
+from ..models import Account, AuditRow, Client
 from ..services.admin import AdminService, NewClient, NewUser
-from ..storage.audit import AuditKey, AuditRow
+from ..storage.audit import AuditKey
 from .problems import problems
 
 # What travels in the auth events has the events' bounds (spicadb_contracts.bounds).

@@ -38,10 +38,10 @@ from spicadb_kit.logs import get_logger
 
 from .. import scopes as catalogue
 from ..keys import KeyRing, SigningKey
-from ..models import GRANT_TYPES, Account, Client, digest, new_secret, now
+from ..models import GRANT_TYPES, Account, AuditRow, Client, digest, new_secret, now
 from ..passwords import Passwords, new_password
 from ..storage import AccountStore, AuditStore, ClientStore, GrantStore, SessionStore
-from ..storage.audit import AuditKey, AuditRow
+from ..storage.audit import AuditKey
 from .tokens import Revocations
 
 log = get_logger(__name__)

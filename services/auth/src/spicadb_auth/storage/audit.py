@@ -3,29 +3,17 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
-import msgspec
 
 from spicadb_kit.pagination import Cursor, Int8
 from spicadb_kit.sql import Where
+
+from ..models import AuditRow
 
 
 class AuditKey(Cursor):
     """The audit listing's keyset (ORDER BY id DESC)."""
 
     id: Int8
-
-
-class AuditRow(msgspec.Struct, frozen=True):
-    id: int
-    at: str
-    actor: str
-    actor_client: str | None
-    action: str
-    target_type: str
-    target_id: str
-    before: Any
-    after: Any
-    request_id: str | None
 
 
 class AuditStore:
