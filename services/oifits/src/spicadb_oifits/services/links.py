@@ -13,6 +13,7 @@ from spicadb_contracts.bounds import LINKED_OBSERVATIONS
 from spicadb_contracts.nightlogs import ObservationLogged
 from spicadb_contracts.oifits import GranuleLinked
 from spicadb_kit.events import Outbox
+from spicadb_kit.rows import row_to
 
 from ..config import OifitsSettings
 from ..domain import ObservationRow, link_reason, name_key, raw_stem
@@ -91,12 +92,7 @@ class Linker:
         events = [
             (
                 str(r["id"]),
-                GranuleLinked(
-                    granule_id=r["id"],
-                    file_id=r["file_id"],
-                    observation_ids=sorted(links[r["id"]]),
-                    programme=r["programme"],
-                ),
+                row_to(GranuleLinked, r, granule_id=r["id"], observation_ids=sorted(links[r["id"]])),
             )
             for r in records
         ]
@@ -123,5 +119,4 @@ def _copy(e: ObservationLogged) -> dict[str, object]:
 
 def _granule_of(record: asyncpg.Record) -> Granule:
     """The stored granule, as the link rule reads it."""
-    fields = set(Granule.__struct_fields__)
-    return Granule(**{k: record[k] for k in fields if k in record})
+    return row_to(Granule, record)
