@@ -4,6 +4,7 @@ from spicadb_kit import rights
 from spicadb_kit.spec import ConsumerDecl, GatewayRoute, ServiceSpec, StreamDecl
 
 from .config import ObsportalSettings
+from .problems import CATALOGUE
 
 # the L0 view follows what the night logs say was planned, observed and flagged
 NIGHT_LOGS = ConsumerDecl(
@@ -49,4 +50,5 @@ SPEC = ServiceSpec(
     description="The L0 observation view (JMMC ObsPortal) kept from the night logs: exposures with their "
     "validation level and log, targets, programmes, conditions, planned versus observed; Aspro2's "
     "search.votable, a Simple Cone Search 1.03 and a REST listing, with data rights on every path.",
+    problems=CATALOGUE,
 )

@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 
-from spicadb_kit.errors import NotFound
 from spicadb_kit.rights import Viewer
 from spicadb_kit.rows import row_to, rows_to
 
@@ -17,6 +16,7 @@ from .. import votable
 from ..config import ObsportalSettings
 from ..domain import INSTRUMENT, INTERFEROMETER, parse_exp_id
 from ..models import Baseline, ExposureOut, PlannedOut
+from ..problems import EXPOSURE_NOT_FOUND
 from ..storage.exposures import ExposureKey, ExposureStore, PlannedKey, Query, vo_columns
 from ..votable import Field
 
@@ -153,13 +153,13 @@ class ObsportalService:
     async def exposure(self, exp: str) -> ExposureOut:
         parsed = parse_exp_id(exp)
         if parsed is None:
-            raise NotFound(f"no exposure {exp}", code="exposure-not-found")
+            raise EXPOSURE_NOT_FOUND(f"no exposure {exp}")
         query = Query(self.viewer)
         query.add("e.id = {} AND e.exp_header_id = {}", parsed[1], parsed[0])
         async with self.pool.acquire() as conn:
             rows = await ExposureStore(conn).select(query, "e.id", 1)
         if not rows:
-            raise NotFound(f"no exposure {exp}", code="exposure-not-found")
+            raise EXPOSURE_NOT_FOUND(f"no exposure {exp}")
         return row_to(ExposureOut, rows[0], decode=JSON_COLUMNS)
 
     async def planned(
