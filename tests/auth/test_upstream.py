@@ -219,3 +219,18 @@ async def test_an_error_from_the_provider_shows_the_login_page(
         assert answer.status_code == 401
         assert "access_denied" in answer.text
         assert LoginForm(answer).action
+
+
+async def test_without_an_upstream_provider_its_pages_answer_404_and_the_login_page_offers_none(
+    auth: AuthService,
+) -> None:
+    async with auth.running() as browser:
+        page = LoginForm(await browser.http.get("/login"))
+        assert page.upstream is None
+        started = await browser.http.get("/login/upstream", params={"next": "/somewhere"})
+        assert started.status_code == 404, started.text
+        assert "not configured" in started.text
+        # 404 before the state is looked at: a callback with no matching cookie is no 400 here
+        back = await browser.http.get("/login/upstream/callback", params={"code": "c", "state": "s"})
+        assert back.status_code == 404, back.text
+        assert "spicadb_session" not in back.headers.get("set-cookie", "")
