@@ -16,7 +16,7 @@ from gateway_support import LocalServer
 from harness import eventually
 from oifits_support import PUBLIC_URL, OifitsService, oifits
 from spicadb_oifits.blobs import BlobStore, Part
-from spicadb_oifits.handlers.deps import STORE
+from spicadb_oifits.handlers.deps import OifitsContext
 
 
 class HeldStore:
@@ -84,9 +84,9 @@ async def test_a_push_that_stored_the_object_first_and_lost_the_record_keeps_it(
     app = service.create_app(service.settings(), verifier=service.tokens.verifier())
     server = await LocalServer(app).start()
     try:
-        context = app.state.context
-        store = HeldStore(context.extras[STORE], release)
-        context.extras[STORE] = store
+        context: OifitsContext = app.state.context
+        store = HeldStore(context.state.store, release)
+        context.state.store = store
         async with httpx.AsyncClient(base_url=server.url, timeout=120.0) as http:
             tasks = [asyncio.create_task(_push(http, data, service.drs())) for _ in range(pushes)]
 
@@ -101,7 +101,7 @@ async def test_a_push_that_stored_the_object_first_and_lost_the_record_keeps_it(
             finally:
                 release.set()
             answers = list(await asyncio.gather(*tasks))
-            context.extras[STORE] = store.inner
+            context.state.store = store.inner
             await _check_stored(http, service, data, answers)
     finally:
         await server.stop()

@@ -9,7 +9,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import Any, TypeAlias, TypeVar
 
 from litestar import Litestar, Request, get
 from litestar.config.cors import CORSConfig
@@ -32,10 +32,15 @@ from .settings import ServiceSettings
 from .spec import ServiceSpec, StreamDecl
 from .telemetry import setup_tracing
 
+__all__ = ["SchemaNotCurrent", "StartupHook", "create_service_app", "openapi_document"]
+
 log = get_logger(__name__)
 
 
-StartupHook = Callable[[ServiceContext], Awaitable[None]]
+SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
+
+# a service's own startup or shutdown step, given its context (its settings typed)
+StartupHook: TypeAlias = Callable[[ServiceContext[SettingsT, Any]], Awaitable[None]]
 
 
 class SchemaNotCurrent(RuntimeError):
@@ -44,6 +49,7 @@ class SchemaNotCurrent(RuntimeError):
 
 @get("/openapi.json", opt={"anonymous": True}, include_in_schema=False, sync_to_thread=False)
 def openapi_document(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """The service's own OpenAPI document, which the gateway merges into the platform's."""
     return request.app.openapi_schema.to_schema()
 
 
@@ -56,10 +62,10 @@ def _package_version(spec: ServiceSpec) -> str:
 
 async def _start(
     spec: ServiceSpec,
-    settings: ServiceSettings,
+    settings: SettingsT,
     consumers: Sequence[EventConsumer],
     verifier: TokenVerifier | None,
-) -> ServiceContext:
+) -> ServiceContext[SettingsT, Any]:
     pool = await wait_for_pool(
         settings.database_url,
         schema=spec.schema,
@@ -85,7 +91,7 @@ async def _start(
         max_attempts=settings.outbox_max_attempts,
         stream=_own_stream(spec),
     )
-    context = ServiceContext(
+    context: ServiceContext[SettingsT, Any] = ServiceContext(
         spec=spec,
         settings=settings,
         version=_package_version(spec),
@@ -120,7 +126,7 @@ async def _finish(task: asyncio.Task[None]) -> None:
         task.result()
 
 
-async def _stop(context: ServiceContext) -> None:
+async def _stop(context: ServiceContext[Any, Any]) -> None:
     for task in context.tasks:
         task.cancel()
     for task in context.tasks:
@@ -131,19 +137,20 @@ async def _stop(context: ServiceContext) -> None:
 
 def create_service_app(
     spec: ServiceSpec,
-    settings: ServiceSettings,
+    settings: SettingsT,
     *,
     route_handlers: Sequence[ControllerRouterHandler] = (),
     consumers: Sequence[EventConsumer] = (),
     dependencies: dict[str, Provide] | None = None,
     verifier: TokenVerifier | None = None,
     cors_origins: Sequence[str] = (),
-    on_startup: Sequence[StartupHook] = (),
-    on_shutdown: Sequence[StartupHook] = (),
+    on_startup: Sequence[StartupHook[SettingsT]] = (),
+    on_shutdown: Sequence[StartupHook[SettingsT]] = (),
     middleware: Sequence[Any] = (),
 ) -> Litestar:
     """Build a service's app. ``on_startup`` hooks run once the context (pool, bus, relay,
-    consumers) exists, in order; ``on_shutdown`` hooks run before it is torn down."""
+    consumers) exists, in order (one of them attaches the service's own state, see
+    ``ServiceContext.attach``); ``on_shutdown`` hooks run before it is torn down."""
     configure_logging(spec.name, json=settings.json_logs, level=settings.log_level)
     setup_tracing(spec.name, settings.otel_exporter, settings.otel_endpoint)
 
@@ -213,8 +220,8 @@ def _body_limit(spec: ServiceSpec) -> int:
     return int(max([10_000_000, *(route.max_body_bytes for route in spec.routes)]))
 
 
-def _context(request: Request[Any, Any, Any]) -> ServiceContext:
-    context: ServiceContext = request.app.state.context
+def _context(request: Request[Any, Any, Any]) -> ServiceContext[Any, Any]:
+    context: ServiceContext[Any, Any] = request.app.state.context
     return context
 
 

@@ -19,20 +19,27 @@ from litestar.response import Response
 from .context import ServiceContext
 from .db import pool_statistics
 
+__all__ = ["live", "readiness", "ready"]
+
 
 @get("/health/live", opt={"anonymous": True}, include_in_schema=False, sync_to_thread=False)
 def live() -> dict[str, str]:
+    """Liveness: the process answers (nothing else is checked, so a restart is never caused by a
+    dependency)."""
     return {"status": "alive"}
 
 
 @get("/health/ready", opt={"anonymous": True}, include_in_schema=False)
 async def ready(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
-    context: ServiceContext = request.app.state.context
+    """Readiness: 200 when the service can do its work, 503 with the report saying why not."""
+    context: ServiceContext[Any, Any] = request.app.state.context
     report = await readiness(context)
     return Response(report, status_code=200 if report["status"] == "ready" else 503)
 
 
-async def readiness(context: ServiceContext) -> dict[str, Any]:
+async def readiness(context: ServiceContext[Any, Any]) -> dict[str, Any]:
+    """The readiness report of a service: its database, NATS, outbox, consumers and dead letters, with the
+    problems that make it not ready and the warnings that do not."""
     problems: list[str] = []
     warnings: list[str] = []
     database = await _database(context, problems, warnings)
@@ -56,7 +63,9 @@ async def readiness(context: ServiceContext) -> dict[str, Any]:
     }
 
 
-async def _database(context: ServiceContext, problems: list[str], warnings: list[str]) -> dict[str, Any]:
+async def _database(
+    context: ServiceContext[Any, Any], problems: list[str], warnings: list[str]
+) -> dict[str, Any]:
     report: dict[str, Any] = {"pool": pool_statistics(context.pool)}
     try:
         async with asyncio.timeout(2):
@@ -82,7 +91,7 @@ async def _database(context: ServiceContext, problems: list[str], warnings: list
     return report
 
 
-def _stuck_relay(context: ServiceContext, backlog: dict[str, Any]) -> list[str]:
+def _stuck_relay(context: ServiceContext[Any, Any], backlog: dict[str, Any]) -> list[str]:
     """A relay that does not move: nothing reaches the consumers."""
     problems = []
     stuck = context.settings.relay_stuck_seconds
@@ -96,7 +105,7 @@ def _stuck_relay(context: ServiceContext, backlog: dict[str, Any]) -> list[str]:
     return problems
 
 
-def _parked_events(context: ServiceContext, backlog: dict[str, Any]) -> list[str]:
+def _parked_events(context: ServiceContext[Any, Any], backlog: dict[str, Any]) -> list[str]:
     """Events the relay set aside: the others flow, but these reach no consumer until handled."""
     if not backlog.get("parked"):
         return []
@@ -113,7 +122,7 @@ def _event(event: dict[str, Any]) -> str:
     return f"{event['event_type']} of {event['aggregate_id']} v{event['aggregate_version']} (outbox id {event['id']})"
 
 
-async def _consumers(context: ServiceContext) -> dict[str, Any]:
+async def _consumers(context: ServiceContext[Any, Any]) -> dict[str, Any]:
     report: dict[str, Any] = {}
     for runner in context.runners:
         entry: dict[str, Any] = {

@@ -14,13 +14,12 @@ from litestar import Litestar
 
 from spicadb_kit.app import create_service_app
 from spicadb_kit.auth import TokenVerifier
-from spicadb_kit.context import ServiceContext
 from spicadb_kit.health import readiness
 from spicadb_kit.spec import ServiceSpec, discover_services
 
 from .authn import Authenticator
 from .config import GatewaySettings
-from .gateway import Gateway, Receive, Scope, Send
+from .gateway import Gateway, GatewayContext, Receive, Scope, Send
 from .handlers import ROUTE_HANDLERS
 from .openapi import OpenAPIMerger
 from .policy import RoutePolicy
@@ -47,10 +46,10 @@ def create_app(
     revocations = RevocationList()
     gateway = Gateway(settings, policy, revocations)
 
-    async def start(context: ServiceContext) -> None:
+    async def start(context: GatewayContext) -> None:
         await _start(gateway, context, app, sealer)
 
-    async def stop(context: ServiceContext) -> None:
+    async def stop(context: GatewayContext) -> None:
         if gateway.client is not None:
             await gateway.client.aclose()
 
@@ -69,7 +68,7 @@ def create_app(
     return app
 
 
-async def _start(gateway: Gateway, context: ServiceContext, app: Litestar, sealer: TokenSealer) -> None:
+async def _start(gateway: Gateway, context: GatewayContext, app: Litestar, sealer: TokenSealer) -> None:
     settings = gateway.settings
     context.verifier.is_revoked = gateway.revocations.is_revoked
     await gateway.revocations.load(context.pool)
@@ -90,14 +89,14 @@ async def _start(gateway: Gateway, context: ServiceContext, app: Litestar, seale
         "/openapi.json": lambda scope, receive, send, rid: _openapi(gateway, send),
         "/health/ready": lambda scope, receive, send, rid: _ready(gateway, scope, send),
     }
-    context.extras["gateway"] = gateway
+    context.attach(gateway)
     # last: from here on requests take the gateway's path
     gateway.authn = Authenticator(
         context.verifier, gateway.revocations, sessions, cache_size=settings.token_cache_size
     )
 
 
-async def _prune_sessions(context: ServiceContext) -> None:
+async def _prune_sessions(context: GatewayContext) -> None:
     while True:
         await asyncio.sleep(300)
         try:

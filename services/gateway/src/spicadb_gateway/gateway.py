@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from spicadb_kit.context import ServiceContext
 from spicadb_kit.errors import Problem
 from spicadb_kit.logs import get_logger
 
@@ -38,8 +39,6 @@ from .revocation import RevocationList
 from .upstream import UpstreamClient
 
 if TYPE_CHECKING:
-    from spicadb_kit.context import ServiceContext
-
     from .openapi import OpenAPIMerger
 
 log = get_logger(__name__)
@@ -66,7 +65,7 @@ class Gateway:
             frozenset({self.access.session_cookie, self.access.csrf_cookie}),
         )
         # built at startup (they need the service context: pool, verifier)
-        self.context: ServiceContext | None = None
+        self.context: GatewayContext | None = None
         self.authn: Authenticator | None = None
         self.client: UpstreamClient | None = None
         self.openapi: OpenAPIMerger | None = None
@@ -154,3 +153,7 @@ class Gateway:
 
 
 __all__ = ["ASGIApp", "Gateway", "Receive", "Scope", "Send", "normalise_path"]
+
+
+# the gateway's context: its own state is the Gateway (attached at startup, once it can serve)
+GatewayContext = ServiceContext[GatewaySettings, Gateway]

@@ -39,6 +39,23 @@ from ..events import Envelope, EventConsumer
 from ..settings import BaseSettings
 from ..spec import ConsumerDecl
 
+__all__ = [
+    "COMPONENT",
+    "STREAM",
+    "SUBJECTS",
+    "RightsSettings",
+    "Viewer",
+    "add_months",
+    "apply_policy",
+    "consumer",
+    "consumer_decl",
+    "programme",
+    "release_sql",
+    "request_viewer",
+    "set_unassigned_months",
+    "visible_sql",
+]
+
 COMPONENT = ("rights", "spicadb_kit.rights.migrations")
 STREAM = "SPICADB_PROGRAMMES"
 SUBJECTS = tuple(
@@ -135,7 +152,7 @@ class Viewer(msgspec.Struct, frozen=True):
 
 
 async def request_viewer(
-    request: Any, context: ServiceContext, staff_scopes: frozenset[str] = frozenset()
+    request: Any, context: ServiceContext[Any, Any], staff_scopes: frozenset[str] = frozenset()
 ) -> Viewer:
     """The viewer of a request. Routes that answer without a token (VO tools, downloads) still verify one
     when it is sent, so that a member sees their proprietary data there too."""
@@ -154,7 +171,7 @@ class RightsSettings(BaseSettings, frozen=True):  # type: ignore[misc, call-arg]
     unassigned_proprietary_months: Annotated[int, msgspec.Meta(ge=0, le=1200)] = 12
 
 
-async def apply_policy(context: ServiceContext) -> None:
+async def apply_policy(context: ServiceContext[Any, Any]) -> None:
     """A startup hook of every service with this component: the rule follows the setting."""
     months = RightsSettings.from_env().unassigned_proprietary_months
     async with context.pool.acquire() as conn:
@@ -162,6 +179,8 @@ async def apply_policy(context: ServiceContext) -> None:
 
 
 async def set_unassigned_months(conn: asyncpg.Connection, months: int) -> None:
+    """Set the proprietary period of data of no programme (only when it changes, so replicas starting
+    together do not rewrite it)."""
     await conn.execute(
         "UPDATE rights_policy SET unassigned_proprietary_months = $1, updated_at = now()"
         " WHERE unassigned_proprietary_months <> $1",
@@ -211,5 +230,7 @@ def add_months(moment: datetime, months: int) -> datetime:
 
 
 async def programme(conn: asyncpg.Connection, code: str) -> dict[str, Any] | None:
+    """The rights row of one programme (its proprietary period and members), None for a programme the
+    component has not heard of."""
     row = await conn.fetchrow("SELECT * FROM programme_rights WHERE code = $1", code)
     return None if row is None else dict(row)

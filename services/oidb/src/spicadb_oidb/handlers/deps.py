@@ -17,25 +17,22 @@ from spicadb_kit.rights import Viewer
 from ..config import OidbSettings
 from ..services.granules import GranuleService
 
-
-def _settings(context: ServiceContext) -> OidbSettings:
-    settings = context.settings
-    assert isinstance(settings, OidbSettings)
-    return settings
+# the service's context: its settings typed, no state of its own
+OidbContext = ServiceContext[OidbSettings, None]
 
 
-async def provide_viewer(request: Request[Any, Any, Any], context: NamedDependency[ServiceContext]) -> Viewer:
+async def provide_viewer(request: Request[Any, Any, Any], context: NamedDependency[OidbContext]) -> Viewer:
     principal = request.scope.get("user")
     if not isinstance(principal, Principal):
         header = request.headers.get("authorization")
         principal = await context.verifier.verify(bearer_token(header)) if header else None
-    return Viewer.of(principal, _settings(context).trusted())
+    return Viewer.of(principal, context.settings.trusted())
 
 
 def provide_granules(
-    viewer: NamedDependency[Viewer], context: NamedDependency[ServiceContext]
+    viewer: NamedDependency[Viewer], context: NamedDependency[OidbContext]
 ) -> GranuleService:
-    return GranuleService(context.pool, viewer, _settings(context))
+    return GranuleService(context.pool, viewer, context.settings)
 
 
 DEPENDENCIES = {

@@ -6,6 +6,7 @@ one sees their proprietary files there too: the token, when present, is verified
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request
@@ -15,59 +16,59 @@ from spicadb_kit.auth import Principal
 from spicadb_kit.context import ServiceContext
 from spicadb_kit.rights import Viewer, request_viewer
 
-from ..blobs import LocalBlobStore
+from ..blobs import BlobStore, LocalBlobStore
 from ..config import OifitsSettings
 from ..indexing import Indexer
 from ..services.assign import AssignService
 from ..services.files import FileService
 from ..services.push import PushService
 
-STORE = "oifits.store"
-INDEXING = "oifits.indexing"
+
+@dataclass
+class OifitsState:
+    """What the service opens at startup for itself: the content-addressed store (tests swap it for
+    one that holds a push midway) and the indexing workers."""
+
+    store: BlobStore
+    indexing: Indexer
 
 
-def settings_of(context: ServiceContext) -> OifitsSettings:
-    settings = context.settings
-    assert isinstance(settings, OifitsSettings)
-    return settings
+OifitsContext = ServiceContext[OifitsSettings, OifitsState]
 
 
-async def open_store(context: ServiceContext) -> None:
+async def open_store(context: OifitsContext) -> None:
     """At startup: the content-addressed store and the indexing workers."""
-    settings = settings_of(context)
-    context.extras[STORE] = await asyncio.to_thread(LocalBlobStore(settings.store_root).open)
-    context.extras[INDEXING] = Indexer(settings.index_workers)
+    store = await asyncio.to_thread(LocalBlobStore(context.settings.store_root).open)
+    context.attach(OifitsState(store=store, indexing=Indexer(context.settings.index_workers)))
 
 
-async def close_indexer(context: ServiceContext) -> None:
-    """At shutdown: the indexing workers end with the service."""
-    indexer = context.extras.get(INDEXING)
-    if isinstance(indexer, Indexer):
-        await indexer.close()
+async def close_indexer(context: OifitsContext) -> None:
+    """At shutdown: the indexing workers end with the service (if the startup went as far)."""
+    if (state := context.state_or_none) is not None:
+        await state.indexing.close()
 
 
-async def provide_viewer(request: Request[Any, Any, Any], context: NamedDependency[ServiceContext]) -> Viewer:
+async def provide_viewer(request: Request[Any, Any, Any], context: NamedDependency[OifitsContext]) -> Viewer:
     return await request_viewer(request, context)
 
 
-def provide_files(viewer: NamedDependency[Viewer], context: NamedDependency[ServiceContext]) -> FileService:
-    return FileService(context.pool, viewer, settings_of(context), context.extras[STORE])
+def provide_files(viewer: NamedDependency[Viewer], context: NamedDependency[OifitsContext]) -> FileService:
+    return FileService(context.pool, viewer, context.settings, context.state.store)
 
 
 def provide_pushes(
-    principal: NamedDependency[Principal], context: NamedDependency[ServiceContext]
+    principal: NamedDependency[Principal], context: NamedDependency[OifitsContext]
 ) -> PushService:
-    settings, store = settings_of(context), context.extras[STORE]
-    reader = FileService(context.pool, Viewer(principal.subject, sees_all=True), settings, store)
-    return PushService(context.pool, context.outbox, store, settings, context.extras[INDEXING], reader)
+    settings, state = context.settings, context.state
+    reader = FileService(context.pool, Viewer(principal.subject, sees_all=True), settings, state.store)
+    return PushService(context.pool, context.outbox, state.store, settings, state.indexing, reader)
 
 
 def provide_assignments(
-    principal: NamedDependency[Principal], context: NamedDependency[ServiceContext]
+    principal: NamedDependency[Principal], context: NamedDependency[OifitsContext]
 ) -> AssignService:
-    reader = FileService(
-        context.pool, Viewer(principal.subject, sees_all=True), settings_of(context), context.extras[STORE]
-    )
+    viewer = Viewer(principal.subject, sees_all=True)
+    reader = FileService(context.pool, viewer, context.settings, context.state.store)
     return AssignService(context.pool, context.outbox, reader)
 
 
