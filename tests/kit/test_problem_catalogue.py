@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from spicadb_kit.errors import NotFound, Problem
+from spicadb_kit.errors import NotFound, Problem, Unprocessable
 from spicadb_kit.problems import BAD_CURSOR, KIT, NOT_FOUND, Catalogue, ProblemType, for_status
 from spicadb_kit.spec import ServiceSpec, discover_services
 
@@ -81,7 +81,8 @@ def test_the_openapi_document_lists_the_catalogue(spec: ServiceSpec) -> None:
     problem_type = document["components"]["schemas"]["ProblemDetails"]["properties"]["type"]
     assert problem_type["enum"] == spec.problems.uris()
     for kind in spec.problems.values():
-        assert f"`{kind.slug}` ({kind.status}, {kind.title})" in problem_type["description"]
+        statuses = " or ".join(str(status) for status in (kind.status, *kind.also))
+        assert f"`{kind.slug}` ({statuses}, {kind.title})" in problem_type["description"]
 
 
 def test_the_kit_builds_no_problem_from_a_bare_string() -> None:
@@ -107,6 +108,17 @@ def test_a_raised_type_answers_its_uri_title_and_status() -> None:
     # the kit's class and its type answer the same
     assert NotFound("no thing").document() == NOT_FOUND("no thing").document()
     assert isinstance(NOT_FOUND("no thing"), NotFound)  # caught as before
+
+
+def test_a_type_answered_with_another_status_keeps_its_uri_and_title() -> None:
+    named = ProblemType.http(404, "thing-not-found", "No such thing", also=(422,))
+    problem = named("the body names no thing", status=422)
+    assert isinstance(problem, Unprocessable)
+    document = problem.document()
+    assert (document.type, document.title, document.status) == (named.uri, "Not Found", 422)
+    assert problem.kind in Catalogue([named])
+    with pytest.raises(ValueError, match="409"):
+        named("no thing", status=409)
 
 
 def test_an_http_error_keeps_the_type_named_after_its_status() -> None:

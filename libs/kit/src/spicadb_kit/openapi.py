@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from litestar._openapi.schema_generation import SchemaCreator
 
 from .errors import PROBLEM_MEDIA_TYPE, FieldError
-from .problems import Catalogue
+from .problems import Catalogue, ProblemType
 from .spec import ServiceSpec
 
 
@@ -172,6 +172,10 @@ def error_statuses(route: HTTPRoute, handler: HTTPRouteHandler, spec: ServiceSpe
     return statuses
 
 
+def _statuses(kind: ProblemType) -> str:
+    return " or ".join(str(status) for status in (kind.status, *kind.also))
+
+
 class ProblemTypes(OpenAPISchemaPluginProtocol):
     """The schema of :class:`ProblemTypeURI` in one service's document: its catalogue's URIs."""
 
@@ -186,7 +190,7 @@ class ProblemTypes(OpenAPISchemaPluginProtocol):
         if self.catalogue is None:
             return Schema(type=OpenAPIType.STRING)
         kinds = sorted(self.catalogue.values(), key=lambda kind: (kind.status, kind.slug))
-        listed = "\n".join(f"- `{k.slug}` ({k.status}, {k.title}): {k.description}" for k in kinds)
+        listed = "\n".join(f"- `{k.slug}` ({_statuses(k)}, {k.title}): {k.description}" for k in kinds)
         return Schema(
             type=OpenAPIType.STRING,
             enum=self.catalogue.uris(),

@@ -10,7 +10,7 @@ catalogue in its :class:`~spicadb_kit.spec.ServiceSpec` (``problems=CATALOGUE``)
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
@@ -48,18 +48,20 @@ PROBLEM_TYPE_BASE = "https://spicadb.jmmc.fr/problems/"
 @dataclass(frozen=True)
 class ProblemType:
     """One kind of problem: ``slug`` names its ``type`` URI, ``title`` is the same on every occurrence,
-    ``status`` the HTTP status it is answered with, ``description`` what it means (in the OpenAPI)."""
+    ``status`` the HTTP status it is answered with, ``description`` what it means (in the OpenAPI);
+    ``also``: the other statuses an occurrence may be answered with (raised with ``status=``)."""
 
     slug: str
     title: str
     status: int
     description: str
+    also: tuple[int, ...] = ()
 
     @classmethod
-    def http(cls, status: int, slug: str, description: str) -> ProblemType:
+    def http(cls, status: int, slug: str, description: str, also: tuple[int, ...] = ()) -> ProblemType:
         """A type titled by its status's reason phrase (``Not Found``), as most types were before
         the catalogue: clients keep reading the same title."""
-        return cls(slug, HTTPStatus(status).phrase, status, description)
+        return cls(slug, HTTPStatus(status).phrase, status, description, also)
 
     @property
     def uri(self) -> str:
@@ -70,16 +72,23 @@ class ProblemType:
         self,
         detail: str,
         *,
+        status: int | None = None,
         errors: list[FieldError] | None = None,
         headers: dict[str, str] | None = None,
         **extensions: Any,
     ) -> Problem:
-        """A problem of this type, to raise: ``detail`` says what happened this time."""
+        """A problem of this type, to raise: ``detail`` says what happened this time; ``status`` one of
+        ``also`` when this occurrence is answered with another status than the type's."""
         from .errors import BY_STATUS, Problem  # errors builds on this module
 
+        kind = self
+        if status is not None and status != self.status:
+            if status not in self.also:
+                raise ValueError(f"problem type {self.slug} is not answered with {status}")
+            kind = replace(self, status=status, also=())  # the same type URI and title
         # of the kit's class for its status, so that ``except NotFound`` still catches it
-        problem_class = BY_STATUS.get(self.status, Problem)
-        return problem_class(detail, kind=self, errors=errors, headers=headers, **extensions)
+        problem_class = BY_STATUS.get(kind.status, Problem)
+        return problem_class(detail, kind=kind, errors=errors, headers=headers, **extensions)
 
 
 BAD_REQUEST = ProblemType.http(400, "bad-request", "The request cannot be read as it is")
@@ -152,7 +161,10 @@ class Catalogue(Mapping[str, ProblemType]):
 
     def __contains__(self, kind: object) -> bool:
         if isinstance(kind, ProblemType):
-            return self._types.get(kind.slug) == kind
+            known = self._types.get(kind.slug)
+            return known is not None and (
+                known == kind or replace(known, status=kind.status, also=()) == kind
+            )
         return kind in self._types
 
     def uris(self) -> list[str]:
