@@ -29,6 +29,18 @@ from .errors import Problem
 from .logs import get_logger
 from .problems import INSUFFICIENT_SCOPE, INVALID_TOKEN, MISSING_TOKEN
 
+__all__ = [
+    "ACCESS_TOKEN_TYPES",
+    "ALGORITHMS",
+    "Principal",
+    "TokenAuthenticationMiddleware",
+    "TokenVerifier",
+    "bearer_token",
+    "invalid_token",
+    "requires",
+    "scopes_of",
+]
+
 log = get_logger(__name__)
 
 ALGORITHMS = ("RS256", "PS256", "ES256", "EdDSA")
@@ -45,6 +57,7 @@ class Principal(msgspec.Struct, frozen=True):
     expires_at: int | None = None
 
     def has(self, *scopes: str) -> bool:
+        """Whether the token carries every one of these scopes (admin carries all)."""
         return "admin" in self.scopes or all(s in self.scopes for s in scopes)
 
 
@@ -53,10 +66,14 @@ def _challenge(error: str, description: str) -> dict[str, str]:
 
 
 def invalid_token(description: str) -> Problem:
+    """A 401 for a token that is not acceptable, with the WWW-Authenticate challenge RFC 6750 asks for."""
     return INVALID_TOKEN(description, headers=_challenge("invalid_token", description))
 
 
 class TokenVerifier:
+    """Turns the platform's access tokens into Principals: the signature (the issuer's JWKS, fetched
+    again for an unknown key id), issuer, audience, expiry and revocation checked."""
+
     def __init__(
         self,
         *,
@@ -80,6 +97,7 @@ class TokenVerifier:
         self.is_revoked = is_revoked
 
     async def verify(self, token: str) -> Principal:
+        """The principal of a valid access token; a 401 problem saying why otherwise."""
         header = _unverified_header(token)
         if str(header.get("typ", "")).lower() not in ACCESS_TOKEN_TYPES:
             raise invalid_token("not an access token (typ must be at+jwt)")
@@ -168,6 +186,8 @@ def _principal(claims: dict[str, Any]) -> Principal:
 
 
 def bearer_token(authorization: str | None) -> str:
+    """The token of an ``Authorization: Bearer`` header; a 401 problem when it is missing or of another
+    scheme."""
     if not authorization:
         raise MISSING_TOKEN("a bearer token is required", headers={"WWW-Authenticate": "Bearer"})
     scheme, _, token = authorization.partition(" ")
@@ -187,6 +207,7 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> AuthenticationResult:
+        """The principal of the request's bearer token (a 401 problem without a valid one)."""
         token = bearer_token(connection.headers.get("authorization"))
         verifier: TokenVerifier = connection.app.state.verifier  # built with the service context
         principal = await verifier.verify(token)
@@ -213,4 +234,5 @@ def requires(*scopes: str) -> Guard:
 
 
 def scopes_of(names: Iterable[str]) -> str:
+    """Scope names as a token's ``scope`` claim writes them: space-separated, sorted, once each."""
     return " ".join(sorted(set(names)))

@@ -33,6 +33,21 @@ from .problems import (
     for_status,
 )
 
+__all__ = [
+    "BY_STATUS",
+    "EXCEPTION_HANDLERS",
+    "PROBLEM_MEDIA_TYPE",
+    "Conflict",
+    "FieldError",
+    "Forbidden",
+    "NotFound",
+    "Problem",
+    "ProblemDocument",
+    "Unauthorized",
+    "Unprocessable",
+    "problem_response",
+]
+
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 log = get_logger(__name__)
@@ -46,6 +61,8 @@ class FieldError(msgspec.Struct, frozen=True):
 
 
 class ProblemDocument(msgspec.Struct, omit_defaults=True):
+    """An RFC 9457 problem document as it is sent, with the request id and the wrong fields when known."""
+
     type: str
     title: str
     status: int
@@ -57,6 +74,7 @@ class ProblemDocument(msgspec.Struct, omit_defaults=True):
     extensions: dict[str, Any] | None = None
 
     def encode(self) -> bytes:
+        """The JSON of the document, its extension members beside the standard ones."""
         members = msgspec.to_builtins(self)
         members.update(members.pop("extensions", None) or {})
         return msgspec.json.encode(members)
@@ -113,20 +131,24 @@ class Problem(Exception):
 
     @property
     def status(self) -> int:
+        """The HTTP status of the problem's type."""
         status: int = self.kind.status
         return status
 
     @property
     def code(self) -> str:
+        """The short name of the problem's type (the end of its URI)."""
         code: str = self.kind.slug
         return code
 
     @property
     def title(self) -> str:
+        """The title of the problem's type, the same for every occurrence."""
         title: str = self.kind.title
         return title
 
     def document(self, instance: str | None = None, request_id: str | None = None) -> ProblemDocument:
+        """The document answered for this problem at ``instance`` (the request's path)."""
         return ProblemDocument(
             type=self.kind.uri,
             title=self.kind.title,
@@ -140,22 +162,32 @@ class Problem(Exception):
 
 
 class NotFound(Problem):
+    """A 404 problem."""
+
     kind = NOT_FOUND
 
 
 class Conflict(Problem):
+    """A 409 problem."""
+
     kind = CONFLICT
 
 
 class Unprocessable(Problem):
+    """A 422 problem."""
+
     kind = UNPROCESSABLE
 
 
 class Unauthorized(Problem):
+    """A 401 problem."""
+
     kind = UNAUTHORIZED
 
 
 class Forbidden(Problem):
+    """A 403 problem."""
+
     kind = FORBIDDEN
 
 
@@ -166,6 +198,8 @@ BY_STATUS: dict[int, type[Problem]] = {
 
 
 def problem_response(request: Request[Any, Any, Any], problem: Problem) -> Response[bytes]:
+    """The application/problem+json answer of a problem raised by a handler, with the request's path and
+    id."""
     request_id = request.scope.get("state", {}).get("request_id")
     body = problem.document(instance=request.url.path, request_id=request_id).encode()
     return Response(body, status_code=problem.status, media_type=PROBLEM_MEDIA_TYPE, headers=problem.headers)

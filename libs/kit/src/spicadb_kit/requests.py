@@ -32,11 +32,23 @@ from litestar.utils import normalize_path
 from .errors import FieldError, Problem
 from .problems import VALIDATION
 
+__all__ = [
+    "HEADER",
+    "MAX_JSON_DEPTH",
+    "head_as_get",
+    "input_guard",
+    "json_too_deep",
+    "request_id_middleware",
+]
+
 HEADER = "x-request-id"
 _SAFE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 def request_id_middleware(app: ASGIApp) -> ASGIApp:
+    """Give every HTTP request an id (a safe incoming X-Request-ID, else a new one): in the scope, in
+    every log line of the request and in the answer's headers."""
+
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if str(scope["type"]) != "http":
             await app(scope, receive, send)

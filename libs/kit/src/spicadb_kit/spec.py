@@ -16,6 +16,16 @@ from importlib.metadata import entry_points
 from .problems import Catalogue
 from .settings import ServiceSettings
 
+__all__ = [
+    "ConsumerDecl",
+    "GatewayRoute",
+    "Ordering",
+    "ServiceSpec",
+    "StreamDecl",
+    "discover_services",
+    "load_spec",
+]
+
 
 @dataclass(frozen=True)
 class StreamDecl:
@@ -30,6 +40,8 @@ class StreamDecl:
 
     @classmethod
     def for_producer(cls, producer: str, **kwargs: object) -> StreamDecl:
+        """The stream of a producing service: ``SPICADB_<NAME>`` holding its subjects
+        ``spicadb.<name>.>``."""
         return cls(name=f"SPICADB_{producer.upper()}", subjects=(f"spicadb.{producer}.>",), **kwargs)  # type: ignore[arg-type]
 
 
@@ -88,6 +100,9 @@ class GatewayRoute:
 
 @dataclass(frozen=True)
 class ServiceSpec:
+    """What a service declares about itself (name, app factory, port, migrations, streams, consumers,
+    gateway routes), read by the runtime, the provisioning and the gateway."""
+
     name: str
     # "package.module:factory" returning a Litestar app
     app: str
@@ -114,14 +129,17 @@ class ServiceSpec:
 
     @property
     def schema(self) -> str:
+        """The service's PostgreSQL schema (its name, with underscores)."""
         return self.name.replace("-", "_")
 
     @property
     def role(self) -> str:
+        """The PostgreSQL role the service connects as, owner of its schema."""
         return f"spicadb_{self.schema}"
 
     @property
     def port_variable(self) -> str:
+        """The environment variable that overrides the service's port."""
         return f"SPICADB_{self.schema.upper()}_PORT"
 
 
