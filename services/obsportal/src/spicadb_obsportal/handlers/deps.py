@@ -16,21 +16,20 @@ from spicadb_kit.rights import Viewer, request_viewer
 from ..config import ObsportalSettings
 from ..services.exposures import ObsportalService
 
-
-def _settings(context: ServiceContext) -> ObsportalSettings:
-    settings = context.settings
-    assert isinstance(settings, ObsportalSettings)
-    return settings
+# the service's context: its settings typed, no state of its own
+ObsportalContext = ServiceContext[ObsportalSettings, None]
 
 
-async def provide_viewer(request: Request[Any, Any, Any], context: NamedDependency[ServiceContext]) -> Viewer:
+async def provide_viewer(
+    request: Request[Any, Any, Any], context: NamedDependency[ObsportalContext]
+) -> Viewer:
     return await request_viewer(request, context)
 
 
 def provide_obsportal(
-    viewer: NamedDependency[Viewer], context: NamedDependency[ServiceContext]
+    viewer: NamedDependency[Viewer], context: NamedDependency[ObsportalContext]
 ) -> ObsportalService:
-    return ObsportalService(context.pool, viewer, _settings(context))
+    return ObsportalService(context.pool, viewer, context.settings)
 
 
 DEPENDENCIES = {
