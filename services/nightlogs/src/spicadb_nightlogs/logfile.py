@@ -14,6 +14,11 @@ Columns (CSV header names, case-insensitive, ``-`` = ``_``; JSON keys the same i
   ``MJD_END``, ``RA``, ``DEC`` (ICRS degrees at the night), ``SEEING`` (arcsec), ``WIND`` (m/s),
   ``AIRMASS``, ``TEMPERATURE`` (deg C), ``COMMENTS``, ``RAW_FILES`` (blank- or ``;``-separated in CSV).
 
+Cells mean what they mean in a target list (``spicadb_kit.tabular``): a blank, ``NaN`` or a placeholder
+(``-``, ``n/a``, ``TBD``...) in a number cell is null, an infinity is refused; ``RA`` and ``DEC`` are
+degrees or sexagesimal (``RA`` in hours), and an ``RA`` of 360 is 0; ``#`` lines before the header are
+skipped.
+
 Any other column is refused. Lines whose COMBINER is not SPICA are another instrument's: their date
 and time are checked, then they are skipped (counted, not stored). A SPICA line without ``MJD_END``
 lasts until the next line of the log starts, at most the default exposure, never past the night.
@@ -34,8 +39,11 @@ import msgspec
 
 from spicadb_astro import chara, nights, spica
 from spicadb_contracts import bounds
+from spicadb_kit import tabular
+from spicadb_kit.problems import UNSUPPORTED_MEDIA_TYPE, ProblemType
 
 from .domain import LINE_TYPES, SPICA_COMBINERS, name_key
+from .problems import EMPTY_LOG, INVALID_LOG, INVALID_LOG_HEADER, MALFORMED_LOG, TOO_MANY_OBSERVATIONS
 
 
 class LogError(Exception):
@@ -45,13 +53,11 @@ class LogError(Exception):
         self,
         message: str,
         *,
-        status: int = 400,
-        code: str = "malformed-log",
+        kind: ProblemType = MALFORMED_LOG,
         errors: list[CellError] | None = None,
     ) -> None:
         super().__init__(message)
-        self.status = status
-        self.code = code
+        self.kind = kind  # the problem the service answers
         self.errors = errors or []
 
 
@@ -101,8 +107,8 @@ class ParsedLog:
     total: int = 0
 
 
-class _Bad(ValueError):
-    pass
+# what a cell's parser raises: the kit's, so that cells mean what they mean in the target lists
+_Bad = tabular.CellError
 
 
 def _text(value: Any) -> str:
@@ -115,18 +121,8 @@ def _text(value: Any) -> str:
     raise _Bad(f"expected text, not {value!r}")
 
 
-def _number(value: Any) -> float | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if isinstance(value, bool):
-        raise _Bad(f"not a number: {value!r}")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise _Bad(f"not a number: {value!r}") from None
-    if not math.isfinite(number):
-        raise _Bad("not a finite number")
-    return number
+# blank, NaN and placeholders ("-", "n/a", "TBD"...) are null, an infinity is refused
+_number = tabular.number
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -211,18 +207,9 @@ def _files(value: Any) -> list[str]:
     return files
 
 
-def _ra(value: Any) -> float | None:
-    number = _number(value)
-    if number is not None and not 0.0 <= number < 360.0:
-        raise _Bad(f"right ascension {number:g} deg is outside [0, 360)")
-    return number
-
-
-def _dec(value: Any) -> float | None:
-    number = _number(value)
-    if number is not None and not -90.0 <= number <= 90.0:
-        raise _Bad(f"declination {number:g} deg is outside [-90, 90]")
-    return number
+# degrees, or sexagesimal text (RA in hours, DEC in degrees); RA 360 is 0
+_ra = tabular.right_ascension
+_dec = tabular.declination
 
 
 # canonical column -> (LogLine field, parser)
@@ -341,7 +328,7 @@ def _finish(
     default_exposure_days: float, total: int,
 ) -> ParsedLog:  # fmt: skip
     if not rows and not errors:
-        raise LogError(f"The {fmt} log has no lines.", status=422, code="empty-log")
+        raise LogError(f"The {fmt} log has no lines.", kind=EMPTY_LOG)
     kept: list[LogLine] = []
     skipped: list[int] = []
     seen: dict[tuple[str, int, str], int] = {}
@@ -391,15 +378,12 @@ def parse_csv(body: bytes, night: Night, default_exposure_days: float) -> Parsed
     if "\x00" in text:
         raise LogError("The CSV log holds a NUL byte: it is not text.")
     lines = text.splitlines()
-    first = 0
-    while first < len(lines) and (not lines[first].strip() or lines[first].lstrip().startswith("#")):
-        first += 1
-    if first == len(lines):
-        raise LogError("The CSV log is empty: a header line (UT-DATE, STAR, ...) is required.", status=422,
-                       code="empty-log")  # fmt: skip
-    delimiter = ","
-    if "," not in lines[first]:
-        delimiter = ";" if ";" in lines[first] else "\t" if "\t" in lines[first] else ","
+    start = tabular.csv_start(lines)  # after the blank and comment lines; its delimiter
+    if start is None:
+        raise LogError(
+            "The CSV log is empty: a header line (UT-DATE, STAR, ...) is required.", kind=EMPTY_LOG
+        )
+    first, delimiter = start.header, start.delimiter
     reader = csv.reader(io.StringIO("\n".join(lines[first:])), delimiter=delimiter, strict=True)
     columns: list[tuple[str, str]] = []
     try:
@@ -420,8 +404,7 @@ def parse_csv(body: bytes, night: Night, default_exposure_days: float) -> Parsed
             raise LogError(
                 "The CSV header names unknown, repeated or missing columns; known columns: "
                 + ", ".join(c.replace("UT_DATE", "UT-DATE") for c in COLUMNS),
-                status=422,
-                code="invalid-log-header",
+                kind=INVALID_LOG_HEADER,
                 errors=unknown,
             )
         numbers: list[int] = []
@@ -475,8 +458,7 @@ def _oversized(text: str, number: int, delimiter: str, columns: list[tuple[str, 
         where += f".{columns[cell][0]}"
     return LogError(
         f"A cell of line {number} is longer than {limit} characters: no cell of a log may be.",
-        status=422,
-        code="invalid-log",
+        kind=INVALID_LOG,
         errors=[
             CellError(where, f"more than {limit} characters (comments: at most {bounds.COMMENT_LENGTH})")
         ],
@@ -502,11 +484,16 @@ def _fast_column(column: str, cells: list[str]) -> list[Any]:
     if column in _NUMBERS:
         try:
             values: list[Any] = list(map(float, cells))
-        except ValueError:
+        except ValueError:  # blanks, placeholders, sexagesimal positions: as the line check reads them
             try:
-                values = [_number(cell) for cell in cells]
+                values = [COLUMNS[column][1](cell) for cell in cells]
             except _Bad:
                 raise _Slow from None
+        else:
+            if not all(map(math.isfinite, values)):  # NaN is null (an infinity: the line check words it)
+                values = [None if v != v else v for v in values]
+        if column == "RA" and 360.0 in values:  # the line check reads it as 0
+            values = [0.0 if v == 360.0 else v for v in values]
         present = [v for v in values if v is not None]
         if len(present) != len(values) and column in _REQUIRED_CELLS:
             raise _Slow
@@ -605,7 +592,7 @@ def parse_json(body: bytes, night: Night, default_exposure_days: float) -> Parse
         raise LogError(f"The JSON log is malformed: {exc}") from None
     items = document.get("lines") if isinstance(document, dict) else document
     if not isinstance(items, list):
-        raise LogError('The JSON log is a list of lines or {"lines": [...]}.', status=422, code="invalid-log")
+        raise LogError('The JSON log is a list of lines or {"lines": [...]}.', kind=INVALID_LOG)
     rows: list[tuple[int, dict[str, tuple[str, Any]]]] = []
     errors: list[CellError] = []
     for number, item in enumerate(items):
@@ -639,19 +626,17 @@ def parse_log(
         raise LogError(
             f"Cannot read a night log sent as {media or 'nothing'!r}: send CSV (text/csv) or JSON "
             "(application/json).",
-            status=415,
-            code="unsupported-media-type",
+            kind=UNSUPPORTED_MEDIA_TYPE,
         )
     if not body.strip():
-        raise LogError("The night log is empty.", status=422, code="empty-log")
+        raise LogError("The night log is empty.", kind=EMPTY_LOG)
     days = default_exposure_seconds / 86400.0
     parsed = parse_json(body, night, days) if fmt == "json" else parse_csv(body, night, days)
     if len(parsed.lines) > bounds.LOG_OBSERVATIONS:  # log.ingested lists every one of them
         raise LogError(
             f"The log holds {len(parsed.lines)} SPICA observations: at most {bounds.LOG_OBSERVATIONS} per "
             "night log.",
-            status=422,
-            code="too-many-observations",
+            kind=TOO_MANY_OBSERVATIONS,
         )
     return parsed
 

@@ -5,6 +5,7 @@ from spicadb_kit import rights
 from spicadb_kit.spec import ConsumerDecl, GatewayRoute, ServiceSpec, StreamDecl
 
 from .config import NightLogsSettings
+from .problems import CATALOGUE
 
 STREAM = StreamDecl.for_producer("nightlogs")
 
@@ -51,4 +52,5 @@ SPEC = ServiceSpec(
     description="Nights at CHARA: the SPICA scheduler's plans, CHARA night logs (CSV or JSON, versioned, "
     "all or nothing), observations matched to programme targets with their projected baselines, and "
     "quality flags.",
+    problems=CATALOGUE,
 )

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 import asyncpg
 
 from spicadb_kit.auth import Principal
-from spicadb_kit.errors import NotFound
 from spicadb_kit.rights import Viewer
 
 from ..domain import SITES, night_date
+from ..problems import NIGHT_NOT_FOUND, SITE_NOT_FOUND
 
 # the night astronomers who flag observations judge every programme's data
 STAFF = frozenset({"nightlogs:flag"})
@@ -51,10 +51,8 @@ class Caller:
 def site_night(site: str, night: str):  # type: ignore[no-untyped-def]
     """The (site, date) of a path; 404 for an unknown site or a date that is not in the calendar."""
     if site not in SITES:
-        raise NotFound(f"no site {site!r}: the night logs know {', '.join(SITES)}", code="site-not-found")
+        raise SITE_NOT_FOUND(f"no site {site!r}: the night logs know {', '.join(SITES)}")
     day = night_date(night)
     if day is None:
-        raise NotFound(
-            f"no night {night!r}: a night is a date YYYY-MM-DD of the calendar", code="night-not-found"
-        )
+        raise NIGHT_NOT_FOUND(f"no night {night!r}: a night is a date YYYY-MM-DD of the calendar")
     return site, day

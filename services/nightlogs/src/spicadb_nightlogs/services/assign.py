@@ -11,11 +11,12 @@ from uuid import UUID
 import asyncpg
 
 from spicadb_kit.db import transaction
-from spicadb_kit.errors import FieldError, NotFound, Unprocessable
+from spicadb_kit.errors import FieldError
 from spicadb_kit.events import Outbox
 from spicadb_kit.logs import get_logger
 
 from ..models import ObservationOut
+from ..problems import OBSERVATION_NOT_FOUND, UNKNOWN_PROGRAMME
 from ..storage.assignments import AssignmentStore
 from .ingest import logged_of_row
 from .observations import ObservationService
@@ -35,11 +36,10 @@ class AssignService:
             store = AssignmentStore(conn)
             row = await store.lock(observation_id)
             if row is None:
-                raise NotFound(f"no observation {observation_id}", code="observation-not-found")
+                raise OBSERVATION_NOT_FOUND(f"no observation {observation_id}")
             if programme is not None and not await store.programme_known(programme):
-                raise Unprocessable(
+                raise UNKNOWN_PROGRAMME(
                     f"no programme {programme} is known here",
-                    code="unknown-programme",
                     errors=[FieldError("body.programme", "not the code of a known programme")],
                 )
             if row["programme"] != programme:

@@ -29,7 +29,7 @@ from spicadb_contracts import Event
 from spicadb_contracts.nightlogs import NightLogIngested, ObservationLogged, ProjectedBaseline
 from spicadb_kit.bulk import collector_paused
 from spicadb_kit.db import transaction
-from spicadb_kit.errors import FieldError, NotFound, Problem, Unprocessable
+from spicadb_kit.errors import FieldError, Problem
 from spicadb_kit.events import Outbox
 from spicadb_kit.logs import get_logger
 from spicadb_kit.rows import row_to
@@ -40,6 +40,7 @@ from ..domain import name_key, night_started, observation_id, observation_key
 from ..logfile import LogError, LogLine, Night, ParsedLog, night_epoch, parse_log
 from ..matching import Match, Matcher, Planned, Target
 from ..models import IngestReport
+from ..problems import INVALID_LOG, LOG_TOO_LONG, NIGHT_NOT_FOUND
 from ..storage.nights import LogStore, NightStore, PlanStore
 from ..storage.observations import ObservationStore, TargetStore
 from .access import Caller
@@ -164,11 +165,10 @@ def _by_name(targets: list[Target]) -> dict[str, list[Target]]:
     return found
 
 
-def line_problem(parsed: ParsedLog, limit: int) -> Unprocessable:
+def line_problem(parsed: ParsedLog, limit: int) -> Problem:
     lines = len({e.where.split("]")[0] for e in parsed.errors})
-    return Unprocessable(
+    return INVALID_LOG(
         f"the night log has errors on {lines} of {parsed.total} lines; nothing was written",
-        code="invalid-log",
         errors=[FieldError(e.where, e.message) for e in parsed.errors[:limit]],
         error_count=len(parsed.errors),
         lines_with_errors=lines,
@@ -190,9 +190,7 @@ class LogService:
 
     async def _ingest(self, site: str, day: date, body: bytes, content_type: str | None) -> IngestReport:
         if not night_started(day):
-            raise NotFound(
-                f"the night of {day} at {site} has not begun: it has no log yet", code="night-not-found"
-            )
+            raise NIGHT_NOT_FOUND(f"the night of {day} at {site} has not begun: it has no log yet")
         night = Night.of(day)
         clock = [time.perf_counter()]
         try:
@@ -200,19 +198,14 @@ class LogService:
                 parse_log, body, content_type, night, self.settings.default_exposure_seconds
             )
         except LogError as exc:
-            raise Problem(
+            raise exc.kind(
                 str(exc),
-                status=exc.status,
-                code=exc.code,
                 errors=[FieldError(e.where, e.message) for e in exc.errors] or None,
             ) from None
         if parsed.errors:
             raise line_problem(parsed, self.settings.max_listed_errors)
         if parsed.total > self.settings.log_max_lines:
-            raise Unprocessable(
-                f"a log holds at most {self.settings.log_max_lines} lines, not {parsed.total}",
-                code="log-too-long",
-            )
+            raise LOG_TOO_LONG(f"a log holds at most {self.settings.log_max_lines} lines, not {parsed.total}")
         digest = log_digest(parsed)
         clock.append(time.perf_counter())
         async with self.pool.acquire() as conn:

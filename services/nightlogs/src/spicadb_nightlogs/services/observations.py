@@ -9,7 +9,6 @@ import asyncpg
 
 from spicadb_contracts.nightlogs import ObservationFlagged
 from spicadb_kit.db import transaction
-from spicadb_kit.errors import NotFound
 from spicadb_kit.events import Outbox
 from spicadb_kit.rows import row_to, rows_to
 
@@ -25,6 +24,7 @@ from ..models import (
     ObservationOut,
     ObservationSummary,
 )
+from ..problems import LOG_VERSION_NOT_FOUND, NIGHT_NOT_FOUND, OBSERVATION_NOT_FOUND
 from ..storage.nights import LogStore, NightKey, NightStore, PlanStore
 from ..storage.observations import FlagStore, ObservationFilter, ObservationKey, ObservationStore
 from .access import Caller
@@ -65,9 +65,7 @@ class ObservationService:
         async with self.pool.acquire() as conn:
             row = await NightStore(conn).get(site, day)
             if row is None:
-                raise NotFound(
-                    f"nothing was planned or logged for the night of {day} at {site}", code="night-not-found"
-                )
+                raise NIGHT_NOT_FOUND(f"nothing was planned or logged for the night of {day} at {site}")
             seen = await self.caller.programmes_seen(conn)
             plans = [plan_out(p, seen) for p in await PlanStore(conn).all(site, day)]
             logs = rows_to(LogVersionSummary, await LogStore(conn).summaries(site, day))
@@ -83,9 +81,7 @@ class ObservationService:
         async with self.pool.acquire() as conn:
             row = await LogStore(conn).get(site, day, version)
             if row is None:
-                raise NotFound(
-                    f"the night of {day} at {site} has no log version {version}", code="log-version-not-found"
-                )
+                raise LOG_VERSION_NOT_FOUND(f"the night of {day} at {site} has no log version {version}")
             ids = [*row["added"], *row["changed"], *row["withdrawn"]]
             summaries = await ObservationStore(conn).summaries(ids, *self._who)
             visible = {o.id: o for o in rows_to(ObservationSummary, summaries)}
@@ -116,7 +112,7 @@ class ObservationService:
         async with self.pool.acquire() as conn:
             row = await ObservationStore(conn).get(observation_id, *self._who)
             if row is None:
-                raise NotFound(f"no observation {observation_id}", code="observation-not-found")
+                raise OBSERVATION_NOT_FOUND(f"no observation {observation_id}")
             flags = await FlagStore(conn).history(observation_id)
         return detail(row, flags)
 
@@ -128,7 +124,7 @@ class ObservationService:
             store = ObservationStore(conn)
             row = await store.get(observation_id, *self._who, lock=True)
             if row is None:
-                raise NotFound(f"no observation {observation_id}", code="observation-not-found")
+                raise OBSERVATION_NOT_FOUND(f"no observation {observation_id}")
             unchanged = (row["level"], sorted(row["reasons"]), row["level_comment"]) == (
                 data.level,
                 reasons,

@@ -11,12 +11,13 @@ from spicadb_astro import chara, spica
 from spicadb_contracts.bounds import PLANNED_OBSERVATIONS
 from spicadb_contracts.nightlogs import NightScheduled, PlannedObservation
 from spicadb_kit.db import transaction
-from spicadb_kit.errors import FieldError, Unprocessable
+from spicadb_kit.errors import FieldError
 from spicadb_kit.events import Outbox
 from spicadb_kit.rows import row_to
 
 from ..domain import night_bounds
 from ..models import PlanOut, ScheduleIn
+from ..problems import INVALID_PLAN
 from ..storage.nights import NightStore, PlanStore
 from .access import Caller
 
@@ -84,9 +85,8 @@ class ScheduleService:
                     )
                 )
         if errors:
-            raise Unprocessable(
+            raise INVALID_PLAN(
                 f"the plan of {night} has {len(errors)} errors; nothing was written",
-                code="invalid-plan",
                 errors=errors,
             )
         return sorted(planned, key=lambda p: p.sequence)
