@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from litestar import Request, Response
@@ -37,7 +37,9 @@ class Browser:
 
     # --- cookies ---------------------------------------------------------------------------------
 
-    def cookie(self, key: str, value: str, max_age: int | None, samesite: str = "strict") -> Cookie:
+    def cookie(
+        self, key: str, value: str, max_age: int | None, samesite: Literal["lax", "strict"] = "strict"
+    ) -> Cookie:
         return Cookie(
             key=key,
             value=value,
@@ -45,7 +47,7 @@ class Browser:
             max_age=max_age,
             httponly=True,
             secure=self.settings.secure_cookies,
-            samesite=samesite,  # type: ignore[arg-type]
+            samesite=samesite,
         )
 
     def expired_cookie(self, key: str) -> Cookie:
