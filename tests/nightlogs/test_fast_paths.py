@@ -39,7 +39,13 @@ LOGS = {
     "outside": csv_log(line("Vega", 30.0)),
     "duplicate": csv_log(line("Vega", 3.0), line("VEGA", 3.0)),
     "bad end": csv_log(extra(line("Vega", 3.0), end=str(mjd_at(2.0))), header=EXTRA),
-    "bad ra": csv_log(extra(line("Vega", 3.0), ra="360", dec="10"), header=EXTRA),
+    "bad ra": csv_log(extra(line("Vega", 3.0), ra="360.5", dec="10"), header=EXTRA),
+    "ra 360": csv_log(extra(line("Vega", 3.0), ra="360", dec="10"), header=EXTRA),
+    "sexagesimal": csv_log(extra(line("Vega", 3.0), ra="18:36:56.3", dec="+38 47 01"), header=EXTRA),
+    "placeholders": csv_log(
+        line("Vega", 3.0).replace(",4.5,", ",-,"), line("Deneb", 3.1).replace(",4.5,", ",TBD,")
+    ),
+    "infinite": csv_log(line("Vega", 3.0).replace(",4.5,", ",inf,")),
     "bad mode": csv_log(line("Vega", 3.0, mode="XX")),
     "bad scopes": csv_log(line("Vega", 3.0, scopes="E1-W2")),
 }
