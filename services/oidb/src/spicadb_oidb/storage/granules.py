@@ -19,7 +19,7 @@ def visible(viewer: str, sees_all: str) -> str:
     )
 
 
-class GranuleKey(Cursor):
+class GranuleKey(Cursor, frozen=True):
     """The granules listing's keyset (ORDER BY id)."""
 
     id: Int8
