@@ -10,18 +10,17 @@ from litestar import Litestar
 from spicadb_kit import rights
 from spicadb_kit.app import create_service_app
 from spicadb_kit.auth import TokenVerifier
-from spicadb_kit.context import ServiceContext
 
 from .config import NightLogsSettings
 from .consumers import programme_rights, targets_consumer
 from .handlers.assign import ObservationProgrammeController
-from .handlers.deps import DEPENDENCIES
+from .handlers.deps import DEPENDENCIES, NightLogsContext
 from .handlers.nights import NightController
 from .handlers.observations import ObservationController
 from .spec import SPEC
 
 
-async def warm_up(_: ServiceContext) -> None:
+async def warm_up(_: NightLogsContext) -> None:
     """Load astropy's time and IERS machinery once at startup (about 0.7 s), not in the first log."""
     from spicadb_astro import chara
 

@@ -14,35 +14,34 @@ from ..services.ingest import LogService
 from ..services.observations import ObservationService
 from ..services.schedules import ScheduleService
 
-
-def _settings(context: ServiceContext) -> NightLogsSettings:
-    settings = context.settings
-    assert isinstance(settings, NightLogsSettings)
-    return settings
+# the service's context: its settings typed, no state of its own
+NightLogsContext = ServiceContext[NightLogsSettings, None]
 
 
-def provide_caller(principal: NamedDependency[Principal], context: NamedDependency[ServiceContext]) -> Caller:
-    return Caller.of(principal, _settings(context).trusted())
+def provide_caller(
+    principal: NamedDependency[Principal], context: NamedDependency[NightLogsContext]
+) -> Caller:
+    return Caller.of(principal, context.settings.trusted())
 
 
 def provide_schedules(
-    caller: NamedDependency[Caller], context: NamedDependency[ServiceContext]
+    caller: NamedDependency[Caller], context: NamedDependency[NightLogsContext]
 ) -> ScheduleService:
     return ScheduleService(context.pool, context.outbox, caller)
 
 
-def provide_logs(caller: NamedDependency[Caller], context: NamedDependency[ServiceContext]) -> LogService:
-    return LogService(context.pool, context.outbox, caller, _settings(context))
+def provide_logs(caller: NamedDependency[Caller], context: NamedDependency[NightLogsContext]) -> LogService:
+    return LogService(context.pool, context.outbox, caller, context.settings)
 
 
 def provide_observations(
-    caller: NamedDependency[Caller], context: NamedDependency[ServiceContext]
+    caller: NamedDependency[Caller], context: NamedDependency[NightLogsContext]
 ) -> ObservationService:
     return ObservationService(context.pool, context.outbox, caller)
 
 
 def provide_assignments(
-    caller: NamedDependency[Caller], context: NamedDependency[ServiceContext]
+    caller: NamedDependency[Caller], context: NamedDependency[NightLogsContext]
 ) -> AssignService:
     reader = ObservationService(context.pool, context.outbox, caller)
     return AssignService(context.pool, context.outbox, reader)
