@@ -184,6 +184,14 @@ class TargetController(Controller):
         operation_id="importTargets",
         status_code=201,
         operation_class=ImportOperation,
+        # a dry run answers 200 with the same report: what the import would do, nothing written
+        responses={
+            200: ResponseSpec(
+                ImportReport,
+                description="dry_run=true: the report of the import, nothing written",
+                generate_examples=False,
+            )
+        },
     )
     async def import_list(
         self,
