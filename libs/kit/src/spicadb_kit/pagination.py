@@ -88,7 +88,8 @@ def bad_cursor(reason: str) -> Problem:
 
 class Cursor(msgspec.Struct, frozen=True, array_like=True, tag=True):
     """The keyset of one listing's last row: subclass with the ORDER BY values as fields, in order
-    (the subclass's name tags the encoding, so keep it unique per listing)."""
+    (the subclass's name tags the encoding, so keep it unique per listing). A subclass says
+    ``frozen=True`` again: msgspec inherits it, but mypy's dataclass view of a Struct does not."""
 
     def encode(self) -> str:
         """The opaque, url-safe text given as a page's ``next``."""
