@@ -28,6 +28,8 @@ from typing import Any
 import msgspec
 import numpy as np
 
+from spicadb_kit.tabular import PlaceholderReport
+
 from ..models import Diameter, ImportNotice, Photometry, TargetColumnOut
 from .common import TargetListError
 
@@ -81,13 +83,6 @@ _DIAMETER = re.compile(
 )
 _DIAMETER_KINDS = {"ldd": "LD", "ld": "LD", "udd": "UD", "ud": "UD", "diam": "D", "diameter": "D"}
 _BLANKS = re.compile(r"[\s\-]+")
-# cells that say "no value": compared lower case and stripped; anything starting with "tbd" too
-PLACEHOLDERS = frozenset(
-    {"", "-", "--", "---", "nan", "null", "none", "n/a", "na", "?", "tbd", "tbc", "unknown"}
-)
-
-
-_LONGEST_PLACEHOLDER = max(map(len, PLACEHOLDERS))
 
 
 def column_key(name: str) -> tuple[str, bool]:
@@ -96,11 +91,6 @@ def column_key(name: str) -> tuple[str, bool]:
     if key.startswith("target_") and len(key) > 7:
         return key[7:], True
     return key, False
-
-
-def is_placeholder(text: str) -> bool:
-    low = text.strip().lower()
-    return low in PLACEHOLDERS or low.startswith("tbd")
 
 
 @dataclass(frozen=True)
@@ -164,30 +154,15 @@ def extra_role(name: str, ucd: str) -> Role | None:
 
 
 def scrub(values: Any, source: str, notices: list[ImportNotice]) -> Any:
-    """A text column with its placeholders as None, and one notice for the column when it had any."""
+    """A column with its placeholders (spicadb_kit.tabular's, as the night logs read them) as None, and
+    one notice for the column when it had any."""
     if not isinstance(values, list | tuple):
         return values
-    distinct = set(values)
-    distinct.discard(None)
-    if not all(type(v) is str for v in distinct):
-        return values
-    if (
-        min(map(len, distinct), default=99) > _LONGEST_PLACEHOLDER
-        and "tbd" not in "\0".join(distinct).lower()
-    ):
-        return values  # the common case, decided in C
-    found = sorted(v for v in distinct if v.strip() and is_placeholder(v))
-    blank = [v for v in distinct if isinstance(v, str) and not v.strip()]
-    if not found and not blank:
-        return values
-    drop = set(found) | set(blank)
-    out = [None if v in drop else v for v in values]
-    if found:
-        count = sum(1 for v in values if v in found)
-        shown = ", ".join(repr(v.strip()) for v in found[:5])
-        notices.append(
-            ImportNotice(f"{count} cell{'s' if count > 1 else ''} read as null ({shown})", column=source)
-        )
+    report = PlaceholderReport()
+    out = report.scrub(source, values if isinstance(values, list) else list(values))
+    found = report.columns.get(source)
+    if found is not None:
+        notices.append(ImportNotice(found.message(), column=source))
     return out
 
 

@@ -14,9 +14,12 @@ import msgspec
 import numpy as np
 
 from spicadb_astro import targets as rules
+from spicadb_kit import tabular
 from spicadb_kit.errors import Problem
+from spicadb_kit.tabular import CellError
 
 from ..models import ImportNotice, TargetColumnOut, TargetIn
+from ..problems import INVALID_TARGET_LIST
 
 
 class RowError(msgspec.Struct, frozen=True):
@@ -44,11 +47,9 @@ class ParsedList(msgspec.Struct):
 
 
 class TargetListError(Problem):
-    """The document as a whole cannot be read as a target list (415 unknown type, 422 otherwise)."""
+    """The document as a whole cannot be read as a target list (an unknown media type is the kit's 415)."""
 
-    status = 422
-    code = "invalid-target-list"
-    title = "Unreadable target list"
+    kind = INVALID_TARGET_LIST
 
 
 class ExportContext(msgspec.Struct):
@@ -96,7 +97,6 @@ STRING_LIMITS: dict[str, int] = {
 ONE_LINE = frozenset({"name", *STRING_LIMITS} - {"notes"})
 FIELDS: tuple[str, ...] = tuple(TargetIn.__struct_fields__)
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
-NULLS = frozenset({"", "nan", "null", "none", "--", "n/a"})
 # keys of TargetOut that are not TargetIn's: harmless in a re-imported export
 EXPORT_ONLY = frozenset({"id", "created_at", "updated_at", "progress"})
 
@@ -115,59 +115,8 @@ class Column:
     checked: bool = False
 
 
-class CellError(ValueError):
-    pass
-
-
-_SEXA_SEPARATORS = re.compile(r"[\s:hdmsHDMS°'\"\u2032\u2033]+")
-
-
-def _sexagesimal(text: str, what: str) -> tuple[float, bool]:
-    """(value in the leading unit, negative?) from '05 14 32.27', '05:14:32.27', '5h14m32.27s'."""
-    s = text.strip()
-    negative = s.startswith("-")
-    if s[:1] in "+-":
-        s = s[1:]
-    parts = [p for p in _SEXA_SEPARATORS.split(s) if p]
-    if not 1 <= len(parts) <= 3:
-        raise CellError(f"cannot read {text!r} as {what}")
-    try:
-        numbers = [float(p) for p in parts]
-    except ValueError:
-        raise CellError(f"cannot read {text!r} as {what}") from None
-    if any(n < 0 or not math.isfinite(n) for n in numbers) or any(n >= 60 for n in numbers[1:]):
-        raise CellError(f"cannot read {text!r} as {what}: minutes and seconds must be below 60")
-    value = numbers[0] + sum(n / 60.0**i for i, n in enumerate(numbers[1:], 1))
-    return value, negative
-
-
-def _number(value: Any) -> float | None:
-    if value is None:
-        return None
-    kind = type(value)
-    if kind is bytes:
-        value, kind = value.decode("utf-8", "replace"), str
-    if kind is str:  # the common case (CSV): keep it fast
-        s = value.strip()
-        if not s:
-            return None
-        try:
-            v = float(s)
-        except ValueError:
-            if s.lower() in NULLS:
-                return None
-            raise CellError(f"not a number: {s!r}") from None
-    elif kind is bool or isinstance(value, np.bool_):
-        raise CellError(f"not a number: {value!r}")
-    elif isinstance(value, int | float | np.integer | np.floating):
-        v = float(value)
-    else:
-        raise CellError(f"not a number: {value!r}")
-    if math.isnan(v):
-        return None
-    if math.isinf(v):
-        raise CellError("not a finite number")
-    return v
+# the cells' meaning, shared with the night logs: placeholders and NaN are null, sexagesimal positions
+_number = tabular.number
 
 
 def _text(value: Any) -> str | None:
@@ -192,49 +141,10 @@ def _text(value: Any) -> str | None:
 
 
 def _ra(value: Any, column: Column) -> float | None:
-    if isinstance(value, str | bytes):
-        text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
-        try:
-            v = _number(text)
-        except CellError:
-            v, negative = _sexagesimal(text, "a right ascension")
-            if negative:
-                raise CellError(f"a right ascension cannot be negative: {text.strip()!r}") from None
-            if column.hours:
-                if v >= 24.0:
-                    raise CellError(f"right ascension {text.strip()!r} is not below 24h") from None
-                v *= 15.0
-        else:
-            if v is not None:
-                v *= column.scale
-    else:
-        v = _number(value)
-        if v is not None:
-            v *= column.scale
-    if v is None:
-        return None
-    if v == 360.0:
-        v = 0.0
-    if not 0.0 <= v < 360.0:
-        raise CellError(f"right ascension {v:g} deg is outside [0, 360)")
-    return v
+    return tabular.right_ascension(value, hours=column.hours, scale=column.scale)
 
 
-def _dec(value: Any, column: Column) -> float | None:
-    if isinstance(value, str | bytes):
-        text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
-        try:
-            v = _number(text)
-        except CellError:
-            v, negative = _sexagesimal(text, "a declination")
-            v = -v if negative else v
-    else:
-        v = _number(value)
-    if v is None:
-        return None
-    if not -90.0 <= v <= 90.0:
-        raise CellError(f"declination {v:g} deg is outside [-90, 90]")
-    return v
+_dec = tabular.declination
 
 
 def check_cell(field: str, value: Any, column: Column) -> Any:
@@ -242,7 +152,7 @@ def check_cell(field: str, value: Any, column: Column) -> Any:
     if field == "ra":
         return _ra(value, column)
     if field == "dec":
-        return _dec(value, column)
+        return _dec(value)
     if field in STRUCTURED:
         return value  # msgspec checks it (assemble)
     if field in INT_LIMITS:

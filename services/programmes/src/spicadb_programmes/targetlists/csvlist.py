@@ -15,6 +15,8 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+from spicadb_kit.tabular import csv_start
+
 from ..models import ImportNotice, TargetIn, TargetOut
 from .columns import Source, infer_datatype, keep_columns, scrub
 from .common import FIELDS, STRUCTURED, Column, ParsedList, RowError, TargetListError, assemble
@@ -90,16 +92,10 @@ def parse_csv(body: bytes) -> ParsedList:
     except UnicodeDecodeError as exc:
         raise TargetListError(f"The CSV target list is not UTF-8 text (byte {exc.start}).") from None
     lines = text.splitlines(keepends=True)
-    # comment lines and blank lines before the header are skipped
-    skipped = 0
-    while skipped < len(lines) and (not lines[skipped].strip() or lines[skipped].lstrip().startswith("#")):
-        skipped += 1
-    if skipped == len(lines):
+    start = csv_start(lines)  # after the blank and comment lines; its delimiter
+    if start is None:
         raise TargetListError("The CSV target list is empty: a header row (name, ra, dec, …) is required.")
-    first = lines[skipped]
-    delimiter = ","
-    if "," not in first:
-        delimiter = ";" if ";" in first else "\t" if "\t" in first else ","
+    skipped, delimiter = start.header, start.delimiter
     reader = csv.reader(io.StringIO("".join(lines[skipped:])), delimiter=delimiter)
     header = next(reader)
     fields: dict[int, tuple[str, str]] = {}  # cell index -> (header, field)
