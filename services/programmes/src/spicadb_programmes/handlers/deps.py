@@ -13,31 +13,30 @@ from ..services.observing import ObservingService
 from ..services.programmes import ProgrammeService
 from ..services.targets import TargetService
 
-
-def _settings(context: ServiceContext) -> ProgrammesSettings:
-    settings = context.settings
-    assert isinstance(settings, ProgrammesSettings)
-    return settings
+# the service's context: its settings typed, no state of its own
+ProgrammesContext = ServiceContext[ProgrammesSettings, None]
 
 
-def provide_caller(principal: NamedDependency[Principal], context: NamedDependency[ServiceContext]) -> Caller:
-    return Caller.of(principal, _settings(context).trusted())
+def provide_caller(
+    principal: NamedDependency[Principal], context: NamedDependency[ProgrammesContext]
+) -> Caller:
+    return Caller.of(principal, context.settings.trusted())
 
 
 def provide_programmes(
-    caller: NamedDependency[Caller], context: NamedDependency[ServiceContext]
+    caller: NamedDependency[Caller], context: NamedDependency[ProgrammesContext]
 ) -> ProgrammeService:
     return ProgrammeService(context.pool, context.outbox, caller)
 
 
 def provide_targets(
-    caller: NamedDependency[Caller], context: NamedDependency[ServiceContext]
+    caller: NamedDependency[Caller], context: NamedDependency[ProgrammesContext]
 ) -> TargetService:
-    return TargetService(context.pool, context.outbox, caller, _settings(context))
+    return TargetService(context.pool, context.outbox, caller, context.settings)
 
 
 def provide_observing(
-    caller: NamedDependency[Caller], context: NamedDependency[ServiceContext]
+    caller: NamedDependency[Caller], context: NamedDependency[ProgrammesContext]
 ) -> ObservingService:
     return ObservingService(context.pool, context.outbox, caller)
 
