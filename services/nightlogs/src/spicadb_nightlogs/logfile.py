@@ -278,7 +278,10 @@ def _check_line(
     """(the line's fields or None when it has errors, whether it is a SPICA line)."""
     values: dict[str, Any] = {}
     bad = False
-    combiner = _text(cells.get("COMBINER", ("", ""))[1]).upper() if "COMBINER" in cells else ""
+    try:
+        combiner = _text(cells.get("COMBINER", ("", ""))[1]).upper() if "COMBINER" in cells else ""
+    except _Bad:  # not text (a JSON object, a list): reported below with the line's other cells
+        combiner = ""
     is_spica = combiner in SPICA_COMBINERS
     for column in COLUMNS if is_spica else ALWAYS:
         source, raw = cells.get(column, (column.replace("UT_DATE", "UT-DATE"), None))
