@@ -578,7 +578,7 @@ async def service_rows(pool: asyncpg.Pool, night: date, body: bytes) -> list[tup
     """The observation rows the service writes for this log (its own parse, match and row code)."""
     from spicadb_nightlogs.config import NightLogsSettings
     from spicadb_nightlogs.logfile import Night, parse_log
-    from spicadb_nightlogs.services.ingest import LogService, _target, prepare
+    from spicadb_nightlogs.services.ingest import LogService, prepare, target_of
     from spicadb_nightlogs.storage.observations import TargetStore
 
     settings = NightLogsSettings(environment="test")
@@ -586,7 +586,7 @@ async def service_rows(pool: asyncpg.Pool, night: date, body: bytes) -> list[tup
     parsed = parse_log(body, "text/csv", parsed_night, settings.default_exposure_seconds)
     assert not parsed.errors, parsed.errors[:3]
     async with pool.acquire() as conn:
-        named = [_target(r) for r in await TargetStore(conn).all()]
+        named = [target_of(r) for r in await TargetStore(conn).all()]
     items = prepare(SITE, parsed_night, parsed, [], named, [], settings.match_radius_arcsec)
     now = datetime.now(UTC)
     return [LogService._row(SITE, night, item, 1, 1, now) for item in items]
@@ -673,7 +673,7 @@ async def ingest_breakdown(
         profiler.disable()
         profiles["parse_log"] = profiler
         async with pool.acquire() as conn:
-            named = [ingest_module._target(r) for r in await observation_storage.TargetStore(conn).all()]
+            named = [ingest_module.target_of(r) for r in await observation_storage.TargetStore(conn).all()]
         profiler = cProfile.Profile()
         profiler.enable()
         ingest_module.prepare(SITE, parsed_night, parsed, [], named, [], settings.match_radius_arcsec)
