@@ -9,12 +9,17 @@ A handler that answers bytes (``Response[bytes]``: a VOTable, a CSV, a FITS file
 types with ``opt=answers("text/csv", ...)``: its success answer is documented with those instead of the
 JSON string Litestar would assume (beside a JSON body the handler documents through ``responses``).
 
+A handler that reads its body itself (``request.body()``, ``request.form()``, ``request.stream()``: no
+``data`` parameter tells Litestar what it takes) declares it with ``opt=takes(...)``: its media types and
+their schemas (:func:`form` for a form's fields, :func:`text` and :func:`binary` for raw documents).
+
 The problem documents' ``type`` lists the service's catalogue of problem types (``ServiceSpec.problems``):
 their URIs as an enum, and each one's status, title and meaning in its description.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +33,8 @@ from litestar.openapi.spec import (
     OpenAPIResponse,
     OpenAPIType,
     Operation,
+    Reference,
+    RequestBody,
     Schema,
 )
 from litestar.plugins import OpenAPISchemaPluginProtocol
@@ -104,6 +111,42 @@ def answers(*media_types: str, errors: tuple[int, ...] = ()) -> dict[str, Any]:
     return {MEDIA_TYPES: tuple(media_types), ERROR_MEDIA_TYPES: tuple(errors)}
 
 
+REQUEST_BODY = "takes"
+
+
+def takes(
+    content: Mapping[str, Schema | Reference], description: str, *, required: bool = True
+) -> dict[str, Any]:
+    """A handler's ``opt``: the body it reads itself, by media type (combine with :func:`answers` by
+    ``{**takes(...), **answers(...)}``)."""
+    body = RequestBody(
+        content={media: OpenAPIMediaType(schema=schema) for media, schema in content.items()},
+        description=description,
+        required=required,
+    )
+    return {REQUEST_BODY: body}
+
+
+def form(fields: Mapping[str, Schema], *, required: tuple[str, ...] = (), description: str = "") -> Schema:
+    """The schema of an ``application/x-www-form-urlencoded`` body: its fields, by name."""
+    return Schema(
+        type=OpenAPIType.OBJECT,
+        properties=dict(fields),
+        required=list(required) or None,
+        description=description or None,
+    )
+
+
+def text(description: str) -> Schema:
+    """A raw text document (a CSV, a VOTable) as the body."""
+    return Schema(type=OpenAPIType.STRING, description=description)
+
+
+def binary(description: str) -> Schema:
+    """Raw bytes (a FITS file) as the body."""
+    return Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY, description=description)
+
+
 def _content(media_type: str) -> OpenAPIMediaType:
     if media_type.split(";")[0].endswith(("+json", "/json")):
         return OpenAPIMediaType(schema=Schema())  # any JSON value
@@ -112,13 +155,19 @@ def _content(media_type: str) -> OpenAPIMediaType:
     return OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING) if text else binary)
 
 
-def _answering(media_types: tuple[str, ...], errors: tuple[int, ...]) -> type[Operation]:
-    """An Operation that documents these media types on its success answer (the lowest 2xx) and on
-    the ``errors`` statuses."""
+def _operation(
+    body: RequestBody | None, media_types: tuple[str, ...], errors: tuple[int, ...]
+) -> type[Operation]:
+    """An Operation that declares ``body`` as its request body, and documents these media types on its
+    success answer (the lowest 2xx) and on the ``errors`` statuses."""
 
     @dataclass
-    class AnsweringOperation(Operation):
+    class DocumentedOperation(Operation):
         def __post_init__(self) -> None:
+            if body is not None:
+                self.request_body = body
+            if not media_types:
+                return
             responses = self.responses = self.responses or {}
             success = sorted(k for k in responses if str(k).startswith("2"))
             for status in success[:1] + [str(e) for e in errors]:
@@ -138,7 +187,7 @@ def _answering(media_types: tuple[str, ...], errors: tuple[int, ...]) -> type[Op
                     content[media_type] = _content(media_type)
                 response.content = content
 
-    return AnsweringOperation
+    return DocumentedOperation
 
 
 def _is_scope_guard(guard: Any) -> bool:
@@ -211,6 +260,8 @@ def document_errors(app: Litestar, spec: ServiceSpec) -> None:
                 continue
             defaults = problem_responses(*error_statuses(route, handler, spec))
             handler.responses = {**defaults, **(handler.responses or {})}
-            if media_types := handler.opt.get(MEDIA_TYPES):
+            body = handler.opt.get(REQUEST_BODY)
+            media_types = tuple(handler.opt.get(MEDIA_TYPES) or ())
+            if body is not None or media_types:
                 errors = tuple(handler.opt.get(ERROR_MEDIA_TYPES) or ())
-                handler.operation_class = _answering(tuple(media_types), errors)
+                handler.operation_class = _operation(body, media_types, errors)

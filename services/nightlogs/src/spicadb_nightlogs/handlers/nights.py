@@ -18,6 +18,7 @@ from ..services.ingest import LogService
 from ..services.observations import ObservationService
 from ..services.schedules import ScheduleService
 from ..storage.nights import NightKey
+from .bodies import LOG_BODY
 
 READ = [requires("nightlogs:read")]
 SCHEDULE = [requires("schedule:write")]
@@ -64,7 +65,13 @@ class NightController(Controller):
         """The plan of a night by the SPICA scheduler: a new version every time (the old ones are kept)."""
         return await schedules.schedule(*site_night(site, night), data)
 
-    @post("/logs/{site:str}/{night:str}", guards=WRITE, operation_id="postNightLog", status_code=201)
+    @post(
+        "/logs/{site:str}/{night:str}",
+        guards=WRITE,
+        opt=LOG_BODY,
+        operation_id="postNightLog",
+        status_code=201,
+    )
     async def log(
         self,
         request: Request[Any, Any, Any],

@@ -7,8 +7,9 @@ from typing import Any
 
 from litestar import HttpMethod, Request, Response, post, route
 from litestar.di import NamedDependency
+from litestar.openapi.spec import OpenAPIType, Schema
 
-from spicadb_kit.openapi import answers
+from spicadb_kit.openapi import answers, form, takes
 
 from .. import votable
 from ..services.exposures import ObsportalService, VOError
@@ -17,6 +18,23 @@ from . import READ_METHODS, operation
 ANONYMOUS = {"anonymous": True}
 # VOTables, errors too (a bad parameter: 400 with PARAM status=ERROR, or INFO name="Error" for SCS)
 VO = {**ANONYMOUS, **answers(votable.MEDIA_TYPE, errors=(400,))}
+_TEXT, _NUMBER = OpenAPIType.STRING, OpenAPIType.NUMBER
+# the search's fields, as the GET takes them in its query (every one optional; a form's values are text)
+SEARCH_FORM = form(
+    {
+        "ra": Schema(type=_NUMBER, minimum=0.0, maximum=360.0, description="ICRS degrees (with dec)"),
+        "dec": Schema(type=_NUMBER, minimum=-90.0, maximum=90.0, description="ICRS degrees (with ra)"),
+        "radius": Schema(type=_NUMBER, minimum=0.0, description="arcseconds (default 30)"),
+        "all_fields": Schema(type=_TEXT, description="ignored: every field is always written"),
+        "instrument": Schema(type=_TEXT, description="SPICA (another: no rows)"),
+        "interferometer": Schema(type=_TEXT, description="CHARA (another: no rows)"),
+        "date_updated_from": Schema(
+            type=_TEXT, description="a date (from its start) or an ISO date and time"
+        ),
+        "date_updated_to": Schema(type=_TEXT, description="a date (to its end) or an ISO date and time"),
+    },
+    description="the search's fields, as Aspro2 and OiDB send them (query fields are read too)",
+)
 
 
 def _answer(request: Request[Any, Any, Any], body: str, status: int = 200) -> Response[bytes]:
@@ -35,7 +53,13 @@ async def _search(request: Request[Any, Any, Any], obsportal: ObsportalService) 
         return _answer(request, votable.status_error(str(exc)), 400)
 
 
-@post("/obsportal/search.votable", opt=VO, operation_id="searchVotable", tags=["vo"], status_code=200)
+@post(
+    "/obsportal/search.votable",
+    opt={**VO, **takes({"application/x-www-form-urlencoded": SEARCH_FORM}, "the search", required=False)},
+    operation_id="searchVotable",
+    tags=["vo"],
+    status_code=200,
+)
 async def search_votable(
     request: Request[Any, Any, Any], obsportal: NamedDependency[ObsportalService]
 ) -> Response[bytes]:
