@@ -42,8 +42,6 @@ class ServiceContext(Generic[SettingsT, StateT]):
     schema_version: str = ""
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _state: StateT | None = None
-    # by name, for a service not yet moved to a typed state (auth, while its layering is redone)
-    extras: dict[str, Any] = field(default_factory=dict)
 
     @property
     def state(self) -> StateT:

@@ -6,13 +6,12 @@ import httpx
 from litestar import Litestar
 
 from spicadb_kit.app import create_service_app
-from spicadb_kit.context import ServiceContext
 from spicadb_kit.logs import get_logger
 
 from .config import AuthSettings
 from .factory import Factory, ProcessContext
 from .handlers import admin, login, oauth
-from .handlers.deps import DEPENDENCIES, FACTORY
+from .handlers.deps import DEPENDENCIES, AuthContext
 from .spec import SPEC
 from .verifier import LocalTokenVerifier
 
@@ -29,10 +28,10 @@ def create_app(
     process = ProcessContext.build(settings, upstream_transport)
     verifier = LocalTokenVerifier(settings, process.keyring)
 
-    async def start(context: ServiceContext) -> None:
+    async def start(context: AuthContext) -> None:
         verifier.attach(context.pool)
         factory = Factory(process, context.pool, context.outbox)
-        context.extras[FACTORY] = factory
+        context.attach(factory)
         await process.keyring.maintain(context.pool)  # the first signing key on a fresh database
         await factory.bootstrap()
         context.spawn(factory.housekeeping().run(), "housekeeping")

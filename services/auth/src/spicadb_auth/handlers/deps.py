@@ -19,14 +19,8 @@ from ..services.login import LoginService
 from ..services.oauth import OAuthService
 from .browser import Browser
 
-# where the app's start hook leaves the factory in the kit's context
-FACTORY = "auth"
-
-
-def _factory(context: ServiceContext) -> Factory:
-    factory = context.extras[FACTORY]
-    assert isinstance(factory, Factory)
-    return factory
+# the service's context: its own state is the factory, attached by the app's start hook
+AuthContext = ServiceContext[AuthSettings, Factory]
 
 
 def request_id(request: Request[Any, Any, Any]) -> str | None:
@@ -34,33 +28,33 @@ def request_id(request: Request[Any, Any, Any]) -> str | None:
     return str(value) if value else None
 
 
-def provide_settings(context: NamedDependency[ServiceContext]) -> AuthSettings:
-    return _factory(context).process.settings
+def provide_settings(context: NamedDependency[AuthContext]) -> AuthSettings:
+    return context.state.process.settings
 
 
 def provide_admin(
     request: Request[Any, Any, Any],
     principal: NamedDependency[Principal],
-    context: NamedDependency[ServiceContext],
+    context: NamedDependency[AuthContext],
 ) -> AdminService:
     actor = Actor(subject=principal.subject, client_id=principal.client_id, request_id=request_id(request))
-    return _factory(context).admin(actor)
+    return context.state.admin(actor)
 
 
-def provide_logins(context: NamedDependency[ServiceContext]) -> LoginService:
-    return _factory(context).logins()
+def provide_logins(context: NamedDependency[AuthContext]) -> LoginService:
+    return context.state.logins()
 
 
-def provide_delegation(context: NamedDependency[ServiceContext]) -> Delegation:
-    return _factory(context).delegation()
+def provide_delegation(context: NamedDependency[AuthContext]) -> Delegation:
+    return context.state.delegation()
 
 
-def provide_oauth(context: NamedDependency[ServiceContext]) -> OAuthService:
-    return _factory(context).oauth()
+def provide_oauth(context: NamedDependency[AuthContext]) -> OAuthService:
+    return context.state.oauth()
 
 
-def provide_browser(context: NamedDependency[ServiceContext]) -> Browser:
-    process = _factory(context).process
+def provide_browser(context: NamedDependency[AuthContext]) -> Browser:
+    process = context.state.process
     return Browser(process.settings, process.proxies, process.upstream.label if process.upstream else None)
 
 

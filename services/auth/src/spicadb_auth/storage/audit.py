@@ -10,7 +10,7 @@ from spicadb_kit.sql import Where
 from ..models import AuditRow
 
 
-class AuditKey(Cursor):
+class AuditKey(Cursor, frozen=True):
     """The audit listing's keyset (ORDER BY id DESC)."""
 
     id: Int8
