@@ -25,7 +25,7 @@ from ..services.targets import Observability, TargetService
 from ..storage.targets import BANDS, SORTS, TargetFilter, TargetKey
 from ..targetlists import iter_csv, iter_spicadb, iter_votable, write_json
 from ..targetlists.jsonlist import TargetExport
-from .bodies import ImportOperation
+from .bodies import IMPORT_BODY
 
 READ = [requires("programmes:read")]
 WRITE = [requires("programmes:write")]
@@ -183,7 +183,7 @@ class TargetController(Controller):
         guards=WRITE,
         operation_id="importTargets",
         status_code=201,
-        operation_class=ImportOperation,
+        opt=IMPORT_BODY,
         # a dry run answers 200 with the same report: what the import would do, nothing written
         responses={
             200: ResponseSpec(
