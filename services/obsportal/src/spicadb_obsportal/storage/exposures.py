@@ -83,14 +83,14 @@ VO_VALUES: dict[str, str] = {
 }
 
 
-class ExposureKey(Cursor):
+class ExposureKey(Cursor, frozen=True):
     """The exposures listing's keyset (ORDER BY mjd_start, id)."""
 
     mjd_start: Float8
     id: Int8
 
 
-class PlannedKey(Cursor):
+class PlannedKey(Cursor, frozen=True):
     """The planned-versus-observed listing's keyset (ORDER BY night, site, sequence)."""
 
     night: date
@@ -129,7 +129,8 @@ class ExposureStore:
     async def select(
         self, query: Query, order: str, limit: int, columns: str = COLUMNS
     ) -> list[asyncpg.Record]:
-        return await self.conn.fetch(query.sql(order, limit, columns), *query.args)
+        rows: list[asyncpg.Record] = await self.conn.fetch(query.sql(order, limit, columns), *query.args)
+        return rows
 
     async def last_modified(self) -> str:
         """The view's last change, as ObsPortal writes it ('' when empty)."""
@@ -158,7 +159,7 @@ class ExposureStore:
         where.when("pe.programme = {}", programme)
         where.when("(cardinality(o.exposures) > 0) = {}", observed)
         where.after(["pe.night", "pe.site", "pe.sequence"], after.values() if after else None)
-        return await self.conn.fetch(
+        rows: list[asyncpg.Record] = await self.conn.fetch(
             "SELECT pe.site, pe.night, pe.sequence, np.version AS plan_version, pe.programme, pe.target, pe.mode,"
             ' pe.configuration, pe.start_at AS start, pe.end_at AS "end", pe.calibrators, pe.target_ref,'
             " cardinality(o.exposures) > 0 AS observed, o.exposures"
@@ -169,3 +170,4 @@ class ExposureStore:
             f" WHERE {where.clause()} ORDER BY pe.night, pe.site, pe.sequence LIMIT {int(limit)}",
             *where.args,
         )
+        return rows
