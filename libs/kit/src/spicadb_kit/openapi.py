@@ -48,6 +48,27 @@ from .errors import PROBLEM_MEDIA_TYPE, FieldError
 from .problems import Catalogue, ProblemType
 from .spec import ServiceSpec
 
+__all__ = [
+    "BODY_METHODS",
+    "CHANGE_METHODS",
+    "ERROR_MEDIA_TYPES",
+    "MEDIA_TYPES",
+    "REQUEST_BODY",
+    "RESERVED",
+    "WHY",
+    "ProblemDetails",
+    "ProblemTypeURI",
+    "ProblemTypes",
+    "answers",
+    "binary",
+    "document_errors",
+    "error_statuses",
+    "form",
+    "problem_responses",
+    "takes",
+    "text",
+]
+
 
 class ProblemTypeURI(str):
     """A problem document's ``type``: documented as the service's catalogue (see :class:`ProblemTypes`)."""
@@ -233,9 +254,12 @@ class ProblemTypes(OpenAPISchemaPluginProtocol):
 
     @staticmethod
     def is_plugin_supported_type(value: Any) -> bool:
+        """Litestar's plugin hook: this plugin writes the schema of ProblemTypeURI only."""
         return value is ProblemTypeURI
 
     def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
+        """The ``type`` member's schema: an enum of the catalogue's URIs, each described, or any
+        string for a service without a catalogue."""
         if self.catalogue is None:
             return Schema(type=OpenAPIType.STRING)
         kinds = sorted(self.catalogue.values(), key=lambda kind: (kind.status, kind.slug))
