@@ -20,10 +20,12 @@ class Message(Protocol):
     """The parts of a message decoding needs: a NATS message, or one a dead letter kept."""
 
     @property
-    def headers(self) -> dict[str, str] | None: ...
+    def headers(self) -> dict[str, str] | None:
+        """The message's headers (the event's envelope), None when it came without."""
 
     @property
-    def data(self) -> bytes: ...
+    def data(self) -> bytes:
+        """The message's payload (the encoded event)."""
 
 
 @dataclass
