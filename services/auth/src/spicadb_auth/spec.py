@@ -3,6 +3,7 @@
 from spicadb_kit.spec import GatewayRoute, ServiceSpec, StreamDecl
 
 from .config import AuthSettings
+from .problems import CATALOGUE
 
 STREAM = StreamDecl.for_producer("auth")
 
@@ -26,4 +27,5 @@ SPEC = ServiceSpec(
     ),
     description="OAuth 2.0 / OpenID Connect authorization server: tokens for people and robots, "
     "accounts, clients and signing keys.",
+    problems=CATALOGUE,
 )

@@ -17,12 +17,12 @@ from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 
 from spicadb_kit.auth import Principal, requires
-from spicadb_kit.errors import Problem
 from spicadb_kit.openapi import answers
 
 from ..config import AuthSettings
 from ..models import Client
 from ..oauth.request import OAuthResponse, oauth_request
+from ..problems import INVALID_AUTHORIZATION_REQUEST
 from ..services.login import LoginRefused, LoginService
 from ..services.oauth import OAuthService
 from .browser import Browser
@@ -86,11 +86,9 @@ def _authorization_answer(result: OAuthResponse, cookies: list[Any] | None = Non
             response.set_cookie(cookie)
         return response
     body = result.json
-    raise Problem(
+    raise INVALID_AUTHORIZATION_REQUEST(
         str(body.get("error_description") or body.get("error") or "invalid authorization request"),
         status=result.status,
-        code="invalid-authorization-request",
-        title="Invalid authorization request",
         error=body.get("error", "invalid_request"),
     )
 

@@ -32,7 +32,7 @@ from spicadb_contracts.auth import (
     UserRolesChanged,
 )
 from spicadb_kit.db import transaction
-from spicadb_kit.errors import Conflict, FieldError, NotFound, Unprocessable
+from spicadb_kit.errors import FieldError, Problem
 from spicadb_kit.events import Outbox
 from spicadb_kit.logs import get_logger
 
@@ -40,6 +40,18 @@ from .. import scopes as catalogue
 from ..keys import KeyRing, SigningKey
 from ..models import GRANT_TYPES, Account, AuditRow, Client, digest, new_secret, now
 from ..passwords import Passwords, new_password
+from ..problems import (
+    CLIENT_DISABLED,
+    CLIENT_EXISTS,
+    CLIENT_NOT_FOUND,
+    INVALID_REQUEST,
+    LAST_ADMIN,
+    PROTECTED_CLIENT,
+    PUBLIC_CLIENT,
+    SELF_DISABLE,
+    USER_EXISTS,
+    USER_NOT_FOUND,
+)
 from ..storage import AccountStore, AuditStore, ClientStore, GrantStore, SessionStore
 from ..storage.audit import AuditKey
 from .tokens import Revocations
@@ -112,8 +124,8 @@ def account_view(account: Account) -> dict[str, Any]:
     }
 
 
-def _invalid(detail: str, errors: list[FieldError]) -> Unprocessable:
-    return Unprocessable(detail, code="invalid-request", errors=errors)
+def _invalid(detail: str, errors: list[FieldError]) -> Problem:
+    return INVALID_REQUEST(detail, errors=errors)
 
 
 def validate_redirect_uri(uri: str) -> str | None:
@@ -214,7 +226,7 @@ class Changes:
             redirect_uris=tuple(dict.fromkeys(new.redirect_uris)),
         )
         if not await ClientStore(self.conn).insert(client):
-            raise Conflict(f"a client {new.client_id} exists already", code="client-exists")
+            raise CLIENT_EXISTS(f"a client {new.client_id} exists already")
         await self.record_audit("client.create", "client", client.client_id, None, client_view(client))
         event = ClientCreated(
             client_id=client.client_id,
@@ -231,15 +243,15 @@ class Changes:
     async def _client(self, client_id: str) -> Client:
         client = await ClientStore(self.conn).get(client_id, for_update=True)
         if client is None:
-            raise NotFound(f"no client {client_id}", code="client-not-found")
+            raise CLIENT_NOT_FOUND(f"no client {client_id}")
         return client
 
     async def rotate_client_secret(self, client_id: str) -> tuple[Client, str]:
         client = await self._client(client_id)
         if client.public:
-            raise Conflict(f"{client_id} is a public client: it has no secret", code="public-client")
+            raise PUBLIC_CLIENT(f"{client_id} is a public client: it has no secret")
         if client.disabled:
-            raise Conflict(f"{client_id} is disabled", code="client-disabled")
+            raise CLIENT_DISABLED(f"{client_id} is disabled")
         secret = new_secret()
         at = now()
         await ClientStore(self.conn).set_secret_hash(client_id, digest(secret), at)
@@ -257,9 +269,8 @@ class Changes:
     async def disable_client(self, client_id: str) -> Client:
         if client_id in PROTECTED_CLIENTS:
             await self._client(client_id)  # 404 first when it does not exist
-            raise Conflict(
+            raise PROTECTED_CLIENT(
                 f"{client_id} is the client people sign in through; it cannot be disabled",
-                code="protected-client",
             )
         client = await self._client(client_id)
         if client.disabled:
@@ -310,7 +321,7 @@ class Changes:
             password_hash=password_hash,
         )
         if not await AccountStore(self.conn).insert(account):
-            raise Conflict(f"an account {new.username} exists already", code="user-exists")
+            raise USER_EXISTS(f"an account {new.username} exists already")
         await self.record_audit("user.create", "user", account.username, None, account_view(account))
         event = UserCreated(
             username=account.username,
@@ -327,15 +338,14 @@ class Changes:
         if "admin" not in account.roles or account.disabled:
             return
         if await AccountStore(self.conn).active_admins() == (account.username,):
-            raise Conflict(
+            raise LAST_ADMIN(
                 f"{account.username} is the last active admin: it cannot be {change}; make another admin first",
-                code="last-admin",
             )
 
     async def _account(self, username: str) -> Account:
         account = await AccountStore(self.conn).get(username, for_update=True)
         if account is None:
-            raise NotFound(f"no account {username}", code="user-not-found")
+            raise USER_NOT_FOUND(f"no account {username}")
         return account
 
     async def set_roles(self, username: str, roles: list[str]) -> Account:
@@ -372,7 +382,7 @@ class Changes:
         if account.disabled:
             return account
         if username == self.actor.subject:
-            raise Conflict("you cannot disable your own account", code="self-disable")
+            raise SELF_DISABLE("you cannot disable your own account")
         await self._keep_an_admin(account, "disabled")
         at = now()
         await AccountStore(self.conn).disable(username, at)
@@ -411,7 +421,7 @@ class AdminService:
         async with self.pool.acquire() as conn:
             client = await ClientStore(conn).get(client_id)
         if client is None:
-            raise NotFound(f"no client {client_id}", code="client-not-found")
+            raise CLIENT_NOT_FOUND(f"no client {client_id}")
         return client
 
     async def users(self) -> list[Account]:
@@ -422,7 +432,7 @@ class AdminService:
         async with self.pool.acquire() as conn:
             account = await AccountStore(conn).get(username)
         if account is None:
-            raise NotFound(f"no account {username}", code="user-not-found")
+            raise USER_NOT_FOUND(f"no account {username}")
         return account
 
     async def audit(
