@@ -5,6 +5,7 @@ from spicadb_kit import rights
 from spicadb_kit.spec import ConsumerDecl, GatewayRoute, Ordering, ServiceSpec, StreamDecl
 
 from .config import MAX_FILE_BYTES, OifitsSettings
+from .problems import CATALOGUE
 
 STREAM = StreamDecl.for_producer("oifits")
 
@@ -49,4 +50,5 @@ SPEC = ServiceSpec(
     description="Reduced OIFITS files pushed by the DRS: streamed, checked against the OIFITS v1/v2 rules "
     "(a report per rule), stored by content, indexed into ObsCore granules (target x INSNAME x night) "
     "linked to their night-log observations, with range downloads and quick-look plots under data rights.",
+    problems=CATALOGUE,
 )

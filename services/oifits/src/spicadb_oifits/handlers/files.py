@@ -16,12 +16,12 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Stream
 
 from spicadb_kit.auth import Principal, requires
-from spicadb_kit.errors import NotFound, Problem
 from spicadb_kit.pagination import DEFAULT_LIMIT, LINK_HEADER, CursorParameter, Limit, paged
 from spicadb_kit.responses import content_disposition
 
 from ..domain import PLOT_KINDS, RangeNotSatisfiable, byte_range
 from ..models import FileOut, FilePage, FileStatus, GranuleOut, Profile, RejectionOut, RejectionPage
+from ..problems import PREVIEW_NOT_FOUND, RANGE_NOT_SATISFIABLE
 from ..services.files import FileService
 from ..services.push import PushRequest, PushService, UploadCutOff
 from ..storage.files import FileKey, RejectionKey
@@ -167,9 +167,7 @@ class FileController(Controller):
         cached (privately while the granule is proprietary) and answers 304 to its ETag."""
         kind = name.removesuffix(".png")
         if kind not in PLOT_KINDS or not name.endswith(".png"):
-            raise NotFound(
-                f"no plot {name}: {', '.join(k + '.png' for k in PLOT_KINDS)}", code="preview-not-found"
-            )
+            raise PREVIEW_NOT_FOUND(f"no plot {name}: {', '.join(k + '.png' for k in PLOT_KINDS)}")
         png, sha256, release = await files.preview(granule_id, kind)
         etag = f'"{sha256}"'
         scope = "public" if _released(release) else "private"
@@ -225,10 +223,8 @@ async def _download(
     try:
         span = byte_range(wanted, size)
     except RangeNotSatisfiable:
-        raise Problem(
+        raise RANGE_NOT_SATISFIABLE(
             f"the range is outside the file ({size} bytes)",
-            status=416,
-            code="range-not-satisfiable",
             headers={"Content-Range": f"bytes */{size}"},
         ) from None
     start, end = span or (0, size)

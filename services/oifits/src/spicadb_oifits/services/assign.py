@@ -11,11 +11,12 @@ import asyncpg
 
 from spicadb_contracts.oifits import FileProgrammeAssigned
 from spicadb_kit.db import transaction
-from spicadb_kit.errors import FieldError, NotFound, Unprocessable
+from spicadb_kit.errors import FieldError
 from spicadb_kit.events import Outbox
 from spicadb_kit.logs import get_logger
 
 from ..models import FileOut
+from ..problems import FILE_NOT_FOUND, UNKNOWN_PROGRAMME
 from ..storage.files import FileStore
 from .files import FileService
 
@@ -36,11 +37,10 @@ class AssignService:
             files = FileStore(conn)
             previous = await files.lock_file(file_id)
             if previous is None:
-                raise NotFound(f"no file {file_id}", code="file-not-found")
+                raise FILE_NOT_FOUND(f"no file {file_id}")
             if programme is not None and programme not in await files.programme_codes():
-                raise Unprocessable(
+                raise UNKNOWN_PROGRAMME(
                     f"no programme {programme} is known here",
-                    code="unknown-programme",
                     errors=[FieldError("body.programme", "not the code of a known programme")],
                 )
             granule_ids = await files.assign_programme(file_id, programme)

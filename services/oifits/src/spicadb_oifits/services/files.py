@@ -12,7 +12,6 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from spicadb_kit.errors import NotFound
 from spicadb_kit.rights import Viewer
 from spicadb_kit.rows import row_to
 
@@ -30,6 +29,7 @@ from ..models import (
     RejectionPage,
     ReportOut,
 )
+from ..problems import FILE_NOT_FOUND, GRANULE_NOT_FOUND, PREVIEW_NOT_FOUND, REJECTION_NOT_FOUND
 from ..storage.files import FileKey, FileStore, RejectionKey, RejectionStore
 from .urls import Urls
 
@@ -50,7 +50,7 @@ class FileService:
             files = FileStore(conn)
             row = await files.file(file_id, *self._who)
             if row is None:
-                raise NotFound(f"no file {file_id}", code="file-not-found")
+                raise FILE_NOT_FOUND(f"no file {file_id}")
             granules = await self._granules(files, await files.granules_of_file(file_id))
         return self._file_out(row, granules)
 
@@ -59,7 +59,7 @@ class FileService:
         async with self.pool.acquire() as conn:
             row = await FileStore(conn).file(file_id, *self._who)
         if row is None:
-            raise NotFound(f"no file {file_id}", code="file-not-found")
+            raise FILE_NOT_FOUND(f"no file {file_id}")
         return row
 
     async def files(self, filters: dict[str, Any], after: FileKey | None, limit: int) -> FilePage:
@@ -72,7 +72,7 @@ class FileService:
             files = FileStore(conn)
             row = await files.granule(granule_id, *self._who)
             if row is None:
-                raise NotFound(f"no granule {granule_id}", code="granule-not-found")
+                raise GRANULE_NOT_FOUND(f"no granule {granule_id}")
             (granule,) = await self._granules(files, [row])
         return granule
 
@@ -81,14 +81,14 @@ class FileService:
         async with self.pool.acquire() as conn:
             row = await FileStore(conn).preview(granule_id, kind, *self._who)
         if row is None:
-            raise NotFound(f"no {kind} plot for granule {granule_id}", code="preview-not-found")
+            raise PREVIEW_NOT_FOUND(f"no {kind} plot for granule {granule_id}")
         return await self.store.read_all(row["sha256"]), row["sha256"], row["release_date"]
 
     async def rejection(self, rejection_id: UUID) -> RejectionOut:
         async with self.pool.acquire() as conn:
             row = await RejectionStore(conn).get(rejection_id)
         if row is None:
-            raise NotFound(f"no rejection {rejection_id}", code="rejection-not-found")
+            raise REJECTION_NOT_FOUND(f"no rejection {rejection_id}")
         return _rejection_out(row)
 
     async def rejections(self, after: RejectionKey | None, limit: int) -> RejectionPage:

@@ -17,7 +17,7 @@ import msgspec
 from spicadb_astro import nights
 from spicadb_contracts.oifits import FileIndexed, FileRejected, FileSuperseded, IndexedGranule, Preview
 from spicadb_kit.db import transaction
-from spicadb_kit.errors import FieldError, Problem, Unprocessable
+from spicadb_kit.errors import FieldError, Problem
 from spicadb_kit.events import Outbox
 from spicadb_kit.logs import get_logger
 
@@ -27,6 +27,7 @@ from ..domain import file_programme, filename_problem, name_key, product_problem
 from ..granules import Granule
 from ..indexing import Indexed, Indexer
 from ..models import FileOut
+from ..problems import BAD_PUSH, FILE_TOO_LARGE, INVALID_OIFITS, UPLOAD_INCOMPLETE
 from ..storage.files import FileStore, RejectionStore
 from ..storage.observations import ObservationStore
 from .files import FileService
@@ -136,9 +137,8 @@ class PushService:
                 product_id=request.product_id,
             )
             await self.outbox.add(conn, event, aggregate_id=str(row["id"]))
-        raise Unprocessable(
+        raise INVALID_OIFITS(
             f"{request.filename} cannot be indexed: {', '.join(rules)}; only the validation report is kept",
-            code="invalid-oifits",
             rejection_id=str(row["id"]),
             report=report,
         )
@@ -341,16 +341,11 @@ def _check(request: PushRequest) -> None:
     if request.product_id is not None and (problem := product_problem(request.product_id)):
         errors.append(FieldError("query.product", problem))
     if errors:
-        raise Unprocessable("the push's parameters are not right", code="bad-push", errors=errors)
+        raise BAD_PUSH("the push's parameters are not right", errors=errors)
 
 
 def _too_large(limit: int) -> Problem:
-    return Problem(
-        f"the file is larger than this service takes ({limit} bytes)",
-        status=413,
-        code="file-too-large",
-        max_file_bytes=limit,
-    )
+    return FILE_TOO_LARGE(f"the file is larger than this service takes ({limit} bytes)", max_file_bytes=limit)
 
 
 async def _receive(body: AsyncIterator[bytes], part: Part, declared: int | None, limit: int) -> None:
@@ -361,13 +356,10 @@ async def _receive(body: AsyncIterator[bytes], part: Part, declared: int | None,
     except TooLarge:
         raise _too_large(limit) from None
     except UploadCutOff:
-        raise Problem(
-            "the upload was cut off before its end; nothing was kept", code="upload-incomplete"
-        ) from None
+        raise UPLOAD_INCOMPLETE("the upload was cut off before its end; nothing was kept") from None
     if declared is not None and part.size != declared:
-        raise Problem(
-            f"the upload ended after {part.size} of the {declared} bytes announced; nothing was kept",
-            code="upload-incomplete",
+        raise UPLOAD_INCOMPLETE(
+            f"the upload ended after {part.size} of the {declared} bytes announced; nothing was kept"
         )
 
 
