@@ -14,6 +14,7 @@ from .authn import Authenticator, Identity
 from .config import GatewaySettings
 from .headers import cookie_value
 from .policy import Route
+from .problems import RATE_LIMITED
 from .ratelimit import RateLimiter
 from .request import Request, client_address
 
@@ -82,9 +83,7 @@ class Access:
             key = "ip:" + client_address(self.proxies, scope, request)
         wait = self.limiter.take(key)
         if wait:
-            raise Problem(
+            raise RATE_LIMITED(
                 "too many requests: slow down",
-                status=429,
-                code="rate-limited",
                 headers={"Retry-After": str(max(1, math.ceil(wait)))},
             )

@@ -11,8 +11,10 @@ import time
 from dataclasses import dataclass
 
 from spicadb_kit.auth import Principal, TokenVerifier, invalid_token
-from spicadb_kit.errors import Forbidden, Problem, Unauthorized
+from spicadb_kit.errors import Problem
+from spicadb_kit.problems import INSUFFICIENT_SCOPE, MISSING_TOKEN
 
+from .problems import AUTH_UNREACHABLE, CSRF, INVALID_SESSION
 from .revocation import RevocationList
 from .sessions import AuthUnavailable, SessionManager, SessionRefused, csrf_matches
 
@@ -27,19 +29,14 @@ class Identity:
     session_id: str | None = None
 
 
-def missing_credentials() -> Unauthorized:
-    return Unauthorized(
-        "a bearer token or a session is required",
-        code="missing-token",
-        headers={"WWW-Authenticate": "Bearer"},
-    )
+def missing_credentials() -> Problem:
+    return MISSING_TOKEN("a bearer token or a session is required", headers={"WWW-Authenticate": "Bearer"})
 
 
-def insufficient_scope(required: tuple[str, ...] | frozenset[str], principal: Principal) -> Forbidden:
+def insufficient_scope(required: tuple[str, ...] | frozenset[str], principal: Principal) -> Problem:
     missing = " ".join(sorted(set(required) - principal.scopes))
-    return Forbidden(
+    return INSUFFICIENT_SCOPE(
         f"this route needs the scope(s): {missing}",
-        code="insufficient-scope",
         headers={
             "WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{" ".join(sorted(required))}", '
             f'error_description="requires {missing}"'
@@ -48,11 +45,10 @@ def insufficient_scope(required: tuple[str, ...] | frozenset[str], principal: Pr
     )
 
 
-def csrf_failed() -> Forbidden:
-    return Forbidden(
+def csrf_failed() -> Problem:
+    return CSRF(
         "a request authenticated by the session cookie needs the X-CSRF-Token header"
-        " (the value of the spicadb_csrf cookie)",
-        code="csrf",
+        " (the value of the spicadb_csrf cookie)"
     )
 
 
@@ -118,16 +114,13 @@ class Authenticator:
             try:
                 token = await self.sessions.access_token(session_id)
             except SessionRefused as exc:
-                raise Unauthorized(
+                raise INVALID_SESSION(
                     f"session not valid: {exc}",
-                    code="invalid-session",
                     headers={"WWW-Authenticate": 'Bearer error="invalid_token", error_description="session"'},
                 ) from exc
             except AuthUnavailable as exc:
-                raise Problem(
-                    "the session needs a new token and the auth service is unreachable",
-                    status=502,
-                    code="auth-unreachable",
+                raise AUTH_UNREACHABLE(
+                    "the session needs a new token and the auth service is unreachable"
                 ) from exc
             return Identity(await self.verify(token), token, session_id)
         raise missing_credentials()

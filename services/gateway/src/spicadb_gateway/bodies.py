@@ -8,8 +8,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from spicadb_kit.errors import Problem
+from spicadb_kit.problems import BAD_REQUEST
 
 from .asgi import Headers, Receive
+from .problems import BODY_TOO_LARGE
 from .request import Request
 
 # bodies up to this size are read before the upstream is called (one write, a Content-Length)
@@ -27,12 +29,7 @@ class ClientGone(Exception):
 
 
 def too_large(limit: int) -> Problem:
-    return Problem(
-        f"the request body exceeds this route's limit of {limit} bytes",
-        status=413,
-        code="body-too-large",
-        limit=limit,
-    )
+    return BODY_TOO_LARGE(f"the request body exceeds this route's limit of {limit} bytes", limit=limit)
 
 
 async def request_body(
@@ -41,7 +38,7 @@ async def request_body(
     """The body to send upstream, and whether it goes chunked; its framing header is added."""
     if request.content_length is not None and request.transfer_encoding is None:
         if not request.content_length.isdigit():
-            raise Problem("Content-Length is not a number", status=400, code="bad-request")
+            raise BAD_REQUEST("Content-Length is not a number")
         length = int(request.content_length)
         if length > limit:
             raise too_large(limit)

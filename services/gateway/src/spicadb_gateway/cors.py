@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from spicadb_kit.errors import Problem
-
 from .asgi import Headers, Send
 from .policy import RoutePolicy
+from .problems import CORS_METHOD, CORS_ORIGIN
 from .request import Request
 
 CORS_ALLOW_HEADERS = b"authorization, content-type, x-csrf-token, x-request-id, traceparent, tracestate"
@@ -50,12 +49,12 @@ class Cors:
         origin = request.origin
         assert origin is not None
         if not self.allowed(origin):
-            raise Problem(f"origin {origin.decode('latin-1')} is not allowed", status=403, code="cors-origin")
+            raise CORS_ORIGIN(f"origin {origin.decode('latin-1')} is not allowed")
         routes = policy.candidates(path)
         methods = {m for r in routes for m in r.methods} if routes else set()
         wanted = (request.preflight_method or b"").decode("latin-1").upper()
         if wanted not in methods:
-            raise Problem(f"{wanted} is not allowed on {path}", status=403, code="cors-method")
+            raise CORS_METHOD(f"{wanted} is not allowed on {path}")
         headers = [
             (b"content-length", b"0"),
             *[h for h in extra if not h[0].startswith(b"access-control-") and h[0] != b"vary"],

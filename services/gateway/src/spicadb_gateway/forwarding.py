@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 
 from opentelemetry import propagate, trace
 
-from spicadb_kit.errors import Problem
 from spicadb_kit.logs import get_logger
 from spicadb_kit.runtime.serve import TrustedProxies
 
@@ -18,6 +17,7 @@ from .authn import Identity
 from .bodies import BodyTooLarge, ClientGone, request_body, too_large
 from .headers import HOP_BY_HOP, REQUEST_ID, without_cookies
 from .policy import Route, Upstream
+from .problems import NO_UPSTREAM, UPSTREAM_TIMEOUT, UPSTREAM_UNREACHABLE
 from .request import Request, client_address
 from .upstream import UpstreamClient, UpstreamTimeout, UpstreamUnreachable
 
@@ -52,7 +52,7 @@ class Forwarder:
     ) -> None:
         upstream = route.upstream
         if upstream is None:
-            raise Problem(f"no upstream is configured for {route.service}", status=502, code="no-upstream")
+            raise NO_UPSTREAM(f"no upstream is configured for {route.service}")
         headers = self._upstream_headers(scope, request, request_id, upstream, identity)
         body, chunked = await request_body(receive, request, route.max_body_bytes, headers)
         target = upstream.base_path + (scope.get("raw_path") or scope["path"].encode())
@@ -135,14 +135,10 @@ class Forwarder:
             return 499
         except UpstreamTimeout as exc:
             log.warning("upstream timeout", upstream=upstream.name, request_id=request_id, error=str(exc))
-            raise Problem(
-                f"{upstream.name} did not answer in time", status=504, code="upstream-timeout"
-            ) from None
+            raise UPSTREAM_TIMEOUT(f"{upstream.name} did not answer in time") from None
         except UpstreamUnreachable as exc:
             log.warning("upstream unreachable", upstream=upstream.name, request_id=request_id, error=str(exc))
-            raise Problem(
-                f"{upstream.name} is unreachable", status=502, code="upstream-unreachable"
-            ) from None
+            raise UPSTREAM_UNREACHABLE(f"{upstream.name} is unreachable") from None
         send = exchange.send
         try:
             out: Headers = []

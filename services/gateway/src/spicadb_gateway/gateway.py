@@ -23,6 +23,7 @@ import structlog
 from spicadb_kit.context import ServiceContext
 from spicadb_kit.errors import Problem
 from spicadb_kit.logs import get_logger
+from spicadb_kit.problems import INTERNAL, METHOD_NOT_ALLOWED, NOT_FOUND
 
 from .access import Access
 from .answers import decorating, send_problem
@@ -108,19 +109,17 @@ class Gateway:
             return  # the client left while sending its body: nobody to answer
         except Exception:
             log.exception("gateway error", path=path, method=method, request_id=request_id.decode())
-            failure = Problem("The gateway failed to handle this request.", status=500, code="internal")
+            failure = INTERNAL("The gateway failed to handle this request.")
             with contextlib.suppress(Exception):  # unless the answer had started already
                 await send_problem(send, failure, path, request_id, extra)
 
     def _route(self, path: str, method: str) -> Route:
         resolved = self.policy.resolve(path, method)
         if resolved is None:
-            raise Problem(f"no route for {path}", status=404, code="not-found")
+            raise NOT_FOUND(f"no route for {path}")
         if isinstance(resolved, NotAllowed):
-            raise Problem(
+            raise METHOD_NOT_ALLOWED(
                 f"{method} is not allowed on {path}",
-                status=405,
-                code="method-not-allowed",
                 headers={"Allow": ", ".join(resolved.allowed)},
                 allowed=list(resolved.allowed),
             )

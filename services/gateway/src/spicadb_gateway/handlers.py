@@ -23,11 +23,13 @@ from litestar.response import Redirect
 from spicadb_kit.errors import Problem
 from spicadb_kit.logs import get_logger
 from spicadb_kit.openapi import problem_responses
+from spicadb_kit.problems import BAD_REQUEST, METHOD_NOT_ALLOWED, NOT_FOUND
 from spicadb_kit.redirects import safe_next
 
 from .authn import Authenticator, insufficient_scope
 from .gateway import Gateway, normalise_path
 from .policy import NotAllowed
+from .problems import AUTH_UNREACHABLE, LOGIN_REFUSED, LOGIN_STATE
 from .sessions import LOGIN_STATE_SECONDS, OAuthError, SessionStore, csrf_token
 
 log = get_logger(__name__)
@@ -130,23 +132,15 @@ async def callback(
     assert sessions is not None
     assert gateway.authn is not None
     if not login_state:
-        raise Problem("the callback has no state", status=400, code="login-state")
+        raise LOGIN_STATE("the callback has no state")
     bound = request.cookies.get(gateway.settings.login_cookie_name)
     if not bound or not hmac.compare_digest(bound, login_state):
-        raise Problem(
-            "this login was not started by this browser: start again at /auth/login",
-            status=400,
-            code="login-state",
-        )
+        raise LOGIN_STATE("this login was not started by this browser: start again at /auth/login")
     pending = await SessionStore(sessions.pool).take_login(login_state)
     if pending is None:
-        raise Problem(
-            "unknown or expired login state: start again at /auth/login", status=400, code="login-state"
-        )
+        raise LOGIN_STATE("unknown or expired login state: start again at /auth/login")
     if error or not code:
-        raise Problem(
-            f"login refused: {error_description or error or 'no code'}", status=401, code="login-refused"
-        )
+        raise LOGIN_REFUSED(f"login refused: {error_description or error or 'no code'}")
     metadata = await sessions.endpoints.metadata()
     try:
         async with sessions.endpoints.client() as client:
@@ -159,9 +153,9 @@ async def callback(
                 )
             )
     except OAuthError as exc:
-        raise Problem(f"the code exchange failed: {exc.error}", status=401, code="login-refused") from exc
+        raise LOGIN_REFUSED(f"the code exchange failed: {exc.error}") from exc
     except httpx.HTTPError as exc:
-        raise Problem("the auth service is unreachable", status=502, code="auth-unreachable") from exc
+        raise AUTH_UNREACHABLE("the auth service is unreachable") from exc
     principal = await gateway.authn.verify(token["access_token"])
     session_id = await sessions.create(
         token,
@@ -240,9 +234,9 @@ async def ingress(
     authn = gateway.authn
     assert authn is not None
     if not gateway.settings.ingress_auth:
-        raise Problem("ingress auth sub-requests are not enabled here", status=404, code="not-found")
+        raise NOT_FOUND("ingress auth sub-requests are not enabled here")
     if satisfy not in ("all", "any"):
-        raise Problem("satisfy must be all or any", status=400, code="bad-request")
+        raise BAD_REQUEST("satisfy must be all or any")
     wanted = set(required or ())
     method = request.headers.get("x-original-method", "GET").upper()
     anonymous = False
@@ -252,9 +246,9 @@ async def ingress(
         path = normalise_path({"path": unquote(raw_path), "raw_path": raw_path.encode("latin-1")})
         resolved = gateway.policy.resolve(path, method)
         if resolved is None:
-            raise Problem(f"no route for {path}", status=404, code="not-found")
+            raise NOT_FOUND(f"no route for {path}")
         if isinstance(resolved, NotAllowed):
-            raise Problem(f"{method} is not allowed on {path}", status=405, code="method-not-allowed")
+            raise METHOD_NOT_ALLOWED(f"{method} is not allowed on {path}")
         anonymous = resolved.anonymous and not wanted
         wanted |= set(resolved.scopes)
     authorization = request.headers.get("authorization")

@@ -6,11 +6,11 @@ from __future__ import annotations
 import re
 import uuid
 
-from spicadb_kit.errors import Problem
 from spicadb_kit.runtime.serve import TrustedProxies
 
 from .asgi import Headers, Scope
 from .headers import HOP_BY_HOP, IDENTITY_HEADERS
+from .problems import BAD_PATH
 
 _SAFE_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
 
@@ -170,9 +170,9 @@ def normalise_path(scope: Scope) -> str:
     control characters."""
     path: str = scope["path"]
     if b"%" in (scope.get("raw_path") or b"") and any(ord(c) < 0x20 or ord(c) == 0x7F for c in path):
-        raise Problem("control characters are not accepted in paths", status=400, code="bad-path")
+        raise BAD_PATH("control characters are not accepted in paths")
     if "/." in path and _has_dot_segment(path):
-        raise Problem("paths with . or .. segments are not accepted", status=400, code="bad-path")
+        raise BAD_PATH("paths with . or .. segments are not accepted")
     if "//" in path:
         path = _DUPLICATE_SLASHES.sub("/", path)
         scope["path"] = path

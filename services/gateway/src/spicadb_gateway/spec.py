@@ -2,6 +2,7 @@ from spicadb_contracts.auth import TokenRevoked
 from spicadb_kit.spec import ConsumerDecl, GatewayRoute, Ordering, ServiceSpec
 
 from .config import GatewaySettings
+from .problems import CATALOGUE
 
 # The auth service's revocation events, on auth's stream. In no order: a revocation stands alone.
 REVOCATION_SUBJECT = TokenRevoked.subject()
@@ -32,4 +33,5 @@ SPEC = ServiceSpec(
     gateway_prefixes=("/auth/", "/openapi.json"),
     routes=ROUTES,
     description="The single entry point: route policy, token and session auth, streaming reverse proxy.",
+    problems=CATALOGUE,
 )
