@@ -163,9 +163,9 @@ def text(description: str) -> Schema:
     return Schema(type=OpenAPIType.STRING, description=description)
 
 
-def binary(description: str) -> Schema:
+def binary(description: str = "") -> Schema:
     """Raw bytes (a FITS file) as the body."""
-    return Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY, description=description)
+    return Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY, description=description or None)
 
 
 def _content(media_type: str) -> OpenAPIMediaType:
@@ -176,17 +176,26 @@ def _content(media_type: str) -> OpenAPIMediaType:
     return OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING) if text else binary)
 
 
+# the kit's request checks (NUL, deep JSON, a malformed form) answer a problem at 400 before any handler
+CHECKED = 400
+_PROBLEM = OpenAPIMediaType(schema=Reference(ref="#/components/schemas/ProblemDetails"))
+
+
 def _operation(
-    body: RequestBody | None, media_types: tuple[str, ...], errors: tuple[int, ...]
+    body: RequestBody | None, media_types: tuple[str, ...], errors: tuple[int, ...], checked: bool = False
 ) -> type[Operation]:
-    """An Operation that declares ``body`` as its request body, and documents these media types on its
-    success answer (the lowest 2xx) and on the ``errors`` statuses."""
+    """An Operation that declares ``body`` as its request body, documents these media types on its
+    success answer (the lowest 2xx) and on the ``errors`` statuses, and (``checked``) the kit's problem
+    beside the handler's own answer at 400."""
 
     @dataclass
     class DocumentedOperation(Operation):
         def __post_init__(self) -> None:
             if body is not None:
                 self.request_body = body
+            own = (self.responses or {}).get(str(CHECKED))
+            if checked and isinstance(own, OpenAPIResponse):
+                own.content = {**(own.content or {}), PROBLEM_MEDIA_TYPE: _PROBLEM}
             if not media_types:
                 return
             responses = self.responses = self.responses or {}
@@ -283,9 +292,12 @@ def document_errors(app: Litestar, spec: ServiceSpec) -> None:
             if not handler.include_in_schema:
                 continue
             defaults = problem_responses(*error_statuses(route, handler, spec))
-            handler.responses = {**defaults, **(handler.responses or {})}
+            own = handler.responses or {}
+            handler.responses = {**defaults, **own}
+            # a handler answering its 400 in another media type (OAuth 2's errors) gets the kit's beside it
+            checked = CHECKED in defaults and CHECKED in own and own[CHECKED].media_type != PROBLEM_MEDIA_TYPE
             body = handler.opt.get(REQUEST_BODY)
             media_types = tuple(handler.opt.get(MEDIA_TYPES) or ())
-            if body is not None or media_types:
+            if body is not None or media_types or checked:
                 errors = tuple(handler.opt.get(ERROR_MEDIA_TYPES) or ())
-                handler.operation_class = _operation(body, media_types, errors)
+                handler.operation_class = _operation(body, media_types, errors, checked)

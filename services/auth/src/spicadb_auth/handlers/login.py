@@ -16,6 +16,7 @@ from ..pages import PAGE_HEADERS
 from ..services.delegation import Delegation, DelegationFailed
 from ..services.login import LoginRefused, LoginService
 from .browser import Browser
+from .forms import SIGN_IN, SIGN_OUT
 from .oauth import ANONYMOUS
 
 
@@ -37,7 +38,7 @@ async def login_page(
 
 @post(
     "/login",
-    opt={**ANONYMOUS, **answers("text/html", errors=(401, 403, 429))},
+    opt={**ANONYMOUS, **answers("text/html", errors=(401, 403, 429)), **SIGN_IN},
     operation_id="loginSubmit",
     tags=["login"],
     status_code=303,
@@ -78,7 +79,7 @@ async def login_submit(
 
 @post(
     "/login/logout",
-    opt={**ANONYMOUS, **answers("text/html", errors=(403,))},
+    opt={**ANONYMOUS, **answers("text/html", errors=(403,)), **SIGN_OUT},
     operation_id="logout",
     tags=["login"],
     status_code=303,

@@ -27,6 +27,7 @@ from ..services.login import LoginRefused, LoginService
 from ..services.oauth import OAuthService
 from .browser import Browser
 from .deps import request_id
+from .forms import INTROSPECT, REVOKE, SIGN_IN, TOKEN
 from .problems import oauth_errors
 
 ANONYMOUS = {"anonymous": True}
@@ -125,7 +126,13 @@ async def authorize(
     return _authorization_answer(result)
 
 
-@post("/oauth/authorize", opt=LOGIN_PAGE, operation_id="authorizeSignIn", tags=["oauth"], status_code=302)
+@post(
+    "/oauth/authorize",
+    opt={**LOGIN_PAGE, **SIGN_IN},
+    operation_id="authorizeSignIn",
+    tags=["oauth"],
+    status_code=302,
+)
 async def authorize_sign_in(
     request: Request[Any, Any, Any],
     oauth: NamedDependency[OAuthService],
@@ -170,7 +177,7 @@ async def authorize_sign_in(
 
 @post(
     "/oauth/token",
-    opt=ANONYMOUS,
+    opt={**ANONYMOUS, **TOKEN},
     operation_id="token",
     tags=["oauth"],
     status_code=200,
@@ -189,7 +196,7 @@ async def token(
 
 @post(
     "/oauth/revoke",
-    opt=ANONYMOUS,
+    opt={**ANONYMOUS, **REVOKE},
     operation_id="revoke",
     tags=["oauth"],
     status_code=200,
@@ -208,7 +215,7 @@ async def revoke(
 
 @post(
     "/oauth/introspect",
-    opt=ANONYMOUS,
+    opt={**ANONYMOUS, **INTROSPECT},
     operation_id="introspect",
     tags=["oauth"],
     status_code=200,

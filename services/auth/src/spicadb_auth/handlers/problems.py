@@ -31,7 +31,8 @@ class OAuthErrorOut(msgspec.Struct, omit_defaults=True):
 
 
 OAUTH_WHY: dict[int, str] = {
-    400: "An OAuth 2 error: invalid_request, invalid_grant, unsupported_grant_type, invalid_scope, ...",
+    400: "An OAuth 2 error: invalid_request, invalid_grant, unsupported_grant_type, invalid_scope, ...; "
+    "a problem document when the request checks refuse the form before it is read (a NUL character)",
     401: "The client did not authenticate (invalid_client)",
     403: "The client may not do this (unauthorized_client, access_denied)",
 }
