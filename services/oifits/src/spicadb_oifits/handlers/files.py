@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -11,11 +10,11 @@ from uuid import UUID
 from litestar import Controller, Request, Response, get, head, post
 from litestar.di import NamedDependency
 from litestar.exceptions import InternalServerException
-from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Stream
 
 from spicadb_kit.auth import Principal, requires
+from spicadb_kit.openapi import binary, takes
 from spicadb_kit.pagination import DEFAULT_LIMIT, LINK_HEADER, CursorParameter, Limit, paged
 from spicadb_kit.responses import content_disposition
 
@@ -44,18 +43,11 @@ def _released(release: datetime | None) -> bool:
     return release is not None and release <= datetime.now(UTC)
 
 
-@dataclass
-class PushOperation(Operation):
-    """The push's OpenAPI operation: its body is the raw file (read as a stream, so no ``data`` parameter
-    tells litestar what it is)."""
-
-    def __post_init__(self) -> None:
-        binary = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY))
-        self.request_body = RequestBody(
-            content={"application/fits": binary, "application/octet-stream": binary},
-            description="the OIFITS file's bytes, streamed",
-            required=True,
-        )
+# the push's body is the raw file (read as a stream, so no ``data`` parameter tells litestar what it is)
+_FILE = binary()
+PUSH_BODY = takes(
+    {"application/fits": _FILE, "application/octet-stream": _FILE}, "the OIFITS file's bytes, streamed"
+)
 
 
 class FileController(Controller):
@@ -66,7 +58,7 @@ class FileController(Controller):
         "/files",
         guards=[requires("oifits:push")],
         operation_id="pushFile",
-        operation_class=PushOperation,
+        opt=PUSH_BODY,
         request_max_body_size=None,  # the service's own limit (max_file_bytes) applies while streaming
     )
     async def push(
