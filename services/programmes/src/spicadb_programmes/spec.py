@@ -3,6 +3,7 @@
 from spicadb_kit.spec import ConsumerDecl, GatewayRoute, ServiceSpec, StreamDecl
 
 from .config import ProgrammesSettings
+from .problems import CATALOGUE
 
 STREAM = StreamDecl.for_producer("programmes")
 
@@ -42,4 +43,5 @@ SPEC = ServiceSpec(
     ),
     description="Large programmes, proposals, work packages, targets, observing setups and requests; "
     "Aspro2 target lists; progress from the night logs.",
+    problems=CATALOGUE,
 )

@@ -9,7 +9,6 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from spicadb_kit.auth import requires
-from spicadb_kit.errors import Unprocessable
 from spicadb_kit.pagination import DEFAULT_LIMIT, LINK_HEADER, CursorParameter, Limit, paged
 
 from ..models import (
@@ -25,6 +24,7 @@ from ..models import (
     ProposalOut,
     TransitionIn,
 )
+from ..problems import USERNAME_MISMATCH
 from ..services.programmes import ProgrammeService
 from ..storage.programmes import ProgrammeKey
 
@@ -92,7 +92,7 @@ class ProgrammeController(Controller):
     ) -> list[MemberOut]:
         """Add a member or change their role (the PI only)."""
         if data.username != username:
-            raise Unprocessable("the body names another user than the path", code="username-mismatch")
+            raise USERNAME_MISMATCH("the body names another user than the path")
         return await programmes.put_member(code, data)
 
     @delete("/{code:str}/members/{username:str}", guards=WRITE, operation_id="removeMember", status_code=200)

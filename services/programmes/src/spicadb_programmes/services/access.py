@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import asyncpg
 
 from spicadb_kit.auth import Principal
-from spicadb_kit.errors import Forbidden, NotFound
 
 from ..domain import EDITOR_ROLES
+from ..problems import NOT_AN_EDITOR, NOT_THE_PI, PROGRAMME_NOT_FOUND
 from ..storage.programmes import MemberStore, ProgrammeStore
 
 
@@ -57,21 +57,19 @@ class Seen:
 
     def require_editor(self) -> None:
         if not (self.caller.admin or self.role in EDITOR_ROLES):
-            raise Forbidden(
-                f"only the PI and co-investigators of {self.code} change its contents", code="not-an-editor"
-            )
+            raise NOT_AN_EDITOR(f"only the PI and co-investigators of {self.code} change its contents")
 
     def require_pi(self) -> None:
         if not (self.caller.admin or self.role == "pi"):
-            raise Forbidden(f"only the PI of {self.code} or an admin may do this", code="not-the-pi")
+            raise NOT_THE_PI(f"only the PI of {self.code} or an admin may do this")
 
 
 async def see(conn: asyncpg.Connection, caller: Caller, code: str, *, lock: bool = False) -> Seen:
     """The programme if the caller may see it; NotFound otherwise (private programmes included)."""
     programme = await ProgrammeStore(conn).by_code(code, lock=lock)
     if programme is None:
-        raise NotFound(f"no programme {code}", code="programme-not-found")
+        raise PROGRAMME_NOT_FOUND(f"no programme {code}")
     role = await MemberStore(conn).role(programme["id"], caller.username)
     if not (caller.reads_all or programme["public"] or role is not None):
-        raise NotFound(f"no programme {code}", code="programme-not-found")
+        raise PROGRAMME_NOT_FOUND(f"no programme {code}")
     return Seen(programme, role, caller)

@@ -10,7 +10,7 @@ import asyncpg
 import msgspec
 
 from spicadb_kit.db import transaction
-from spicadb_kit.errors import Conflict, FieldError, NotFound, Unprocessable
+from spicadb_kit.errors import FieldError
 from spicadb_kit.events import Outbox
 from spicadb_kit.rows import row_to, rows_to
 
@@ -27,6 +27,17 @@ from ..models import (
     WorkPackageOut,
     WorkPackagePatch,
     WorkPackageProgress,
+)
+from ..problems import (
+    INVALID_CONFIGURATION,
+    REQUEST_EXISTS,
+    REQUEST_NOT_FOUND,
+    SETUP_EXISTS,
+    SETUP_IN_USE,
+    SETUP_NOT_FOUND,
+    TARGET_NOT_FOUND,
+    WORK_PACKAGE_EXISTS,
+    WORK_PACKAGE_NOT_FOUND,
 )
 from ..storage.programmes import SetupStore, WorkPackageStore
 from ..storage.requests import NightLogStore, RequestKey, RequestStore
@@ -64,7 +75,7 @@ class ObservingService:
             if not await WorkPackageStore(conn).insert(
                 wp_id, seen.id, data.code, data.title, data.description
             ):
-                raise Conflict(f"{code} has a work package {data.code} already", code="work-package-exists")
+                raise WORK_PACKAGE_EXISTS(f"{code} has a work package {data.code} already")
         return WorkPackageOut(
             id=wp_id, code=data.code, title=data.title, description=data.description, targets=0
         )
@@ -75,7 +86,7 @@ class ObservingService:
             seen = await see(conn, self.caller, code)
             seen.require_editor()
             if not await WorkPackageStore(conn).update(seen.id, wp, changes):
-                raise NotFound(f"{code} has no work package {wp}", code="work-package-not-found")
+                raise WORK_PACKAGE_NOT_FOUND(f"{code} has no work package {wp}")
             found = [r for r in await WorkPackageStore(conn).all(seen.id) if r["code"] == wp]
         return row_to(WorkPackageOut, found[0])
 
@@ -85,7 +96,7 @@ class ObservingService:
             seen = await see(conn, self.caller, code)
             seen.require_editor()
             if not await WorkPackageStore(conn).delete(seen.id, wp):
-                raise NotFound(f"{code} has no work package {wp}", code="work-package-not-found")
+                raise WORK_PACKAGE_NOT_FOUND(f"{code} has no work package {wp}")
 
     # setups ------------------------------------------------------------------------------------
 
@@ -98,8 +109,8 @@ class ObservingService:
         try:
             configuration = normalise_configuration(data.configuration)
         except ValueError as exc:
-            raise Unprocessable(
-                str(exc), code="invalid-configuration", errors=[FieldError("body.configuration", str(exc))]
+            raise INVALID_CONFIGURATION(
+                str(exc), errors=[FieldError("body.configuration", str(exc))]
             ) from exc
         row = {**msgspec.structs.asdict(data), "configuration": configuration, "id": uuid.uuid4()}
         async with transaction(self.pool) as conn:
@@ -107,7 +118,7 @@ class ObservingService:
             seen.require_editor()
             row["programme_id"] = seen.id
             if not await SetupStore(conn).insert(row):
-                raise Conflict(f"{code} has a setup {data.name} already", code="setup-exists")
+                raise SETUP_EXISTS(f"{code} has a setup {data.name} already")
             created = await SetupStore(conn).by_name(seen.id, data.name)
         return setup_out(created)
 
@@ -117,11 +128,9 @@ class ObservingService:
             seen.require_editor()
             setup = await SetupStore(conn).by_name(seen.id, name)
             if setup is None:
-                raise NotFound(f"{code} has no setup {name}", code="setup-not-found")
+                raise SETUP_NOT_FOUND(f"{code} has no setup {name}")
             if await SetupStore(conn).in_use(setup["id"]):
-                raise Conflict(
-                    f"setup {name} has observation requests: delete them first", code="setup-in-use"
-                )
+                raise SETUP_IN_USE(f"setup {name} has observation requests: delete them first")
             await SetupStore(conn).delete(seen.id, name)
 
     # requests ----------------------------------------------------------------------------------
@@ -140,14 +149,14 @@ class ObservingService:
             seen = await see(conn, self.caller, code)
             seen.require_editor()
             if await TargetStore(conn).get(seen.id, data.target_id) is None:
-                raise Unprocessable(f"{code} has no target {data.target_id}", code="target-not-found")
+                raise TARGET_NOT_FOUND(f"{code} has no target {data.target_id}", status=422)
             setup = await SetupStore(conn).by_name(seen.id, data.setup)
             if setup is None:
-                raise Unprocessable(f"{code} has no setup {data.setup}", code="setup-not-found")
+                raise SETUP_NOT_FOUND(f"{code} has no setup {data.setup}", status=422)
             if not await RequestStore(conn).insert(
                 request_id, seen.id, data.target_id, setup["id"], data.visits, data.priority
             ):
-                raise Conflict("this target already has a request with this setup", code="request-exists")
+                raise REQUEST_EXISTS("this target already has a request with this setup")
             # what was already observed counts at once
             await ProgressService(conn, self.outbox).recount([data.target_id], edited=[request_id])
             row = await RequestStore(conn).get(seen.id, request_id)
@@ -159,10 +168,10 @@ class ObservingService:
             seen = await see(conn, self.caller, code)
             seen.require_editor()
             if changes and not await RequestStore(conn).update(seen.id, request_id, changes):
-                raise NotFound(f"{code} has no request {request_id}", code="request-not-found")
+                raise REQUEST_NOT_FOUND(f"{code} has no request {request_id}")
             row = await RequestStore(conn).get(seen.id, request_id)
             if row is None:
-                raise NotFound(f"{code} has no request {request_id}", code="request-not-found")
+                raise REQUEST_NOT_FOUND(f"{code} has no request {request_id}")
             await ProgressService(conn, self.outbox).recount([row["target_id"]], edited=[request_id])
             row = await RequestStore(conn).get(seen.id, request_id)
         return request_out(row)
@@ -173,7 +182,7 @@ class ObservingService:
             seen.require_editor()
             target_id = await RequestStore(conn).delete(seen.id, request_id)
             if target_id is None:
-                raise NotFound(f"{code} has no request {request_id}", code="request-not-found")
+                raise REQUEST_NOT_FOUND(f"{code} has no request {request_id}")
             # the target's state and the totals change; the next progress event carries them
             await ProgressService(conn, self.outbox).recount([target_id])
 

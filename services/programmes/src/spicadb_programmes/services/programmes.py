@@ -19,7 +19,6 @@ from spicadb_contracts.programmes import (
     ProprietaryPeriodChanged,
 )
 from spicadb_kit.db import transaction
-from spicadb_kit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from spicadb_kit.events import Outbox
 from spicadb_kit.rows import row_to, rows_to
 
@@ -34,6 +33,18 @@ from ..models import (
     ProposalOut,
     TransitionIn,
     TransitionOut,
+)
+from ..problems import (
+    INVALID_TRANSITION,
+    MEMBER_NOT_FOUND,
+    NOT_ADMIN,
+    ONE_PI,
+    PI_NOT_A_MEMBER_ROLE,
+    PI_NOT_REMOVABLE,
+    PROGRAMME_EXISTS,
+    PROPOSAL_EXISTS,
+    PROPOSAL_NOT_FOUND,
+    TOO_MANY_MEMBERS,
 )
 from ..storage.programmes import MemberStore, ProgrammeKey, ProgrammeStore, ProposalStore
 from .access import Caller, Seen, see
@@ -52,17 +63,17 @@ class ProgrammeService:
     async def create(self, data: ProgrammeIn) -> ProgrammeOut:
         pi = data.pi or self.caller.username
         if pi != self.caller.username and not self.caller.admin:
-            raise Forbidden("only an admin creates a programme for another PI", code="not-admin")
+            raise NOT_ADMIN("only an admin creates a programme for another PI")
         members = {m.username: m.role for m in data.members if m.username != pi}
         if "pi" in members.values():
-            raise Unprocessable("a programme has one PI: name them in `pi`", code="one-pi")
+            raise ONE_PI("a programme has one PI: name them in `pi`")
         members[pi] = "pi"
         now = datetime.now(UTC)
         row = {**msgspec.structs.asdict(data), "id": uuid.uuid4(), "pi": pi, "status": "draft"}
         row.update(created_by=self.caller.username, created_at=now)
         async with transaction(self.pool) as conn:
             if not await ProgrammeStore(conn).insert(row):
-                raise Conflict(f"programme {data.code} exists already", code="programme-exists")
+                raise PROGRAMME_EXISTS(f"programme {data.code} exists already")
             for username, role in members.items():
                 await MemberStore(conn).put(row["id"], username, role, self.caller.username, now)
             event = ProgrammeCreated(
@@ -171,15 +182,13 @@ class ProgrammeService:
             seen = await see(conn, self.caller, code, lock=True)
             seen.require_pi()
             if member.role == "pi" or member.username == seen.programme["pi"]:
-                raise Unprocessable(
-                    "the PI's role is not changed through the members list", code="pi-not-a-member-role"
-                )
+                raise PI_NOT_A_MEMBER_ROLE("the PI's role is not changed through the members list")
             before = await MemberStore(conn).role(seen.id, member.username)
             if before == member.role:
                 return await self._members_out(conn, seen)
             if before is None and len(await self._members_out(conn, seen)) >= MEMBERS:
                 # membership_changed carries them all (spicadb_contracts.bounds)
-                raise Unprocessable(f"a programme has at most {MEMBERS} members", code="too-many-members")
+                raise TOO_MANY_MEMBERS(f"a programme has at most {MEMBERS} members")
             await MemberStore(conn).put(
                 seen.id, member.username, member.role, self.caller.username, datetime.now(UTC)
             )
@@ -190,9 +199,9 @@ class ProgrammeService:
             seen = await see(conn, self.caller, code, lock=True)
             seen.require_pi()
             if username == seen.programme["pi"]:
-                raise Unprocessable("the PI cannot be removed from their programme", code="pi-not-removable")
+                raise PI_NOT_REMOVABLE("the PI cannot be removed from their programme")
             if not await MemberStore(conn).remove(seen.id, username):
-                raise NotFound(f"{username} is not a member of {code}", code="member-not-found")
+                raise MEMBER_NOT_FOUND(f"{username} is not a member of {code}")
             return await self._membership_changed(conn, seen)
 
     async def _membership_changed(self, conn: asyncpg.Connection, seen: Seen) -> list[MemberOut]:
@@ -220,7 +229,7 @@ class ProgrammeService:
             row = {**msgspec.structs.asdict(data), "id": uuid.uuid4(), "programme_id": seen.id}
             row.update(created_by=self.caller.username, created_at=now)
             if not await ProposalStore(conn).insert(row):
-                raise Conflict(f"{code} has a proposal for {data.period} already", code="proposal-exists")
+                raise PROPOSAL_EXISTS(f"{code} has a proposal for {data.period} already")
             return await self._proposal_out(conn, seen, data.period)
 
     async def proposals(self, code: str) -> list[ProposalOut]:
@@ -241,20 +250,17 @@ class ProgrammeService:
             seen = await see(conn, self.caller, code, lock=True)
             proposal = await ProposalStore(conn).get(seen.id, period, lock=True)
             if proposal is None:
-                raise NotFound(f"{code} has no proposal for {period}", code="proposal-not-found")
+                raise PROPOSAL_NOT_FOUND(f"{code} has no proposal for {period}")
             current = proposal["status"]
             if move.to not in TRANSITIONS[current]:
                 allowed = ", ".join(TRANSITIONS[current]) or "none: it is final"
-                raise Conflict(
+                raise INVALID_TRANSITION(
                     f"a proposal {current} cannot become {move.to} (from {current}: {allowed})",
-                    code="invalid-transition",
                     status_from=current,
                     allowed=list(TRANSITIONS[current]),
                 )
             if move.to in COMMITTEE_TRANSITIONS and not self.caller.admin:
-                raise Forbidden(
-                    f"'{move.to}' is a decision of the time allocation committee (admin)", code="not-admin"
-                )
+                raise NOT_ADMIN(f"'{move.to}' is a decision of the time allocation committee (admin)")
             seen.require_pi()
             await ProposalStore(conn).set_status(
                 proposal["id"], current, move.to, self.caller.username, now, move.comment
@@ -281,7 +287,7 @@ class ProgrammeService:
     async def _proposal_out(self, conn: asyncpg.Connection, seen: Seen, period: str) -> ProposalOut:
         row = await ProposalStore(conn).get(seen.id, period)
         if row is None:
-            raise NotFound(f"{seen.code} has no proposal for {period}", code="proposal-not-found")
+            raise PROPOSAL_NOT_FOUND(f"{seen.code} has no proposal for {period}")
         return _proposal(seen.code, row, await ProposalStore(conn).history([row["id"]]))
 
 

@@ -15,9 +15,10 @@ import numpy as np
 from spicadb_contracts.programmes import TargetChanged, TargetsImported, TargetSnapshot
 from spicadb_kit.bulk import collector_paused
 from spicadb_kit.db import transaction
-from spicadb_kit.errors import Conflict, FieldError, NotFound, Problem, Unprocessable
+from spicadb_kit.errors import FieldError, Problem
 from spicadb_kit.events import Outbox
 from spicadb_kit.pagination import keyset
+from spicadb_kit.problems import VALIDATION
 
 from .. import sky
 from ..config import ProgrammesSettings
@@ -31,6 +32,15 @@ from ..models import (
     TargetOut,
     TargetPage,
     TargetPatch,
+)
+from ..problems import (
+    DUPLICATE_TARGET,
+    EMPTY_TARGET_LIST,
+    INVALID_TARGET,
+    INVALID_TARGET_LIST,
+    TARGET_NOT_FOUND,
+    TOO_MANY_TARGETS,
+    WORK_PACKAGE_NOT_FOUND,
 )
 from ..storage.columns import TargetColumnStore
 from ..storage.exports import ExportStore
@@ -114,19 +124,17 @@ def _valid_target(values: dict[str, Any]) -> TargetIn:
     except msgspec.ValidationError as exc:
         message, _, path = str(exc).partition(" - at `$.")
         field = path.rstrip("`").split(".")[0].split("[")[0] or "body"
-        raise Unprocessable(
+        raise INVALID_TARGET(
             f"{field}: {message}",
-            code="invalid-target",
             errors=[FieldError(field=f"body.{field}", message=message)],
         ) from exc
 
 
-def row_problem(errors: list[RowError], total_rows: int, what: str, **extensions: Any) -> Unprocessable:
+def row_problem(errors: list[RowError], total_rows: int, what: str, **extensions: Any) -> Problem:
     listed = [FieldError(field=f"rows[{e.row}].{e.column}".rstrip("."), message=e.message) for e in errors]
     rows = len({e.row for e in errors})
-    return Unprocessable(
+    return INVALID_TARGET_LIST(
         f"{what}: {rows} of {total_rows} rows have errors; nothing was imported",
-        code="invalid-target-list",
         errors=listed[:MAX_LISTED_ERRORS],
         error_count=len(errors),
         rows_with_errors=rows,
@@ -182,7 +190,7 @@ class TargetService:
             seen = await see(conn, self.caller, code)
             row = await TargetStore(conn).get(seen.id, target_id)
         if row is None:
-            raise NotFound(f"{code} has no target {target_id}", code="target-not-found")
+            raise TARGET_NOT_FOUND(f"{code} has no target {target_id}")
         return target_out(row)
 
     async def create(self, code: str, target: TargetIn) -> TargetOut:
@@ -197,7 +205,7 @@ class TargetService:
             seen.require_editor()
             row = await TargetStore(conn).get(seen.id, target_id, lock=True)
             if row is None:
-                raise NotFound(f"{code} has no target {target_id}", code="target-not-found")
+                raise TARGET_NOT_FOUND(f"{code} has no target {target_id}")
             merged = {
                 **{f: row[f] for f in FIELDS if row[f] is not None},
                 "work_package": row["work_package"],
@@ -207,9 +215,7 @@ class TargetService:
             columns = {k: v for k, v in changes.items() if k != "work_package"}
             if "name" in changes:
                 if await TargetStore(conn).name_taken(seen.id, name_key(target.name), other_than=target_id):
-                    raise Conflict(
-                        f"{code} has a target named {target.name} already", code="duplicate-target"
-                    )
+                    raise DUPLICATE_TARGET(f"{code} has a target named {target.name} already")
                 columns["name_key"] = name_key(target.name)
             if "work_package" in changes:
                 columns["work_package_id"] = await self._work_package_id(conn, seen, target.work_package)
@@ -224,7 +230,7 @@ class TargetService:
             seen = await see(conn, self.caller, code, lock=True)
             seen.require_editor()
             if not await TargetStore(conn).delete(seen.id, target_id):
-                raise NotFound(f"{code} has no target {target_id}", code="target-not-found")
+                raise TARGET_NOT_FOUND(f"{code} has no target {target_id}")
             await self._changed(conn, seen, target_id, "deleted", None, datetime.now(UTC))
 
     async def _work_package_id(self, conn: asyncpg.Connection, seen: Seen, wp: str | None) -> UUID | None:
@@ -232,7 +238,7 @@ class TargetService:
             return None
         found = (await WorkPackageStore(conn).ids_by_code(seen.id)).get(wp)
         if found is None:
-            raise Unprocessable(f"{seen.code} has no work package {wp}", code="work-package-not-found")
+            raise WORK_PACKAGE_NOT_FOUND(f"{seen.code} has no work package {wp}", status=422)
         return found
 
     async def _changed(
@@ -274,7 +280,7 @@ class TargetService:
                     parsed.errors, len(parsed.targets) + len({e.row for e in parsed.errors}), "target list"
                 )
             if not parsed.targets:
-                raise Unprocessable("the target list has no rows", code="empty-target-list")
+                raise EMPTY_TARGET_LIST("the target list has no rows")
             if work_package is not None:
                 parsed.targets = [
                     t if t.work_package else msgspec.structs.replace(t, work_package=work_package)
@@ -309,10 +315,8 @@ class TargetService:
         """All or nothing: every row valid, no refused duplicate within the list or with the programme's
         targets (see :func:`judge_duplicates`); ``listed``: the list they were read from (its columns)."""
         if len(targets) > self.settings.import_max_targets:
-            raise Problem(
+            raise TOO_MANY_TARGETS(
                 f"{len(targets)} targets in one import; the limit is {self.settings.import_max_targets}",
-                status=413,
-                code="too-many-targets",
             )
         now = datetime.now(UTC)
         import_id = uuid.uuid4()
@@ -332,7 +336,7 @@ class TargetService:
                     self.settings.duplicate_radius_arcsec,
                 )
                 if duplicates and single:
-                    raise Conflict(_duplicate_message(duplicates[0]), code="duplicate-target")
+                    raise DUPLICATE_TARGET(_duplicate_message(duplicates[0]))
                 pairs, errors, skipped = judge_duplicates(duplicates, targets, policy)
                 if errors:
                     raise row_problem(
@@ -390,9 +394,7 @@ class TargetService:
         known = await WorkPackageStore(conn).ids_by_code(seen.id)
         missing = sorted({t.work_package for t in targets if t.work_package and t.work_package not in known})
         if missing and not create:
-            raise Unprocessable(
-                f"{seen.code} has no work package {missing[0]}", code="work-package-not-found"
-            )
+            raise WORK_PACKAGE_NOT_FOUND(f"{seen.code} has no work package {missing[0]}", status=422)
         for wp in missing:
             known[wp] = uuid.uuid4()
             title = (titles or {}).get(wp, wp)
@@ -527,10 +529,8 @@ def property_value(name: str, value: Any, datatype: str | None) -> Any:
             return value.strip().lower() in ("true", "t", "1")
     except ValueError:
         pass
-    raise Problem(
+    raise VALIDATION(
         f"prop.{name}={value!r}: the column {name} holds {datatype} values",
-        status=400,
-        code="validation",
         errors=[FieldError(f"query.prop.{name}", f"expected a {datatype} value")],
     )
 

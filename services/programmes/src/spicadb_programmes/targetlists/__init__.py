@@ -7,6 +7,7 @@ the file); the rows without errors come back as :class:`TargetIn` in file order.
 from __future__ import annotations
 
 from spicadb_kit.bulk import collector_paused
+from spicadb_kit.problems import UNSUPPORTED_MEDIA_TYPE
 
 from .common import ExportContext, ParsedList, RowError, TargetListError
 from .csvlist import iter_csv, parse_csv, write_csv
@@ -69,9 +70,7 @@ def parse_target_list(body: bytes, content_type: str | None) -> ParsedList:
         raise TargetListError(
             f"Cannot read a target list sent as {media!r}: send a VOTable (application/x-votable+xml), "
             "CSV (text/csv), JSON (application/json) or a FITS table (application/fits).",
-            status=415,
-            code="unsupported-media-type",
-            title="Unsupported target list format",
+            kind=UNSUPPORTED_MEDIA_TYPE,
         )
     if not body or body.isspace():  # as `not body.strip()`, without copying the body
         raise TargetListError("The target list is empty.")
