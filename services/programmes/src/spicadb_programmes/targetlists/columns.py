@@ -190,6 +190,7 @@ def numbers(values: Any) -> list[float | None]:
     return out
 
 
+_TEXT_CELLS = frozenset({str, type(None)})
 _INT_TYPES = {"short", "int", "long", "unsignedByte"}
 _FLOAT_TYPES = {"float", "double"}
 
@@ -208,6 +209,8 @@ def typed(values: Any, datatype: str) -> list[Any]:
         if kind in "iub":
             return out  # type: ignore[no-any-return]
         values = out
+    if set(map(type, values)) <= _TEXT_CELLS:  # a text column (the common case): no test per cell
+        return [None if v is None else (v.strip() or None) for v in values]
     result: list[Any] = []
     for v in values:
         if isinstance(v, bytes):
@@ -399,6 +402,11 @@ def _property_rows(
     if not properties:
         return [{} for _ in range(n)]
     for name, values in properties:
+        kinds = set(map(type, values))
+        if str not in kinds:
+            continue
+        if kinds <= _TEXT_CELLS and max(map(len, filter(None, values)), default=0) <= PROPERTY_TEXT:
+            continue  # decided in C
         long = [i for i, v in enumerate(values) if type(v) is str and len(v) > PROPERTY_TEXT]
         errors.extend((i, name, f"at most {PROPERTY_TEXT} characters") for i in long)
     names = [name for name, _ in properties]
