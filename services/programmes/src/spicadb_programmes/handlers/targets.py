@@ -15,9 +15,10 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Stream
 
 from spicadb_kit.auth import requires
-from spicadb_kit.errors import FieldError, Problem
+from spicadb_kit.errors import FieldError
 from spicadb_kit.openapi import answers
 from spicadb_kit.pagination import DEFAULT_LIMIT, LINK_HEADER, CursorParameter, Limit, paged
+from spicadb_kit.problems import VALIDATION
 from spicadb_kit.responses import content_disposition
 
 from ..models import ImportReport, TargetIn, TargetOut, TargetPage, TargetPatch
@@ -55,10 +56,8 @@ def magnitude_ranges(values: list[str]) -> list[tuple[str, float | None, float |
                 raise ValueError
             ranges.append((band.lower(), float(low) if low else None, float(high) if high else None))
         except ValueError:
-            raise Problem(
+            raise VALIDATION(
                 f"mag={value!r}: write BAND:MIN:MAX with BAND one of V R I J H K (e.g. V:4:8, K::6)",
-                status=400,
-                code="validation",
                 errors=[FieldError("query.mag", "expected BAND:MIN:MAX")],
             ) from None
     return ranges
@@ -69,10 +68,8 @@ def property_filters(request: Request[Any, Any, Any]) -> list[tuple[str, Any]]:
     found = [(key[5:], value) for key, value in request.query_params.items() if key.startswith("prop.")]
     for name, _ in found:
         if not name or len(name) > 128:
-            raise Problem(
+            raise VALIDATION(
                 "prop.NAME=value: NAME is the name of a column of the programme's lists",
-                status=400,
-                code="validation",
                 errors=[FieldError(f"query.prop.{name}", "a column name of at most 128 characters")],
             )
     return found
@@ -112,10 +109,8 @@ class TargetQuery:
             search=q,
         )
         if observable_on and not FIRST_NIGHT <= observable_on <= LAST_NIGHT:
-            raise Problem(
+            raise VALIDATION(
                 f"observable_on={observable_on}: a night from {FIRST_NIGHT} to {LAST_NIGHT}",
-                status=400,
-                code="validation",
                 errors=[FieldError("query.observable_on", f"a night from {FIRST_NIGHT} to {LAST_NIGHT}")],
             )
         seen = Observability(observable_on, min_altitude, min_hours) if observable_on else None
