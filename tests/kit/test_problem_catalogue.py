@@ -137,15 +137,9 @@ def test_a_catalogue_refuses_one_slug_declared_twice_differently() -> None:
     assert set(KIT) <= set(Catalogue([]))
 
 
-def test_a_problem_of_before_the_catalogue_answers_as_before() -> None:
-    class Legacy(Problem):
-        status = 422
-        code = "legacy"
-        title = "Legacy title"
-
-    assert Legacy("x").document().title == "Legacy title"
-    assert Legacy("x", status=415, code="other").document().title == "Legacy title"
-    assert Problem("x", status=409, code="clash").document().title == "Conflict"
+def test_a_problem_takes_no_bare_code() -> None:
+    with pytest.raises(TypeError, match="catalogue"):
+        Problem("x", code="clash")
 
 
 def test_one_type_has_one_title_across_the_services() -> None:

@@ -8,10 +8,13 @@ import asyncpg
 
 from spicadb_contracts.probe import PingRecorded
 from spicadb_kit.db import transaction
-from spicadb_kit.errors import Conflict, NotFound
+from spicadb_kit.errors import NotFound
 from spicadb_kit.events import Outbox
+from spicadb_kit.problems import ProblemType
 
 from .storage import PingStore
+
+PING_EXISTS = ProblemType.http(409, "ping-exists", "A ping of this id exists already")
 
 
 class PingService:
@@ -23,7 +26,7 @@ class PingService:
         event = PingRecorded(ping_id=ping_id, sequence=sequence, recorded_at=datetime.now(UTC), note=note)
         async with transaction(self.pool) as conn:
             if not await PingStore(conn).insert(ping_id, sequence, note, event.recorded_at):
-                raise Conflict(f"ping {ping_id} exists already", code="ping-exists")
+                raise PING_EXISTS(f"ping {ping_id} exists already")
             await self.outbox.add(conn, event, aggregate_id=ping_id)
         return event
 

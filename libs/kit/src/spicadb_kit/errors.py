@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from http import HTTPStatus
 from typing import Any
 
 import asyncpg
@@ -85,46 +84,23 @@ class Problem(Exception):
     catalogue: raise the type (``raise NOT_FOUND("no granule 12")``), which makes one of these."""
 
     kind: ProblemType = BAD_REQUEST
-    # the title of a subclass still declaring ``code``/``status``/``title`` (see __init_subclass__)
-    _legacy_title: str | None = None
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        # a subclass of before the catalogue (``status = 422``, ``code = "..."``, ``title = "..."``):
-        # its attributes make its kind, and the properties below stay the one way to read them
-        super().__init_subclass__(**kwargs)
-        legacy = {name: cls.__dict__[name] for name in ("status", "code", "title") if name in cls.__dict__}
-        if not legacy or any(isinstance(value, property) for value in legacy.values()):
-            return
-        for name in legacy:
-            delattr(cls, name)
-        status = int(legacy.get("status", cls.kind.status))
-        cls._legacy_title = legacy.get("title")
-        title = cls._legacy_title or HTTPStatus(status).phrase
-        cls.kind = ProblemType(str(legacy.get("code", cls.kind.slug)), title, status, "")
 
     def __init__(
         self,
         detail: str,
         *,
         kind: ProblemType | None = None,
-        status: int | None = None,
-        code: str | None = None,
-        title: str | None = None,
         errors: list[FieldError] | None = None,
         headers: dict[str, str] | None = None,
         **extensions: Any,
     ) -> None:
+        if extensions.keys() & {"type", "code", "title", "status"}:
+            # the type, its title and status are the catalogue's: a bare code is no longer taken
+            raise TypeError(f"a problem's type comes from its catalogue, not from {sorted(extensions)}")
         super().__init__(detail)
         self.detail = detail
         if kind is not None:
             self.kind = kind
-        if code is not None or status is not None:
-            # a type not in any catalogue yet (a service still raising bare strings): as before the
-            # catalogue, its title is the status's reason phrase unless given
-            status = status or self.kind.status
-            code = code or self.kind.slug
-            title = title or self._legacy_title or HTTPStatus(status).phrase
-            self.kind = ProblemType(code, title, status, "")
         self.errors = errors
         self.headers = headers or {}
         self.extensions = extensions or None
