@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import asyncpg
+import asyncpg  # untyped: each answer is annotated where a query returns it
 
 from spicadb_kit.pagination import Cursor
 from spicadb_kit.sql import Where
@@ -16,7 +16,7 @@ PROGRAMME_COLUMNS = (
 )
 
 
-class ProgrammeKey(Cursor):
+class ProgrammeKey(Cursor, frozen=True):
     """The programmes listing's keyset (ORDER BY code)."""
 
     code: str
@@ -27,7 +27,7 @@ class ProgrammeStore:
         self.conn = conn
 
     async def insert(self, row: dict[str, Any]) -> bool:
-        status = await self.conn.execute(
+        status: str = await self.conn.execute(
             "INSERT INTO programme (id, code, title, kind, pi, description, status, public,"
             " proprietary_months, created_by, created_at, updated_at)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) ON CONFLICT (code) DO NOTHING",
@@ -77,12 +77,13 @@ class ProgrammeStore:
         if search:
             where.add("(p.code ILIKE {0} OR p.title ILIKE {0})", f"%{search}%")
         where.after(["p.code"], after.values() if after else None)
-        return await self.conn.fetch(
+        rows: list[asyncpg.Record] = await self.conn.fetch(
             f"SELECT {', '.join('p.' + c.strip() for c in PROGRAMME_COLUMNS.split(','))}, m.role AS my_role"
             " FROM programme p LEFT JOIN member m ON m.programme_id = p.id AND m.username = $1"
             f" WHERE {where.clause()} ORDER BY p.code LIMIT {int(limit)}",
             *where.args,
         )
+        return rows
 
 
 class MemberStore:
@@ -90,16 +91,18 @@ class MemberStore:
         self.conn = conn
 
     async def role(self, programme_id: UUID, username: str) -> str | None:
-        return await self.conn.fetchval(
+        role: str | None = await self.conn.fetchval(
             "SELECT role FROM member WHERE programme_id = $1 AND username = $2", programme_id, username
         )
+        return role
 
     async def all(self, programme_id: UUID) -> list[asyncpg.Record]:
-        return await self.conn.fetch(
+        rows: list[asyncpg.Record] = await self.conn.fetch(
             "SELECT username, role, added_by, added_at FROM member WHERE programme_id = $1"
             " ORDER BY role <> 'pi', username",
             programme_id,
         )
+        return rows
 
     async def put(self, programme_id: UUID, username: str, role: str, by: str, at: datetime) -> None:
         await self.conn.execute(
@@ -113,7 +116,7 @@ class MemberStore:
         )
 
     async def remove(self, programme_id: UUID, username: str) -> bool:
-        status = await self.conn.execute(
+        status: str = await self.conn.execute(
             "DELETE FROM member WHERE programme_id = $1 AND username = $2", programme_id, username
         )
         return status.endswith("1")
@@ -124,7 +127,7 @@ class ProposalStore:
         self.conn = conn
 
     async def insert(self, row: dict[str, Any]) -> bool:
-        status = await self.conn.execute(
+        status: str = await self.conn.execute(
             "INSERT INTO proposal (id, programme_id, period, title, abstract, requested_hours, status,"
             " created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, 'draft', $7, $8)"
             " ON CONFLICT (programme_id, period) DO NOTHING",
@@ -148,9 +151,10 @@ class ProposalStore:
         )
 
     async def of_programme(self, programme_id: UUID) -> list[asyncpg.Record]:
-        return await self.conn.fetch(
+        rows: list[asyncpg.Record] = await self.conn.fetch(
             "SELECT * FROM proposal WHERE programme_id = $1 ORDER BY period", programme_id
         )
+        return rows
 
     async def set_status(
         self, proposal_id: UUID, from_status: str, to_status: str, by: str, at: datetime, comment: str
@@ -168,11 +172,12 @@ class ProposalStore:
         )
 
     async def history(self, proposal_ids: Sequence[UUID]) -> list[asyncpg.Record]:
-        return await self.conn.fetch(
+        rows: list[asyncpg.Record] = await self.conn.fetch(
             "SELECT proposal_id, from_status, to_status, changed_by, changed_at, comment"
             " FROM proposal_transition WHERE proposal_id = ANY($1) ORDER BY id",
             list(proposal_ids),
         )
+        return rows
 
 
 class WorkPackageStore:
@@ -180,7 +185,7 @@ class WorkPackageStore:
         self.conn = conn
 
     async def insert(self, wp_id: UUID, programme_id: UUID, code: str, title: str, description: str) -> bool:
-        status = await self.conn.execute(
+        status: str = await self.conn.execute(
             "INSERT INTO work_package (id, programme_id, code, title, description) VALUES ($1, $2, $3, $4, $5)"
             " ON CONFLICT (programme_id, code) DO NOTHING",
             wp_id,
@@ -192,12 +197,13 @@ class WorkPackageStore:
         return status.endswith("1")
 
     async def all(self, programme_id: UUID) -> list[asyncpg.Record]:
-        return await self.conn.fetch(
+        rows: list[asyncpg.Record] = await self.conn.fetch(
             "SELECT w.id, w.code, w.title, w.description,"
             " (SELECT count(*) FROM target t WHERE t.work_package_id = w.id) AS targets"
             " FROM work_package w WHERE w.programme_id = $1 ORDER BY w.code",
             programme_id,
         )
+        return rows
 
     async def ids_by_code(self, programme_id: UUID) -> dict[str, UUID]:
         rows = await self.conn.fetch(
@@ -213,7 +219,7 @@ class WorkPackageStore:
                 )
             )
         assignments = ", ".join(f"{column} = ${i}" for i, column in enumerate(changes, start=3))
-        status = await self.conn.execute(
+        status: str = await self.conn.execute(
             f"UPDATE work_package SET {assignments} WHERE programme_id = $1 AND code = $2",
             programme_id,
             code,
@@ -222,7 +228,7 @@ class WorkPackageStore:
         return status.endswith("1")
 
     async def delete(self, programme_id: UUID, code: str) -> bool:
-        status = await self.conn.execute(
+        status: str = await self.conn.execute(
             "DELETE FROM work_package WHERE programme_id = $1 AND code = $2", programme_id, code
         )
         return status.endswith("1")
@@ -233,7 +239,7 @@ class SetupStore:
         self.conn = conn
 
     async def insert(self, row: dict[str, Any]) -> bool:
-        status = await self.conn.execute(
+        status: str = await self.conn.execute(
             "INSERT INTO setup (id, programme_id, name, instrument, mode, configuration, calibrators_per_visit,"
             " calibrator_notes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (programme_id, name) DO NOTHING",
             row["id"],
@@ -248,9 +254,10 @@ class SetupStore:
         return status.endswith("1")
 
     async def all(self, programme_id: UUID) -> list[asyncpg.Record]:
-        return await self.conn.fetch(
+        rows: list[asyncpg.Record] = await self.conn.fetch(
             "SELECT * FROM setup WHERE programme_id = $1 ORDER BY name", programme_id
         )
+        return rows
 
     async def by_name(self, programme_id: UUID, name: str) -> asyncpg.Record | None:
         return await self.conn.fetchrow(
@@ -258,7 +265,7 @@ class SetupStore:
         )
 
     async def delete(self, programme_id: UUID, name: str) -> bool:
-        status = await self.conn.execute(
+        status: str = await self.conn.execute(
             "DELETE FROM setup WHERE programme_id = $1 AND name = $2", programme_id, name
         )
         return status.endswith("1")

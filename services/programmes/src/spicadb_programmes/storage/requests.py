@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-import asyncpg
+import asyncpg  # untyped: each answer is annotated where a query returns it
 
 from spicadb_kit.pagination import Cursor
 from spicadb_kit.sql import Where
@@ -17,7 +17,7 @@ SELECT = (
 )
 
 
-class RequestKey(Cursor):
+class RequestKey(Cursor, frozen=True):
     """The requests listing's keyset (ORDER BY id)."""
 
     id: UUID
@@ -36,7 +36,7 @@ class RequestStore:
         visits: int,
         priority: int,
     ) -> bool:
-        status = await self.conn.execute(
+        status: str = await self.conn.execute(
             "INSERT INTO request (id, programme_id, target_id, setup_id, visits, priority)"
             " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (target_id, setup_id) DO NOTHING",
             request_id,
@@ -59,13 +59,14 @@ class RequestStore:
         where = Where(programme_id, conditions=["r.programme_id = $1"])
         where.when("r.target_id = {}", target_id)
         where.after(["r.id"], after.values() if after else None)
-        return await self.conn.fetch(
+        rows: list[asyncpg.Record] = await self.conn.fetch(
             f"{SELECT} WHERE {where.clause()} ORDER BY r.id LIMIT {int(limit)}", *where.args
         )
+        return rows
 
     async def update(self, programme_id: UUID, request_id: UUID, changes: dict[str, Any]) -> bool:
         assignments = ", ".join(f"{column} = ${i}" for i, column in enumerate(changes, start=3))
-        status = await self.conn.execute(
+        status: str = await self.conn.execute(
             f"UPDATE request SET {assignments} WHERE programme_id = $1 AND id = $2",
             programme_id,
             request_id,
@@ -74,11 +75,12 @@ class RequestStore:
         return status.endswith("1")
 
     async def delete(self, programme_id: UUID, request_id: UUID) -> UUID | None:
-        return await self.conn.fetchval(
+        target_id: UUID | None = await self.conn.fetchval(
             "DELETE FROM request WHERE programme_id = $1 AND id = $2 RETURNING target_id",
             programme_id,
             request_id,
         )
+        return target_id
 
 
 class NightLogStore:
@@ -202,11 +204,14 @@ class NightLogStore:
         return await self.requests([r["id"] for r in changed]) if changed else []
 
     async def requests(self, request_ids: Sequence[UUID]) -> list[asyncpg.Record]:
-        return await self.conn.fetch(f"{SELECT} WHERE r.id = ANY($1::uuid[])", list(request_ids))
+        rows: list[asyncpg.Record] = await self.conn.fetch(
+            f"{SELECT} WHERE r.id = ANY($1::uuid[])", list(request_ids)
+        )
+        return rows
 
     async def totals(self, programme_id: UUID) -> list[asyncpg.Record]:
         """Sums over the requests of a programme, per work package (code None: no work package)."""
-        return await self.conn.fetch(
+        rows: list[asyncpg.Record] = await self.conn.fetch(
             "SELECT w.code AS work_package, count(*) AS requests, sum(r.visits) AS requested,"
             " sum(r.planned) AS planned, sum(r.observed) AS observed, sum(least(r.good, r.visits)) AS good,"
             " count(*) FILTER (WHERE r.good < r.visits) AS open"
@@ -214,3 +219,4 @@ class NightLogStore:
             " WHERE r.programme_id = $1 GROUP BY w.code ORDER BY w.code NULLS LAST",
             programme_id,
         )
+        return rows
