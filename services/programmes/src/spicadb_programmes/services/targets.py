@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, date, datetime
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, TypeVar
 from uuid import UUID
 
 import asyncpg
@@ -19,6 +20,7 @@ from spicadb_kit.errors import FieldError, Problem
 from spicadb_kit.events import Outbox
 from spicadb_kit.pagination import keyset
 from spicadb_kit.problems import VALIDATION
+from spicadb_kit.rows import row_to, rows_to
 
 from .. import sky
 from ..config import ProgrammesSettings
@@ -79,25 +81,47 @@ class Observability(msgspec.Struct, frozen=True):
     min_hours: float = 1.0
 
 
+T = TypeVar("T")
 _MAGNITUDES = dict[str, Photometry]
 _DIAMETERS = list[Diameter]
 
 
-def target_out(row: asyncpg.Record) -> TargetOut:
-    values = {f: row[f] for f in FIELDS if row[f] is not None}
+def target_out(row: Mapping[str, Any]) -> TargetOut:
+    """A stored target (storage.targets.SELECT's columns are TargetOut's fields)."""
+    try:
+        return row_to(TargetOut, row)
+    except msgspec.ValidationError:
+        return _stored_before_the_rules(row)
+
+
+def targets_out(rows: Sequence[Mapping[str, Any]]) -> list[TargetOut]:
+    """Stored targets, in their order (as :func:`target_out`)."""
+    try:
+        return rows_to(TargetOut, rows)
+    except msgspec.ValidationError:
+        return [target_out(row) for row in rows]
+
+
+async def _batches(rows: AsyncIterator[T], size: int = 2000) -> AsyncIterator[list[T]]:
+    """``rows`` in lists of ``size``: converted a list at a time, an export's records are not all held."""
+    batch: list[T] = []
+    async for row in rows:
+        batch.append(row)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _stored_before_the_rules(row: Mapping[str, Any]) -> TargetOut:
+    """A target stored before the rules were what they are now, as it is: it is read without checks
+    (the rules name what breaks them when it is changed, see _valid_target)."""
+    values = {f: row[f] for f in TargetOut.__struct_fields__ if f in row and row[f] is not None}
     # jsonb comes back as dicts: the structs they were
-    if values.get("magnitudes"):
-        values["magnitudes"] = msgspec.convert(values["magnitudes"], _MAGNITUDES)
-    if values.get("diameters"):
-        values["diameters"] = msgspec.convert(values["diameters"], _DIAMETERS)
-    return TargetOut(
-        **values,
-        work_package=row["work_package"],
-        id=row["id"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        progress=row["progress"],
-    )
+    values["magnitudes"] = msgspec.convert(values.get("magnitudes", {}), _MAGNITUDES)
+    values["diameters"] = msgspec.convert(values.get("diameters", []), _DIAMETERS)
+    return TargetOut(**values)
 
 
 def snapshot(target_id: UUID, target: TargetIn) -> TargetSnapshot:
@@ -223,6 +247,7 @@ class TargetService:
                 await TargetStore(conn).update(target_id, columns, now)
                 await self._changed(conn, seen, target_id, "updated", snapshot(target_id, target), now)
             updated = await TargetStore(conn).get(seen.id, target_id)
+        assert updated is not None  # locked above, in this transaction
         return target_out(updated)
 
     async def delete(self, code: str, target_id: UUID) -> None:
@@ -449,7 +474,7 @@ class TargetService:
                 seen.id, flt, sort=sort, descending=descending, after=after, limit=limit + 1
             )
         rows, following = keyset(rows, limit, lambda r: TargetKey(sort, r["sort_value"], r["id"]))
-        return TargetPage(items=[target_out(r) for r in rows], next=following)
+        return TargetPage(items=targets_out(rows), next=following)
 
     async def columns(self, code: str) -> list[TargetColumnOut]:
         """The columns of the programme's target lists, in the order they first came."""
@@ -503,7 +528,11 @@ class TargetService:
                     "SELECT DISTINCT configuration FROM setup WHERE programme_id = $1 ORDER BY 1", seen.id
                 )
             ]
-            targets = [target_out(row) async for row in TargetStore(conn).stream(seen.id, flt)]
+            targets = [
+                t
+                async for rows in _batches(TargetStore(conn).stream(seen.id, flt))
+                for t in targets_out(rows)
+            ]
             extras = ExportStore(conn)
             columns = await extras.columns(seen.id)
             requests = await extras.requests(seen.id)

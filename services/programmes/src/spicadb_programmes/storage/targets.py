@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import asyncpg
+import asyncpg  # untyped: each answer is annotated where a query returns it
 
 from spicadb_kit.pagination import Cursor, bad_cursor
 from spicadb_kit.sql import Where
@@ -91,7 +91,7 @@ class TargetFilter:
         return where
 
 
-class TargetKey(Cursor):
+class TargetKey(Cursor, frozen=True):
     """The targets listing's keyset: the sort, its value (a name key, degrees or a magnitude, which
     is infinite for the targets without one, a creation time) and the id."""
 
@@ -128,9 +128,10 @@ class TargetStore:
         )
 
     async def rows(self, target_ids: Sequence[UUID]) -> list[asyncpg.Record]:
-        return await self.conn.fetch(
+        rows: list[asyncpg.Record] = await self.conn.fetch(
             f"{SELECT} WHERE t.id = ANY($1::uuid[]) ORDER BY t.name_key", list(target_ids)
         )
+        return rows
 
     async def name_taken(self, programme_id: UUID, key: str, other_than: UUID | None = None) -> bool:
         return bool(
@@ -152,7 +153,7 @@ class TargetStore:
         )
 
     async def delete(self, programme_id: UUID, target_id: UUID) -> bool:
-        status = await self.conn.execute(
+        status: str = await self.conn.execute(
             "DELETE FROM target WHERE programme_id = $1 AND id = $2", programme_id, target_id
         )
         return status.endswith("1")
@@ -160,11 +161,12 @@ class TargetStore:
     async def positions(self, programme_id: UUID, flt: TargetFilter | None = None) -> list[asyncpg.Record]:
         """(id, name, ra, dec, epoch, pmra, pmdec) of the targets matching ``flt``."""
         where = (flt or TargetFilter()).where(programme_id)
-        return await self.conn.fetch(
+        rows: list[asyncpg.Record] = await self.conn.fetch(
             "SELECT t.id, t.name, t.ra, t.dec, t.epoch, t.pmra, t.pmdec FROM target t"
             f" LEFT JOIN work_package w ON w.id = t.work_package_id WHERE {where.clause()}",
             *where.args,
         )
+        return rows
 
     async def page(
         self,
@@ -183,11 +185,12 @@ class TargetStore:
         where = flt.where(programme_id)
         where.after([expression, "t.id"], (after.value, after.id) if after else None, descending=descending)
         direction = "DESC" if descending else "ASC"
-        return await self.conn.fetch(
+        rows: list[asyncpg.Record] = await self.conn.fetch(
             f"{SELECT.replace('SELECT ', f'SELECT {expression} AS sort_value, ', 1)}"
             f" WHERE {where.clause()} ORDER BY {expression} {direction}, t.id {direction} LIMIT {int(limit)}",
             *where.args,
         )
+        return rows
 
     async def stream(self, programme_id: UUID, flt: TargetFilter) -> AsyncIterator[asyncpg.Record]:
         """Every matching target by name, read with a server-side cursor (exports of 100,000 rows)."""
