@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from uuid import UUID
 
 from litestar import Controller, Request, Response, delete, get, patch, post
@@ -42,7 +42,7 @@ EXPORTS = {
     "json": ("application/json", "json"),
 }
 ExportFormat = Literal["votable", "spicadb", "csv", "json"]
-assert set(Sort.__args__) == set(SORTS)  # type: ignore[attr-defined]
+assert set(get_args(Sort)) == set(SORTS)
 
 
 def magnitude_ranges(values: list[str]) -> list[tuple[str, float | None, float | None]]:

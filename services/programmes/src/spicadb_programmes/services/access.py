@@ -10,6 +10,7 @@ scheduler, the log ingestion) read every programme.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from uuid import UUID
 
 import asyncpg
 
@@ -48,8 +49,9 @@ class Seen:
     caller: Caller
 
     @property
-    def id(self):  # type: ignore[no-untyped-def]
-        return self.programme["id"]
+    def id(self) -> UUID:
+        programme_id: UUID = self.programme["id"]  # asyncpg's Record is untyped: the uuid column
+        return programme_id
 
     @property
     def code(self) -> str:
