@@ -12,6 +12,7 @@ from pathlib import Path
 from uuid import UUID
 
 import msgspec
+from astropy.io import fits
 
 from spicadb_contracts.bounds import GRANULES
 from spicadb_contracts.oifits import IndexedGranule
@@ -81,10 +82,10 @@ def _beyond_bounds(granules: list[Granule]) -> list[Finding]:
     return findings
 
 
-def _plots(hdus: object, granules: list[Granule]) -> list[dict[str, bytes]]:
+def _plots(hdus: fits.HDUList, granules: list[Granule]) -> list[dict[str, bytes]]:
     from .quicklook import render  # matplotlib is imported on the first push, not at start
 
-    return render(hdus, granules)  # type: ignore[arg-type]
+    return render(hdus, granules)
 
 
 class Indexer:

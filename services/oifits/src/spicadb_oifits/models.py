@@ -125,7 +125,7 @@ class FileSummary(msgspec.Struct, frozen=True, kw_only=True):
     url: str
 
 
-class FilePage(Page[FileSummary], frozen=True):
+class FilePage(Page[FileSummary]):
     items: list[FileSummary]
 
 
@@ -142,5 +142,5 @@ class RejectionOut(msgspec.Struct, frozen=True, kw_only=True):
     last_pushed_at: datetime
 
 
-class RejectionPage(Page[RejectionOut], frozen=True):
+class RejectionPage(Page[RejectionOut]):
     items: list[RejectionOut]

@@ -312,7 +312,7 @@ class _Plot:
 
     def __init__(self, granule: Granule) -> None:
         self.figure = Figure(figsize=FIGSIZE, dpi=DPI)
-        FigureCanvasAgg(self.figure)
+        self.canvas = FigureCanvasAgg(self.figure)
         self.ax: Axes = self.figure.add_axes(AXES)
         # names are the file's text: a '$' must not start mathtext (a parse error would stop the indexing)
         title = f"{granule.target_name} · {granule.insname}\nnight of {granule.night.isoformat()}"
@@ -367,7 +367,8 @@ class _Plot:
 
     def png(self) -> bytes:
         buffer = io.BytesIO()
-        self.figure.canvas.print_png(buffer, metadata=PNG_METADATA)  # type: ignore[attr-defined]
+        # matplotlib's Agg canvas carries no annotations (savefig is typed but redraws with savefig's settings)
+        self.canvas.print_png(buffer, metadata=PNG_METADATA)  # type: ignore[no-untyped-call]
         return buffer.getvalue()
 
 

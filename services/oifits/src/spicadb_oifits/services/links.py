@@ -56,11 +56,10 @@ class Linker:
 
     async def _link_back(self, event: ObservationLogged) -> set[UUID]:
         raws = [raw_stem(r) for r in event.raw_files]
-        row = _copy(event)
         observation = ObservationRow(
             observation_id=str(event.observation_id),
             programme=event.programme,
-            target_key=row["target_key"],
+            target_key=name_key(event.target_name),
             ra=event.ra,
             dec=event.dec,
             mjd_start=event.mjd_start,

@@ -83,13 +83,13 @@ class PushService:
         self, body: AsyncIterator[bytes], declared: int | None, request: PushRequest
     ) -> tuple[FileOut, bool]:
         """The file's record, and whether this push created it (False: the same bytes were there)."""
-        if request.profile is None:
-            request = msgspec.structs.replace(request, profile=self.settings.default_profile)
         pushed = await self._push(body, declared, request)
         return await self.reader.file(pushed.file_id), pushed.created
 
     async def _push(self, body: AsyncIterator[bytes], declared: int | None, request: PushRequest) -> Pushed:
         _check(request)
+        profile = request.profile if request.profile is not None else self.settings.default_profile
+        request = msgspec.structs.replace(request, profile=profile)  # the report and the row say which
         limit = self.settings.max_file_bytes
         if declared is not None and declared > limit:
             raise _too_large(limit)
@@ -99,9 +99,7 @@ class PushService:
                 existing = await FileStore(conn).by_sha256(part.sha256)
             if existing is not None:
                 return Pushed(existing, False)
-            indexed = await self.indexer.index(
-                part.path, calib_level=request.calib_level, profile=request.profile
-            )
+            indexed = await self.indexer.index(part.path, calib_level=request.calib_level, profile=profile)
             if indexed.refused:
                 await self._reject(part, indexed, request)
             try:

@@ -31,14 +31,14 @@ GRANULE_COLUMNS = (
 _GRANULE_NAMES = tuple(c.strip() for c in GRANULE_COLUMNS.split(","))
 
 
-class FileKey(Cursor):
+class FileKey(Cursor, frozen=True):
     """The files listing's keyset (ORDER BY pushed_at DESC, id DESC)."""
 
     pushed_at: datetime
     id: UUID
 
 
-class RejectionKey(Cursor):
+class RejectionKey(Cursor, frozen=True):
     """The rejections listing's keyset (ORDER BY last_pushed_at DESC, id DESC)."""
 
     last_pushed_at: datetime
