@@ -38,7 +38,9 @@ def sidereal_times(mjd: np.ndarray) -> np.ndarray:
     if grid[-1] < last:
         grid = np.append(grid, last)
     lst = np.unwrap(chara.apparent_sidereal_time(grid))
-    return np.mod(np.interp(mjd, grid, lst), 2.0 * np.pi)
+    # numpy's stubs answer Any for arrays of an unnamed dtype: these are float64, as chara's
+    wrapped: np.ndarray = np.mod(np.interp(mjd, grid, lst), 2.0 * np.pi)
+    return wrapped
 
 
 class Baselines(NamedTuple):

@@ -11,6 +11,8 @@ from datetime import UTC, date, datetime
 from spicadb_astro import nights
 from spicadb_astro.names import name_key
 
+__all__ = ["name_key"]  # re-exported: the services compare names by the key this vocabulary uses
+
 # the sites whose nights this service keeps (a night is named by the local date at its start)
 SITES = ("CHARA",)
 

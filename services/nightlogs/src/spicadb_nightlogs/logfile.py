@@ -256,18 +256,21 @@ def _column(name: str) -> str | None:
     return ALIASES.get(re.sub(r"[\s\-]+", "_", name.strip().strip('"').strip()).upper())
 
 
+Day = date  # the type, under a name Night's field ``date`` does not hide in its class body
+
+
 @dataclass(frozen=True)
 class Night:
     """The night a log belongs to: its date and bounds as MJDs (local noon to local noon)."""
 
-    date: date
+    date: Day
     start_mjd: float
     end_mjd: float
     start: datetime
     end: datetime
 
     @classmethod
-    def of(cls, night: date) -> Night:
+    def of(cls, night: Day) -> Night:
         start, end = nights.night_bounds(night)
         return cls(night, nights.mjd(start), nights.mjd(end), start, end)
 

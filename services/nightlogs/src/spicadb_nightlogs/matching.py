@@ -178,7 +178,7 @@ class Matcher:
         assert line.ra is not None
         assert line.dec is not None
         point = _unit(np.array([line.ra]), np.array([line.dec]))[0]
-        found = self.tree.query_ball_point(point, self.chord)
+        found: list[int] = self.tree.query_ball_point(point, self.chord)  # scipy's tree has no types
         if not found:
             return None
         near = sorted(found, key=lambda i: float(np.sum((self.tree.data[i] - point) ** 2)))

@@ -12,6 +12,7 @@ their own), all of them to admins and robots.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import asyncpg
 
@@ -48,7 +49,7 @@ class Caller:
         return {r["code"] for r in rows}
 
 
-def site_night(site: str, night: str):  # type: ignore[no-untyped-def]
+def site_night(site: str, night: str) -> tuple[str, date]:
     """The (site, date) of a path; 404 for an unknown site or a date that is not in the calendar."""
     if site not in SITES:
         raise SITE_NOT_FOUND(f"no site {site!r}: the night logs know {', '.join(SITES)}")

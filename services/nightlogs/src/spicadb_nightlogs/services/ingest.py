@@ -110,6 +110,12 @@ def planned_of(plan: asyncpg.Record | None) -> list[Planned]:
     ]
 
 
+def _end(line: LogLine) -> float:
+    """The line's end, which parsing gives every line (the next start or the default exposure)."""
+    assert line.mjd_end is not None
+    return line.mjd_end
+
+
 def prepare(
     site: str, night: Night, parsed: ParsedLog, plan: list[Planned], named: list[Target], positioned: list[Target],
     radius_arcsec: float,
@@ -117,13 +123,14 @@ def prepare(
     """Match every line and compute its baselines (CPU work, run in a thread)."""
     matcher = Matcher(plan, _by_name(named), positioned, night_epoch(night), radius_arcsec)
     matches = matcher.match_all(parsed.lines)
-    placed = [i for i, m in enumerate(matches) if m.ra is not None and m.dec is not None]
+    where = [(i, m.ra, m.dec) for i, m in enumerate(matches) if m.ra is not None and m.dec is not None]
+    placed = [i for i, _, _ in where]
     computed = projected_baselines_many(
         [parsed.lines[i].stations for i in placed],
-        [matches[i].ra for i in placed],  # type: ignore[misc]
-        [matches[i].dec for i in placed],  # type: ignore[misc]
+        [ra for _, ra, _ in where],
+        [dec for _, _, dec in where],
         [parsed.lines[i].mjd_start for i in placed],
-        [parsed.lines[i].mjd_end for i in placed],  # type: ignore[misc]
+        [_end(parsed.lines[i]) for i in placed],
     )
     baselines: list[list[ProjectedBaseline]] = [[] for _ in parsed.lines]
     rows: list[list[list[float]]] = [[] for _ in parsed.lines]
@@ -251,7 +258,9 @@ class LogService:
                 )
             version = night_row["log_version"] + 1
             known = {r["id"]: r for r in await ObservationStore(conn).of_night(site, day)}
-            new_rows, rewritten, added, changed, events = [], [], [], [], []
+            new_rows, rewritten, events = [], [], []
+            added: list[UUID] = []
+            changed: list[UUID] = []
             present = set()
             for item in prepared:
                 present.add(item.id)

@@ -85,7 +85,10 @@ class ObservationService:
             ids = [*row["added"], *row["changed"], *row["withdrawn"]]
             summaries = await ObservationStore(conn).summaries(ids, *self._who)
             visible = {o.id: o for o in rows_to(ObservationSummary, summaries)}
-        pick = lambda column: [visible[i] for i in row[column] if i in visible]  # noqa: E731
+
+        def pick(column: str) -> list[ObservationSummary]:
+            return [visible[i] for i in row[column] if i in visible]
+
         return row_to(
             LogVersionOut,
             row,
@@ -119,7 +122,7 @@ class ObservationService:
     async def flag(self, observation_id: UUID, data: FlagIn) -> tuple[ObservationOut, bool]:
         """Set the quality level; (the observation, whether anything changed)."""
         now = datetime.now(UTC)
-        reasons = sorted(set(data.reasons))
+        reasons: list[str] = sorted(set(data.reasons))
         async with transaction(self.pool) as conn:
             store = ObservationStore(conn)
             row = await store.get(observation_id, *self._who, lock=True)

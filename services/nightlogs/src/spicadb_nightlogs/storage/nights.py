@@ -1,5 +1,6 @@
 """SQL of nights, plan versions and log versions; every method runs on the caller's connection
-(inside the domain service's transaction when it writes)."""
+(inside the domain service's transaction when it writes). asyncpg's ``fetch`` has no annotations: the rows
+of each query are typed where they are fetched."""
 
 from __future__ import annotations
 
@@ -66,13 +67,14 @@ class NightStore:
         where.when("n.night >= {}", first)
         where.when("n.night <= {}", last)
         where.after(["n.night", "n.site"], after.values() if after else None)
-        return await self.conn.fetch(
+        rows: list[asyncpg.Record] = await self.conn.fetch(
             'SELECT n.*, n.start_utc AS start, n.end_utc AS "end", (SELECT count(*) FROM observation o'
             " WHERE o.site = n.site AND o.night = n.night"
             f" AND o.withdrawn_in IS NULL) AS observations FROM night n WHERE {where.clause()}"
             f" ORDER BY n.night, n.site LIMIT {int(limit)}",
             *where.args,
         )
+        return rows
 
     async def count_observations(self, site: str, night: date) -> int:
         return int(
@@ -101,9 +103,10 @@ class PlanStore:
         )
 
     async def all(self, site: str, night: date) -> list[asyncpg.Record]:
-        return await self.conn.fetch(
+        rows: list[asyncpg.Record] = await self.conn.fetch(
             "SELECT * FROM plan_version WHERE site = $1 AND night = $2 ORDER BY version", site, night
         )
+        return rows
 
     async def latest(self, site: str, night: date) -> asyncpg.Record | None:
         return await self.conn.fetchrow(
@@ -173,8 +176,9 @@ class LogStore:
         )
 
     async def summaries(self, site: str, night: date) -> list[asyncpg.Record]:
-        return await self.conn.fetch(
+        rows: list[asyncpg.Record] = await self.conn.fetch(
             f"SELECT {LOG_SUMMARY} FROM log_version WHERE site = $1 AND night = $2 ORDER BY version",
             site,
             night,
         )
+        return rows

@@ -1,4 +1,5 @@
-"""SQL of observations, their flags, and the programme targets copy."""
+"""SQL of observations, their flags, and the programme targets copy. asyncpg's ``fetch`` has no
+annotations: the rows of each query are typed where they are fetched."""
 
 from __future__ import annotations
 
@@ -104,12 +105,13 @@ class ObservationStore:
     async def of_night(self, site: str, night: date) -> list[asyncpg.Record]:
         """Identity and content hash of every observation of the night ever logged (and the programme an
         admin gave it, which stands)."""
-        return await self.conn.fetch(
+        rows: list[asyncpg.Record] = await self.conn.fetch(
             "SELECT id, content_hash, withdrawn_in, programme, programme_assigned_by FROM observation"
             " WHERE site = $1 AND night = $2",
             site,
             night,
         )
+        return rows
 
     async def copy_new(self, rows: Sequence[tuple[Any, ...]]) -> None:
         if rows:
@@ -134,11 +136,12 @@ class ObservationStore:
     async def withdraw(self, ids: Sequence[UUID], version: int) -> list[asyncpg.Record]:
         if not ids:
             return []
-        return await self.conn.fetch(
+        rows: list[asyncpg.Record] = await self.conn.fetch(
             "UPDATE observation SET withdrawn_in = $2, log_version = $2 WHERE id = ANY($1::uuid[]) RETURNING *",
             list(ids),
             version,
         )
+        return rows
 
     async def get(
         self, observation_id: UUID, viewer: str | None, sees_all: bool, *, lock: bool = False
@@ -155,18 +158,19 @@ class ObservationStore:
     async def summaries(
         self, ids: Sequence[UUID], viewer: str | None, sees_all: bool
     ) -> list[asyncpg.Record]:
-        return await self.conn.fetch(
+        rows: list[asyncpg.Record] = await self.conn.fetch(
             f"SELECT {SUMMARY} FROM observation o WHERE {VISIBLE} AND o.id = ANY($3::uuid[])"
             " ORDER BY o.mjd_start, o.id",
             viewer,
             sees_all,
             list(ids),
         )
+        return rows
 
     async def of_night_visible(
         self, site: str, night: date, viewer: str | None, sees_all: bool
     ) -> list[asyncpg.Record]:
-        return await self.conn.fetch(
+        rows: list[asyncpg.Record] = await self.conn.fetch(
             f"SELECT {SUMMARY} FROM observation o WHERE {VISIBLE} AND o.site = $3 AND o.night = $4 AND o.withdrawn_in IS NULL"
             " ORDER BY o.mjd_start, o.id",
             viewer,
@@ -174,6 +178,7 @@ class ObservationStore:
             site,
             night,
         )
+        return rows
 
     async def listing(
         self,
@@ -196,29 +201,32 @@ class ObservationStore:
         where.when("o.level = {}", flt.level)
         where.when("o.kind = {}", flt.kind)
         where.after(["o.mjd_start", "o.id"], after.values() if after else None)
-        return await self.conn.fetch(
+        rows: list[asyncpg.Record] = await self.conn.fetch(
             f"SELECT {SUMMARY} FROM observation o WHERE {where.clause()}"
             f" ORDER BY o.mjd_start, o.id LIMIT {int(limit)}",
             *where.args,
         )
+        return rows
 
     async def rematchable(self) -> list[asyncpg.Record]:
         """Observations a change of the targets copy may match now: in the latest log of their night,
         matched to nothing or by position only (a name that names no target, or several)."""
-        return await self.conn.fetch(
+        rows: list[asyncpg.Record] = await self.conn.fetch(
             "SELECT id, site, night, target_name, ra, dec, target_id FROM observation"
             " WHERE withdrawn_in IS NULL AND matched_by IN ('none', 'position')"
         )
+        return rows
 
     async def rematchable_of_night(self, site: str, night: date, ids: Sequence[UUID]) -> list[asyncpg.Record]:
         """Those of ``ids`` that still are, read once the night is locked."""
-        return await self.conn.fetch(
+        rows: list[asyncpg.Record] = await self.conn.fetch(
             "SELECT * FROM observation WHERE site = $1 AND night = $2 AND id = ANY($3::uuid[])"
             " AND withdrawn_in IS NULL AND matched_by IN ('none', 'position')",
             site,
             night,
             list(ids),
         )
+        return rows
 
     async def set_match(self, observation_id: UUID, match: dict[str, Any]) -> asyncpg.Record:
         """A new match of an observation (with its place, baselines and content hash); its row after."""
@@ -264,11 +272,12 @@ class FlagStore:
         )
 
     async def history(self, observation_id: UUID) -> list[asyncpg.Record]:
-        return await self.conn.fetch(
+        rows: list[asyncpg.Record] = await self.conn.fetch(
             "SELECT level, previous_level, reasons, comment, flagged_by, flagged_at FROM observation_flag"
             " WHERE observation_id = $1 ORDER BY id",
             observation_id,
         )
+        return rows
 
 
 TARGET_COLUMNS = "target_id, programme_id, programme, name, name_key, ra, dec, epoch, pmra, pmdec"
@@ -286,12 +295,14 @@ class TargetStore:
         self.conn = conn
 
     async def by_names(self, keys: Sequence[str]) -> list[asyncpg.Record]:
-        return await self.conn.fetch(
+        rows: list[asyncpg.Record] = await self.conn.fetch(
             f"SELECT {TARGET_COLUMNS} FROM programme_target WHERE name_key = ANY($1::text[])", list(keys)
         )
+        return rows
 
     async def all(self) -> list[asyncpg.Record]:
-        return await self.conn.fetch(f"SELECT {TARGET_COLUMNS} FROM programme_target")
+        rows: list[asyncpg.Record] = await self.conn.fetch(f"SELECT {TARGET_COLUMNS} FROM programme_target")
+        return rows
 
     async def create(self, rows: Sequence[tuple[Any, ...]]) -> None:
         """Targets an import created: kept unless deleted already, never over a newer change."""
