@@ -814,6 +814,40 @@ def test_positions_half_an_arcsec_apart_are_duplicates_one_and_a_half_are_not() 
     ]
 
 
+def units_votable(version: str, ra_unit: str, pm_unit: str) -> bytes:
+    """Units as the SPICA science database and VizieR write them: sexagesimal, scaled, unparseable."""
+    return f"""<?xml version="1.0"?>
+<VOTABLE version="{version}"><RESOURCE><TABLE>
+<FIELD name="Star" datatype="char" arraysize="*" ucd="meta.id;meta.main"/>
+<FIELD name="RA" datatype="char" arraysize="*" unit="{ra_unit}" ucd="pos.eq.ra;meta.main"/>
+<FIELD name="DEC" datatype="char" arraysize="*" unit='d:m:s' ucd="pos.eq.dec;meta.main"/>
+<FIELD name="pmRA" datatype="double" unit="{pm_unit}" ucd="pos.pm;pos.eq.ra"/>
+<FIELD name="plx" datatype="double" unit="arcsec" ucd="pos.parallax.trig"/>
+<FIELD name="logg" datatype="double" unit="log(cm.s**-2)" ucd="phys.gravity"/>
+<FIELD name="Teff" datatype="double"
+  unit="K" ucd="phys.temperature.effective"/>
+<DATA><TABLEDATA>
+<TR><TD>a</TD><TD>01:02:03.5</TD><TD>-20:15:00</TD><TD>1.5</TD><TD>0.01</TD><TD>4.4</TD><TD>5800</TD></TR>
+</TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>""".encode()
+
+
+@pytest.mark.parametrize("version", ["1.3", "1.4"])
+def test_fast_reader_reads_units_as_astropy_does(version: str) -> None:
+    parsed = both_readers(units_votable(version, "h:m:s", "arcsec/yr"))
+    target = parsed.targets[0]
+    assert target.ra == pytest.approx(15.5145833, abs=1e-6)
+    assert target.pmra == pytest.approx(1500.0)
+    assert target.parallax == pytest.approx(10.0)
+    units = {c.name: c.unit for c in parsed.columns}
+    assert (units["logg"], units["DEC"], units["pmRA"]) == ("log(cm.s**-2)", "d:m:s", "arcsec/yr")
+    for body in (units_votable(version, "h:m:s", "km/s"), units_votable(version, "furlong", "mas/yr")):
+        with pytest.raises(TargetListError) as fast:
+            parse_votable(body)
+        with pytest.raises(TargetListError) as slow:
+            parse_votable(body, fast=False)
+        assert fast.value.detail == slow.value.detail
+
+
 def test_a_fast_star_at_two_epochs_is_one_star_after_proper_motion() -> None:
     # Barnard's star, Simbad (J2000) against a Gaia-like position at J2016
     pm = (-801.551, 10362.394)

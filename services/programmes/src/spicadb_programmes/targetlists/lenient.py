@@ -69,6 +69,18 @@ def field_units(body: bytes) -> dict[str, str]:
     return units
 
 
+def field_unit_texts(body: bytes) -> list[str | None]:
+    """The unit of each FIELD before the first DATA, in order, as an XML parser hands it (blanks as spaces)."""
+    units = []
+    for match in _FIELD.finditer(_header(body)):
+        unit = _attributes(match.group(1)).get("unit")
+        units.append(None if unit is None else unit.translate(_BLANKS))
+    return units
+
+
+_BLANKS = str.maketrans("\t\n\r", "   ")
+
+
 def even_rows(body: bytes, notices: list[ImportNotice]) -> bytes | None:
     """The document with every TABLEDATA row of its one table as wide as its FIELDs (short rows padded
     with empty cells, long rows cut), one notice per row changed; None when no row was."""

@@ -19,6 +19,7 @@ import astropy.units as u
 import numpy as np
 from astropy.io.votable import parse
 from astropy.io.votable.converters import Char, Double, Float, UnicodeChar
+from astropy.io.votable.util import version_compare
 
 from ..models import ImportNotice
 from . import lenient
@@ -105,6 +106,17 @@ def _scale(field: str, unit: Any, source: str) -> float:
     raise TargetListError(f"Column {source} has unit {text!r}; {field} must be in {target.to_string()}.")
 
 
+def _text_of(unit: Any) -> str | None:
+    return None if unit is None else str(unit)
+
+
+@functools.lru_cache(maxsize=512)
+def _astropy_unit(text: str, unit_format: str) -> Any:
+    """A FIELD's unit as astropy's VOTable reader makes it (parsed once per process: astropy builds a
+    "did you mean" for each unit it cannot parse, such as h:m:s, on every reading)."""
+    return u.Unit(text, format=unit_format, parse_strict="silent")
+
+
 def _position_units(field: str, unit: Any, source: str) -> tuple[bool, float]:
     """(sexagesimal strings are hours?, factor of numbers to degrees) for an RA/DEC column."""
     text = _unit_text(unit)
@@ -167,6 +179,7 @@ def _values(column: np.ma.MaskedArray) -> Any:
 _XML_SPACE = " \t\n\r"  # what astropy's parser strips off a cell's ends
 _DECLARED_ENCODING = re.compile(rb"""^(?:\xef\xbb\xbf)?<\?xml[^>]*?encoding\s*=\s*["']([^"']*)["']""")
 _NOT_XML = bytes(c for c in range(32) if chr(c) not in _XML_SPACE)  # controls XML refuses
+_UNIT_ATTRIBUTE = re.compile(rb"""(<FIELD\b[^>]*?)\s+unit\s*=\s*(?:"[^"]*"|'[^']*')""")
 _ENTITY = re.compile(r"&(?:(amp|lt|gt|quot|apos)|#([0-9]{1,7})|#x([0-9a-fA-F]{1,6}));|&")
 _NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
 
@@ -263,10 +276,14 @@ def _read_tabledata(body: bytes) -> tuple[Any, Any, int, Any] | None:
         return None
     if "\r" in content:  # XML line ends
         content = content.replace("\r\n", "\n").replace("\r", "\n")
+    # the FIELDs' units are read raw (lenient.field_unit_texts) and parsed where a field needs one:
+    # astropy parses each, building a "did you mean" for those it cannot (h:m:s, log(cm.s**-2)), about
+    # a third of the header's read (22 -> 15 ms, SPICA layout)
+    header, unit_fields = _UNIT_ATTRIBUTE.subn(rb"\1", body[:start])
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            document = parse(io.BytesIO(body[:start] + body[end:]), verify="ignore")
+            document = parse(io.BytesIO(header + body[end:]), verify="ignore")
     except Exception:
         return None  # astropy says what is wrong
     tables = list(document.iter_tables())
@@ -274,6 +291,8 @@ def _read_tabledata(body: bytes) -> tuple[Any, Any, int, Any] | None:
         return None
     table = tables[0]
     fields = table.fields
+    if unit_fields and len(lenient.field_unit_texts(body)) != len(fields):
+        return None  # FIELDs this reader cannot pair with their units: astropy reads them
     config = getattr(table, "_config", None)
     array = table.array
     if (
@@ -350,9 +369,20 @@ def parse_votable(body: bytes, *, fast: bool = True) -> ParsedList:
         if evened is not None:
             body = evened
             read = _read_tabledata(body) if fast else None
+    # the fast reader leaves the FIELDs' units to us (see _read_tabledata); astropy's readers parse them
+    raw_units = lenient.field_unit_texts(body) if read is not None else None
     if read is None:
         read = lenient.read_fits(body) or _read_astropy(body)
     document, table, nrows, column_values = read
+    unit_format = "vounit" if version_compare(document.version, "1.4") >= 0 else "cds"  # as astropy's
+
+    def unit_of(k: int) -> Any:
+        """FIELD k's unit as astropy reads it: a Unit, an UnrecognizedUnit, or None."""
+        field = table.fields[k]
+        if field.unit is not None or raw_units is None or raw_units[k] is None:
+            return field.unit
+        return _astropy_unit(raw_units[k], unit_format)
+
     coordinate_systems = list(document.iter_coosys())
     candidates: dict[str, list[tuple[bool, int]]] = {}
     unassigned: list[int] = []
@@ -393,7 +423,7 @@ def parse_votable(body: bytes, *, fast: bool = True) -> ParsedList:
                 values=values,
                 core=field if values is not None else None,
                 arraysize=f.arraysize,
-                unit=units.get(source, None if f.unit is None else str(f.unit)),
+                unit=units[source] if source in units else _text_of(unit_of(k)),
                 ucd=f.ucd,
                 utype=f.utype,
                 xtype=f.xtype,
@@ -408,7 +438,7 @@ def parse_votable(body: bytes, *, fast: bool = True) -> ParsedList:
             continue
         column = Column(source=source, field=field, values=scrub(values, source, notices))
         if field in ("ra", "dec"):
-            column.hours, column.scale = _position_units(field, f.unit, source)
+            column.hours, column.scale = _position_units(field, unit_of(k), source)
             coosys = None
             if f.ref:
                 coosys = next((c for c in coordinate_systems if f.ref == c.ID), None)
@@ -418,7 +448,7 @@ def parse_votable(body: bytes, *, fast: bool = True) -> ParsedList:
             if epoch is not None:
                 default_epoch = epoch
         else:
-            column.scale = _scale(field, f.unit, source)
+            column.scale = _scale(field, unit_of(k), source)
         columns.append(column)
     kept = keep_columns(nrows, sources, notices)
     columns += [
