@@ -1,26 +1,25 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 import asyncpg
+
+from spicadb_kit.rows import row_to, rows_to
 
 from ..models import Account
 
 _COLUMNS = "username, roles, name, email, origin, disabled_at, password_hash, created_at"
 
 
-def account_from(row: asyncpg.Record) -> Account:
-    return Account(
-        username=row["username"],
-        roles=tuple(row["roles"]),
-        name=row["name"],
-        email=row["email"],
-        origin=row["origin"],
-        disabled_at=row["disabled_at"],
-        password_hash=row["password_hash"],
-        created_at=row["created_at"],
-    )
+# the account's columns as the nested field ``account`` of a grant (the kit's rows helpers)
+AS_ACCOUNT = ", ".join(f'a.{c} AS "account.{c}"' for c in _COLUMNS.split(", "))
+
+
+def account_from(row: Mapping[str, Any]) -> Account:
+    """A row whose columns are named as Account's fields (others are not read)."""
+    return row_to(Account, row)
 
 
 class AccountStore:
@@ -34,7 +33,7 @@ class AccountStore:
 
     async def list(self) -> list[Account]:
         rows = await self.conn.fetch(f"SELECT {_COLUMNS} FROM account ORDER BY username")
-        return [account_from(r) for r in rows]
+        return rows_to(Account, rows)
 
     async def insert(self, account: Account) -> bool:
         status = await self.conn.execute(

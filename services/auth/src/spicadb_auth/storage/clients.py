@@ -1,26 +1,21 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 import asyncpg
+
+from spicadb_kit.rows import row_to, rows_to
 
 from ..models import Client
 
 _COLUMNS = "client_id, name, secret_hash, scopes, grant_types, redirect_uris, disabled_at, secret_rotated_at, created_at"
 
 
-def client_from(row: asyncpg.Record) -> Client:
-    return Client(
-        client_id=row["client_id"],
-        name=row["name"],
-        secret_hash=row["secret_hash"],
-        scopes=tuple(row["scopes"]),
-        grant_types=tuple(row["grant_types"]),
-        redirect_uris=tuple(row["redirect_uris"]),
-        disabled_at=row["disabled_at"],
-        secret_rotated_at=row["secret_rotated_at"],
-        created_at=row["created_at"],
-    )
+def client_from(row: Mapping[str, Any]) -> Client:
+    """A row of _COLUMNS (Client's fields)."""
+    return row_to(Client, row)
 
 
 class ClientStore:
@@ -40,9 +35,7 @@ class ClientStore:
         return client_from(row) if row else None
 
     async def list(self) -> list[Client]:
-        return [
-            client_from(r) for r in await self.conn.fetch(f"SELECT {_COLUMNS} FROM client ORDER BY client_id")
-        ]
+        return rows_to(Client, await self.conn.fetch(f"SELECT {_COLUMNS} FROM client ORDER BY client_id"))
 
     async def lock_bootstrap(self) -> None:
         """Serialise first starts between replicas (until the transaction ends)."""

@@ -8,10 +8,10 @@ from uuid import UUID
 
 import asyncpg
 
-from ..models import AuthorizationCode, RefreshToken
-from .accounts import account_from
+from spicadb_kit.rows import row_to
 
-_ACCOUNT = "a.username, a.roles, a.name, a.email, a.origin, a.disabled_at, a.password_hash, a.created_at"
+from ..models import AuthorizationCode, RefreshToken
+from .accounts import AS_ACCOUNT
 
 
 class GrantStore:
@@ -42,27 +42,14 @@ class GrantStore:
     ) -> tuple[AuthorizationCode, datetime | None] | None:
         """The code (locked until the transaction ends) and when it was used, if it was."""
         row = await self.conn.fetchrow(
-            f"SELECT c.*, {_ACCOUNT} FROM authorization_code c JOIN account a USING (username)"
+            f"SELECT c.*, {AS_ACCOUNT} FROM authorization_code c JOIN account a USING (username)"
             " WHERE c.code_hash = $1 AND c.client_id = $2 FOR UPDATE OF c",
             code_hash,
             client_id,
         )
         if row is None:
             return None
-        code = AuthorizationCode(
-            code_hash=row["code_hash"],
-            client_id=row["client_id"],
-            account=account_from(row),
-            scope=row["scope"],
-            auth_time=row["auth_time"],
-            expires_at=row["expires_at"],
-            redirect_uri=row["redirect_uri"],
-            code_challenge=row["code_challenge"],
-            code_challenge_method=row["code_challenge_method"],
-            nonce=row["nonce"],
-            family_id=row["family_id"],
-        )
-        return code, row["used_at"]
+        return row_to(AuthorizationCode, row), row["used_at"]
 
     async def mark_code_used(self, code_hash: str, family_id: UUID | None) -> None:
         await self.conn.execute(
@@ -103,23 +90,13 @@ class GrantStore:
     async def get_refresh(self, token_hash: str, *, for_update: bool = False) -> RefreshToken | None:
         lock = " FOR UPDATE OF r" if for_update else ""
         row = await self.conn.fetchrow(
-            f"SELECT r.*, {_ACCOUNT} FROM refresh_token r JOIN account a USING (username)"
+            f"SELECT r.*, {AS_ACCOUNT} FROM refresh_token r JOIN account a USING (username)"
             f" WHERE r.token_hash = $1{lock}",
             token_hash,
         )
         if row is None:
             return None
-        return RefreshToken(
-            token_hash=row["token_hash"],
-            family_id=row["family_id"],
-            client_id=row["client_id"],
-            account=account_from(row),
-            scope=row["scope"],
-            issued_at=row["issued_at"],
-            expires_at=row["expires_at"],
-            used_at=row["used_at"],
-            revoked_at=row["revoked_at"],
-        )
+        return row_to(RefreshToken, row)
 
     async def mark_refresh_used(self, token_hash: str) -> None:
         await self.conn.execute("UPDATE refresh_token SET used_at = now() WHERE token_hash = $1", token_hash)
