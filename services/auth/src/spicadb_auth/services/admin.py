@@ -279,13 +279,13 @@ class Changes:
         await ClientStore(self.conn).disable(client_id, at)
         # what it holds stops working too: refresh tokens, and access tokens still alive
         grants = GrantStore(self.conn)
-        for row in await grants.live_access_tokens(client_id=client_id):
+        for token in await grants.live_access_tokens(client_id=client_id):
             await self.revocations.access_token(
                 self.conn,
-                jti=row["jti"],
-                exp=int(row["expires_at"].timestamp()),
+                jti=token.jti,
+                exp=int(token.expires_at.timestamp()),
                 reason="client_disabled",
-                sub=row["subject"],
+                sub=token.subject,
                 client_id=client_id,
             )
         await grants.revoke_refresh_of_client(client_id)

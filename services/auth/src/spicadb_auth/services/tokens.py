@@ -64,14 +64,14 @@ class Revocations:
         store = GrantStore(conn)
         refreshed = await store.revoke_refresh_family(family_id)
         denied = 0
-        for row in await store.live_access_tokens(family_id=family_id):
+        for token in await store.live_access_tokens(family_id=family_id):
             denied += await self.access_token(
                 conn,
-                jti=row["jti"],
-                exp=int(row["expires_at"].timestamp()),
+                jti=token.jti,
+                exp=int(token.expires_at.timestamp()),
                 reason=reason,
-                sub=row["subject"],
-                client_id=row["client_id"],
+                sub=token.subject,
+                client_id=token.client_id,
             )
         log.warning(
             "grant revoked",
@@ -87,13 +87,13 @@ class Revocations:
         store = GrantStore(conn)
         await store.revoke_refresh_of_user(username)
         denied = 0
-        for row in await store.live_access_tokens(subject=username):
+        for token in await store.live_access_tokens(subject=username):
             denied += await self.access_token(
                 conn,
-                jti=row["jti"],
-                exp=int(row["expires_at"].timestamp()),
+                jti=token.jti,
+                exp=int(token.expires_at.timestamp()),
                 reason=reason,
-                sub=row["subject"],
-                client_id=row["client_id"],
+                sub=token.subject,
+                client_id=token.client_id,
             )
         return denied

@@ -7,11 +7,21 @@ from datetime import datetime
 from uuid import UUID
 
 import asyncpg
+import msgspec
 
-from spicadb_kit.rows import row_to
+from spicadb_kit.rows import row_to, rows_to
 
 from ..models import AuthorizationCode, RefreshToken
 from .accounts import AS_ACCOUNT
+
+
+class LiveAccessToken(msgspec.Struct, frozen=True):
+    """An access token still alive: what its revocation names."""
+
+    jti: str
+    expires_at: datetime
+    subject: str
+    client_id: str
 
 
 class GrantStore:
@@ -147,11 +157,12 @@ class GrantStore:
 
     async def live_access_tokens(
         self, *, family_id: UUID | None = None, subject: str | None = None, client_id: str | None = None
-    ) -> list[asyncpg.Record]:
+    ) -> list[LiveAccessToken]:
         """Unexpired, unrevoked access tokens of a grant, of a person or of a client."""
         if family_id is None and subject is None and client_id is None:
             raise ValueError("say whose tokens")
-        return list(
+        return rows_to(
+            LiveAccessToken,
             await self.conn.fetch(
                 "SELECT t.jti, t.expires_at, t.subject, t.client_id FROM access_token t"
                 " WHERE ($1::uuid IS NULL OR t.family_id = $1)"
@@ -163,7 +174,7 @@ class GrantStore:
                 family_id,
                 subject,
                 client_id,
-            )
+            ),
         )
 
     async def revoke_access(self, jti: str, expires_at: datetime, reason: str) -> bool:
