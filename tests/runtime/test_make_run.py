@@ -22,6 +22,8 @@ from spicadb_kit.spec import discover_services
 SUPPORT = Path(__file__).parent.parent / "support"
 # the kit's newest migration, whichever release this is
 KIT = version_tag(load_migrations("spicadb_kit.migrations", "kit"))
+# and the programmes service's newest one (each service adds migrations as it grows)
+PROGRAMMES = version_tag(load_migrations("spicadb_programmes.migrations", "programmes"))
 SPICADB = Path(sys.executable).parent / "spicadb"
 
 pytestmark = pytest.mark.slow
@@ -116,7 +118,7 @@ def test_run_starts_everything_prints_the_table_and_stops_cleanly(run: Run) -> N
     # every installed service is part of the platform, at its runtime-contract port
     programmes = httpx.get(f"{table['programmes']['url']}/health/ready")
     assert programmes.status_code == 200
-    assert programmes.json()["schema_version"] == f"{KIT} programmes:0001"
+    assert programmes.json()["schema_version"] == f"{KIT} {PROGRAMMES}"
     assert table["postgres"]["url"] == f"postgresql://spicadb@127.0.0.1:{run.env['SPICADB_PG_PORT']}/spicadb"
     pids = [int(entry["pid"]) for entry in table.values()]  # type: ignore[call-overload]
     assert all(alive(pid) for pid in pids)
