@@ -16,6 +16,7 @@ import warnings
 from typing import Any
 
 import astropy.units as u
+import astropy.units.cds  # noqa: F401  (VOTable 1.1-1.3 units; built here, not by the first list's import)
 import numpy as np
 from astropy.io.votable import parse
 from astropy.io.votable.converters import Char, Double, Float, UnicodeChar
