@@ -346,6 +346,7 @@ class TargetService:
         ids: list[UUID] = []
         created: dict[str, str] = {}  # work package code -> the title it was created with
         reading: asyncio.Future[ParsedList] | None = None
+        checking: asyncio.Future[tuple[ParsedList | None, list[Duplicate]]] | None = None
         try:
             async with transaction(self.pool) as conn:
                 seen = await see(conn, self.caller, code, lock=True)
@@ -378,6 +379,15 @@ class TargetService:
                     # to let go of the interpreter, the COPY's only one
                     if k + 1 < len(slices):
                         reading = asyncio.ensure_future(asyncio.to_thread(chunked.read_slice, *slices[k + 1]))
+                    else:  # the whole list checked while its last slice is COPYed
+                        checking = asyncio.ensure_future(
+                            asyncio.to_thread(
+                                _whole_list,
+                                parts,
+                                [tuple(r) for r in existing],
+                                self.settings.duplicate_radius_arcsec,
+                            )
+                        )
                     await TargetStore(conn).insert_many(
                         [
                             (tid, seen.id, wp_ids.get(t.work_package) if t.work_package else None,
@@ -385,28 +395,21 @@ class TargetService:
                             for tid, t in zip(part_ids, part.targets, strict=True)
                         ]
                     )  # fmt: skip
-                listed = chunked.merge(parts)
+                assert checking is not None
+                listed, duplicates = await checking
                 if (
                     listed is None
+                    or duplicates
                     or len(listed.targets) > self.settings.import_max_targets
                     or any(listed.work_package_titles.get(wp, wp) != title for wp, title in created.items())
                 ):
-                    raise _WholeList
-                duplicates = await asyncio.to_thread(
-                    find_duplicates,
-                    listed.targets,
-                    listed.rows,
-                    [tuple(r) for r in existing],
-                    self.settings.duplicate_radius_arcsec,
-                )
-                if duplicates:
                     raise _WholeList
                 await self._imported_events(conn, seen, import_id, ids, listed.targets, now, False)
         except (_WholeList, TargetListError, asyncpg.IntegrityConstraintViolationError):
             return None
         finally:
-            if reading is not None:  # a slice still being read when the import stopped
-                await asyncio.gather(reading, return_exceptions=True)
+            # a slice still being read, or the list checked, when the import stopped
+            await asyncio.gather(*(f for f in (reading, checking) if f is not None), return_exceptions=True)
         report = ImportReport(import_id, listed.format, len(ids), False, ids, sorted(created))
         report.ignored_columns = listed.ignored_columns
         report.properties = listed.properties
@@ -650,6 +653,16 @@ def property_value(name: str, value: Any, datatype: str | None) -> Any:
         f"prop.{name}={value!r}: the column {name} holds {datatype} values",
         errors=[FieldError(f"query.prop.{name}", f"expected a {datatype} value")],
     )
+
+
+def _whole_list(
+    parts: list[ParsedList], existing: list[tuple[Any, ...]], radius: float
+) -> tuple[ParsedList | None, list[Duplicate]]:
+    """The slices as the list read whole (None when they do not merge exactly) and its duplicates."""
+    listed = chunked.merge(parts)
+    if listed is None:
+        return None, []
+    return listed, find_duplicates(listed.targets, listed.rows, existing, radius)
 
 
 class _WholeList(Exception):
