@@ -348,6 +348,7 @@ def _per_key(
     out: list[tuple[tuple[str | None, ...], list[Any]]] = []
     for key, columns in by_key.items():
         main, error = _slot_columns(columns, n)
+        structs: list[Photometry | Diameter | None]
         if part == "magnitudes":
             structs = [
                 None if m is None and e is None else Photometry(m, e)
@@ -450,14 +451,14 @@ def _build_extras_by_cell(
                 entry[slot] = v
     rows: list[dict[str, Any]]
     if properties:
-        for name, values in properties:
-            for i, v in enumerate(values):
-                if type(v) is str and len(v) > PROPERTY_TEXT:
+        for name, kept in properties:
+            for i, cell in enumerate(kept):
+                if type(cell) is str and len(cell) > PROPERTY_TEXT:
                     errors.append((i, name, f"at most {PROPERTY_TEXT} characters"))
         names = [name for name, _ in properties]
         rows = [
             {k: v for k, v in zip(names, cells, strict=True) if v is not None}
-            for cells in zip(*(values for _, values in properties), strict=True)
+            for cells in zip(*(kept for _, kept in properties), strict=True)
         ]
     else:
         rows = [{} for _ in range(n)]

@@ -334,12 +334,12 @@ def _texts(column: Column, values: list[Any]) -> tuple[list[Any], list[tuple[int
     control = field in ONE_LINE and rules.has_control("".join(present))
     if not control and max(map(len, present), default=0) <= limit:
         return out, []
-    wrong = [
+    bad = [
         i
         for i, v in enumerate(out)
         if v is not None and (len(v) > limit or (control and rules.has_control(v)))
     ]
-    return out, _recheck(column, values, out, wrong)
+    return out, _recheck(column, values, out, bad)
 
 
 def _checked(column: Column) -> tuple[list[Any], list[tuple[int, str]]]:

@@ -127,14 +127,14 @@ def parse_csv(body: bytes) -> ParsedList:
     width = len(header)
     try:
         while True:
-            start = reader.line_num + skipped + 1  # the record's first line in the file
+            first = reader.line_num + skipped + 1  # the record's first line in the file
             try:
                 cells = next(reader)
             except StopIteration:
                 break
             if not any(c.strip() for c in cells):
                 continue
-            line = start
+            line = first
             row_numbers.append(line)
             if len(cells) > width and any(c.strip() for c in cells[width:]):
                 row_errors.append(
