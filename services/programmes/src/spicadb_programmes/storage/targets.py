@@ -68,7 +68,13 @@ class TargetFilter:
     def where(self, programme_id: UUID) -> Where:
         """The SQL conditions on ``t`` (target) of the programme's targets matching the filter."""
         where = Where(programme_id, conditions=["t.programme_id = $1"])
-        where.when("w.code = {}", self.work_package)
+        # the programme's own work package by its id: `w.code = $n` alone matched the code in every
+        # programme, and PostgreSQL's generic plan for it scanned the programme's targets (make bench:
+        # p99 102 ms on 100,000 targets; by id 0.6 ms)
+        where.when(
+            "t.work_package_id = (SELECT id FROM work_package WHERE programme_id = $1 AND code = {})",
+            self.work_package,
+        )
         where.when(
             "EXISTS (SELECT 1 FROM request r WHERE r.target_id = t.id AND r.priority = {})", self.priority
         )
