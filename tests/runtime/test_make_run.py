@@ -93,8 +93,16 @@ class Run:
         return output
 
     def kill(self) -> None:
+        """After a failed test: `spicadb stop` first (each service runs in a session of its own, so killing
+        the run's group alone left them running), then whatever still lives, by the pids in its table."""
+        pids = [int(entry["pid"]) for entry in self.endpoints().values() if entry.get("pid")]  # type: ignore[call-overload]
+        if (self.proc is not None and self.proc.poll() is None) or any(alive(pid) for pid in pids):
+            subprocess.run([str(SPICADB), "stop"], env=self.env, capture_output=True, timeout=90)
         if self.proc is not None and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
+        for pid in pids:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
 
 
 @pytest.fixture
