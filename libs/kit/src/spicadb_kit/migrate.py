@@ -17,6 +17,7 @@ from importlib import resources
 import asyncpg
 
 from .logs import get_logger
+from .published import PublishedTable, grant_reader, provision, publish
 from .spec import ServiceSpec
 
 __all__ = [
@@ -147,11 +148,16 @@ async def apply_migrations(
     role: str,
     migrations: Sequence[Migration],
     extensions: Sequence[str] = (),
+    publishes: Sequence[PublishedTable] = (),
+    reads_published: bool = False,
 ) -> str:
-    """Bring ``schema`` up to date (as the cluster's admin); returns the schema version tag."""
+    """Bring ``schema`` up to date (as the cluster's admin); returns the schema version tag. ``publishes``:
+    the tables the service publishes (schemas made before, declarations written after its migrations);
+    ``reads_published``: its role may read every published table."""
     await conn.execute("SELECT pg_advisory_lock(hashtext($1))", _LOCK)
     try:
         await _ensure_owner(conn, schema, role, extensions)
+        await provision(conn, role=role, tables=publishes)
         todo = pending(migrations, await applied_migrations(conn, schema))
         for migration in todo:
             async with conn.transaction():
@@ -173,6 +179,9 @@ async def apply_migrations(
                 version=migration.version,
                 name=migration.name,
             )
+        await publish(conn, owner=schema, tables=publishes)
+        if reads_published:
+            await grant_reader(conn, role)
     finally:
         await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", _LOCK)
     return version_tag(migrations)
@@ -187,6 +196,8 @@ async def migrate_service(conn: asyncpg.Connection, spec: ServiceSpec) -> str:
         role=spec.role,
         migrations=service_migrations(spec),
         extensions=spec.extensions,
+        publishes=spec.published,
+        reads_published=spec.reads_published,
     )
 
 

@@ -14,6 +14,7 @@ from importlib import import_module
 from importlib.metadata import entry_points
 
 from .problems import Catalogue
+from .published import PublishedTable
 from .settings import ServiceSettings
 
 __all__ = [
@@ -126,6 +127,11 @@ class ServiceSpec:
     # every problem type the service answers (its ``problems.CATALOGUE``, the kit's included), listed in
     # its OpenAPI document; None: not catalogued yet, the document says only that ``type`` is a URI
     problems: Catalogue | None = None
+    # tables it offers to readers outside it (the TAP service), created as views by its migrations in
+    # the ADQL schemas they name (spicadb_kit.published)
+    published: tuple[PublishedTable, ...] = ()
+    # whether it reads the published tables (its role may take spicadb_kit.published.READER_ROLE)
+    reads_published: bool = False
 
     @property
     def schema(self) -> str:

@@ -1,0 +1,217 @@
+"""Published views: the tables a service offers to readers outside it (the TAP service), declared once.
+
+A service that publishes declares its tables in its spec (``ServiceSpec.published``) and creates them as
+views in its own migrations, in the ADQL schema they are published under (``ivoa``, ``obsportal``,
+``spicadb``, ``catalogues``, ``tap_schema``). The PostgreSQL names are the ADQL names folded to lower case
+(``ivoa.ObsCore`` is the view ``ivoa.obscore``), so an ADQL query translated to SQL names them directly.
+
+:func:`provision` (run by the migration runner, as the cluster's admin) creates those schemas and lets the
+owner create in them before its migrations; afterwards :func:`publish` checks that every declared column
+exists, grants SELECT to the one role readers take (:data:`READER_ROLE`) and writes the declaration into
+the database itself, as a JSON comment on the view and on each column. :func:`read_catalogue` reads them
+back: a reader learns what is published (VOTable types, units, UCDs, utypes, descriptions) from the
+database alone, without importing the services that own the data.
+
+Views that hold data with rights filter their rows themselves, by the viewer the reader sets for its
+transaction (``spicadb_kit.rights.set_published_viewer``): a row a viewer may not see is not in the view,
+so neither a count nor a join can reveal it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Literal
+
+import asyncpg
+import msgspec
+
+__all__ = [
+    "READER_ROLE",
+    "PublishedColumn",
+    "PublishedKey",
+    "PublishedTable",
+    "PublishingError",
+    "provision",
+    "publish",
+    "read_catalogue",
+    "schemas",
+]
+
+# the role a reader of the published views takes for its queries (NOLOGIN: a reader's own role is
+# granted membership and switches to it with SET LOCAL ROLE)
+READER_ROLE = "spicadb_published_reader"
+# the mark that tells a published declaration from any other comment
+_MARK = "spicadb.published"
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+# VOTable datatypes (TAP 1.1's TAP_SCHEMA.columns.datatype holds these, not ADQL names)
+VOTableType = Literal[
+    "boolean", "unsignedByte", "short", "int", "long", "float", "double", "char", "unicodeChar"
+]
+
+
+class PublishingError(RuntimeError):
+    """A declaration and the database disagree (a declared view or column is missing)."""
+
+
+class PublishedColumn(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One column of a published table, as TAP_SCHEMA.columns and VODataService describe it."""
+
+    name: str
+    datatype: VOTableType
+    description: str = ""
+    unit: str | None = None
+    ucd: str | None = None
+    utype: str | None = None
+    # "*" for a string of any length, "2" for a fixed array ...
+    arraysize: str | None = None
+    # DALI: "timestamp", "point", "circle", "polygon", or "adql:REGION" (an STC-S string)
+    xtype: str | None = None
+    # in the default columns of a client's table view
+    principal: bool = False
+    # an index serves conditions on it
+    indexed: bool = False
+    # defined by a standard (ObsCore's columns)
+    std: bool = False
+
+
+class PublishedKey(msgspec.Struct, frozen=True, omit_defaults=True):
+    """A foreign key between published tables (TAP_SCHEMA.keys and key_columns)."""
+
+    columns: tuple[str, ...]
+    # "schema.Table", as declared
+    target: str
+    target_columns: tuple[str, ...]
+    description: str = ""
+
+
+class PublishedTable(msgspec.Struct, frozen=True, omit_defaults=True):
+    """A published table: ``schema.name`` as readers write it in ADQL; the view is its lower case."""
+
+    schema: str
+    name: str
+    description: str
+    columns: tuple[PublishedColumn, ...]
+    utype: str | None = None
+    # "view" or "table", as TAP_SCHEMA.tables.table_type
+    table_type: str = "view"
+    keys: tuple[PublishedKey, ...] = ()
+    # the owning service (filled when published)
+    owner: str = ""
+
+    @property
+    def qualified(self) -> str:
+        """``schema.Name`` as readers write it."""
+        return f"{self.schema}.{self.name}"
+
+    @property
+    def relation(self) -> str:
+        """The PostgreSQL relation, quoted: ``"ivoa"."obscore"``."""
+        return f'"{_identifier(self.schema.lower())}"."{_identifier(self.name.lower())}"'
+
+
+def _identifier(name: str) -> str:
+    if not _IDENTIFIER.match(name):
+        raise PublishingError(f"{name!r} is not a plain lower-case SQL identifier")
+    return name
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def schemas(tables: Iterable[PublishedTable]) -> list[str]:
+    """The PostgreSQL schemas some tables are published in."""
+    return sorted({_identifier(t.schema.lower()) for t in tables})
+
+
+async def provision(conn: asyncpg.Connection, *, role: str, tables: Sequence[PublishedTable]) -> None:
+    """Before the owner's migrations (as the cluster's admin): the reader role, and the schemas the owner
+    publishes in, which it may create views in (several owners can publish in one schema)."""
+    if not tables:
+        return
+    await ensure_reader_role(conn)
+    for schema in schemas(tables):
+        await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        await conn.execute(f'GRANT USAGE, CREATE ON SCHEMA "{schema}" TO "{_identifier(role)}"')
+        await conn.execute(f'GRANT USAGE ON SCHEMA "{schema}" TO "{READER_ROLE}"')
+
+
+async def ensure_reader_role(conn: asyncpg.Connection) -> None:
+    """The reader role, created once per cluster (NOLOGIN)."""
+    if not await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", READER_ROLE):
+        await conn.execute(f'CREATE ROLE "{READER_ROLE}" NOLOGIN')
+
+
+async def grant_reader(conn: asyncpg.Connection, role: str) -> None:
+    """Let a reader service's role take the reader role (``SET LOCAL ROLE``)."""
+    await ensure_reader_role(conn)
+    await conn.execute(f'GRANT "{READER_ROLE}" TO "{_identifier(role)}"')
+
+
+async def publish(conn: asyncpg.Connection, *, owner: str, tables: Sequence[PublishedTable]) -> None:
+    """After the owner's migrations (as the cluster's admin): check each declared view and column exists,
+    grant SELECT to the reader role, write the declarations as comments."""
+    for table in tables:
+        declared = msgspec.structs.replace(table, owner=owner)
+        oid = await conn.fetchval("SELECT to_regclass($1)::oid", declared.relation)
+        if oid is None:
+            raise PublishingError(
+                f"{owner} declares {declared.qualified} but its migrations do not create it"
+            )
+        present = {
+            r["attname"]
+            for r in await conn.fetch(
+                "SELECT attname FROM pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped",
+                oid,
+            )
+        }
+        missing = [c.name for c in declared.columns if c.name not in present]
+        if missing:
+            raise PublishingError(f"{declared.qualified} has no column {', '.join(missing)}")
+        await conn.execute(f'GRANT SELECT ON {declared.relation} TO "{READER_ROLE}"')
+        head = msgspec.structs.replace(declared, columns=())
+        await conn.execute(
+            f"COMMENT ON TABLE {declared.relation} IS " + _literal(_MARK + msgspec.json.encode(head).decode())
+        )
+        for column in declared.columns:
+            await conn.execute(
+                f'COMMENT ON COLUMN {declared.relation}."{_identifier(column.name)}" IS '
+                + _literal(_MARK + msgspec.json.encode(column).decode())
+            )
+
+
+_CATALOGUE_SQL = """
+SELECT c.oid, obj_description(c.oid, 'pg_class') AS comment
+FROM pg_class c
+WHERE c.relkind IN ('v', 'r', 'm', 'p')
+  AND obj_description(c.oid, 'pg_class') LIKE $1 || '%'
+  AND has_table_privilege($2, c.oid, 'SELECT')
+ORDER BY c.oid
+"""
+
+_COLUMNS_SQL = """
+SELECT a.attrelid AS oid, col_description(a.attrelid, a.attnum) AS comment
+FROM pg_attribute a
+WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attrelid, a.attnum
+"""
+
+
+async def read_catalogue(conn: asyncpg.Connection) -> list[PublishedTable]:
+    """Every published table the reader role may read, with its declared columns (in the view's order),
+    sorted by schema and name."""
+    heads = await conn.fetch(_CATALOGUE_SQL, _MARK, READER_ROLE)
+    columns: dict[int, list[PublishedColumn]] = {}
+    for row in await conn.fetch(_COLUMNS_SQL, [h["oid"] for h in heads]):
+        comment = row["comment"]
+        if comment and comment.startswith(_MARK):
+            columns.setdefault(row["oid"], []).append(
+                msgspec.json.decode(comment[len(_MARK) :], type=PublishedColumn)
+            )
+    tables = []
+    for head in heads:
+        table = msgspec.json.decode(head["comment"][len(_MARK) :], type=PublishedTable)
+        tables.append(msgspec.structs.replace(table, columns=tuple(columns.get(head["oid"], ()))))
+    return sorted(tables, key=lambda t: (t.schema.lower(), t.name.lower()))
