@@ -1,0 +1,1 @@
+"""SPICA-DB's TAP service: ADQL over the views the other services publish."""

@@ -1,0 +1,7 @@
+"""vosi handlers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ROUTES: list[Any] = []
