@@ -41,8 +41,12 @@ from ..spec import ConsumerDecl
 
 __all__ = [
     "COMPONENT",
+    "PUBLISHED_SEES_ALL",
+    "PUBLISHED_VIEWER",
+    "SEES_ALL_SETTING",
     "STREAM",
     "SUBJECTS",
+    "VIEWER_SETTING",
     "RightsSettings",
     "Viewer",
     "add_months",
@@ -50,8 +54,10 @@ __all__ = [
     "consumer",
     "consumer_decl",
     "programme",
+    "published_visible_sql",
     "release_sql",
     "request_viewer",
+    "set_published_viewer",
     "set_unassigned_months",
     "visible_sql",
 ]
@@ -218,6 +224,33 @@ def release_sql(programme: str, end: str, *, calibrator: str | None = None) -> s
         " (SELECT p.unassigned_proprietary_months FROM rights_policy p))"
         f" ELSE (SELECT {end} + make_interval(months => r.proprietary_months) FROM programme_rights r"
         f" WHERE r.code = {programme}) END)"
+    )
+
+
+# The viewer of a published view's reader (the TAP service), set for one transaction: the views of
+# data with rights filter their rows by these (spicadb_kit.published). An unset viewer is anonymous.
+VIEWER_SETTING = "spicadb.viewer"
+SEES_ALL_SETTING = "spicadb.sees_all"
+PUBLISHED_VIEWER = f"nullif(current_setting('{VIEWER_SETTING}', true), '')"
+PUBLISHED_SEES_ALL = f"(coalesce(current_setting('{SEES_ALL_SETTING}', true), '') = 'on')"
+
+
+def published_visible_sql(programme: str, end: str, *, calibrator: str | None = None) -> str:
+    """:func:`visible_sql` for a published view: the viewer is the one its reader set for the transaction
+    (:func:`set_published_viewer`). Written out in the owners' view definitions (a view binds its tables
+    when created, so the rule reads the owner's ``programme_rights`` whoever selects); their tests hold
+    each view to this text's answers."""
+    return visible_sql(programme, end, PUBLISHED_VIEWER, PUBLISHED_SEES_ALL, calibrator=calibrator)
+
+
+async def set_published_viewer(conn: asyncpg.Connection, viewer: Viewer) -> None:
+    """Who reads the published views in the current transaction (inside one: the setting ends with it)."""
+    await conn.execute(
+        "SELECT set_config($1, $2, true), set_config($3, $4, true)",
+        VIEWER_SETTING,
+        viewer.username or "",
+        SEES_ALL_SETTING,
+        "on" if viewer.sees_all else "off",
     )
 
 
