@@ -9,7 +9,9 @@ neither. What this module writes:
 - TABLE with DESCRIPTION, FIELD (datatype, arraysize, unit, ucd, utype, xtype, ref, DESCRIPTION), PARAM,
   GROUP (FIELDref, PARAM), INFO after the data (TAP's OVERFLOW);
 - INFO directly under VOTABLE (Simple Cone Search errors);
-- rows as an iterator of bytes chunks (:func:`stream`), for a streamed response.
+- rows as an iterator of bytes chunks (:func:`stream`), for a streamed response: TABLEDATA, or BINARY2
+  (``binary2=True``: TAP's ``votable/b2``, base64 in the document);
+- RESOURCEs of DataLink service descriptors after the results (:class:`ServiceDescriptor`).
 
 One escaping rule for every text, attribute or element content (:func:`escape`). A null cell (``None``, or a
 floating NaN) is an empty ``<TD/>`` whatever the datatype (VOTable 1.3 §6.1, the rule every reader follows;
@@ -18,6 +20,7 @@ Aspro2 takes a ``NaN`` text as a value).
 
 from __future__ import annotations
 
+import base64
 import functools
 import re
 import struct
@@ -35,6 +38,8 @@ __all__ = [
     "Info",
     "Param",
     "Resource",
+    "ServiceDescriptor",
+    "binary2_cell",
     "cell",
     "document",
     "escape",
@@ -256,6 +261,32 @@ class Resource(NamedTuple):
     params: Sequence[Param] = ()
 
 
+class ServiceDescriptor(NamedTuple):
+    """A DataLink service descriptor (DataLink 1.1 §4): a RESOURCE type="meta" utype="adhoc:service" after
+    the results, whose input parameter ``ID`` takes its values from the FIELD named ``field`` (pyvo's
+    ``iter_datalinks`` follows it)."""
+
+    access_url: str
+    field: str
+    standard_id: str = "ivo://ivoa.net/std/DataLink#links-1.1"
+    name: str = "datalink"
+    description: str | None = None
+
+    def xml(self, ids: dict[str, str], indent: str = " ") -> str:
+        """The RESOURCE (``ids``: the XML ID of each field by name)."""
+        inner, group = indent + " ", indent + "  "
+        attributes = _attributes((("type", "meta"), ("utype", "adhoc:service"), ("name", self.name)))
+        return (
+            f"{indent}<RESOURCE{attributes}>\n"
+            + _description(self.description, inner)
+            + f'{inner}<PARAM name="standardID" datatype="char" arraysize="*" value="{escape(self.standard_id)}"/>\n'
+            + f'{inner}<PARAM name="accessURL" datatype="char" arraysize="*" value="{escape(self.access_url)}"/>\n'
+            + f'{inner}<GROUP name="inputParams">\n'
+            + f'{group}<PARAM name="ID" datatype="char" arraysize="*" value="" ref="{escape(ids[self.field])}"/>\n'
+            + f"{inner}</GROUP>\n{indent}</RESOURCE>\n"
+        )
+
+
 # ------------------------------------------------------------------------------------------------ cells
 
 
@@ -376,11 +407,14 @@ def pieces(
     infos_after: Sequence[Info] = (),
     cells: Sequence[Callable[[object], str] | None] = (),
     chunk_bytes: int = _CHUNK_BYTES,
+    binary2: bool = False,
+    descriptors: Sequence[ServiceDescriptor] = (),
 ) -> Iterator[str]:
     """A whole VOTable in text pieces of about ``chunk_bytes`` characters: ``infos`` under VOTABLE, one RESOURCE
     and, unless ``fields`` is None, one TABLE of ``fields`` holding ``rows`` (values in the order of the
-    fields; values past the last field are not written), then ``infos_after`` (after the TABLE).
-    ``cells``: a TD writer per field instead of :func:`cell`'s (None: the default), which must escape."""
+    fields; values past the last field are not written), then ``infos_after`` (after the TABLE), then the
+    ``descriptors``' RESOURCEs. ``cells``: a TD writer per field instead of :func:`cell`'s (None: the
+    default), which must escape. ``binary2``: the rows as a BINARY2 stream (``cells`` do not apply)."""
     head = [HEAD, *(i.xml(" ") for i in infos)]
     rtype = _attributes((("type", resource.type), ("name", resource.name)))
     resource_body = [
@@ -406,14 +440,23 @@ def pieces(
         head += [f.xml("   ", ident) for f, ident in zip(fields, ids, strict=True)]
         head += [p.xml("   ") for p in table_params]
         head += [g.xml(dict(zip([f.name for f in fields], ids, strict=True))) for g in groups]
-        head.append("   <DATA>\n    <TABLEDATA>\n")
-        yield "".join(head)
-        yield from _rows(fields, rows, cells, chunk_bytes)
-        tail = ["    </TABLEDATA>\n   </DATA>\n  </TABLE>\n"]
+        if binary2:
+            head.append('   <DATA>\n    <BINARY2>\n     <STREAM encoding="base64">\n')
+            yield "".join(head)
+            yield from _binary2_rows(fields, rows, chunk_bytes)
+            tail = ["\n     </STREAM>\n    </BINARY2>\n   </DATA>\n  </TABLE>\n"]
+        else:
+            head.append("   <DATA>\n    <TABLEDATA>\n")
+            yield "".join(head)
+            yield from _rows(fields, rows, cells, chunk_bytes)
+            tail = ["    </TABLEDATA>\n   </DATA>\n  </TABLE>\n"]
+        by_name = {f.name: i for f, i in zip(fields, ids, strict=True)}
     else:
         tail = ["".join(head)]
+        by_name = {}
     tail += [i.xml("  ") for i in infos_after]
     tail.append(" </RESOURCE>\n")
+    tail += [d.xml(by_name) for d in descriptors if d.field in by_name]
     tail.append(TAIL)
     yield "".join(tail)
 
@@ -441,6 +484,92 @@ def _rows(
             size = 0
     if parts:
         yield "".join(parts)
+
+
+# ---------------------------------------------------------------------------------------------- BINARY2
+
+_BINARY_SCALARS: dict[str, tuple[struct.Struct, object]] = {
+    "double": (struct.Struct(">d"), float("nan")),
+    "float": (struct.Struct(">f"), float("nan")),
+    "long": (struct.Struct(">q"), 0),
+    "int": (struct.Struct(">i"), 0),
+    "short": (struct.Struct(">h"), 0),
+    "unsignedByte": (struct.Struct(">B"), 0),
+}
+_LENGTH = struct.Struct(">I")
+
+
+def _binary_boolean(value: object) -> bytes:
+    return b"?" if value is None else (b"T" if value else b"F")
+
+
+@functools.lru_cache(maxsize=256)
+def binary2_cell(datatype: str, arraysize: str | None = None) -> Callable[[object], bytes]:
+    """The BINARY2 bytes of a value of this datatype (a null written as its placeholder: the row's
+    null mask says it is null). Strings and variable arrays carry their length first."""
+    if datatype == "boolean":
+        return _binary_boolean
+    if datatype in _STRINGS:
+        wide = datatype == "unicodeChar"
+        size = (arraysize or "*").rstrip("*")
+        fixed = int(size) if size.isdigit() and not (arraysize or "").endswith("*") else None
+
+        def string(value: object) -> bytes:
+            text = "" if value is None else str(value)
+            # char is ASCII in a binary serialisation (readers refuse more): unicodeChar carries the rest
+            data = text.encode("utf-16-be") if wide else text.encode("ascii", "replace")
+            if fixed is not None:
+                width = fixed * (2 if wide else 1)
+                return data[:width].ljust(width, b"\0")
+            return _LENGTH.pack(len(data) // (2 if wide else 1)) + data
+
+        return string
+    packer, null = _BINARY_SCALARS[datatype]
+    pack = packer.pack
+    if arraysize is None:
+
+        def scalar(value: object) -> bytes:
+            return pack(null if value is None else value)
+
+        return scalar
+    size = arraysize.rstrip("*")
+    count = int(size) if size.isdigit() and not arraysize.endswith("*") else None
+
+    def array(value: object) -> bytes:
+        items = list(value) if isinstance(value, (list, tuple)) else ([] if value is None else [value])
+        items = [null if v is None else v for v in items]
+        if count is not None:
+            items = (items + [null] * count)[:count]
+            return b"".join(pack(v) for v in items)
+        return _LENGTH.pack(len(items)) + b"".join(pack(v) for v in items)
+
+    return array
+
+
+def _binary2_rows(
+    fields: Sequence[Field], rows: Iterable[Sequence[object]], chunk_bytes: int
+) -> Iterator[str]:
+    """The rows as BINARY2 (each row: a null mask, then its cells), base64 in lines of 76 characters."""
+    writers = [binary2_cell(f.datatype, f.resolved_arraysize()) for f in fields]
+    mask_bytes = (len(fields) + 7) // 8
+    buffer = bytearray()
+    raw_chunk = max(57, (chunk_bytes * 3 // 4) // 57 * 57)  # whole base64 lines
+    for row in rows:
+        mask = bytearray(mask_bytes)
+        cells = []
+        for i, (write, value) in enumerate(zip(writers, row, strict=False)):
+            if value is None or (value.__class__ is float and value != value):
+                mask[i >> 3] |= 0x80 >> (i & 7)
+                value = None
+            cells.append(write(value))
+        buffer += mask
+        buffer += b"".join(cells)
+        if len(buffer) >= raw_chunk:
+            cut = len(buffer) // 57 * 57
+            yield base64.encodebytes(bytes(buffer[:cut])).decode()
+            del buffer[:cut]
+    if buffer:
+        yield base64.encodebytes(bytes(buffer)).decode()
 
 
 def document(fields: Sequence[Field] | None, rows: Iterable[Sequence[object]] = (), **options: Any) -> bytes:
