@@ -155,11 +155,16 @@ async def publish(conn: asyncpg.Connection, *, owner: str, tables: Sequence[Publ
     grant SELECT to the reader role, write the declarations as comments."""
     for table in tables:
         declared = msgspec.structs.replace(table, owner=owner)
-        oid = await conn.fetchval("SELECT to_regclass($1)::oid", declared.relation)
-        if oid is None:
+        found = await conn.fetchrow(
+            "SELECT c.oid, c.relkind::text FROM pg_class c WHERE c.oid = to_regclass($1)", declared.relation
+        )
+        if found is None:
             raise PublishingError(
                 f"{owner} declares {declared.qualified} but its migrations do not create it"
             )
+        if found["relkind"] not in _KINDS:
+            raise PublishingError(f"{declared.qualified} is not a table or a view")
+        oid = found["oid"]
         present = {
             r["attname"]
             for r in await conn.fetch(
@@ -171,9 +176,11 @@ async def publish(conn: asyncpg.Connection, *, owner: str, tables: Sequence[Publ
         if missing:
             raise PublishingError(f"{declared.qualified} has no column {', '.join(missing)}")
         await conn.execute(f'GRANT SELECT ON {declared.relation} TO "{READER_ROLE}"')
-        head = msgspec.structs.replace(declared, columns=())
+        # the whole declaration on the view (its columns in declared order), each column's on the column
+        # too, for a person reading the database (psql's \d+)
         await conn.execute(
-            f"COMMENT ON TABLE {declared.relation} IS " + _literal(_MARK + msgspec.json.encode(head).decode())
+            f"COMMENT ON {_KINDS[found['relkind']]} {declared.relation} IS "
+            + _literal(_MARK + msgspec.json.encode(declared).decode())
         )
         for column in declared.columns:
             await conn.execute(
@@ -182,36 +189,23 @@ async def publish(conn: asyncpg.Connection, *, owner: str, tables: Sequence[Publ
             )
 
 
+# what COMMENT ON calls each kind of relation (COMMENT ON TABLE refuses a view)
+_KINDS = {"r": "TABLE", "p": "TABLE", "v": "VIEW", "m": "MATERIALIZED VIEW", "f": "FOREIGN TABLE"}
+
 _CATALOGUE_SQL = """
-SELECT c.oid, obj_description(c.oid, 'pg_class') AS comment
+SELECT obj_description(c.oid, 'pg_class') AS comment
 FROM pg_class c
-WHERE c.relkind IN ('v', 'r', 'm', 'p')
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
   AND obj_description(c.oid, 'pg_class') LIKE $1 || '%'
   AND has_table_privilege($2, c.oid, 'SELECT')
-ORDER BY c.oid
-"""
-
-_COLUMNS_SQL = """
-SELECT a.attrelid AS oid, col_description(a.attrelid, a.attnum) AS comment
-FROM pg_attribute a
-WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
-ORDER BY a.attrelid, a.attnum
 """
 
 
 async def read_catalogue(conn: asyncpg.Connection) -> list[PublishedTable]:
-    """Every published table the reader role may read, with its declared columns (in the view's order),
+    """Every published table the reader role may read, with its declared columns (in declared order),
     sorted by schema and name."""
-    heads = await conn.fetch(_CATALOGUE_SQL, _MARK, READER_ROLE)
-    columns: dict[int, list[PublishedColumn]] = {}
-    for row in await conn.fetch(_COLUMNS_SQL, [h["oid"] for h in heads]):
-        comment = row["comment"]
-        if comment and comment.startswith(_MARK):
-            columns.setdefault(row["oid"], []).append(
-                msgspec.json.decode(comment[len(_MARK) :], type=PublishedColumn)
-            )
-    tables = []
-    for head in heads:
-        table = msgspec.json.decode(head["comment"][len(_MARK) :], type=PublishedTable)
-        tables.append(msgspec.structs.replace(table, columns=tuple(columns.get(head["oid"], ()))))
+    tables = [
+        msgspec.json.decode(row["comment"][len(_MARK) :], type=PublishedTable)
+        for row in await conn.fetch(_CATALOGUE_SQL, _MARK, READER_ROLE)
+    ]
     return sorted(tables, key=lambda t: (t.schema.lower(), t.name.lower()))
