@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from litestar import Litestar
 
-from spicadb_kit.app import create_service_app
+from spicadb_kit.app import StartupHook, create_service_app
 from spicadb_kit.auth import TokenVerifier
 
 from .config import TapSettings
 from .handlers import jobs, sync, vosi
 from .spec import SPEC
+from .state import start_state
+
+# run in order once the kit's context exists; the first attaches TapState (context.state)
+ON_STARTUP: list[StartupHook[TapSettings]] = [
+    start_state,
+]
+# run in order before the context is torn down (after a failed startup too: use context.state_or_none)
+ON_SHUTDOWN: list[StartupHook[TapSettings]] = []
 
 
 def create_app(settings: TapSettings | None = None, verifier: TokenVerifier | None = None) -> Litestar:
@@ -19,4 +27,6 @@ def create_app(settings: TapSettings | None = None, verifier: TokenVerifier | No
         settings,
         route_handlers=[*sync.ROUTES, *jobs.ROUTES, *vosi.ROUTES],
         verifier=verifier,
+        on_startup=ON_STARTUP,
+        on_shutdown=ON_SHUTDOWN,
     )
