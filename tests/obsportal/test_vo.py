@@ -26,6 +26,8 @@ FIELDS = [
     "obs_program_pi_coi", "interferometer_name", "interferometer_stations", "instrument_name",
     "instrument_mode", "instrument_submode", "instrument_em_min", "instrument_em_max",
     "instrument_em_res_power", "target_id", "target_name", "target_ra", "target_dec",
+    # not ObsPortal's, last: the ID the answer's DataLink service descriptor refers to
+    "obs_publisher_did",
 ]  # fmt: skip
 SHAPE = {  # name: (datatype, unit, ucd)
     "exp_id": ("unicodeChar", None, "meta.id"),
@@ -220,7 +222,7 @@ async def test_cone_search_metadata_hit_and_errors(service: ObsportalService, tm
     assert len(votable_rows(hit.text)[1]) == 1
     assert votable_rows(miss.text)[1] == []
     assert votable_rows(full.text)[0] == FIELDS
-    assert votable_rows(terse.text)[0] == ["exp_id", "target_ra", "target_dec"]
+    assert votable_rows(terse.text)[0] == ["exp_id", "target_ra", "target_dec", "obs_publisher_did"]
     root = ET.fromstring(metadata.text)
     assert [i.get("value") for i in root.iter(f"{VO}INFO") if i.get("name") == "maxSR"] == ["1.0"]
     for query, response in errors.items():

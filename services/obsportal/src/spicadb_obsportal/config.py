@@ -15,3 +15,8 @@ class ObsportalSettings(ServiceSettings, frozen=True):
     votable_max_rows: int = 100_000
     # the largest page the REST listing returns
     page_max: int = 1000
+    # where users reach the platform (the gateway): the DataLink descriptor of the VO answers points at
+    # <public_url>/oidb/links
+    public_url: str = "http://127.0.0.1:8000"
+    # the IVOA identifier of an L0 observation, <l0_did_prefix>?<uuid> (as the oidb service reads it)
+    l0_did_prefix: str = "ivo://jmmc.fr/spicadb/l0"

@@ -11,7 +11,7 @@ from spicadb_kit.auth import TokenVerifier
 
 from .config import OidbSettings
 from .consumers import consumers
-from .handlers.datalink import links
+from .handlers.datalink import links, links_post
 from .handlers.deps import DEPENDENCIES
 from .handlers.granules import GranuleController
 from .spec import SPEC
@@ -22,7 +22,7 @@ def create_app(settings: OidbSettings | None = None, verifier: TokenVerifier | N
     return create_service_app(
         SPEC,
         settings,
-        route_handlers=[GranuleController, links],
+        route_handlers=[GranuleController, links, links_post],
         consumers=consumers(settings),
         dependencies=DEPENDENCIES,
         verifier=verifier,

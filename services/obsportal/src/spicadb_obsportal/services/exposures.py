@@ -51,6 +51,8 @@ FIELDS = (
     Field("target_name", "unicodeChar", "meta.id;meta.main"),
     Field("target_ra", "double", "pos.eq.ra;meta.main", "deg"),
     Field("target_dec", "double", "pos.eq.dec;meta.main", "deg"),
+    # not ObsPortal's: the ID of the rows' DataLink links (Aspro2 and OiDB read fields by name)
+    votable.DID_FIELD,
 )
 NAMES = [f.name for f in FIELDS]
 
@@ -61,10 +63,11 @@ _SCS_ALL = tuple(
     f._replace(ucd=_SCS_UCD.get(f.name, f.ucd), ref="icrs" if f.name in ("target_ra", "target_dec") else None)
     for f in FIELDS
 )
+# each ends with the DataLink ID the answer's service descriptor refers to
 _VERB = {
-    1: ("exp_id", "target_ra", "target_dec"),
+    1: ("exp_id", "target_ra", "target_dec", "obs_publisher_did"),
     2: ("exp_id", "exp_mjd_start", "exp_mjd_end", "exp_validation_level", "exp_date_release", "obs_program",
-        "instrument_name", "instrument_mode", "target_name", "target_ra", "target_dec"),
+        "instrument_name", "instrument_mode", "target_name", "target_ra", "target_dec", "obs_publisher_did"),
     3: tuple(NAMES),
 }  # fmt: skip
 SCS_FIELDS = {verb: [_SCS_ALL[NAMES.index(n)] for n in names] for verb, names in _VERB.items()}
@@ -119,6 +122,7 @@ class ObsportalService:
         self.pool = pool
         self.viewer = viewer
         self.settings = settings
+        self.links = votable.DataLink(settings.public_url, settings.l0_did_prefix)
 
     # REST ----------------------------------------------------------------------------------------
 
@@ -226,7 +230,7 @@ class ObsportalService:
         head = votable.Resource(
             params=[votable.param("status", "OK"), votable.param("last_mod_date", modified)]
         )
-        return votable.table(FIELDS, rows, resource=head)
+        return self.links.table(FIELDS, rows, resource=head)
 
     # Simple Cone Search 1.03 -----------------------------------------------------------------------
 
@@ -265,4 +269,4 @@ class ObsportalService:
             ],
             coosys=[votable.Coosys("icrs", "ICRS")],
         )
-        return votable.table(fields, rows, resource=head)
+        return self.links.table(fields, rows, resource=head)

@@ -80,6 +80,8 @@ VO_VALUES: dict[str, str] = {
     "target_name": TARGET_NAME,
     "target_ra": "e.ra",
     "target_dec": "e.dec",
+    # the observation's uuid: the answer writes it as <l0_did_prefix>?<uuid> (votable.DataLink)
+    "obs_publisher_did": "e.observation_id",
 }
 
 

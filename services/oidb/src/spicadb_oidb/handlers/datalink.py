@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import HttpMethod, Request, Response, route
+from litestar import HttpMethod, Request, Response, post, route
 from litestar.di import NamedDependency
+from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.params import QueryParameter
 
-from spicadb_kit.openapi import answers
+from spicadb_kit.openapi import answers, form, takes
 
 from .. import votable
 from ..services.granules import GranuleService, VOError
@@ -17,6 +18,14 @@ from .granules import ANONYMOUS, READ, operation
 
 # DataLink answers VOTables, errors too (400 with a DALI error document)
 VO = {**ANONYMOUS, **answers(votable.DATALINK_MEDIA_TYPE, votable.MEDIA_TYPE, errors=(400,))}
+# DALI-sync: the same parameters in a form (pyvo's iter_datalinks posts its batches of IDs)
+LINKS_FORM = form(
+    {
+        "ID": Schema(type=OpenAPIType.STRING, description="repeatable"),
+        "RESPONSEFORMAT": Schema(type=OpenAPIType.STRING, description="votable"),
+    },
+    description="the parameters of the GET, as a form (query parameters are read too)",
+)
 
 
 @route("/oidb/links", http_method=READ, opt=VO, operation_id=operation("links"), tags=["vo"])
@@ -34,8 +43,31 @@ async def links(
     links (``#this``, ``#preview``, ``#progenitor`` of a granule, ``#derivation`` of an observation);
     an ID unknown or not visible gets one row ``NotFoundFault: <ID>``. A bad parameter: 400 with a DALI
     error document."""
+    return await _links(request, granules, list(request.query_params.multi_items()))
+
+
+@post(
+    "/oidb/links",
+    opt={**VO, **takes({"application/x-www-form-urlencoded": LINKS_FORM}, "the parameters", required=False)},
+    operation_id="linksPost",
+    tags=["vo"],
+    status_code=200,
+)
+async def links_post(
+    request: Request[Any, Any, Any], granules: NamedDependency[GranuleService]
+) -> Response[bytes]:
+    """The same, the parameters in a form (``application/x-www-form-urlencoded``), as DALI-sync allows
+    and pyvo's ``iter_datalinks`` sends them; query parameters count too."""
+    body = await request.form()
+    items = [(k, v) for k, v in body.multi_items() if isinstance(v, str)]
+    return await _links(request, granules, [*request.query_params.multi_items(), *items])
+
+
+async def _links(
+    request: Request[Any, Any, Any], granules: GranuleService, params: list[tuple[str, str]]
+) -> Response[bytes]:
     try:
-        body = await granules.links(request.query_params.multi_items())
+        body = await granules.links(params)
         status, media_type = 200, votable.DATALINK_MEDIA_TYPE
     except VOError as exc:
         body, status, media_type = votable.error(str(exc)), 400, votable.MEDIA_TYPE
