@@ -32,6 +32,7 @@ __all__ = [
     "MEDIA_TYPE",
     "SCHEMA_LOCATION",
     "TAIL",
+    "Binary2Encoder",
     "Coosys",
     "Field",
     "Group",
@@ -43,11 +44,13 @@ __all__ = [
     "cell",
     "document",
     "escape",
+    "field_ids",
     "info",
     "param",
     "pieces",
     "stream",
     "table",
+    "tabledata",
 ]
 
 NAMESPACE = "http://www.ivoa.net/xml/VOTable/v1.3"
@@ -546,30 +549,73 @@ def binary2_cell(datatype: str, arraysize: str | None = None) -> Callable[[objec
     return array
 
 
+class Binary2Encoder:
+    """Rows to BINARY2 text, batch by batch (a streamed answer whose rows come in batches): base64 in
+    lines of 76 characters, the bytes that do not fill a line kept for the next batch, padding only at
+    :meth:`end` (base64 allows it nowhere else)."""
+
+    def __init__(self, fields: Sequence[Field]) -> None:
+        self._writers = [binary2_cell(f.datatype, f.resolved_arraysize()) for f in fields]
+        self._mask_bytes = (len(fields) + 7) // 8
+        self._buffer = bytearray()
+
+    def rows(self, rows: Iterable[Sequence[object]]) -> str:
+        """The base64 lines of these rows that are complete so far."""
+        buffer, writers = self._buffer, self._writers
+        for row in rows:
+            mask = bytearray(self._mask_bytes)
+            cells = []
+            for i, (write, value) in enumerate(zip(writers, row, strict=False)):
+                if value is None or (value.__class__ is float and value != value):
+                    mask[i >> 3] |= 0x80 >> (i & 7)
+                    value = None
+                cells.append(write(value))
+            buffer += mask
+            buffer += b"".join(cells)
+        cut = len(buffer) // 57 * 57
+        if not cut:
+            return ""
+        text = base64.encodebytes(bytes(buffer[:cut])).decode()
+        del buffer[:cut]
+        return text
+
+    def end(self) -> str:
+        """The last bytes' base64 (padded)."""
+        text = base64.encodebytes(bytes(self._buffer)).decode() if self._buffer else ""
+        self._buffer.clear()
+        return text
+
+
 def _binary2_rows(
     fields: Sequence[Field], rows: Iterable[Sequence[object]], chunk_bytes: int
 ) -> Iterator[str]:
-    """The rows as BINARY2 (each row: a null mask, then its cells), base64 in lines of 76 characters."""
-    writers = [binary2_cell(f.datatype, f.resolved_arraysize()) for f in fields]
-    mask_bytes = (len(fields) + 7) // 8
-    buffer = bytearray()
-    raw_chunk = max(57, (chunk_bytes * 3 // 4) // 57 * 57)  # whole base64 lines
+    """The rows as BINARY2 (each row: a null mask, then its cells), in pieces of about ``chunk_bytes``."""
+    encoder = Binary2Encoder(fields)
+    batch: list[Sequence[object]] = []
+    row_bytes = 8 * max(1, len(fields))  # a rough size: pieces need not be exact
     for row in rows:
-        mask = bytearray(mask_bytes)
-        cells = []
-        for i, (write, value) in enumerate(zip(writers, row, strict=False)):
-            if value is None or (value.__class__ is float and value != value):
-                mask[i >> 3] |= 0x80 >> (i & 7)
-                value = None
-            cells.append(write(value))
-        buffer += mask
-        buffer += b"".join(cells)
-        if len(buffer) >= raw_chunk:
-            cut = len(buffer) // 57 * 57
-            yield base64.encodebytes(bytes(buffer[:cut])).decode()
-            del buffer[:cut]
-    if buffer:
-        yield base64.encodebytes(bytes(buffer)).decode()
+        batch.append(row)
+        if len(batch) * row_bytes >= chunk_bytes:
+            yield encoder.rows(batch)
+            batch.clear()
+    text = encoder.rows(batch) + encoder.end()
+    if text:
+        yield text
+
+
+def tabledata(
+    fields: Sequence[Field],
+    rows: Iterable[Sequence[object]],
+    cells: Sequence[Callable[[object], str] | None] = (),
+    chunk_bytes: int = _CHUNK_BYTES,
+) -> Iterator[str]:
+    """Only the TR elements of these rows (a streamed answer writes its head and tail itself)."""
+    return _rows(fields, rows, cells, chunk_bytes)
+
+
+def field_ids(fields: Sequence[Field], taken: Iterable[str] = ()) -> dict[str, str]:
+    """The XML ID the writer gives each field, by name (``taken``: IDs of other elements)."""
+    return dict(zip([f.name for f in fields], _ids(fields, taken), strict=True))
 
 
 def document(fields: Sequence[Field] | None, rows: Iterable[Sequence[object]] = (), **options: Any) -> bytes:
