@@ -16,6 +16,7 @@ from importlib import resources
 
 import asyncpg
 
+from .leakproof import mark as mark_leakproof
 from .logs import get_logger
 from .published import PublishedTable, grant_reader, provision, publish
 from .spec import ServiceSpec
@@ -158,6 +159,8 @@ async def apply_migrations(
     try:
         await _ensure_owner(conn, schema, role, extensions)
         await provision(conn, role=role, tables=publishes)
+        if publishes:  # a cone on a security_barrier view uses its index (spicadb_kit.leakproof)
+            await mark_leakproof(conn)
         todo = pending(migrations, await applied_migrations(conn, schema))
         for migration in todo:
             async with conn.transaction():

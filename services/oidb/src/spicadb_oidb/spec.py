@@ -6,6 +6,7 @@ from spicadb_kit.spec import ConsumerDecl, GatewayRoute, Ordering, ServiceSpec, 
 
 from .config import OidbSettings
 from .problems import CATALOGUE
+from .published import PUBLISHED
 
 # Every event of the oifits files and granules: the consumer applies each aggregate's events in
 # version order, so it takes all of them (the ones it does not handle are acknowledged, no effect)
@@ -55,4 +56,6 @@ SPEC = ServiceSpec(
     "night-log events: released or member-visible granules as JSON pages, DataLink 1.1 links from the "
     "granules to their files, quick-look plots and night-log observations, and back.",
     problems=CATALOGUE,
+    # ivoa.ObsCore and spicadb.links (migration 0003), read by the TAP service
+    published=PUBLISHED,
 )
