@@ -1,0 +1,1 @@
+"""The SPICA-DB web console: server-rendered pages at the gateway's root."""

@@ -1,0 +1,88 @@
+"""The platform's public APIs as the console calls them: through the gateway, with the visitor's token
+(never another service's database). One httpx client per process, its connections kept alive; a page
+that needs several answers asks for them at once (``asyncio.gather``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import msgspec
+
+from .config import WebSettings
+
+# query parameters as httpx takes them: repeated names as a list of pairs
+Params = Mapping[str, str | int] | Sequence[tuple[str, str | int]]
+
+
+class ApiProblem(Exception):
+    """An API answered with an error: its problem document's status, title, detail and wrong fields."""
+
+    def __init__(self, status: int, title: str, detail: str = "", errors: Sequence[Mapping[str, Any]] = ()):
+        super().__init__(f"{status} {title}: {detail}")
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.errors = list(errors)
+
+
+class SignInAgain(Exception):
+    """The API refused the token (expired, revoked): the visitor must sign in again."""
+
+
+def _problem(response: httpx.Response) -> ApiProblem:
+    try:
+        document = msgspec.json.decode(response.content)
+    except msgspec.DecodeError:
+        document = None
+    if not isinstance(document, dict):
+        return ApiProblem(response.status_code, response.reason_phrase or "Error")
+    errors = document.get("errors")
+    return ApiProblem(
+        response.status_code,
+        str(document.get("title") or response.reason_phrase or "Error"),
+        str(document.get("detail") or ""),
+        [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else (),
+    )
+
+
+class Api:
+    """The gateway's API for one process; each call carries the visitor's token."""
+
+    def __init__(self, settings: WebSettings, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        limits = httpx.Limits(
+            max_connections=settings.api_connections, max_keepalive_connections=settings.api_connections
+        )
+        self.client = httpx.AsyncClient(
+            base_url=settings.api_base,
+            timeout=settings.api_timeout,
+            limits=limits,
+            transport=transport,
+            follow_redirects=False,
+            headers={"Accept": "application/json"},
+        )
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+    async def get(
+        self, path: str, token: str, params: Params | None = None, request_id: str | None = None
+    ) -> Any:
+        """The decoded JSON answer of ``GET path``; an error answer raises ApiProblem (401: SignInAgain)."""
+        headers = {"Authorization": "Bearer " + token}
+        if request_id:
+            headers["X-Request-ID"] = request_id
+        try:
+            pairs = params.items() if isinstance(params, Mapping) else params or ()
+            response = await self.client.get(path, params=urlencode(list(pairs)), headers=headers)
+        except httpx.TimeoutException as exc:
+            raise ApiProblem(504, "Gateway Timeout", f"the platform did not answer {path} in time") from exc
+        except httpx.TransportError as exc:
+            raise ApiProblem(502, "Bad Gateway", f"the platform could not be reached for {path}") from exc
+        if response.status_code == 401:
+            raise SignInAgain(path)
+        if response.status_code >= 400:
+            raise _problem(response)
+        return msgspec.json.decode(response.content)

@@ -1,0 +1,1 @@
+"""The console's HTTP side: pages (thin: a service call, a template)."""

@@ -1,0 +1,1 @@
+"""What each page shows, gathered from the APIs (no HTTP framework here)."""

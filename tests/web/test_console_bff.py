@@ -1,0 +1,83 @@
+"""The console as a backend for the frontend, without a browser: pages through the gateway with a
+session (httpx holding its cookies), what the console answers without one, and what a page never holds."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+from spicadb_web.security import CSP
+from web_console import PASSWORD, Console
+
+PAGES = ("/", "/console/programmes", "/console/programmes/LP-1", "/console/nights")
+
+
+async def test_an_anonymous_visitor_is_sent_to_sign_in_and_back(console: Console) -> None:
+    async with httpx.AsyncClient(base_url=console.url, timeout=60) as browser:
+        answer = await browser.get("/console/programmes/LP-1?sort=ra&order=desc")
+    assert answer.status_code == 303, answer.text
+    assert (
+        answer.headers["location"]
+        == "/auth/login?next=%2Fconsole%2Fprogrammes%2FLP-1%3Fsort%3Dra%26order%3Ddesc"
+    )
+
+
+async def test_pages_carry_a_strict_csp_and_never_the_token(console: Console) -> None:
+    browser = await console.session(*console.admin())
+    try:
+        session = {c.name: c.value for c in browser.cookies.jar}
+        for path in PAGES:
+            page = await browser.get(path)
+            assert page.status_code == 200, (path, page.text)
+            assert page.headers["content-type"].startswith("text/html"), path
+            assert page.headers["content-security-policy"] == CSP, path
+            assert "'unsafe-inline'" not in CSP
+            assert "script-src 'self'" in CSP
+            assert page.headers["cache-control"] == "no-store", path
+            assert "<script>" not in page.text, path  # nothing inline
+            assert " style=" not in page.text, path
+            for value in session.values():  # neither the session id nor anything derived from it
+                assert value not in page.text, (path, value)
+            assert not re.search(r"eyJ[\w-]{10,}\.[\w-]{10,}\.", page.text), path  # no JWT
+        css = await browser.get("/static/console.css")
+        assert css.status_code == 200
+        assert css.headers["content-type"].startswith("text/css")
+    finally:
+        await browser.aclose()
+
+
+async def test_the_programmes_list_shows_progress_and_the_programme_its_targets(console: Console) -> None:
+    browser = await console.session(*console.admin())
+    try:
+        listing = await browser.get("/console/programmes")
+        programme = await browser.get(
+            "/console/programmes/LP-1", params={"work_package": "WP1", "sort": "ra"}
+        )
+    finally:
+        await browser.aclose()
+    assert "LP-1" in listing.text
+    assert "LP-2" in listing.text
+    assert "<progress" in listing.text
+    assert programme.status_code == 200, programme.text
+    rows = re.findall(r'<th scope="row">(HD \d+)</th>', programme.text)
+    assert len(rows) == 50  # a page of the 60 targets of WP1, by RA
+    assert rows[0] == "HD 1001"
+    assert 'rel="next"' in programme.text
+    assert "/programmes/LP-1/targets/export?format=votable&amp;work_package=WP1" in programme.text
+
+
+async def test_a_programme_the_api_refuses_shows_its_problem_title(console: Console) -> None:
+    browser = await console.session("bob", PASSWORD)
+    try:
+        listing = await browser.get("/console/programmes")
+        page = await browser.get("/console/programmes/LP-2")
+        nights = await browser.get("/")
+    finally:
+        await browser.aclose()
+    assert "LP-2" not in listing.text  # what bob may not see does not appear
+    assert page.status_code in (403, 404), page.text
+    title = re.search(r"<h1>(.*?)</h1>", page.text)
+    assert title, page.text
+    assert title[1] in ("Forbidden", "Not Found"), page.text
+    assert 'role="alert"' in page.text
+    assert "Signed in as <strong>bob</strong>" in nights.text
