@@ -5,6 +5,7 @@ from spicadb_kit.spec import ConsumerDecl, GatewayRoute, ServiceSpec, StreamDecl
 
 from .config import ObsportalSettings
 from .problems import CATALOGUE
+from .published import PUBLISHED
 
 # the L0 view follows what the night logs say was planned, observed and flagged
 NIGHT_LOGS = ConsumerDecl(
@@ -51,4 +52,6 @@ SPEC = ServiceSpec(
     "validation level and log, targets, programmes, conditions, planned versus observed; Aspro2's "
     "search.votable, a Simple Cone Search 1.03 and a REST listing, with data rights on every path.",
     problems=CATALOGUE,
+    # obsportal.exposures (migration 0003), read by the TAP service
+    published=PUBLISHED,
 )
