@@ -51,7 +51,13 @@ SPEC = ServiceSpec(
     extensions=("pg_sphere",),
     gateway_prefixes=("/oidb/",),
     # VO tools come without a token and see released data; a token shows the holder's proprietary ones
-    routes=(GatewayRoute("/oidb/", methods=("GET", "HEAD"), anonymous=True),),
+    routes=(
+        # DataLink is DALI-sync: pyvo's iter_datalinks POSTs its batches of IDs as a form
+        GatewayRoute(
+            "/oidb/links", methods=("GET", "HEAD", "POST"), anonymous=True, max_body_bytes=64 * 1024
+        ),
+        GatewayRoute("/oidb/", methods=("GET", "HEAD"), anonymous=True),
+    ),
     description="The OiDB table (JMMC's OiDB columns on ObsCore granules) kept from the oifits and "
     "night-log events: released or member-visible granules as JSON pages, DataLink 1.1 links from the "
     "granules to their files, quick-look plots and night-log observations, and back.",
