@@ -4,6 +4,7 @@ from spicadb_kit.spec import ConsumerDecl, GatewayRoute, ServiceSpec, StreamDecl
 
 from .config import ProgrammesSettings
 from .problems import CATALOGUE
+from .published import PUBLISHED
 
 STREAM = StreamDecl.for_producer("programmes")
 
@@ -44,4 +45,7 @@ SPEC = ServiceSpec(
     description="Large programmes, proposals, work packages, targets, observing setups and requests; "
     "Aspro2 target lists; progress from the night logs.",
     problems=CATALOGUE,
+    # spicadb.targets (migration 0004), read by the TAP service; its cone index needs pgSphere
+    extensions=("pg_sphere",),
+    published=PUBLISHED,
 )
