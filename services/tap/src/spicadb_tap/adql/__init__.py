@@ -20,6 +20,7 @@ declaration of the published column they show (taplint compares them with TAP_SC
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
@@ -41,6 +42,14 @@ __all__ = [
     "translate",
     "upload_relation",
 ]
+
+
+def _not_queryparser(record: logging.LogRecord) -> bool:
+    return "queryparser" not in record.pathname
+
+
+# queryparser logs every parse step at INFO on the root logger: a dozen lines per query
+logging.getLogger().addFilter(_not_queryparser)
 
 UPLOAD_SCHEMA = "TAP_UPLOAD"
 # an upload's table name: an ADQL regular identifier, short (it becomes a temporary table's name)

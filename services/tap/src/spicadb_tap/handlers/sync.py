@@ -83,7 +83,12 @@ async def _chain(first: bytes, rest: AsyncGenerator[bytes, None]) -> AsyncIterat
 
 
 @route(
-    "/tap/sync", http_method=[HttpMethod.GET, HttpMethod.POST], opt=SYNC, operation_id="tapSync", tags=["tap"]
+    "/tap/sync",
+    http_method=[HttpMethod.GET, HttpMethod.POST],
+    opt=SYNC,
+    operation_id="tapSync",
+    tags=["tap"],
+    status_code=200,
 )
 async def tap_sync(request: Request[Any, Any, Any], context: NamedDependency[TapContext]) -> Response[Any]:
     """A synchronous TAP query: ``LANG=ADQL``, ``QUERY``, ``MAXREC`` (default and cap in

@@ -137,6 +137,8 @@ class Rows:
         self._timeout = timeout
 
     async def __aiter__(self) -> AsyncIterator[list[Sequence[Any]]]:
+        if self._cursor is None:  # MAXREC=0: the columns only
+            return
         while self.count < self._maxrec:
             try:
                 batch = await self._cursor.fetch(min(BATCH_ROWS, self._maxrec + 1 - self.count))
@@ -262,7 +264,10 @@ async def answer(
         pool, translated, viewer=viewer, maxrec=request.maxrec, timeout=timeout, uploads=request.uploads
     ) as rows:
         outcome.descriptors = descriptors_for(rows.columns, public_url.rstrip("/") + "/oidb/links")
-        async for chunk in stream(request.format, _Watched(rows, outcome), descriptors=outcome.descriptors):
+        watched = _Watched(rows, outcome)
+        async for chunk in stream(
+            request.format, watched, descriptors=outcome.descriptors, runid=request.runid
+        ):
             yield chunk
         outcome.rows = rows.count
         outcome.overflow = rows.overflow

@@ -86,17 +86,17 @@ FORMATS: dict[str, str] = {
     "text/xml": "votable",
     "votable/td": "votable",
     "application/x-votable+xml;serialization=tabledata": "votable",
-    "ivo://ivoa.net/std/taprextx#output-votable-td": "votable",
+    "ivo://ivoa.net/std/tapregext#output-votable-td": "votable",
     "votable/b2": "votable-b2",
     "application/x-votable+xml;serialization=binary2": "votable-b2",
-    "ivo://ivoa.net/std/taprextx#output-votable-binary2": "votable-b2",
+    "ivo://ivoa.net/std/tapregext#output-votable-binary2": "votable-b2",
     "csv": "csv",
     "text/csv": "csv",
     "text/csv;header=present": "csv",
-    "ivo://ivoa.net/std/taprextx#output-csv": "csv",
+    "ivo://ivoa.net/std/tapregext#output-csv": "csv",
     "tsv": "tsv",
     "text/tab-separated-values": "tsv",
-    "ivo://ivoa.net/std/taprextx#output-tsv": "tsv",
+    "ivo://ivoa.net/std/tapregext#output-tsv": "tsv",
     "json": "json",
     "application/json": "json",
 }
@@ -142,11 +142,15 @@ async def stream(
     rows: ResultRows,
     *,
     descriptors: Sequence[votable.ServiceDescriptor] = (),
+    runid: str | None = None,
     chunk_bytes: int = 64 * 1024,
 ) -> AsyncIterator[bytes]:
-    """The result as bytes chunks in format ``fmt`` (a value of :data:`FORMATS`)."""
+    """The result as bytes chunks in format ``fmt`` (a value of :data:`FORMATS`); a VOTable echoes
+    ``runid`` (INFO name="RUNID")."""
     if fmt in ("votable", "votable-b2"):
-        writer = _votable(rows, descriptors, binary2=fmt == "votable-b2", chunk_bytes=chunk_bytes)
+        writer = _votable(
+            rows, descriptors, binary2=fmt == "votable-b2", chunk_bytes=chunk_bytes, runid=runid
+        )
     elif fmt in ("csv", "tsv"):
         writer = _delimited(rows, "," if fmt == "csv" else "\t", chunk_bytes)
     elif fmt == "json":
@@ -176,9 +180,10 @@ async def _votable(
     *,
     binary2: bool,
     chunk_bytes: int,
+    runid: str | None = None,
 ) -> AsyncIterator[bytes]:
     fields = [c.field() for c in rows.columns]
-    resource = votable.Resource(infos=(_OK,))
+    resource = votable.Resource(infos=(_OK,) if runid is None else (_OK, votable.Info("RUNID", runid)))
     # the document's head: the writer with no rows, cut before its data ends
     empty = votable.document(fields, [], resource=resource, binary2=binary2).decode()
     marker = '     <STREAM encoding="base64">\n' if binary2 else "    <TABLEDATA>\n"
