@@ -11,13 +11,17 @@ from .config import TapSettings
 from .handlers import jobs, sync, vosi
 from .spec import SPEC
 from .state import start_state
+from .uws import start_jobs, stop_jobs
 
 # run in order once the kit's context exists; the first attaches TapState (context.state)
 ON_STARTUP: list[StartupHook[TapSettings]] = [
     start_state,
+    start_jobs,
 ]
 # run in order before the context is torn down (after a failed startup too: use context.state_or_none)
-ON_SHUTDOWN: list[StartupHook[TapSettings]] = []
+ON_SHUTDOWN: list[StartupHook[TapSettings]] = [
+    stop_jobs,
+]
 
 
 def create_app(settings: TapSettings | None = None, verifier: TokenVerifier | None = None) -> Litestar:
