@@ -7,6 +7,7 @@ import re
 
 import httpx
 from spicadb_web.security import CSP
+from spicadb_web.services.console import last_night
 from web_console import PASSWORD, Console
 
 PAGES = ("/", "/console/programmes", "/console/programmes/LP-1", "/console/nights")
@@ -81,3 +82,21 @@ async def test_a_programme_the_api_refuses_shows_its_problem_title(console: Cons
     assert title[1] in ("Forbidden", "Not Found"), page.text
     assert 'role="alert"' in page.text
     assert "Signed in as <strong>bob</strong>" in nights.text
+
+
+async def test_home_and_the_night_show_last_nights_log_with_its_flags(console: Console) -> None:
+    browser = await console.session(*console.admin())
+    night = last_night().isoformat()
+    try:
+        home = await browser.get("/")
+        nights = await browser.get("/console/nights")
+        page = await browser.get(f"/console/nights/CHARA/{night}")
+    finally:
+        await browser.aclose()
+    assert f"Last night ({night})" in home.text
+    assert "3 observation(s), log version 1." in home.text
+    assert '<span class="level level-bad">bad</span> 1' in home.text
+    assert f'href="/console/nights/CHARA/{night}"' in nights.text
+    assert page.status_code == 200, page.text
+    assert re.findall(r'<th scope="row">(HD \d+)</th>', page.text) == ["HD 1000", "HD 1001", "HD 9999"]
+    assert page.text.count('<span class="level level-bad">bad</span>') == 2  # the summary and its row

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from spicadb_web.services.console import last_night
 from web_console import Console
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -111,9 +112,15 @@ async def test_a_person_signs_in_and_browses_a_programmes_targets(
         await page.get_by_role("navigation", name="Main").get_by_role("link", name="Nights").click()
         await page.wait_for_url(console.url + "/console/nights")
         await page.screenshot(path=tmp_path / "nights.png", full_page=True)
+        night = last_night().isoformat()
+        await page.get_by_role("link", name=night).click()
+        await page.wait_for_url(f"{console.url}/console/nights/CHARA/{night}")
+        await page.screenshot(path=tmp_path / "night.png", full_page=True)
+        assert await _rows(page) == ["HD 1000", "HD 1001", "HD 9999"]
+        assert await page.locator("table.data tbody tr").nth(1).locator(".level").inner_text() == "bad"
     finally:
         await context.close()
-    shots = ("home", "programmes", "programme", "programme-page-2", "programme-filtered", "nights")
+    shots = ("home", "programmes", "programme", "programme-page-2", "programme-filtered", "nights", "night")
     assert all((tmp_path / f"{shot}.png").stat().st_size > 0 for shot in shots)
 
 

@@ -19,6 +19,7 @@ import nats
 from authlib.common.security import generate_token
 from gateway_platform import FRONTEND_REDIRECT, sign_in
 from gateway_support import LocalServer
+from nightlogs_support import csv_log, line
 from spicadb_auth.app import create_app as create_auth
 from spicadb_auth.config import AuthSettings
 from spicadb_auth.spec import SPEC as AUTH_SPEC
@@ -32,6 +33,7 @@ from spicadb_programmes.app import create_app as create_programmes
 from spicadb_programmes.spec import SPEC as PROGRAMMES_SPEC
 from spicadb_web.app import create_app as create_web
 from spicadb_web.config import WebSettings
+from spicadb_web.services.console import last_night
 from spicadb_web.spec import SPEC as WEB_SPEC
 
 from spicadb_kit.events.provision import provision
@@ -152,8 +154,9 @@ async def open_console(
 
 async def seed(console: Console) -> dict[str, str]:
     """LP-1 led by the admin with 120 targets in two work packages; bob, an astronomer of no programme;
-    LP-2, a private programme bob may not see. Returns the admin's token."""
-    token = await console.token(*console.admin(), scope="openid admin programmes:read programmes:write")
+    LP-2, a private programme bob may not see; last night's log with a bad observation. Returns the
+    admin's token."""
+    token = await console.token(*console.admin(), scope="openid admin")
     headers = {"Authorization": "Bearer " + token}
     async with httpx.AsyncClient(base_url=console.url, timeout=60, headers=headers) as api:
         made = await api.post("/admin/users", json={"username": "bob", "password": PASSWORD,
@@ -174,4 +177,14 @@ async def seed(console: Console) -> dict[str, str]:
         ]  # fmt: skip
         imported = await api.post("/programmes/LP-1/targets/import", json=targets)
         assert imported.status_code in (200, 201), imported.text
+        # last night's CHARA log: three observations, one of them flagged bad
+        night = last_night()
+        log = csv_log(*(line(star, hour, night=night) for star, hour in (("HD 1000", 3.0), ("HD 1001", 4.0),
+                                                                          ("HD 9999", 5.0))))  # fmt: skip
+        logged = await api.post(f"/nightlogs/logs/CHARA/{night.isoformat()}", content=log,
+                                headers={"Content-Type": "text/csv"})  # fmt: skip
+        assert logged.status_code == 201, logged.text
+        flagged = await api.post(f"/nightlogs/observations/{logged.json()['added'][1]}/flags",
+                                 json={"level": "bad", "comment": "clouds"})  # fmt: skip
+        assert flagged.status_code == 201, flagged.text
     return {"token": token}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from functools import cache
 from typing import Any
 from urllib.parse import urlencode
@@ -32,6 +33,16 @@ def number(value: Any, digits: int = 2) -> str:
     return str(value)
 
 
+def moment(value: Any, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+    """An ISO 8601 instant from an API as people read it (UTC, to the second); anything else as it is."""
+    if not isinstance(value, str):
+        return "" if value is None else str(value)
+    try:
+        return datetime.fromisoformat(value).strftime(fmt)
+    except ValueError:
+        return value
+
+
 @cache
 def environment() -> Environment:
     env = Environment(
@@ -43,6 +54,7 @@ def environment() -> Environment:
     )
     env.globals["href"] = href
     env.filters["number"] = number
+    env.filters["moment"] = moment
     # a part of a page the API refused: `{% if view.members is problem %}`
     env.tests["problem"] = lambda value: isinstance(value, ApiProblem)
     return env
