@@ -138,7 +138,7 @@ _TOKEN = re.compile(
     r"|(?P<quoted>\"(?:[^\"]|\"\")*\")"
     r"|(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
     r"|(?P<word>[A-Za-z_][A-Za-z0-9_$]*)"
-    r"|(?P<punct>::|<>|!=|<=|>=|\|\||<->|.)",
+    r"|(?P<punct>::|<>|!=|<=|>=|\|\||<->|[^'\"])",
     re.DOTALL,
 )
 
@@ -382,6 +382,12 @@ def _processor(sql: str) -> PostgreSQLQueryProcessor:
         errors = getattr(exc, "syntax_errors", None) or []
         near = f" near {errors[0][2]!r}" if errors and len(errors[0]) >= 3 else ""
         raise AdqlError(f"this query uses a construct that is not supported{near}") from None
+    except ParserQueryError as exc:
+        if "schema" in str(exc).lower():
+            raise UnknownTable(
+                "a table without its schema: name it with its schema (e.g. ivoa.ObsCore)"
+            ) from None
+        raise AdqlError("this query uses a construct that is not supported") from None
     except Exception:  # queryparser's analysis fails on constructs it does not handle
         raise AdqlError("this query uses a construct that is not supported") from None
 
