@@ -259,3 +259,19 @@ async def test_the_publisher_did_is_answered_by_datalink(service: OidbService) -
     assert this["ID"] == row["obs_publisher_did"]
     assert this["access_url"] == row["access_url"]
     assert not this["error_message"]
+
+
+async def test_links_name_the_observations_as_the_service_configured(service: OidbService) -> None:
+    """spicadb.links writes l0_did under SPICADB_L0_DID_PREFIX, which the service's DataLink answers."""
+    await service.programme("LP-1", pi="ada", months=18)
+    observation = uuid.uuid4()
+    await push(service, indexed(granule("Vega", observations=[observation])))
+    async with service.running(l0_did_prefix="ivo://example.org/l0") as client:
+        await eventually(service.drained, timeout=15)
+        [linked] = await read(service, ADA, "SELECT l0_did FROM spicadb.links")
+        assert linked["l0_did"] == f"ivo://example.org/l0?{observation}"
+        response = await client.get(
+            "/oidb/links", params={"ID": linked["l0_did"]}, headers=service.auth("ada")
+        )
+    _, links = votable_rows(response.text)
+    assert [link["semantics"] for link in links] == ["#derivation"]

@@ -14,6 +14,7 @@ from .consumers import consumers
 from .handlers.datalink import links, links_post
 from .handlers.deps import DEPENDENCIES
 from .handlers.granules import GranuleController
+from .published import name_l0
 from .spec import SPEC
 
 
@@ -26,5 +27,5 @@ def create_app(settings: OidbSettings | None = None, verifier: TokenVerifier | N
         consumers=consumers(settings),
         dependencies=DEPENDENCIES,
         verifier=verifier,
-        on_startup=[rights.apply_policy],
+        on_startup=[rights.apply_policy, name_l0],
     )

@@ -4,7 +4,12 @@ migration 0003. Units, UCDs and utypes of the ObsCore columns as the standard (a
 
 from __future__ import annotations
 
+from typing import Any
+
+from spicadb_kit.context import ServiceContext
 from spicadb_kit.published import PublishedColumn, PublishedTable, VOTableType
+
+from .config import OidbSettings
 
 OBSCORE_UTYPE = "ivo://ivoa.net/std/ObsCore#core-1.1"
 
@@ -190,3 +195,13 @@ LINKS = PublishedTable(
 )  # fmt: skip
 
 PUBLISHED = (OBSCORE, LINKS)
+
+
+async def name_l0(context: ServiceContext[Any, Any]) -> None:
+    """A startup hook: spicadb.links names the L0 observations under the prefix the service's DataLink
+    answers (SPICADB_L0_DID_PREFIX), kept in the one-row table vo_naming (written only when it changes)."""
+    settings: OidbSettings = context.settings
+    async with context.pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE vo_naming SET l0_did_prefix = $1 WHERE l0_did_prefix <> $1", settings.l0_did_prefix
+        )
