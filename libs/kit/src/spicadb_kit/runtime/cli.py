@@ -11,6 +11,11 @@ spicadb outbox list|retry|discard --service NAME [--id N]
                                    back in line, or drop them for good (discard needs --id)
 spicadb backfill --service NAME [--consumer DURABLE] [--forget]
                                    deliver a consumer's stream again from its start (service stopped)
+
+Services add commands of their own (e.g. `spicadb catalogue import FILE`, the tap service's) without the
+kit importing them: an entry point of the group `spicadb.commands` names a function taking argparse's
+subparsers; it adds its parser and sets `handler` (a function of the parsed arguments returning the exit
+status) with `set_defaults`. A command the kit has already, or one that fails to load, is left out.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import argparse
 import asyncio
 import json
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import asyncpg
@@ -203,13 +209,31 @@ def _parser() -> argparse.ArgumentParser:
     openapi_cmd.add_argument("--check", action="store_true", help="fail when the committed documents differ")
     credentials = sub.add_parser("credentials", help="client_id:secret of a bootstrapped client")
     credentials.add_argument("name")
+    _service_commands(sub)
     return parser
+
+
+COMMANDS_GROUP = "spicadb.commands"
+
+
+def _service_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The commands services declare in the entry-point group ``spicadb.commands``."""
+    for entry in entry_points(group=COMMANDS_GROUP):
+        if entry.name in sub.choices:
+            continue
+        try:
+            entry.load()(sub)
+        except Exception as exc:  # a broken service must not take `spicadb run` down with it
+            print(f"spicadb: command {entry.name} ({entry.value}) not loaded: {exc}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
     """The ``spicadb`` command (run, stop, doctor, openapi, migrate, serve...): its exit status."""
     args = _parser().parse_args(argv)
     try:
+        handler = getattr(args, "handler", None)
+        if handler is not None:  # a service's command (spicadb.commands)
+            return int(handler(args))
         if args.command == "run":
             return supervisor.run(RuntimeSettings.from_env())
         if args.command == "stop":
