@@ -16,7 +16,7 @@ from spicadb_obsportal.published import EXPOSURES
 from spicadb_obsportal.services.exposures import FIELDS
 
 from spicadb_kit.published import READER_ROLE, read_catalogue
-from spicadb_kit.rights import Viewer, set_published_viewer
+from spicadb_kit.rights import Viewer, published_visible_sql, set_published_viewer
 
 ANONYMOUS = Viewer(None)
 ADA = Viewer("ada")  # LP-1's PI
@@ -155,3 +155,45 @@ async def test_a_cone_uses_the_gist_index_below_the_barrier(service: ObsportalSe
     assert "Seq Scan on exposure" not in plan, plan
     assert await names(service, ADA, cone) == ["Vega"]
     assert await names(service, ANONYMOUS, cone) == []
+
+
+async def test_the_view_holds_the_kits_rule(service: ObsportalService) -> None:
+    """The condition written out in the view is rights.published_visible_sql: over exposures of every case
+    (no programme, old and new; an unknown programme; a calibrator; a member's; withdrawn), each viewer sees
+    exactly the exposures the kit's text selects."""
+    conn = await asyncpg.connect(service.admin_dsn)
+    try:
+        await conn.execute("SET search_path TO obsportal, public")
+        await conn.execute(
+            "INSERT INTO programme_rights (programme_id, code, title, pi, public, proprietary_months, members)"
+            " VALUES (gen_random_uuid(), 'LP-1', 'One', 'ada', false, 18, '{ada,bob}'),"
+            " (gen_random_uuid(), 'LP-2', 'Two', 'carl', false, 1, '{carl}')"
+        )
+        await conn.execute("INSERT INTO target (name_key, name) VALUES ('t', 'T')")
+        await conn.execute(
+            "INSERT INTO exposure (observation_id, exp_header_id, site, night, log_version, programme, target_id,"
+            " kind, mode, mjd_start, mjd_end, date_end, ra, dec, withdrawn, logged_at)"
+            " SELECT gen_random_uuid(), 'SPICA.x', 'CHARA', '2026-01-01', 1, (ARRAY[NULL, 'LP-1', 'LP-2', 'LP-X'])[1 + i % 4],"
+            " (SELECT id FROM target), CASE WHEN i % 5 = 0 THEN 'calibrator' ELSE 'science' END, 'LR', 60000, 60000.01,"
+            " now() - (i % 7) * interval '200 days', i, 0, i % 11 = 0, now() FROM generate_series(1, 200) i"
+        )
+    finally:
+        await conn.close()
+    rule = published_visible_sql("e.programme", "e.date_end", calibrator="e.kind = 'calibrator'")
+    for viewer in (ANONYMOUS, ADA, BOB, Viewer("carl"), Viewer("admin", sees_all=True)):
+        conn = await asyncpg.connect(service.admin_dsn)
+        try:
+            async with conn.transaction(readonly=True):
+                await conn.execute("SET LOCAL search_path TO obsportal, public")
+                await set_published_viewer(conn, viewer)
+                expected = {
+                    str(r[0])
+                    for r in await conn.fetch(
+                        f"SELECT observation_id FROM exposure e WHERE NOT withdrawn AND {rule}"
+                    )
+                }
+        finally:
+            await conn.close()
+        seen = {r[0] for r in await read(service, viewer, "SELECT observation_id FROM obsportal.exposures")}
+        assert seen == expected, viewer
+        assert expected

@@ -17,7 +17,7 @@ from oidb_support import OidbService, ago, flag, granule, indexed, push, superse
 from spicadb_oidb.published import MANDATORY, OBSCORE, PUBLISHED
 
 from spicadb_kit.published import READER_ROLE, read_catalogue
-from spicadb_kit.rights import Viewer, set_published_viewer
+from spicadb_kit.rights import Viewer, published_visible_sql, set_published_viewer
 
 ANONYMOUS = Viewer(None)
 ADA = Viewer("ada")  # LP-1's PI
@@ -275,3 +275,47 @@ async def test_links_name_the_observations_as_the_service_configured(service: Oi
         )
     _, links = votable_rows(response.text)
     assert [link["semantics"] for link in links] == ["#derivation"]
+
+
+async def test_the_views_hold_the_kits_rule(service: OidbService) -> None:
+    """The condition written out in the views is rights.published_visible_sql: over granules of every case
+    (no programme, old and new; an unknown programme; a calibrator; a member's; superseded), each viewer
+    sees in ivoa.obscore and spicadb.links exactly the current granules the kit's text selects."""
+    conn = await asyncpg.connect(service.admin_dsn)
+    try:
+        await conn.execute("SET search_path TO oidb, public")
+        await conn.execute(
+            "INSERT INTO programme_rights (programme_id, code, title, pi, public, proprietary_months, members)"
+            " VALUES (gen_random_uuid(), 'LP-1', 'One', 'ada', false, 18, '{ada,bob}'),"
+            " (gen_random_uuid(), 'LP-2', 'Two', 'carl', false, 1, '{carl}')"
+        )
+        await conn.execute(
+            "INSERT INTO granule (calib_level, target_name, obs_collection, obs_publisher_did, access_url, s_ra,"
+            " s_dec, t_min, t_max, nb_channels, subdate, granule_id, file_id, night, obs_end, programme,"
+            " dataproduct_category, superseded, observation_ids)"
+            " SELECT 2, 'T' || i, 'SPICA', 'ivo://test?' || i, 'http://test/' || i, i, 0, 60000, 60000.1, 10, now(),"
+            " gen_random_uuid(), gen_random_uuid(), '2026-01-01', now() - (i % 7) * interval '200 days',"
+            " (ARRAY[NULL, 'LP-1', 'LP-2', 'LP-X'])[1 + i % 4], CASE WHEN i % 5 = 0 THEN 'CALIB' ELSE 'SCIENCE' END,"
+            " i % 11 = 0, ARRAY[gen_random_uuid()] FROM generate_series(1, 200) i"
+        )
+    finally:
+        await conn.close()
+    rule = published_visible_sql("g.programme", "g.obs_end", calibrator="g.dataproduct_category = 'CALIB'")
+    for viewer in (ANONYMOUS, ADA, BOB, Viewer("carl"), Viewer("robot", sees_all=True)):
+        conn = await asyncpg.connect(service.admin_dsn)
+        try:
+            async with conn.transaction(readonly=True):
+                await conn.execute("SET LOCAL search_path TO oidb, public")
+                await set_published_viewer(conn, viewer)
+                expected = {
+                    r[0]
+                    for r in await conn.fetch(
+                        f"SELECT obs_publisher_did FROM granule g WHERE NOT superseded AND {rule}"
+                    )
+                }
+        finally:
+            await conn.close()
+        obscore = {r[0] for r in await read(service, viewer, "SELECT obs_publisher_did FROM ivoa.obscore")}
+        links = {r[0] for r in await read(service, viewer, "SELECT obs_publisher_did FROM spicadb.links")}
+        assert obscore == links == expected, viewer
+        assert 0 < len(expected) < 200 - 18 or viewer.sees_all
