@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 import uuid
 import warnings
 from collections.abc import AsyncIterator, Sequence
@@ -23,6 +24,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import asyncpg
 import httpx
@@ -61,8 +63,11 @@ __all__ = [
     "TapPlatform",
     "granule",
     "indexed",
+    "phase_of",
     "platform",
     "rows_of",
+    "run_bounded",
+    "votable_bytes",
 ]
 
 # the callers (None: no token)
@@ -310,6 +315,52 @@ class TapPlatform:
         response = await self.sync(query, who, **params)
         assert response.status_code == 200, response.text
         return rows_of(response.content)
+
+    async def upload(
+        self, query: str, tables: dict[str, Any], who: str | None = None, **params: Any
+    ) -> httpx.Response:
+        """POST /tap/sync as multipart, each of ``tables`` (name -> astropy Table) an inline UPLOAD
+        (``UPLOAD=name,param:name``), as pyvo sends them."""
+        form = {"LANG": "ADQL", "QUERY": query, **{k.upper(): str(v) for k, v in params.items()}}
+        form["UPLOAD"] = ";".join(f"{name},param:{name}" for name in tables)
+        files = {name: (f"{name}.xml", votable_bytes(table), VOTABLE) for name, table in tables.items()}
+        async with self.client(who) as client:
+            return await client.post("/tap/sync", data=form, files=files)
+
+    async def job(self, query: str, who: str | None = None, **params: Any) -> tuple[str, httpx.Response]:
+        """An async job run to its end as ``who`` (POST /tap/async with PHASE=RUN, then WAIT): its URL
+        (followed from the 303) and its last job document."""
+        form = {
+            "LANG": "ADQL",
+            "QUERY": query,
+            "PHASE": "RUN",
+            **{k.upper(): str(v) for k, v in params.items()},
+        }
+        async with self.client(who) as client:
+            created = await client.post("/tap/async", data=form)
+            assert created.status_code == 303, created.text
+            url = urljoin(f"{self.tap_url}/async", created.headers["location"])
+            for _ in range(60):
+                document = await client.get(url, params={"WAIT": "10"})
+                assert document.status_code == 200, document.text
+                if phase_of(document.text) in ("COMPLETED", "ERROR", "ABORTED"):
+                    return url, document
+        raise AssertionError(f"job {url} still {phase_of(document.text)}")
+
+
+def phase_of(job: str) -> str:
+    """A UWS job document's phase."""
+    found = re.search(r"<uws:phase>\s*([A-Z]+)\s*</uws:phase>", job)
+    return found[1] if found else ""
+
+
+def votable_bytes(table: Any) -> bytes:
+    """An astropy Table as a VOTable document (TABLEDATA)."""
+    from astropy.io.votable import from_table
+
+    out = io.BytesIO()
+    from_table(table).to_xml(out)
+    return out.getvalue()
 
 
 def rows_of(votable: bytes) -> list[dict[str, Any]]:
