@@ -9,7 +9,7 @@ SERVICE_DIRS := $(sort $(dir $(wildcard services/*/pyproject.toml)))
 # the services mypy checks as strictly as libs/ (one run each: the kit is a namespace package, found
 # there through the installed copy); the others join as their errors are fixed (issue 15)
 STRICT_SERVICES := services/auth/src services/gateway/src services/nightlogs/src services/obsportal/src \
-	services/oidb/src services/oifits/src services/programmes/src services/tap/src
+	services/oidb/src services/oifits/src services/programmes/src services/tap/src services/web/src
 # the commands the platform's users run (the DRS's spicadb-drs): packages of their own, no server code
 CLIENT_DIRS := $(sort $(dir $(wildcard clients/*/pyproject.toml)))
 PACKAGE_FILES := constraints.txt requirements-dev.txt contracts/pyproject.toml libs/kit/pyproject.toml libs/astro/pyproject.toml \

@@ -19,6 +19,7 @@ from .handlers.deps import DEPENDENCIES, WebContext
 from .handlers.pages import Pages
 from .security import security_headers
 from .spec import SPEC
+from .timing import server_timing
 
 STATIC = Path(__file__).parent / "static"
 
@@ -53,7 +54,7 @@ def create_app(
         on_startup=[open_api],
         on_shutdown=[close_api],
     )
-    app.asgi_handler = security_headers(app.asgi_handler)
+    app.asgi_handler = server_timing(security_headers(app.asgi_handler))
     return app
 
 
