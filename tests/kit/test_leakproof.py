@@ -14,7 +14,7 @@ from spicadb_kit.testing.services import role_dsn
 
 LEAKPROOF = (
     "SELECT p.oid::regprocedure::text AS name FROM pg_proc p WHERE p.proleakproof"
-    " AND p.oid::regprocedure::text ~ '^(radians|spoint|scircle|sbox)' ORDER BY 1"
+    " AND p.oid::regprocedure::text ~ '^(radians|spoint|scircle|sbox|dist)' ORDER BY 1"
 )
 
 

@@ -244,6 +244,13 @@ async def test_a_cone_uses_the_gist_index_below_the_barrier(service: OidbService
         assert "Seq Scan on granule" not in plan, plan
         assert await targets(service, ADA, where) == ["Vega"]
     assert await targets(service, ANONYMOUS, CONE.format(ra=279.2347, dec=38.7837, r=0.1)) == []
+    # DISTANCE (no index serves it) filters below the barrier too, before the view's other columns
+    distance = "(spoint(radians(s_ra), radians(s_dec)) <-> spoint(radians(279.2347), radians(38.7837))) < radians(0.1)"
+    plan = "\n".join(
+        r[0] for r in await read(service, ADA, f"EXPLAIN SELECT * FROM ivoa.obscore WHERE {distance}")
+    )
+    assert "Subquery Scan" not in plan, plan
+    assert await targets(service, ADA, distance) == ["Vega"]
 
 
 async def test_the_publisher_did_is_answered_by_datalink(service: OidbService) -> None:

@@ -17,7 +17,10 @@ arguments' values (pgSphere 1.2 sources read; only ``palloc`` can fail, whatever
 - ``spoint @ scircle``, ``scircle ~ spoint`` (spoint_contained_by_circle[_com]): a distance (Vincenty's
   formula, atan2) compared with the radius;
 - ``scircle && scircle`` (scircle_overlap, ADQL INTERSECTS of circles): the same distance, compared;
-- ``spoint @ sbox``, ``sbox ~ spoint`` (sbox_cont_point[_com], CONTAINS with a BOX): comparisons.
+- ``spoint @ sbox``, ``sbox ~ spoint`` (sbox_cont_point[_com], CONTAINS with a BOX): comparisons;
+- ``spoint <-> spoint`` (dist, ADQL DISTANCE): the same distance, 0 below 1e-9. No index serves
+  ``DISTANCE(...) < r``, but below the barrier it filters before the view computes its other columns
+  (200,000 granules: 4.0 s -> 0.16 s); written as CONTAINS (``@ scircle``) it uses the index.
 
 Left out on purpose: the constructors that check their arguments (``scircle(point, radius)`` raises on a
 radius over 90 degrees, ``spoly`` on a bad polygon: a reader's constants, never a column, so they need
@@ -57,6 +60,7 @@ FUNCTIONS = (
     "public.scircle_overlap(public.scircle, public.scircle)",
     "public.sbox_cont_point(public.sbox, public.spoint)",
     "public.sbox_cont_point_com(public.spoint, public.sbox)",
+    "public.dist(public.spoint, public.spoint)",
 )
 
 _FIND = """
