@@ -145,6 +145,8 @@ class Runner:
         """One runner: take a queued job, execute it, again."""
         worker = f"{self.name}/{number}"
         while True:
+            # cleared before looking: a job queued from here on wakes the wait below
+            self.watch.queued.clear()
             try:
                 async with self.pool.acquire() as conn:
                     job = await storage.claim(conn, worker)
@@ -152,7 +154,6 @@ class Runner:
                 log.warning("async job claim failed", error=repr(exc))
                 job = None
             if job is None:
-                self.watch.queued.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.watch.queued.wait(), POLL)
                 continue
