@@ -126,7 +126,8 @@ def parse_request(
 
 
 class Rows:
-    """A query's rows, read from a server-side cursor in batches; ``overflow`` is known after the last."""
+    """A query's rows, read from a server-side cursor in batches; ``overflow`` is known after the last.
+    The first batch is read by :meth:`start` (a query that fails at once is refused before any answer)."""
 
     def __init__(self, columns: list[ResultColumn], cursor: Any, maxrec: int, timeout: float) -> None:
         self.columns = columns
@@ -135,28 +136,42 @@ class Rows:
         self._cursor = cursor
         self._maxrec = maxrec
         self._timeout = timeout
+        self._first: list[Any] | None = None
+        self._done = cursor is None  # MAXREC=0: the columns only
+
+    async def _fetch(self) -> list[Any]:
+        """The next batch, cut at MAXREC (one row more than MAXREC says the result overflowed)."""
+        if self._done or self.count >= self._maxrec:
+            if not self._done and not self.overflow:
+                self.overflow = bool(await self._cursor.fetch(1))
+            self._done = True
+            return []
+        batch = await self._cursor.fetch(min(BATCH_ROWS, self._maxrec + 1 - self.count))
+        if len(batch) < min(BATCH_ROWS, self._maxrec + 1 - self.count):
+            self._done = True
+        if self.count + len(batch) > self._maxrec:
+            batch = batch[: self._maxrec - self.count]
+            self.overflow = True
+            self._done = True
+        self.count += len(batch)
+        return list(batch)
+
+    async def start(self) -> None:
+        """Read the first batch (database errors raised as they are)."""
+        self._first = await self._fetch()
 
     async def __aiter__(self) -> AsyncIterator[list[Sequence[Any]]]:
-        if self._cursor is None:  # MAXREC=0: the columns only
-            return
-        while self.count < self._maxrec:
+        first, self._first = self._first, None
+        if first:
+            yield first
+        while True:
             try:
-                batch = await self._cursor.fetch(min(BATCH_ROWS, self._maxrec + 1 - self.count))
+                batch = await self._fetch()
             except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 raise StreamError(_message(exc, self._timeout)) from None
             if not batch:
                 return
-            if self.count + len(batch) > self._maxrec:
-                batch = batch[: self._maxrec - self.count]
-                self.overflow = True
-            self.count += len(batch)
             yield batch
-        if self.count >= self._maxrec and not self.overflow:
-            # MAXREC rows read: one more says whether the result was cut
-            try:
-                self.overflow = bool(await self._cursor.fetch(1))
-            except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                raise StreamError(_message(exc, self._timeout)) from None
 
 
 def _message(exc: BaseException, timeout: float) -> str:
@@ -208,9 +223,10 @@ async def run_query(
                 statement = await conn.prepare(f"SELECT * FROM ({translated.sql}) AS q LIMIT {maxrec + 1}")
                 columns = [result_column(a.name, a.type, translated) for a in statement.get_attributes()]
                 cursor = await statement.cursor() if maxrec > 0 else None
+                rows = Rows(columns, cursor, maxrec, timeout)
+                await rows.start()
             except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 raise QueryError(_message(exc, timeout)) from None
-            rows = Rows(columns, cursor, maxrec, timeout)
             yield rows
         finally:
             with contextlib.suppress(Exception):
