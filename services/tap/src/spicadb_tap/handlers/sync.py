@@ -11,6 +11,7 @@ from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.response import Stream
+from litestar.types import Method
 
 from spicadb_kit import votable
 from spicadb_kit.openapi import answers, binary, form, takes
@@ -69,6 +70,11 @@ async def _parameters(request: Request[Any, Any, Any]) -> tuple[dict[str, str], 
     return params, files
 
 
+def _operation(_handler: Any, method: Method, _path: Any) -> str:
+    """One OpenAPI operation id per method: tapSync (POST), tapSyncGet."""
+    return "tapSync" if method == HttpMethod.POST else "tapSyncGet"
+
+
 def _error(message: str, status: int = 400) -> Response[bytes]:
     return Response(content=error_document(message), status_code=status, media_type=votable.MEDIA_TYPE)
 
@@ -86,7 +92,7 @@ async def _chain(first: bytes, rest: AsyncGenerator[bytes, None]) -> AsyncIterat
     "/tap/sync",
     http_method=[HttpMethod.GET, HttpMethod.POST],
     opt=SYNC,
-    operation_id="tapSync",
+    operation_id=_operation,
     tags=["tap"],
     status_code=200,
 )
