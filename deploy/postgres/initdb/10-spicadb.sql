@@ -6,7 +6,8 @@
 -- Stop at the first error: a half-initialised volume is worse than a container that refuses to start.
 \set ON_ERROR_STOP on
 
--- Spherical types and GiST-indexable operators (spoint, scircle, cone searches) for obsportal and oidb.
+-- Spherical types and GiST-indexable operators (spoint, scircle, cone searches) for obsportal, oidb and
+-- the programme targets (spicadb.targets).
 -- Creating an extension needs a superuser, which the service roles are not; it goes into the public
 -- schema so that every service schema sees the types through the default search_path.
 CREATE EXTENSION IF NOT EXISTS pg_sphere WITH SCHEMA public;
