@@ -24,7 +24,7 @@ from nats.js import JetStreamContext
 from spicadb_tap.app import create_app
 from spicadb_tap.spec import SPEC
 
-from spicadb_kit.infra import NatsServer
+from spicadb_kit.infra import NatsServer, free_port
 from spicadb_kit.testing.services import InstalledService
 from spicadb_kit.testing.tokens import TokenFactory
 
@@ -34,6 +34,8 @@ VOT = "{http://www.ivoa.net/xml/VOTable/v1.3}"
 QUERY = "tap:query"
 Client = AsyncTestClient[Any]
 # a query of the service's own tables (TAP_SCHEMA describes itself), rows without end
+# the service's public URL (its settings' default): the base of its links and Locations
+PUBLIC = "http://127.0.0.1:8000"
 SMALL = "SELECT TOP 3 table_name, column_name FROM TAP_SCHEMA.columns"
 CROSS = (
     "SELECT a.column_name AS a, b.column_name AS b, c.column_name AS c, d.column_name AS d"
@@ -73,7 +75,9 @@ async def tap(
 @asynccontextmanager
 async def served(tap: TapService, **overrides: Any) -> AsyncIterator[str]:
     """The service under uvicorn on a real port (concurrent requests, pyvo): its base URL."""
-    server = LocalServer(create_app(tap.settings(**overrides), verifier=tap.tokens.verifier()))
+    port = free_port()
+    settings = tap.settings(public_url=f"http://127.0.0.1:{port}", **overrides)
+    server = LocalServer(create_app(settings, verifier=tap.tokens.verifier()), port)
     await server.start()
     try:
         yield server.url
@@ -91,6 +95,12 @@ async def client(tap: TapService) -> AsyncIterator[Client]:
 # --- helpers ---------------------------------------------------------------------------------------
 
 
+def path(url: str) -> str:
+    """A URL of the service's documents (on its public URL) as the test client asks it."""
+    assert url.startswith(PUBLIC)
+    return url.removeprefix(PUBLIC)
+
+
 def job_of(text: str) -> dict[str, Any]:
     """The job document's fields: phase, runId, ownerId, times (None when nil), parameters, results,
     error message."""
@@ -103,7 +113,7 @@ def job_of(text: str) -> dict[str, Any]:
         if name == "parameters":
             fields[name] = {p.get("id"): p.text for p in child}
         elif name == "results":
-            fields[name] = {r.get("id"): r.get("{http://www.w3.org/1999/xlink}href") for r in child}
+            fields[name] = {r.get("id"): path(r.get("{http://www.w3.org/1999/xlink}href", "")) for r in child}
         elif name == "errorSummary":
             fields[name] = child.findtext(f"{UWS}message")
         else:
@@ -116,8 +126,8 @@ async def create(client: Client, headers: dict[str, str] | None = None, **params
     response = await client.post("/tap/async", data={"LANG": "ADQL", **params}, headers=headers or {})
     assert response.status_code == 303, response.text
     location = response.headers["location"]
-    assert location.startswith("/tap/async/")
-    return location
+    assert location.startswith(f"{PUBLIC}/tap/async/")  # absolute: taplint follows no other
+    return path(location)
 
 
 async def job(
@@ -180,7 +190,7 @@ async def test_parameters_change_while_pending_runid_always(client: Client) -> N
     url = await create(client, QUERY=SMALL)
     response = await client.post(f"{url}/parameters", data={"runid": "TAPLINT-002", "QUERY": CROSS})
     assert response.status_code == 303
-    assert response.headers["location"] == url
+    assert path(response.headers["location"]) == url
     fields = await job(client, url)
     assert fields["runId"] == "TAPLINT-002"
     assert fields["parameters"]["runid"] == "TAPLINT-002"  # taplint's E-UWS-PAMM reads it there
@@ -226,7 +236,7 @@ async def test_wait_returns_when_the_phase_changes(tap: TapService) -> None:
     # on a real port: the WAIT and the ABORT are concurrent requests
     async with served(tap) as base, httpx.AsyncClient(base_url=base, timeout=60) as http:
         response = await http.post("/tap/async", data={"LANG": "ADQL", "QUERY": SMALL})
-        url = response.headers["location"]
+        url = response.headers["location"]  # absolute, on the server's public URL
         waiting = asyncio.create_task(http.get(url, params={"WAIT": "50"}))
         await asyncio.sleep(0.5)
         assert not waiting.done()
@@ -239,12 +249,12 @@ async def test_delete_and_action_delete_answer_303_to_the_list_and_the_job_is_go
     url = await create(client, QUERY=SMALL)
     response = await client.delete(url)
     assert response.status_code == 303
-    assert response.headers["location"] == "/tap/async"
+    assert path(response.headers["location"]) == "/tap/async"
     assert (await client.get(url)).status_code == 404
     url = await create(client, QUERY=SMALL)
     response = await client.post(url, data={"ACTION": "DELETE"})
     assert response.status_code == 303
-    assert response.headers["location"] == "/tap/async"
+    assert path(response.headers["location"]) == "/tap/async"
     gone = await client.get(f"{url}/phase")
     assert gone.status_code == 404
     assert gone.json()["type"].endswith("/job-not-found")
@@ -302,7 +312,12 @@ async def test_the_list_filters_by_phase_after_and_last(tap: TapService, client:
     async def ids(**query: Any) -> list[str]:
         response = await client.get("/tap/async", params=query, headers=alice)
         assert response.status_code == 200, response.text
-        return [f"/tap/async/{ref.get('id')}" for ref in ET.fromstring(response.text)]
+        refs = ET.fromstring(response.text)
+        assert all(
+            path(ref.get("{http://www.w3.org/1999/xlink}href", "")) == f"/tap/async/{ref.get('id')}"
+            for ref in refs
+        )
+        return [f"/tap/async/{ref.get('id')}" for ref in refs]
 
     assert await ids() == [third, second, first]
     assert await ids(PHASE="PENDING") == [third, first]
@@ -468,7 +483,7 @@ async def test_an_inline_upload_is_kept_with_the_job_until_it_runs(client: Clien
         files={"t1": ("t1.xml", table.encode(), "application/x-votable+xml")},
     )
     assert response.status_code == 303, response.text
-    url = response.headers["location"]
+    url = path(response.headers["location"])
     await client.post(f"{url}/parameters", data={"RESPONSEFORMAT": "csv"})
     await client.post(f"{url}/phase", data={"PHASE": "RUN"})
     assert (await finished(client, url))["phase"] == "COMPLETED"

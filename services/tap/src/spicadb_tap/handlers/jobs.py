@@ -167,12 +167,18 @@ def _text(request: Request[Any, Any, Any], text: str) -> Response[bytes]:
     return Response(body, media_type=TEXT)
 
 
-def _see(path: str) -> Response[bytes]:
-    return Response(b"", status_code=303, headers={"Location": path})
+def _base(jobs: JobService) -> str:
+    """The async endpoint's URL where users reach it (the platform's public URL): taplint follows only
+    absolute Locations, and the documents' links say the same."""
+    return jobs.settings.public_url.rstrip("/") + BASE
 
 
-def _job(request: Request[Any, Any, Any], job: Job) -> Response[bytes]:
-    return _xml(request, job_document(job, BASE))
+def _see(jobs: JobService, path: str = "") -> Response[bytes]:
+    return Response(b"", status_code=303, headers={"Location": _base(jobs) + path})
+
+
+def _job(request: Request[Any, Any, Any], jobs: JobService, job: Job) -> Response[bytes]:
+    return _xml(request, job_document(job, _base(jobs)))
 
 
 # --- the job list ----------------------------------------------------------------------------------
@@ -192,7 +198,7 @@ async def list_jobs(request: Request[Any, Any, Any], jobs: NamedDependency[JobSe
     no list (their jobs are reached by id)."""
     given = await _given(request)
     found = await jobs.listing(given.phases, given.values.get("AFTER"), given.values.get("LAST"))
-    return _xml(request, job_list(found, BASE))
+    return _xml(request, job_list(found, _base(jobs)))
 
 
 @post(
@@ -212,7 +218,7 @@ async def create_job(
         raise INSUFFICIENT_SCOPE(f"creating an async job needs the scope {SCOPE}", required=[SCOPE])
     given = await _given(request, jobs.settings.upload_max_bytes)
     job = await jobs.create(given.values, given.parts)
-    return _see(f"{BASE}/{job.id}")
+    return _see(jobs, f"/{job.id}")
 
 
 # --- one job ---------------------------------------------------------------------------------------
@@ -240,12 +246,12 @@ async def get_job(
     given = await _given(request)
     wait = given.values.get("WAIT")
     if wait is None:
-        return _job(request, await jobs.get(job_id))
+        return _job(request, jobs, await jobs.get(job_id))
     try:
         seconds = float(wait)
     except ValueError:
         seconds = -1.0
-    return _job(request, await jobs.wait(job_id, seconds, given.values.get("PHASE")))
+    return _job(request, jobs, await jobs.wait(job_id, seconds, given.values.get("PHASE")))
 
 
 @post(
@@ -264,7 +270,7 @@ async def post_job(
     if given.values.get("ACTION", "").upper() != "DELETE":
         raise VALIDATION("ACTION must be DELETE", errors=[FieldError("ACTION", "must be DELETE")])
     await jobs.delete(job_id)
-    return _see(BASE)
+    return _see(jobs)
 
 
 @delete(
@@ -278,7 +284,7 @@ async def post_job(
 async def delete_job(job_id: FromPath[str], jobs: NamedDependency[JobService]) -> Response[bytes]:
     """Delete the job, its uploads and its result (its execution stopped); 303 to the job list."""
     await jobs.delete(job_id)
-    return _see(BASE)
+    return _see(jobs)
 
 
 @_read("getJobPhase", "/phase", opt=answers(TEXT))
@@ -307,7 +313,7 @@ async def post_phase(
     ``PHASE=ABORT`` stops a job not yet ended (ABORTED). 303 to the job."""
     given = await _given(request)
     await jobs.set_phase(job_id, given.values.get("PHASE", ""))
-    return _see(f"{BASE}/{job_id}")
+    return _see(jobs, f"/{job_id}")
 
 
 @_read("getJobParameters", "/parameters", opt=answers(XML))
@@ -333,7 +339,7 @@ async def post_parameters(
     303 to the job."""
     given = await _given(request, jobs.settings.upload_max_bytes)
     await jobs.update_parameters(job_id, given.values, given.parts)
-    return _see(f"{BASE}/{job_id}")
+    return _see(jobs, f"/{job_id}")
 
 
 @_read("getJobResults", "/results", opt=answers(XML))
@@ -341,7 +347,7 @@ async def get_results(
     request: Request[Any, Any, Any], job_id: FromPath[str], jobs: NamedDependency[JobService]
 ) -> Response[bytes]:
     """The job's results (UWS results document): ``result`` once it is COMPLETED."""
-    return _xml(request, results_document(await jobs.get(job_id), BASE))
+    return _xml(request, results_document(await jobs.get(job_id), _base(jobs)))
 
 
 @_read(
@@ -413,7 +419,7 @@ async def post_execution_duration(
     while the job is PENDING. 303 to the job."""
     given = await _given(request)
     await jobs.set_execution_duration(job_id, given.values.get("EXECUTIONDURATION", ""))
-    return _see(f"{BASE}/{job_id}")
+    return _see(jobs, f"/{job_id}")
 
 
 @_read("getJobDestruction", "/destruction", opt=answers(TEXT))
@@ -444,7 +450,7 @@ async def post_destruction(
     the job."""
     given = await _given(request)
     await jobs.set_destruction(job_id, given.values.get("DESTRUCTION", ""))
-    return _see(f"{BASE}/{job_id}")
+    return _see(jobs, f"/{job_id}")
 
 
 @_read("getJobOwner", "/owner", opt=answers(TEXT))

@@ -43,8 +43,7 @@ def _bytes(root: ET.Element) -> bytes:
 
 
 def job_url(base: str, job: Job) -> str:
-    """A job's URL under the async endpoint's path (``/tap/async``): clients resolve it on the host
-    they asked (behind the gateway or not)."""
+    """A job's URL under the async endpoint's (``<public URL>/tap/async``)."""
     return f"{base}/{job.id}"
 
 
