@@ -371,14 +371,15 @@ class RowMapper:
         empty: list[Any] = [None] * len(rows)
         columns: list[Any] = [empty] * width
         bad: dict[int, BadRow] = {}
+        by_field = list(zip(*rows, strict=True))  # the rows' cells, FIELD by FIELD
         for column, index, name, convert, scale in self._plan:
-            cells = [r[index] for r in rows]
-            values = _doubles(cells, scale) if scale is not None else None
-            if values is None:
+            cells = by_field[index]
+            values = _doubles(cells, scale) if scale is not None else _converted(cells, convert)
+            if values is None:  # a cell to look at: which row, and why
                 values = []
                 for offset, text in enumerate(cells):
                     try:
-                        values.append(None if text is None else convert(text))
+                        values.append(convert(text) if text else None)
                     except (CellError, ValueError) as exc:
                         values.append(None)
                         if offset not in bad:
@@ -419,11 +420,22 @@ class RowMapper:
         columns[_BAD] = [b is True for b in columns[_BAD]]
 
 
-def _doubles(cells: list[str | None], scale: float) -> list[float | None] | None:
+def _converted(cells: Sequence[str | None], convert: Convert) -> list[Any] | None:
+    """A column's cells converted (empty cells null); None when one fails (looked at cell by cell)."""
+    if convert is _text:  # few distinct texts (spectral types, flags): each read once
+        known = {t: _text(t) for t in set(cells) if t}
+        return [known[t] if t else None for t in cells]
+    try:
+        return [convert(t) if t else None for t in cells]
+    except (CellError, ValueError):
+        return None
+
+
+def _doubles(cells: Sequence[str | None], scale: float) -> list[float | None] | None:
     """Numbers of a column's cells, NaN and empty cells null; None when a cell needs a closer look
     (a placeholder, a typo, an infinity)."""
     try:
-        values = [None if t is None or (v := float(t)) != v else v for t in cells]
+        values = [None if not t or (v := float(t)) != v else v for t in cells]
     except ValueError:
         return None
     if math.inf in values or -math.inf in values:
