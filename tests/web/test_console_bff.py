@@ -67,6 +67,22 @@ async def test_the_programmes_list_shows_progress_and_the_programme_its_targets(
     assert "/programmes/LP-1/targets/export?format=votable&amp;work_package=WP1" in programme.text
 
 
+async def test_a_403_from_the_api_is_shown_as_its_problem_and_the_page_is_not_offered(
+    console: Console,
+) -> None:
+    browser = await console.session("nora", PASSWORD)  # no role: no programmes:read
+    try:
+        home = await browser.get("/")
+        page = await browser.get("/console/programmes")
+    finally:
+        await browser.aclose()
+    assert home.status_code == 200, home.text
+    assert 'href="/console/programmes"' not in home.text  # not offered
+    assert page.status_code == 403, page.text
+    assert re.search(r"<h1>(.*?)</h1>", page.text)[1] == "Forbidden"  # type: ignore[index]
+    assert "this route needs the scope(s): programmes:read" in page.text
+
+
 async def test_a_programme_the_api_refuses_shows_its_problem_title(console: Console) -> None:
     browser = await console.session("bob", PASSWORD)
     try:
@@ -76,10 +92,9 @@ async def test_a_programme_the_api_refuses_shows_its_problem_title(console: Cons
     finally:
         await browser.aclose()
     assert "LP-2" not in listing.text  # what bob may not see does not appear
-    assert page.status_code in (403, 404), page.text
-    title = re.search(r"<h1>(.*?)</h1>", page.text)
-    assert title, page.text
-    assert title[1] in ("Forbidden", "Not Found"), page.text
+    assert page.status_code == 404, page.text  # the API does not say a private programme exists
+    assert re.search(r"<h1>(.*?)</h1>", page.text)[1] == "Not Found"  # type: ignore[index]
+    assert "LP-2" in page.text  # the problem's detail names what was asked
     assert 'role="alert"' in page.text
     assert "Signed in as <strong>bob</strong>" in nights.text
 

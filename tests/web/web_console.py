@@ -154,6 +154,7 @@ async def open_console(
 
 async def seed(console: Console) -> dict[str, str]:
     """LP-1 led by the admin with 120 targets in two work packages; bob, an astronomer of no programme;
+    nora, a person with no role;
     LP-2, a private programme bob may not see; last night's log with a bad observation. Returns the
     admin's token."""
     token = await console.token(*console.admin(), scope="openid admin")
@@ -161,6 +162,8 @@ async def seed(console: Console) -> dict[str, str]:
     async with httpx.AsyncClient(base_url=console.url, timeout=60, headers=headers) as api:
         made = await api.post("/admin/users", json={"username": "bob", "password": PASSWORD,
                                                     "roles": ["astronomer"]})  # fmt: skip
+        assert made.status_code == 201, made.text
+        made = await api.post("/admin/users", json={"username": "nora", "password": PASSWORD, "roles": []})
         assert made.status_code == 201, made.text
         for code in ("LP-1", "LP-2"):
             created = await api.post("/programmes/", json={"code": code, "title": f"Giants {code}"})
