@@ -117,6 +117,7 @@ async def test_tap_schema_describes_itself_with_tap_1_1_columns(tap: InstalledSe
         "datatype",
         "arraysize",
         "xtype",
+        '"size"',
         "description",
         "utype",
         "unit",
@@ -153,7 +154,7 @@ async def test_tap_schema_rows_are_the_catalogues(tap: InstalledService) -> None
     assert await rows(tap.pool, "schemas", "schema_index") == expected.schemas
     assert await rows(tap.pool, "tables", "table_index") == expected.tables
     assert await rows(tap.pool, "columns", "table_name, column_index") == sorted(
-        expected.columns, key=lambda c: (c[0], c[12])
+        expected.columns, key=lambda c: (c[0], c[13])
     )
     assert await rows(tap.pool, "keys", "key_id") == sorted(expected.keys)
     assert await rows(tap.pool, "key_columns", "key_id") == sorted(expected.key_columns)
@@ -175,11 +176,41 @@ async def test_a_newly_published_table_appears_after_a_refresh(tap: InstalledSer
     columns = await rows(tap.pool, "columns", "column_index")
     stars_columns = [c for c in columns if c[0] == "spicadb.Stars"]
     assert stars_columns == [
-        ("spicadb.Stars", "star_id", "long", None, None, None, None, None, "meta.id;meta.main", 1, 1, 0, 0),
-        ("spicadb.Stars", "ra", "double", None, None, None, None, "deg", "pos.eq.ra", 0, 1, 0, 1),
+        (
+            "spicadb.Stars",
+            "star_id",
+            "long",
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            "meta.id;meta.main",
+            1,
+            1,
+            0,
+            0,
+        ),
+        ("spicadb.Stars", "ra", "double", None, None, None, None, None, "deg", "pos.eq.ra", 0, 1, 0, 1),
         # a reserved word is a delimited identifier (taplint E-TME-CRSV)
-        ("spicadb.Stars", '"size"', "float", None, None, "Apparent size", None, "arcsec", None, 0, 0, 0, 2),
-        ("spicadb.Stars", "seen", "char", "*", "timestamp", None, None, None, None, 0, 0, 0, 3),
+        (
+            "spicadb.Stars",
+            '"size"',
+            "float",
+            None,
+            None,
+            None,
+            "Apparent size",
+            None,
+            "arcsec",
+            None,
+            0,
+            0,
+            0,
+            2,
+        ),
+        ("spicadb.Stars", "seen", "char", "*", "timestamp", None, None, None, None, None, 0, 0, 0, 3),
     ]
     keys = await tap.pool.fetch(
         "SELECT k.from_table, k.target_table, k.description, c.from_column, c.target_column"

@@ -20,7 +20,15 @@ from spicadb_kit.published import PublishedColumn, PublishedTable
 from . import Catalogue
 from .names import adql_name
 
-__all__ = ["SCHEMA_DESCRIPTIONS", "TapSchemaRows", "ordered_tables", "regenerate", "tap_schema_rows"]
+__all__ = [
+    "SCHEMA_DESCRIPTIONS",
+    "ResolvedKey",
+    "TapSchemaRows",
+    "ordered_tables",
+    "regenerate",
+    "resolved_keys",
+    "tap_schema_rows",
+]
 
 SCHEMA_DESCRIPTIONS = {
     "ivoa": "Tables of IVOA data models (ObsCore 1.1)",
@@ -67,6 +75,11 @@ def _flag(value: bool) -> int:
     return 1 if value else 0
 
 
+def _size(arraysize: str | None) -> int | None:
+    """TAP_SCHEMA.columns."size": a fixed one-dimensional arraysize ("2"), else null ("*", "10*", "2x3")."""
+    return int(arraysize) if arraysize and arraysize.isdigit() else None
+
+
 def column_row(table: PublishedTable, column: PublishedColumn, index: int) -> tuple[Any, ...]:
     """A TAP_SCHEMA.columns row (and what /tables says of the column)."""
     return (
@@ -75,6 +88,7 @@ def column_row(table: PublishedTable, column: PublishedColumn, index: int) -> tu
         column.datatype,
         column.arraysize,
         column.xtype,
+        _size(column.arraysize),
         column.description or None,
         column.utype,
         column.unit,
@@ -102,16 +116,35 @@ def tap_schema_rows(catalogue: Catalogue) -> TapSchemaRows:
         )
         for position, column in enumerate(table.columns):
             rows.columns.append(column_row(table, column, position))
-        for key in table.keys:
-            target_schema, _, target_name = key.target.partition(".")
-            target = catalogue.table(target_schema, target_name)
-            if target is None:
-                continue
-            key_id = f"{table.qualified}({','.join(key.columns)})"
-            rows.keys.append((key_id, table.qualified, target.qualified, key.description or None, None))
-            for source, dest in zip(key.columns, key.target_columns, strict=True):
-                rows.key_columns.append((key_id, adql_name(source), adql_name(dest)))
+        for key in resolved_keys(catalogue, table):
+            rows.keys.append((key.key_id, table.qualified, key.target, key.description, None))
+            rows.key_columns += [(key.key_id, source, dest) for source, dest in key.columns]
     return rows
+
+
+@dataclass(frozen=True)
+class ResolvedKey:
+    """A declared key whose target is published: its id, the target as the catalogue names it, and the
+    (from, target) column pairs as ADQL writes them."""
+
+    key_id: str
+    target: str
+    description: str | None
+    columns: list[tuple[str, str]]
+
+
+def resolved_keys(catalogue: Catalogue, table: PublishedTable) -> list[ResolvedKey]:
+    """A table's keys to published tables (TAP_SCHEMA.keys and /tables' foreignKey both list these)."""
+    keys = []
+    for key in table.keys:
+        target_schema, _, target_name = key.target.partition(".")
+        target = catalogue.table(target_schema, target_name)
+        if target is None:
+            continue
+        pairs = [(adql_name(a), adql_name(b)) for a, b in zip(key.columns, key.target_columns, strict=True)]
+        key_id = f"{table.qualified}({','.join(key.columns)})"
+        keys.append(ResolvedKey(key_id, target.qualified, key.description or None, pairs))
+    return keys
 
 
 # parents last when deleting, first when inserting (no foreign keys in SQL, but the order reads right)

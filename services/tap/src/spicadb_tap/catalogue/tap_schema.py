@@ -64,6 +64,7 @@ COLUMNS = _table(
     _text("datatype", "VOTable datatype of the column's values"),
     _text("arraysize", "VOTable arraysize (* for strings of any length)"),
     _text("xtype", "DALI extended type (timestamp, adql:REGION ...)"),
+    _int("size", "Fixed array size (TAP 1.0's; arraysize says more), null for variable sizes"),
     _text("description", "What the column holds"),
     _text("utype", "Data model field of the column"),
     _text("unit", "VOUnit of the column's values"),

@@ -24,6 +24,8 @@ CREATE TABLE tap_schema.columns (
     datatype     text    NOT NULL,
     arraysize    text,
     xtype        text,
+    -- TAP 1.0's, kept by TAP 1.1 (taplint asks for it): a fixed arraysize as a number, else null
+    "size"       integer,
     description  text,
     utype        text,
     unit         text,
