@@ -50,17 +50,24 @@ def test_cone_search() -> None:
     assert not out.endswith(";")
 
 
-def test_distance_condition_uses_the_operator_our_pgsphere_has() -> None:
+def test_distance_condition_is_a_cone_our_pgsphere_indexes() -> None:
     out = sql(
         "SELECT DISTANCE(POINT('ICRS', s_ra, s_dec), POINT('ICRS', 1, 2)) AS d FROM ivoa.ObsCore "
         "WHERE DISTANCE(POINT('ICRS', s_ra, s_dec), POINT('ICRS', 1, 2)) < 0.1"
     )
     assert "spoint_dwithin" not in out
-    assert (
-        "((spoint(RADIANS(s_ra), RADIANS(s_dec))) <-> (spoint(RADIANS(1.0), RADIANS(2.0))) < RADIANS(0.1))"
-        in out
-    )
+    # a point in a circle around the constant point: the form the GiST index serves
+    cone = "((spoint(RADIANS(s_ra), RADIANS(s_dec))) @ scircle(spoint(RADIANS(1.0), RADIANS(2.0)), RADIANS(0.1)))"
+    assert cone in out
     assert "DEGREES(spoint(RADIANS(s_ra), RADIANS(s_dec)) <-> spoint(RADIANS(1.0), RADIANS(2.0))) AS d" in out
+
+
+def test_distance_with_the_constant_point_first() -> None:
+    out = sql(
+        "SELECT s_ra FROM ivoa.ObsCore WHERE DISTANCE(POINT('ICRS', 1, -2.5), POINT('ICRS', s_ra, s_dec)) < 0.1"
+    )
+    cone = "((spoint(RADIANS(s_ra), RADIANS(s_dec))) @ scircle(spoint(RADIANS(1.0), RADIANS(-2.5)), RADIANS(0.1)))"
+    assert cone in out
 
 
 def test_coord1_coord2_area() -> None:

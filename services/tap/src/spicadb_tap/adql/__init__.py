@@ -11,8 +11,8 @@ the pgSphere we run (1.1/1.2) lacks. So, around it:
 3. checks of the SQL produced: functions against an allow-list, tables against the catalogue and this
    request's uploads (nothing else: no other schema, no pg_catalog, no information_schema), columns
    against their tables;
-4. rewrites: COORD1/COORD2 to pgSphere's long()/lat() in degrees, DISTANCE conditions to the ``<->``
-   operator, AREA to square degrees, ``TAP_UPLOAD.name`` to the request's temporary table.
+4. rewrites: COORD1/COORD2 to pgSphere's long()/lat() in degrees, DISTANCE conditions to a point in
+   a circle (indexed, where ``spoint_dwithin`` is missing), AREA to square degrees, ``TAP_UPLOAD.name`` to the request's temporary table.
 
 The answer also says where each output column comes from, so that a result's FIELDs carry the
 declaration of the published column they show (taplint compares them with TAP_SCHEMA).
@@ -331,11 +331,23 @@ def _split_arguments(text: str) -> list[str]:
     return parts
 
 
+_CONSTANT_POINT = re.compile(
+    r"^spoint\(\s*RADIANS\(\s*[-+]?[\d.eE+-]+\s*\)\s*,\s*RADIANS\(\s*[-+]?[\d.eE+-]+\s*\)\s*\)$",
+    re.IGNORECASE,
+)
+
+
 def _dwithin(arguments: str) -> str:
+    """``spoint_dwithin(p1, p2, r)`` (pgSphere 1.4, which we lack) as a containment in a circle: the
+    same points (a distance up to r), and the form a GiST index on the column's point serves (the
+    ``<->`` distance no index serves). The point made of constants becomes the circle's centre."""
     parts = _split_arguments(arguments)
     if len(parts) != 3:
         raise AdqlError("DISTANCE takes two points")
-    return f"(({parts[0]}) <-> ({parts[1]}) < {parts[2]})"
+    first, second, radius = parts
+    if _CONSTANT_POINT.match(first) and not _CONSTANT_POINT.match(second):
+        first, second = second, first
+    return f"(({first}) @ scircle({second}, {radius}))"
 
 
 def _rewrite(sql: str) -> str:
