@@ -156,6 +156,25 @@ async def test_decimal_positions_import_too(conn: asyncpg.Connection, tmp_path: 
     assert all(rows[s.label]["ra"] == s.ra and rows[s.label]["dec"] == s.dec for s in generated)
 
 
+async def test_rows_with_entities_comments_and_cdata_read_as_xml_means_them(
+    conn: asyncpg.Connection, tmp_path: Path
+) -> None:
+    text = io.StringIO()
+    write_jsdc(text, [make_star(1, 10.0, 20.0, name="A"), make_star(2, 11.0, 21.0, name="B")])
+    content = (
+        text.getvalue()
+        .replace("<TD>A</TD>", "<TD>HD 1 A&amp;B &lt;pair&gt;</TD>")
+        .replace("</TR>\n<TR>", "</TR>\n<!-- a comment </TR> -->\n<TR>", 1)
+        .replace("<TD>B</TD>", "<TD><![CDATA[B <CDATA>]]></TD>")
+    )
+    path = tmp_path / "escaped.vot"
+    path.write_text(content)
+    await import_catalogue(conn, path, source="escaped")
+    rows = await rows_of(conn, "escaped")
+    assert [r["name"] for r in rows] == ["B <CDATA>", "HD 1 A&B <pair>"]
+    assert [round(r["ra"], 6) for r in rows] == [11.0, 10.0]
+
+
 # --------------------------------------------------------------------------------- replacing a source
 
 
