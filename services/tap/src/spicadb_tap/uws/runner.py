@@ -129,7 +129,7 @@ class Runner:
             gone = await storage.expired(conn, 1000)
         for job_id, result in gone:
             self.watch.stop(job_id)
-            remove_result(self.settings, result)
+            remove_result(self.settings, job_id, result)
         return len(gone)
 
     async def sweeper(self) -> None:
@@ -137,7 +137,7 @@ class Runner:
             try:
                 await self.recover()
                 await self.sweep()
-            except (OSError, asyncpg.PostgresError) as exc:
+            except Exception as exc:  # the loop outlives any one failure (the database away a moment)
                 log.warning("async job sweep failed", error=repr(exc))
             await asyncio.sleep(SWEEP)
 
@@ -150,7 +150,7 @@ class Runner:
             try:
                 async with self.pool.acquire() as conn:
                     job = await storage.claim(conn, worker)
-            except (OSError, asyncpg.PostgresError) as exc:
+            except Exception as exc:  # the database away a moment: look again later
                 log.warning("async job claim failed", error=repr(exc))
                 job = None
             if job is None:
@@ -158,7 +158,10 @@ class Runner:
                     await asyncio.wait_for(self.watch.queued.wait(), POLL)
                 continue
             self.watch.changed(job.id)
-            await self.run(job, worker)
+            try:
+                await self.run(job, worker)
+            except Exception as exc:  # its end not recorded: the job is taken back once stale (recover)
+                log.error("async job run failed", job=job.id, error=repr(exc))
 
     async def run(self, job: Job, worker: str) -> None:
         """Execute one claimed job to its end (or give it back when this process stops)."""
@@ -173,10 +176,8 @@ class Runner:
                 if left <= 0:
                     break
                 await asyncio.wait({execution}, timeout=min(HEARTBEAT, left))
-                if not execution.done():
-                    async with self.pool.acquire() as conn:
-                        if not await storage.beat(conn, job.id, worker):
-                            execution.cancel()  # aborted or deleted (maybe on another replica)
+                if not execution.done() and not await self._beat(job.id, worker):
+                    execution.cancel()  # aborted or deleted (maybe on another replica)
         except asyncio.CancelledError:
             # this process stops: another runner (here after a restart, or a replica) takes it up
             await _cancelled(execution)
@@ -188,6 +189,15 @@ class Runner:
         finally:
             self.watch.executing.pop(job.id, None)
         await self._end(job, worker, execution, result)
+
+    async def _beat(self, job_id: str, worker: str) -> bool:
+        """The job's heartbeat; whether it is still this worker's (a failed beat does not stop it)."""
+        try:
+            async with self.pool.acquire() as conn:
+                return await storage.beat(conn, job_id, worker)
+        except Exception as exc:
+            log.warning("async job heartbeat failed", job=job_id, error=repr(exc))
+            return True
 
     async def _execute(self, job: Job, result: ResultFile) -> Outcome:
         async with self.pool.acquire() as conn:

@@ -270,7 +270,7 @@ class JobService:
             result = await storage.delete(conn, job_id)
         self.watch.stop(job_id)
         self.watch.changed(job_id)
-        remove_result(self.settings, result)
+        remove_result(self.settings, job_id, result)
 
     def result_path(self, job: Job) -> Path | None:
         """The job's result file, when it has one."""
@@ -285,11 +285,10 @@ def _referenced(upload: str | None, parts: Mapping[str, bytes]) -> dict[str, byt
     return {name: content for name, content in parts.items() if name in names}
 
 
-def remove_result(settings: TapSettings, name: str | None) -> None:
-    """Remove a result file (and a partial one), if there is one."""
-    if not name:
-        return
+def remove_result(settings: TapSettings, job_id: str, name: str | None) -> None:
+    """Remove a job's result file and a partial one (a process that died mid-run leaves ``<id>.part``)."""
     folder = results_dir(settings)
-    for path in (folder / name, folder / f"{Path(name).stem}.part"):
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
+    for path in (folder / name if name else None, folder / f"{job_id}.part"):
+        if path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
