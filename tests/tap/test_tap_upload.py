@@ -102,3 +102,15 @@ async def test_an_upload_cannot_write_anything(tap: TapAlone, client: AsyncTestC
     assert response.status_code == 200
     assert rows_of(response.content)[0]["label"] == "'); DROP TABLE probe_data.sources; --"
     assert await tap.snapshot() == before
+
+
+async def test_upload_given_twice(client: AsyncTestClient[Any]) -> None:
+    query = "SELECT a.id FROM TAP_UPLOAD.a AS a JOIN TAP_UPLOAD.b AS b ON a.id = b.id"
+    data = {"LANG": "ADQL", "QUERY": query, "UPLOAD": ["a,param:one", "b,param:two"]}
+    parts = {
+        "one": ("one.xml", upload([(1, "x", 1.0), (2, "y", 2.0)]), "application/x-votable+xml"),
+        "two": ("two.xml", upload([(2, "z", 3.0)]), "application/x-votable+xml"),
+    }
+    response = await client.post("/tap/sync", data=data, files=parts)
+    assert response.status_code == 200, response.text
+    assert [r["id"] for r in rows_of(response.content)] == [2]

@@ -64,6 +64,8 @@ async def _parameters(request: Request[Any, Any, Any]) -> tuple[dict[str, str], 
         for key, value in body.multi_items():
             if isinstance(value, UploadFile):
                 files[key] = await value.read()
+            elif key.lower() == "upload" and "upload" in params:  # UPLOAD may be given more than once
+                params["upload"] += ";" + value
             else:
                 params.setdefault(key.lower(), value)
                 files.setdefault(key, value.encode())

@@ -107,7 +107,11 @@ def parse_request(
     if fmt is None:
         raise TapError(f"RESPONSEFORMAT={requested} is not supported (votable, votable/b2, csv, tsv, json)")
     uploads: list[UploadTable] = []
-    for name, source in parse_upload_parameter(lowered.get("upload", "")):
+    try:
+        pairs = parse_upload_parameter(lowered.get("upload", ""))
+    except UploadError as exc:
+        raise TapError(str(exc)) from None
+    for name, source in pairs:
         if not source.startswith("param:"):
             raise TapError(
                 f"UPLOAD {name}: only inline uploads (param:<part>) are accepted; this service fetches no URLs"

@@ -109,11 +109,16 @@ def _converter(pgtype: str, datatype: str, xtype: str | None) -> Callable[[Any],
     return None
 
 
+# how wide a number each VOTable datatype carries (a declared type must carry the database's values)
+_WIDTH = {"unsignedByte": 1, "short": 2, "int": 3, "long": 4, "float": 5, "double": 6}
+
+
 def _agrees(declared: PublishedColumn, datatype: str, pgtype: str) -> bool:
     """Whether the declared datatype can carry the database's values."""
     if declared.datatype in _NUMBERS and datatype in _NUMBERS:
-        floating = datatype in ("float", "double")
-        return not floating or declared.datatype in ("float", "double")
+        if datatype in ("float", "double"):
+            return _WIDTH[declared.datatype] >= _WIDTH[datatype]
+        return _WIDTH[declared.datatype] >= _WIDTH[datatype] or declared.datatype == "double"
     if declared.datatype in _STRINGS and datatype in _STRINGS:
         return True
     if declared.datatype in _STRINGS and pgtype == "spoint" and declared.xtype == "adql:REGION":
