@@ -24,7 +24,7 @@ from ..vosi.tables import table_document, tableset_document
 log = get_logger(__name__)
 
 ANONYMOUS = {"anonymous": True}
-XML = {**ANONYMOUS, **answers(xml.MEDIA_TYPE)}
+XML = {**ANONYMOUS, **answers(xml.MEDIA_TYPE.split(";")[0])}
 # how long availability waits for the database before it says the service is not available
 DATABASE_CHECK_SECONDS = 5.0
 
@@ -96,7 +96,7 @@ async def table(context: NamedDependency[TapContext], name: FromPath[str]) -> Re
 
 @get(
     "/tap/examples",
-    opt={**ANONYMOUS, **answers(examples.MEDIA_TYPE)},
+    opt={**ANONYMOUS, **answers(examples.MEDIA_TYPE.split(";")[0])},
     operation_id="tapExamples",
     tags=["vosi"],
 )
