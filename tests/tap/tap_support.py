@@ -1,5 +1,6 @@
 """The tap service with the owners of the views it publishes (oidb: ivoa.ObsCore and spicadb.links,
-obsportal: obsportal.exposures, programmes: spicadb.targets) installed in ONE database, each on a real
+obsportal: obsportal.exposures, programmes: spicadb.targets) and the oifits service (its pushes fill oidb)
+installed in ONE database, each on a real
 port behind the real gateway (its route policy, tokens checked against a JWKS server with the test key),
 as VO clients reach them: pyvo and stilts need a real URL, and the tap service's public URL (its
 capabilities, the DataLink descriptors) is the gateway's, so ``<public_url>/oidb/links`` reaches oidb.
@@ -41,6 +42,8 @@ from spicadb_obsportal.app import create_app as obsportal_app
 from spicadb_obsportal.spec import SPEC as OBSPORTAL
 from spicadb_oidb.app import create_app as oidb_app
 from spicadb_oidb.spec import SPEC as OIDB
+from spicadb_oifits.app import create_app as oifits_app
+from spicadb_oifits.spec import SPEC as OIFITS
 from spicadb_programmes.app import create_app as programmes_app
 from spicadb_programmes.spec import SPEC as PROGRAMMES
 from spicadb_tap.app import create_app as tap_app
@@ -86,6 +89,8 @@ OWNERS = {
     "oidb": (OIDB, oidb_app),
     "obsportal": (OBSPORTAL, obsportal_app),
     "programmes": (PROGRAMMES, programmes_app),
+    # not an owner: its pushes fill oidb's granules (end to end)
+    "oifits": (OIFITS, oifits_app),
 }
 SESSION_KEY = "tap-tests-session-key-0123456789abcdef"
 
@@ -159,7 +164,9 @@ class TapPlatform:
             if "public_url" in service.spec.settings.__struct_fields__:
                 overrides["public_url"] = self.url
             if name == "tap":
-                overrides["data"] = str(data)
+                overrides["data"] = str(data / "tap")
+            if name == "oifits":
+                overrides["store_path"] = str(data / "oifits-store")
             app = service.create_app(service.settings(**overrides), verifier=self.tokens.verifier())
             self.servers[name] = await LocalServer(app).start()
         self.servers["jwks"] = await LocalServer(Jwks(self.tokens.jwks)).start()
