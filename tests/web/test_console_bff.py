@@ -6,9 +6,14 @@ from __future__ import annotations
 import re
 
 import httpx
+import msgspec
+from gateway_support import LocalServer
+from spicadb_web.app import create_app
 from spicadb_web.security import CSP
 from spicadb_web.services.console import last_night
 from web_console import PASSWORD, Console
+
+from spicadb_kit.infra import free_port
 
 PAGES = ("/", "/console/programmes", "/console/programmes/LP-1", "/console/nights")
 
@@ -115,3 +120,21 @@ async def test_home_and_the_night_show_last_nights_log_with_its_flags(console: C
     assert page.status_code == 200, page.text
     assert re.findall(r'<th scope="row">(HD \d+)</th>', page.text) == ["HD 1000", "HD 1001", "HD 9999"]
     assert page.text.count('<span class="level level-bad">bad</span>') == 2  # the summary and its row
+
+
+async def test_a_platform_that_does_not_answer_is_a_502_page_not_an_error(console: Console) -> None:
+    """A console whose API base is a closed port, called directly with a valid token."""
+    web = console.servers["web"]
+    settings = msgspec.structs.replace(
+        web.app.state.context.settings, api_url=f"http://127.0.0.1:{free_port()}"
+    )
+    token = await console.token(*console.admin(), scope="openid admin")
+    server = await LocalServer(create_app(settings)).start()
+    try:
+        async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
+            page = await client.get("/console/programmes", headers={"Authorization": "Bearer " + token})
+    finally:
+        await server.stop()
+    assert page.status_code == 502, page.text
+    assert re.search(r"<h1>(.*?)</h1>", page.text)[1] == "Bad Gateway"  # type: ignore[index]
+    assert "the platform could not be reached for /programmes" in page.text

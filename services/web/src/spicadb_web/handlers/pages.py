@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, QueryParameter
 
 from ..api import ApiProblem, SignInAgain
@@ -23,13 +24,29 @@ from ..services.console import (
 )
 from .deps import NeedsSignIn, sign_in
 
+
+def _page(description: str) -> ResponseSpec:
+    return ResponseSpec(str, generate_examples=False, description=description, media_type=HTML)
+
+
+# what every page may answer besides itself (documented in the service's OpenAPI document)
+ANSWERS = {
+    303: ResponseSpec(None, description="No working session: to /auth/login?next=<this page>"),
+    403: _page("The API refused the visitor: a page with the API problem's title and detail"),
+    404: _page("The API knows no such object the visitor may see: a page with its problem's title"),
+    502: _page("The platform could not be reached: a page saying so"),
+    504: _page("The platform did not answer in time: a page saying so"),
+}
+
 Text = Annotated[str | None, QueryParameter(max_length=200)]
 Cursor = Annotated[str | None, QueryParameter(max_length=2000)]
 
 
 def _problem_page(request: Request[Any, Any, Any], problem: ApiProblem) -> Response[str]:
     caller = getattr(request.state, "caller", None)  # set by the caller dependency
-    return page("problem.html", status=problem.status, caller=caller, problem=problem, section=None)
+    # an API's own failure is the platform's (502) to the visitor, never this page's 500
+    status = problem.status if problem.status < 500 or problem.status in (502, 504) else 502
+    return page("problem.html", status=status, caller=caller, problem=problem, section=None)
 
 
 def _to_sign_in(request: Request[Any, Any, Any], _: Exception) -> Response[Any]:
@@ -48,14 +65,14 @@ class Pages(Controller):
         ApiProblem: _problem_page,
     }
 
-    @get("/", operation_id="consoleHome", media_type=HTML)
+    @get("/", operation_id="consoleHome", media_type=HTML, responses=ANSWERS)
     async def home(self, caller: NamedDependency[Caller],
                    console: NamedDependency[Console]) -> Response[str]:  # fmt: skip
         """Home: who you are, your programmes, the last night's log with its quality levels."""
         home = await console.home()
         return page("home.html", caller=caller, home=home, section="home")
 
-    @get("/console/programmes", operation_id="consoleProgrammes", media_type=HTML)
+    @get("/console/programmes", operation_id="consoleProgrammes", media_type=HTML, responses=ANSWERS)
     async def programmes(self, caller: NamedDependency[Caller],
                          console: NamedDependency[Console], q: Text = None, cursor: Cursor = None
                          ) -> Response[str]:  # fmt: skip
@@ -63,7 +80,9 @@ class Pages(Controller):
         listing = await console.programmes(q, cursor)
         return page("programmes.html", caller=caller, listing=listing, q=q or "", section="programmes")
 
-    @get("/console/programmes/{code:str}", operation_id="consoleProgramme", media_type=HTML)
+    @get(
+        "/console/programmes/{code:str}", operation_id="consoleProgramme", media_type=HTML, responses=ANSWERS
+    )
     async def programme(
         self,
         caller: NamedDependency[Caller],
@@ -98,14 +117,19 @@ class Pages(Controller):
             section="programmes",
         )
 
-    @get("/console/nights", operation_id="consoleNights", media_type=HTML)
+    @get("/console/nights", operation_id="consoleNights", media_type=HTML, responses=ANSWERS)
     async def nights(self, caller: NamedDependency[Caller],
                      console: NamedDependency[Console], cursor: Cursor = None) -> Response[str]:  # fmt: skip
         """Nights with a plan or a log; keyset pages."""
         listing = await console.nights(cursor)
         return page("nights.html", caller=caller, listing=listing, site=SITE, section="nights")
 
-    @get("/console/nights/{site:str}/{night:date}", operation_id="consoleNight", media_type=HTML)
+    @get(
+        "/console/nights/{site:str}/{night:date}",
+        operation_id="consoleNight",
+        media_type=HTML,
+        responses=ANSWERS,
+    )
     async def night(self, caller: NamedDependency[Caller],
                     console: NamedDependency[Console], site: FromPath[str], night: FromPath[date]) -> Response[str]:  # fmt: skip
         """A night: its observations with their quality levels."""
