@@ -19,10 +19,14 @@ from queryparser.adql import ADQLQueryTranslator
 from spicadb_tap.calibrators.columns import BadRow
 from spicadb_tap.calibrators.importer import BadRowsRefused, CatalogueError, ImportRefused, import_catalogue
 from spicadb_tap.spec import SPEC
+from tap_query_support import rows_of as votable_rows
+from tap_query_support import tap_alone, votable_table
 
+from spicadb_kit.infra import NatsServer, PostgresCluster
 from spicadb_kit.migrate import migrate_service
 from spicadb_kit.published import READER_ROLE, read_catalogue
 from spicadb_kit.testing.services import role_dsn
+from spicadb_kit.testing.tokens import TokenFactory
 
 VEGA = (279.2347, 38.7837)
 SPICADB = Path(sys.executable).with_name("spicadb")
@@ -387,3 +391,26 @@ async def test_the_spicadb_command_imports_replaces_lists_and_refuses(tap_dsn: s
     assert lines[0].split()[:2] == ["jsdc_v2", "25"]
     assert lines[1].split()[:2] == ["other", "4"]
     assert lines[-1] == "2 catalogue sources"
+
+
+# ------------------------------------------------------------------------------------ through /tap/sync
+
+
+async def test_the_cone_query_through_tap_sync_answers_the_calibrators_with_their_metadata(
+    pg_cluster: PostgresCluster, nats_server: NatsServer, tokens: TokenFactory, tmp_path: Path
+) -> None:
+    async with tap_alone(pg_cluster, nats_server.url, tokens) as tap:
+        conn = await asyncpg.connect(role_dsn(tap.admin_dsn, SPEC.role))
+        try:
+            await import_catalogue(conn, jsdc_file(tmp_path, around_vega()), source="jsdc")
+        finally:
+            await conn.close()
+        async with tap.client() as client:
+            answer = await client.post(
+                "/tap/sync", data={"REQUEST": "doQuery", "LANG": "ADQL", "QUERY": CONE_ADQL}
+            )
+    assert answer.status_code == 200, answer.text
+    assert {r["name"] for r in votable_rows(answer.content)} == {"in", "in at the edges", "in, south"}
+    fields = {f.name: f for f in votable_table(answer.content).fields}
+    assert (fields["ldd"].ucd, str(fields["ldd"].unit)) == ("phys.angDiam", "mas")
+    assert fields["vmag"].ucd == "phot.mag;em.opt.V"
