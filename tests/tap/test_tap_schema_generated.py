@@ -253,3 +253,23 @@ async def test_tap_role_owns_tap_schema_and_the_reader_reads_it(tap: InstalledSe
                 await conn.fetchval("SELECT count(*) FROM tap.tap_schema_generation")
     finally:
         await conn.close()
+
+
+async def test_a_query_naming_a_table_published_a_moment_ago_finds_it(tap: InstalledService) -> None:
+    async with tap.running() as client:
+        await publish_probe_owner(tap.admin_dsn, STARS, PLANETS)
+        # on-demand refreshes are at most one a second (the startup's load counts as one)
+        await asyncio.sleep(1.1)
+        response = await client.post(
+            "/tap/sync",
+            data={
+                "LANG": "ADQL",
+                "QUERY": 'SELECT s.star_id, s."size", p.planet FROM spicadb.Stars AS s'
+                " JOIN spicadb.planets AS p ON p.star_id = s.star_id",
+            },
+        )
+        assert response.status_code == 200, response.text
+        assert b'name="QUERY_STATUS" value="OK"' in response.content
+        assert state_of(client).catalogue.table("spicadb", "planets") is not None
+        tables = await client.get("/tap/tables/spicadb.Stars")
+        assert tables.status_code == 200

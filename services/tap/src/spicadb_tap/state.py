@@ -39,22 +39,30 @@ class TapState:
     _refreshed: float = field(default_factory=time.monotonic)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
+    async def _refresh(self) -> Catalogue:
+        async with self.pool.acquire() as conn:
+            catalogue = await load_catalogue(conn)
+            if await regenerate(conn, catalogue):
+                log.info("TAP_SCHEMA regenerated", tables=len(catalogue.tables))
+        self.catalogue = catalogue
+        self._refreshed = time.monotonic()
+        return catalogue
+
+    async def refresh_for_unknown(self) -> Catalogue:
+        """A refresh for a query that names an unknown table, unless one happened just now (queries
+        asking together share one refresh)."""
+        asked = time.monotonic()
+        if asked - self._refreshed < _ON_DEMAND_SECONDS:
+            return self.catalogue
+        async with self._lock:
+            if self._refreshed >= asked:  # another query's refresh ended while this one waited
+                return self.catalogue
+            return await self._refresh()
+
     async def refresh(self) -> Catalogue:
         """Read the catalogue again (and regenerate TAP_SCHEMA if it changed); the new catalogue."""
         async with self._lock:
-            async with self.pool.acquire() as conn:
-                catalogue = await load_catalogue(conn)
-                if await regenerate(conn, catalogue):
-                    log.info("TAP_SCHEMA regenerated", tables=len(catalogue.tables))
-            self.catalogue = catalogue
-            self._refreshed = time.monotonic()
-            return catalogue
-
-    async def refresh_for_unknown(self) -> Catalogue:
-        """A refresh for a query that names an unknown table, unless one happened just now."""
-        if time.monotonic() - self._refreshed < _ON_DEMAND_SECONDS:
-            return self.catalogue
-        return await self.refresh()
+            return await self._refresh()
 
 
 TapContext = ServiceContext[TapSettings, TapState]
