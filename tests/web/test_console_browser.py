@@ -139,3 +139,29 @@ async def test_the_same_sign_in_works_with_production_settings(
     assert session["secure"]
     assert session["httpOnly"]
     assert session["path"] == "/"
+
+
+async def test_the_pages_work_by_keyboard_and_fit_a_phone(
+    console: Console, browser: Any, tmp_path: Path
+) -> None:
+    context, page = await _sign_in(console, browser, "/console/programmes")
+    try:
+        # the first Tab reaches the skip link, which moves the focus to the main content
+        await page.keyboard.press("Tab")
+        assert await page.evaluate("document.activeElement.textContent") == "Skip to content"
+        await page.keyboard.press("Enter")
+        assert await page.evaluate("document.activeElement.id") == "main"
+        # a link is followed from the keyboard
+        await page.get_by_role("link", name="LP-1").focus()
+        await page.keyboard.press("Enter")
+        await page.wait_for_url(console.url + "/console/programmes/LP-1")
+        # on a phone, the page does not scroll sideways (wide tables scroll in their own region)
+        await page.set_viewport_size({"width": 390, "height": 844})
+        for name in ("", "programmes", "programmes/LP-1", "nights"):
+            await page.goto(f"{console.url}/{'console/' if name else ''}{name}")
+            overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, (name, overflow)
+            shot = "phone-" + (name.replace("/", "-") or "home") + ".png"
+            await page.screenshot(path=tmp_path / shot, full_page=True)
+    finally:
+        await context.close()
