@@ -9,11 +9,13 @@ import math
 import os
 import subprocess
 import sys
+import warnings
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 
 import asyncpg
 import pytest
+from astropy.io.votable import parse as parse_votable
 from calibrator_votables import Star, make_star, stars, write_getstar, write_jsdc, write_searchcal
 from queryparser.adql import ADQLQueryTranslator
 from spicadb_tap.calibrators.columns import BadRow
@@ -179,6 +181,26 @@ async def test_rows_with_entities_comments_and_cdata_read_as_xml_means_them(
     assert [round(r["ra"], 6) for r in rows] == [11.0, 10.0]
 
 
+async def test_binary_and_binary2_serialisations_import_the_same_rows_as_tabledata(
+    conn: asyncpg.Connection, tmp_path: Path
+) -> None:
+    """TOPCAT and astropy write BINARY2 (and BINARY): the same catalogue, rewritten by astropy."""
+    tabledata = jsdc_file(tmp_path, stars(300))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        document = parse_votable(tabledata)
+    await import_catalogue(conn, tabledata, source="tabledata")
+    expected = [dict(r) | {"source": None, "import_id": None} for r in await rows_of(conn, "tabledata")]
+    for serialisation in ("binary", "binary2"):
+        document.get_first_table().format = serialisation
+        path = tmp_path / f"{serialisation}.vot"
+        document.to_xml(str(path))
+        assert f"<{serialisation.upper()}>" in path.read_text()[:20_000]
+        await import_catalogue(conn, path, source=serialisation)
+        rows = [dict(r) | {"source": None, "import_id": None} for r in await rows_of(conn, serialisation)]
+        assert rows == expected, serialisation
+
+
 # --------------------------------------------------------------------------------- replacing a source
 
 
@@ -264,11 +286,22 @@ async def test_files_that_cannot_be_imported_are_refused_with_a_reason(
     write_jsdc(text, stars(3))
     original = text.getvalue()
     cases = {
-        "binary.vot": (
+        "fits.vot": (
+            original.split("<DATA>")[0] + "<DATA><FITS><STREAM href='http://x/y.fits'/></FITS></DATA>"
+            "</TABLE></RESOURCE></VOTABLE>",
+            "FITS",
+        ),
+        "not_base64.vot": (
+            original.split("<DATA>")[0]
+            + "<DATA><BINARY2><STREAM encoding='base64'>A*A=</STREAM></BINARY2></DATA>"
+            "</TABLE></RESOURCE></VOTABLE>",
+            "base64",
+        ),
+        "short_binary.vot": (
             original.split("<DATA>")[0]
             + "<DATA><BINARY2><STREAM encoding='base64'>AAAA</STREAM></BINARY2></DATA>"
             "</TABLE></RESOURCE></VOTABLE>",
-            "TABLEDATA",
+            "ends inside a row",
         ),
         "galactic.vot": (original.replace('system="ICRS"', 'system="galactic"'), "galactic"),
         "gaia_epoch.vot": (original.replace('epoch="J2000"', 'epoch="J2016.0"'), "epoch"),

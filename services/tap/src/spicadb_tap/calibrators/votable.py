@@ -5,8 +5,10 @@ Catalogues run to hundreds of thousands of rows, so the document is never held w
 each dropped once its rows are read, so memory stays flat whatever the file's size. A block written as
 SearchCal and VizieR write TABLEDATA (``<TR><TD>text</TD><TD/>...</TR>``, nothing else in it: no entity,
 comment, CDATA or attribute, which a count of its ``<`` proves) is split by two regular expressions,
-several times cheaper than building its elements; any other block is parsed by expat. TABLEDATA only: SearchCal, GetStar and VizieR's JSDC write it (BINARY and
-BINARY2 are refused with a message saying so).
+several times cheaper than building its elements; any other block is parsed by expat.
+
+SearchCal, GetStar and VizieR's JSDC write TABLEDATA; inline BINARY and BINARY2 streams (TOPCAT's,
+astropy's) are read by :mod:`.binary`; FITS is refused.
 """
 
 from __future__ import annotations
@@ -117,22 +119,28 @@ def _rows(path: Path) -> Iterator[Header | list[str | None]]:
         yield Header(tuple(fields), tuple(coosys), table_name)
     except ET.ParseError as exc:
         raise VOTableError(f"not well-formed XML: {exc}") from None
-    yield from _tabledata(path, tabledata, len(fields))
+    if _local(tabledata.tag) == "TABLEDATA":
+        yield from _tabledata(path, tabledata, len(fields))
+    else:
+        from .binary import binary_rows
+
+        yield from binary_rows(path, fields)
 
 
 def _serialisation(events: Iterator[tuple[str, ET.Element]]) -> ET.Element:
-    """The DATA's first child (TABLEDATA), read by the header's parser; VOTableError for the others."""
+    """The DATA's first child (TABLEDATA, BINARY or BINARY2), read by the header's parser; VOTableError for
+    FITS."""
     for event, elem in events:
         tag = _local(elem.tag)
         if event == "start":
-            if tag == "TABLEDATA":
+            if tag in ("TABLEDATA", "BINARY", "BINARY2"):
                 return elem
-            if tag in ("BINARY", "BINARY2", "FITS"):
+            if tag == "FITS":
                 raise VOTableError(
-                    f"the table's data is {tag}: the catalogue import reads TABLEDATA (write the VOTable "
-                    "with TABLEDATA, e.g. with TOPCAT or STILTS tcopy ofmt=votable-tabledata)"
+                    "the table's data is FITS: the catalogue import reads TABLEDATA, BINARY and BINARY2 (write "
+                    "the VOTable with TABLEDATA, e.g. with TOPCAT or STILTS tcopy ofmt=votable-tabledata)"
                 )
-    raise VOTableError("the table's DATA holds no TABLEDATA")
+    raise VOTableError("the table's DATA holds no TABLEDATA, BINARY or BINARY2")
 
 
 _TABLEDATA = re.compile(rb"<(?:([A-Za-z_][\w.-]*):)?TABLEDATA\b[^>]*>")
