@@ -512,6 +512,15 @@ async def test_a_job_whose_process_died_is_taken_up_again_after_a_restart(tap: T
         assert "stopped while the job was executing" in given_up["errorSummary"]
 
 
+async def test_two_replicas_share_the_queue_each_job_run_once(tap: TapService) -> None:
+    async with tap.running() as first, tap.running() as second:
+        first.follow_redirects = False
+        urls = [await create(first, QUERY=SMALL, PHASE="RUN") for _ in range(8)]
+        for url in urls:
+            assert (await finished(second, url))["phase"] == "COMPLETED"
+    assert [r["attempts"] for r in await tap.fetch("SELECT attempts FROM job")] == [1] * 8
+
+
 # --- pyvo ------------------------------------------------------------------------------------------
 
 
