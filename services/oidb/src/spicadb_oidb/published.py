@@ -122,7 +122,7 @@ OPTIONAL = (
     _column("obs_creator_name", "char", "Who pushed the file", ucd="meta.id", utype="DataID.Creator"),
     _column("target_class", "char", "science or calibrator", ucd="src.class", utype="Target.Class"),
     _column("em_resolution", "double", "Spectral resolution at the mean wavelength (lambda / em_res_power)",
-            unit="m", ucd="spect.resolution;em.wl", utype="Char.SpectralAxis.Resolution.Refval.value"),
+            unit="m", ucd="spect.resolution;stat.mean", utype="Char.SpectralAxis.Resolution.Refval.value"),
     _column("bib_reference", "char", "Bibcode of the publication of the data", ucd="meta.bib.bibcode",
             utype="Curation.Reference"),
 )  # fmt: skip
