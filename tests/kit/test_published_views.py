@@ -198,3 +198,24 @@ async def test_a_changed_declaration_is_published_on_the_next_run(admin: asyncpg
     await publish_owner(admin, fewer)
     stars = {t.name: t for t in await read_catalogue(admin)}["Stars"]
     assert stars == msgspec.structs.replace(fewer, owner=OWNER)
+
+
+async def test_a_table_no_longer_declared_is_withdrawn(admin: asyncpg.Connection) -> None:
+    await publish_owner(admin, STARS, PLANETS)
+    await publish_owner(admin, STARS)
+    assert [t.qualified for t in await read_catalogue(admin)] == ["probecat.Stars"]
+    assert not await admin.fetchval(
+        "SELECT has_table_privilege($1, 'probecat.planets', 'SELECT')", READER_ROLE
+    )
+    # another owner's declarations in the same schema are not its to withdraw
+    await apply_migrations(admin, schema="pubother", role="spicadb_pubother", migrations=[], publishes=())
+    assert [t.qualified for t in await read_catalogue(admin)] == ["probecat.Stars"]
+
+
+async def test_a_failing_declaration_publishes_none_of_the_run(admin: asyncpg.Connection) -> None:
+    await publish_owner(admin, STARS)
+    renamed = msgspec.structs.replace(STARS, description="Changed")
+    ghost = msgspec.structs.replace(PLANETS, name="Ghosts")
+    with pytest.raises(PublishingError, match="Ghosts"):
+        await publish_owner(admin, renamed, PLANETS, ghost)
+    assert await read_catalogue(admin) == [msgspec.structs.replace(STARS, owner=OWNER)]

@@ -152,45 +152,70 @@ async def grant_reader(conn: asyncpg.Connection, role: str) -> None:
 
 async def publish(conn: asyncpg.Connection, *, owner: str, tables: Sequence[PublishedTable]) -> None:
     """After the owner's migrations (as the cluster's admin): check each declared view and column exists,
-    grant SELECT to the reader role, write the declarations as comments."""
-    for table in tables:
-        declared = msgspec.structs.replace(table, owner=owner)
-        found = await conn.fetchrow(
-            "SELECT c.oid, c.relkind::text FROM pg_class c WHERE c.oid = to_regclass($1)", declared.relation
+    grant SELECT to the reader role, write the declarations as comments, and withdraw what the owner
+    published before but declares no more. All or nothing: a declaration that fails publishes none."""
+    async with conn.transaction():
+        for table in tables:
+            await _publish_one(conn, msgspec.structs.replace(table, owner=owner))
+        await _withdraw_undeclared(conn, owner, tables)
+
+
+async def _withdraw_undeclared(
+    conn: asyncpg.Connection, owner: str, tables: Sequence[PublishedTable]
+) -> None:
+    """The owner's relations still marked published whose declaration is gone: no comment, no SELECT for
+    the reader role (readers stop seeing them)."""
+    declared = {(t.schema.lower(), t.name.lower()) for t in tables}
+    for row in await conn.fetch(_MARKED_SQL, _MARK):
+        table = msgspec.json.decode(row["comment"][len(_MARK) :], type=PublishedTable)
+        if table.owner != owner or (table.schema.lower(), table.name.lower()) in declared:
+            continue
+        await conn.execute(f'REVOKE SELECT ON {table.relation} FROM "{READER_ROLE}"')
+        await conn.execute(f"COMMENT ON {_KINDS[row['relkind']]} {table.relation} IS NULL")
+
+
+async def _publish_one(conn: asyncpg.Connection, declared: PublishedTable) -> None:
+    owner = declared.owner
+    found = await conn.fetchrow(
+        "SELECT c.oid, c.relkind::text FROM pg_class c WHERE c.oid = to_regclass($1)", declared.relation
+    )
+    if found is None:
+        raise PublishingError(f"{owner} declares {declared.qualified} but its migrations do not create it")
+    if found["relkind"] not in _KINDS:
+        raise PublishingError(f"{declared.qualified} is not a table or a view")
+    oid = found["oid"]
+    present = {
+        r["attname"]
+        for r in await conn.fetch(
+            "SELECT attname FROM pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped",
+            oid,
         )
-        if found is None:
-            raise PublishingError(
-                f"{owner} declares {declared.qualified} but its migrations do not create it"
-            )
-        if found["relkind"] not in _KINDS:
-            raise PublishingError(f"{declared.qualified} is not a table or a view")
-        oid = found["oid"]
-        present = {
-            r["attname"]
-            for r in await conn.fetch(
-                "SELECT attname FROM pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped",
-                oid,
-            )
-        }
-        missing = [c.name for c in declared.columns if c.name not in present]
-        if missing:
-            raise PublishingError(f"{declared.qualified} has no column {', '.join(missing)}")
-        await conn.execute(f'GRANT SELECT ON {declared.relation} TO "{READER_ROLE}"')
-        # the whole declaration on the view (its columns in declared order), each column's on the column
-        # too, for a person reading the database (psql's \d+)
+    }
+    missing = [c.name for c in declared.columns if c.name not in present]
+    if missing:
+        raise PublishingError(f"{declared.qualified} has no column {', '.join(missing)}")
+    await conn.execute(f'GRANT SELECT ON {declared.relation} TO "{READER_ROLE}"')
+    # the whole declaration on the view (its columns in declared order), each column's on the column
+    # too, for a person reading the database (psql's \d+)
+    await conn.execute(
+        f"COMMENT ON {_KINDS[found['relkind']]} {declared.relation} IS "
+        + _literal(_MARK + msgspec.json.encode(declared).decode())
+    )
+    for column in declared.columns:
         await conn.execute(
-            f"COMMENT ON {_KINDS[found['relkind']]} {declared.relation} IS "
-            + _literal(_MARK + msgspec.json.encode(declared).decode())
+            f'COMMENT ON COLUMN {declared.relation}."{_identifier(column.name)}" IS '
+            + _literal(_MARK + msgspec.json.encode(column).decode())
         )
-        for column in declared.columns:
-            await conn.execute(
-                f'COMMENT ON COLUMN {declared.relation}."{_identifier(column.name)}" IS '
-                + _literal(_MARK + msgspec.json.encode(column).decode())
-            )
 
 
 # what COMMENT ON calls each kind of relation (COMMENT ON TABLE refuses a view)
 _KINDS = {"r": "TABLE", "p": "TABLE", "v": "VIEW", "m": "MATERIALIZED VIEW", "f": "FOREIGN TABLE"}
+
+_MARKED_SQL = """
+SELECT obj_description(c.oid, 'pg_class') AS comment, c.relkind::text AS relkind
+FROM pg_class c
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND obj_description(c.oid, 'pg_class') LIKE $1 || '%'
+"""
 
 _CATALOGUE_SQL = """
 SELECT obj_description(c.oid, 'pg_class') AS comment
