@@ -138,3 +138,21 @@ async def test_a_platform_that_does_not_answer_is_a_502_page_not_an_error(consol
     assert page.status_code == 502, page.text
     assert re.search(r"<h1>(.*?)</h1>", page.text)[1] == "Bad Gateway"  # type: ignore[index]
     assert "the platform could not be reached for /programmes" in page.text
+
+
+async def test_a_path_nobody_serves_is_the_consoles_404_page(console: Console) -> None:
+    browser = await console.session(*console.admin())
+    try:
+        lost = await browser.get("/console/nowhere", headers={"Accept": "text/html,*/*;q=0.8"})
+        api = await browser.get("/console/nowhere")  # a client not asking for HTML keeps the problem
+        css = await browser.get("/static/console.css")
+        live = await browser.get("/health/live")  # the gateway's own, not the console's
+    finally:
+        await browser.aclose()
+    assert lost.status_code == 404, lost.text
+    assert lost.headers["content-type"].startswith("text/html")
+    assert "There is no page at /console/nowhere." in lost.text
+    assert api.status_code == 404
+    assert api.headers["content-type"].startswith("application/problem+json")
+    assert css.status_code == 200
+    assert live.status_code == 200

@@ -17,6 +17,7 @@ from .api import Api
 from .config import WebSettings
 from .handlers.deps import DEPENDENCIES, WebContext
 from .handlers.pages import Pages
+from .lost import html_not_found
 from .security import security_headers
 from .spec import SPEC
 from .timing import server_timing
@@ -54,7 +55,7 @@ def create_app(
         on_startup=[open_api],
         on_shutdown=[close_api],
     )
-    app.asgi_handler = server_timing(security_headers(app.asgi_handler))
+    app.asgi_handler = server_timing(security_headers(html_not_found(app.asgi_handler)))
     return app
 
 
