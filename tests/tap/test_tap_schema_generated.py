@@ -273,3 +273,20 @@ async def test_a_query_naming_a_table_published_a_moment_ago_finds_it(tap: Insta
         assert state_of(client).catalogue.table("spicadb", "planets") is not None
         tables = await client.get("/tap/tables/spicadb.Stars")
         assert tables.status_code == 200
+
+
+async def test_a_withdrawn_table_leaves_tap_schema_at_the_next_refresh(tap: InstalledService) -> None:
+    assert tap.pool is not None
+    async with tap.running() as client:
+        await publish_probe_owner(tap.admin_dsn, STARS, PLANETS)
+        await refresh(client)
+        await publish_probe_owner(tap.admin_dsn, STARS)
+        catalogue = await refresh(client)
+    assert catalogue.table("spicadb", "planets") is None
+    names = {r["table_name"] for r in await tap.pool.fetch("SELECT table_name FROM tap_schema.tables")}
+    assert "spicadb.Planets" not in names
+    assert "spicadb.Stars" in names
+    assert (
+        await tap.scalar("SELECT count(*) FROM tap_schema.columns WHERE table_name = 'spicadb.Planets'") == 0
+    )
+    assert await tap.scalar("SELECT count(*) FROM tap_schema.keys WHERE from_table = 'spicadb.Planets'") == 0
