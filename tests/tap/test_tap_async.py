@@ -512,6 +512,22 @@ async def test_a_job_whose_process_died_is_taken_up_again_after_a_restart(tap: T
         assert "stopped while the job was executing" in given_up["errorSummary"]
 
 
+async def test_a_job_executing_when_its_process_stops_goes_back_to_the_queue(tap: TapService) -> None:
+    async with tap.running() as client:
+        client.follow_redirects = False
+        url = await create(client, QUERY=SLOW, PHASE="RUN")
+
+        async def executing() -> bool:
+            return (await job(client, url))["phase"] == "EXECUTING"
+
+        await eventually(executing)
+    # a deploy stops the process: the next one (or a replica) takes the job up
+    [row] = await tap.fetch("SELECT phase, worker, attempts FROM job")
+    assert (row["phase"], row["worker"], row["attempts"]) == ("QUEUED", None, 0)
+    async with tap.running() as client:
+        await eventually(executing)  # taken up again
+
+
 async def test_two_replicas_share_the_queue_each_job_run_once(tap: TapService) -> None:
     async with tap.running() as first, tap.running() as second:
         first.follow_redirects = False
