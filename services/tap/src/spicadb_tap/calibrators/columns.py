@@ -184,50 +184,55 @@ def _text(text: str) -> str | None:
     return None if not s or is_placeholder(s) else s
 
 
-def _sexagesimal(text: str, what: str) -> tuple[float, bool]:
-    """(value in its leading unit, negative) of 'hh mm ss.ss' as SearchCal and VizieR write it; any other
-    spelling (colons, 'h m s', degrees signs) through the kit's reader."""
+def _split_sexagesimal(text: str) -> tuple[float, bool] | None:
+    """(value in its leading unit, negative) of 'hh mm ss.ss' as SearchCal and VizieR write it; None for
+    any other spelling."""
     parts = text.split()
-    if len(parts) == 3:
-        try:
-            a, m, sec = float(parts[0]), float(parts[1]), float(parts[2])
-        except ValueError:
-            pass
-        else:
-            negative = parts[0].startswith("-")
-            if 0.0 <= m < 60.0 and 0.0 <= sec < 60.0 and a == a:
-                return abs(a) + m / 60.0 + sec / 3600.0, negative
-    return sexagesimal(text, what)
+    if len(parts) != 3:
+        return None
+    try:
+        a, m, sec = float(parts[0]), float(parts[1]), float(parts[2])
+    except ValueError:
+        return None
+    if 0.0 <= m < 60.0 and 0.0 <= sec < 60.0 and a == a:
+        return abs(a) + m / 60.0 + sec / 3600.0, parts[0].startswith("-")
+    return None
 
 
 def _ra_sexagesimal(hours: bool) -> Convert:
     def convert(text: str) -> float | None:
-        try:
-            v = float(text)
-        except ValueError:
-            if is_placeholder(text):
-                return None
-            v, negative = _sexagesimal(text, "a right ascension")
-            if negative:
-                raise CellError(f"a right ascension cannot be negative: {text.strip()!r}") from None
-            if hours:
-                if v >= 24.0:
-                    raise CellError(f"right ascension {text.strip()!r} is not below 24h") from None
-                v *= 15.0
-            return _ra_range(v)
-        return right_ascension(v)
+        split = _split_sexagesimal(text)
+        if split is None:
+            try:
+                return right_ascension(float(text))
+            except ValueError:
+                if is_placeholder(text):
+                    return None
+            # colons, 'h m s', degree signs: the kit's reader
+            split = sexagesimal(text, "a right ascension")
+        v, negative = split
+        if negative:
+            raise CellError(f"a right ascension cannot be negative: {text.strip()!r}")
+        if hours:
+            if v >= 24.0:
+                raise CellError(f"right ascension {text.strip()!r} is not below 24h")
+            v *= 15.0
+        return _ra_range(v)
 
     return convert
 
 
 def _dec_sexagesimal(text: str) -> float | None:
-    try:
-        v = float(text)
-    except ValueError:
-        if is_placeholder(text):
-            return None
-        v, negative = _sexagesimal(text, "a declination")
-        v = -v if negative else v
+    split = _split_sexagesimal(text)
+    if split is None:
+        try:
+            v = float(text)
+        except ValueError:
+            if is_placeholder(text):
+                return None
+            split = sexagesimal(text, "a declination")
+    if split is not None:
+        v = -split[0] if split[1] else split[0]
     if v != v:
         return None
     if not -90.0 <= v <= 90.0:
@@ -398,11 +403,12 @@ class RowMapper:
         """Positions required; the Tycho identifier from its parts; a name for rows without one; the
         bad-calibrator flag false unless the file says so."""
         ra, dec = columns[_RA], columns[_DEC]
-        for offset, (r, d) in enumerate(zip(ra, dec, strict=True)):
-            if (r is None or d is None) and offset not in bad:
-                bad[offset] = BadRow(
-                    first + offset, None, "no position (right ascension and declination are required)"
-                )
+        if None in ra or None in dec:
+            for offset, (r, d) in enumerate(zip(ra, dec, strict=True)):
+                if (r is None or d is None) and offset not in bad:
+                    bad[offset] = BadRow(
+                        first + offset, None, "no position (right ascension and declination are required)"
+                    )
         if self._tycho is not None:
             parts = [[row[i] for i in self._tycho] for row in rows]
             tyc = list(columns[_TYC])
@@ -411,13 +417,14 @@ class RowMapper:
                     tyc[offset] = "-".join(x.strip() for x in p if x)
             columns[_TYC] = tyc
         names = columns[_NAME]
-        if any(n is None for n in names):
+        if None in names:
             named = list(names)
             for offset, n in enumerate(named):
                 if n is None and offset not in bad:
                     named[offset] = _name_of(columns, offset)
             columns[_NAME] = named
-        columns[_BAD] = [b is True for b in columns[_BAD]]
+        flags = columns[_BAD]
+        columns[_BAD] = [b is True for b in flags] if True in flags else [False] * len(flags)
 
 
 def _converted(cells: Sequence[str | None], convert: Convert) -> list[Any] | None:

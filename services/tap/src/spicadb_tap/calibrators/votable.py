@@ -203,7 +203,6 @@ def _tabledata(path: Path, tabledata: ET.Element, width: int) -> Iterator[list[s
                 yield cells
 
 
-_TR = re.compile(r"<TR>(.*?)</TR>", re.S)
 _TD = re.compile(r"<TD>([^<]*)</TD>|<TD/>")
 
 
@@ -215,13 +214,15 @@ def _plain_rows(block: bytes, encoding: str) -> list[list[str | None]] | None:
     if b"&" in block:
         return None
     text = block.decode(encoding)
-    rows: list[list[str | None]] = []
-    cells = 0
-    for match in _TR.finditer(text):
-        row: list[str | None] = _TD.findall(match[1])
-        cells += len(row)
-        rows.append(row)
+    cells: list[str | None] = _TD.findall(text)
+    pieces = text.split("<TR>")[1:]  # one per row
     empty = text.count("<TD/>")
-    if text.count("<") != 2 * len(rows) + 2 * (cells - empty) + empty:
+    if text.count("<") != 2 * len(pieces) + 2 * (len(cells) - empty) + empty:
         return None
+    rows: list[list[str | None]] = []
+    at = 0
+    for piece in pieces:
+        width = piece.count("<TD")
+        rows.append(cells[at : at + width])
+        at += width
     return rows
