@@ -201,6 +201,38 @@ async def test_binary_and_binary2_serialisations_import_the_same_rows_as_tableda
         assert rows == expected, serialisation
 
 
+MINIMAL = """<?xml version="1.0"?>
+<VOTABLE version="1.4" xmlns="http://www.ivoa.net/xml/VOTable/v1.3"><RESOURCE><TABLE>
+<FIELD name="RA_ICRS" datatype="double" ucd="pos.eq.ra;meta.main" unit="deg"/>
+<FIELD name="DE_ICRS" datatype="double" ucd="pos.eq.dec;meta.main" unit="deg"/>
+<FIELD name="Vmag" datatype="float" ucd="phot.mag;em.opt.V" unit="mag"/>
+<FIELD name="theta" datatype="double" ucd="phys.angDiam" unit="arcsec"/>
+<FIELD name="BadCal" datatype="boolean"/>
+<DATA><TABLEDATA>
+<TR><TD>10.5</TD><TD>-20.25</TD><TD>5.5</TD><TD>0.0004</TD><TD>T</TD></TR>
+<TR><TD>11.5</TD><TD>-21.25</TD><TD>6.5</TD><TD>0.0003</TD><TD>F</TD></TR>
+<TR><TD>12.5</TD><TD>-22.25</TD><TD></TD><TD></TD><TD/></TR>
+</TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>
+"""
+
+
+async def test_a_minimal_table_maps_by_ucd_converts_units_and_names_rows_by_position(
+    conn: asyncpg.Connection, tmp_path: Path
+) -> None:
+    path = tmp_path / "minimal.vot"
+    path.write_text(MINIMAL)
+    summary = await import_catalogue(conn, path, source="minimal")
+    assert {(s.column, s.field) for s in summary.columns} >= {("ldd", "theta"), ("bad_calibrator", "BadCal")}
+    rows = await conn.fetch(
+        "SELECT name, ra, dec, vmag, ldd, bad_calibrator FROM catalogues.calibrators ORDER BY ra"
+    )
+    assert [tuple(r) for r in rows] == [
+        ("10.500000 -20.250000", 10.5, -20.25, 5.5, pytest.approx(0.4), True),
+        ("11.500000 -21.250000", 11.5, -21.25, 6.5, pytest.approx(0.3), False),
+        ("12.500000 -22.250000", 12.5, -22.25, None, None, False),
+    ]
+
+
 # --------------------------------------------------------------------------------- replacing a source
 
 
