@@ -10,6 +10,8 @@ from typing import Any
 
 import asyncpg
 import pytest
+import spicadb_tap.state
+from harness import eventually
 from litestar.testing import AsyncTestClient
 from nats.js import JetStreamContext
 from spicadb_tap.app import create_app
@@ -290,3 +292,23 @@ async def test_a_withdrawn_table_leaves_tap_schema_at_the_next_refresh(tap: Inst
         await tap.scalar("SELECT count(*) FROM tap_schema.columns WHERE table_name = 'spicadb.Planets'") == 0
     )
     assert await tap.scalar("SELECT count(*) FROM tap_schema.keys WHERE from_table = 'spicadb.Planets'") == 0
+
+
+async def test_the_service_keeps_its_catalogue_current_by_itself(
+    tap: InstalledService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the background refresh's period, shortened (30 s in service)
+    monkeypatch.setattr(spicadb_tap.state, "REFRESH_SECONDS", 0.2)
+    assert tap.pool is not None
+    async with tap.running() as client:
+        await publish_probe_owner(tap.admin_dsn, STARS)
+
+        async def listed() -> bool:
+            # /tap/tables (not /tap/tables/{name}, whose miss would refresh on demand)
+            tables = await client.get("/tap/tables", params={"detail": "min"})
+            in_schema = await tap.scalar(
+                "SELECT count(*) FROM tap_schema.tables WHERE table_name = 'spicadb.Stars'"
+            )
+            return b"<name>spicadb.Stars</name>" in tables.content and in_schema == 1
+
+        await eventually(listed, timeout=30)
