@@ -60,7 +60,7 @@ _SETUP = f"""
 CREATE SCHEMA IF NOT EXISTS probe_data;
 CREATE TABLE probe_data.sources AS
 SELECT i AS id, 'source ' || i AS name, i * 0.1::float8 AS ra, i * 0.01::float8 - 10 AS decl,
-       (i % 20)::real / 4 AS mag, i::bigint * 1000000000 AS big, i % 2 = 0 AS flag,
+       ((i % 20) / 4.0)::real AS mag, i::bigint * 1000000000 AS big, i % 2 = 0 AS flag,
        timestamptz '2026-01-01 00:00:00+00' + make_interval(hours => i) AS seen,
        scircle(spoint(radians(i * 0.1), radians(i * 0.01 - 10)), radians(0.01)) AS region,
        'ivo://test/probe?' || i AS obs_publisher_did, i % 10 = 0 AS secret

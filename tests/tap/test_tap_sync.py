@@ -92,6 +92,10 @@ async def test_maxrec_zero_answers_the_columns_only(client: AsyncTestClient[Any]
     table = votable_table(response.content)
     assert [f.name for f in table.fields] == ["id", "name"]
     assert len(table.array) == 0
+    # rows exist: MAXREC cut them all (taplint asks MAXREC=0 of a table it knows has rows)
+    assert status_infos(response.content) == [("before", "OK", ""), ("after", "OVERFLOW", "")]
+    empty = await sync(client, "SELECT id FROM probe.Sources WHERE id < 0", MAXREC=0)
+    assert status_infos(empty.content) == [("before", "OK", "")]
 
 
 async def test_more_than_one_batch_streams_every_row(client: AsyncTestClient[Any]) -> None:

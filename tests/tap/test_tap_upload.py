@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
-from tap_query_support import TapAlone, rows_of, tap_alone
+from tap_query_support import TapAlone, rows_of, tap_alone, votable_table
 
 from spicadb_kit import votable
 from spicadb_kit.infra import NatsServer, PostgresCluster
@@ -114,3 +114,21 @@ async def test_upload_given_twice(client: AsyncTestClient[Any]) -> None:
     response = await client.post("/tap/sync", data=data, files=parts)
     assert response.status_code == 200, response.text
     assert [r["id"] for r in rows_of(response.content)] == [2]
+
+
+async def test_an_uploaded_timestamp_stays_a_timestamp(client: AsyncTestClient[Any]) -> None:
+    fields = [votable.Field("id", "int"), votable.Field("taken", "char", xtype="timestamp")]
+    table = votable.document(fields, [(1, "2026-05-14T06:30:00"), (2, "2026-05-14T06:30:00.250Z"), (3, None)])
+    response = await post(client, "SELECT id, taken FROM TAP_UPLOAD.t ORDER BY id", {"p": table}, "t,param:p")
+    assert response.status_code == 200, response.text
+    taken = next(f for f in votable_table(response.content).fields if f.name == "taken")
+    assert taken.xtype == "timestamp"
+    assert [r["taken"] for r in rows_of(response.content)] == [
+        "2026-05-14T06:30:00",
+        "2026-05-14T06:30:00.250",
+        None,
+    ]
+    bad = votable.document(fields, [(1, "yesterday")])
+    refused = await post(client, "SELECT id FROM TAP_UPLOAD.t", {"p": bad}, "t,param:p")
+    assert refused.status_code == 400
+    assert "row 1 has a timestamp that is not ISO 8601" in refused.text

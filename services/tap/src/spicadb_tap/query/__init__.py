@@ -141,7 +141,7 @@ class Rows:
         self._maxrec = maxrec
         self._timeout = timeout
         self._first: list[Any] | None = None
-        self._done = cursor is None  # MAXREC=0: the columns only
+        self._done = False
 
     async def _fetch(self) -> list[Any]:
         """The next batch, cut at MAXREC (one row more than MAXREC says the result overflowed)."""
@@ -226,7 +226,8 @@ async def run_query(
                 await conn.execute(f'SET LOCAL ROLE "{READER_ROLE}"')
                 statement = await conn.prepare(f"SELECT * FROM ({translated.sql}) AS q LIMIT {maxrec + 1}")
                 columns = [result_column(a.name, a.type, translated) for a in statement.get_attributes()]
-                cursor = await statement.cursor() if maxrec > 0 else None
+                # MAXREC=0 too: its one row past MAXREC says whether rows exist (OVERFLOW, as taplint checks)
+                cursor = await statement.cursor()
                 rows = Rows(columns, cursor, maxrec, timeout)
                 await rows.start()
             except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:

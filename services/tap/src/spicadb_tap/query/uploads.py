@@ -10,6 +10,7 @@ import io
 import re
 import warnings
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -90,9 +91,19 @@ def _value(value: Any, pgtype: str) -> Any:
         value = value.decode("utf-8", "replace")
     if pgtype == "text":
         return str(value)
+    if pgtype == "timestamp":
+        return _timestamp(str(value))
     if isinstance(value, float) and value != value:
         return None
     return value
+
+
+def _timestamp(text: str) -> datetime | None:
+    """A DALI timestamp (ISO 8601, UTC when no offset is given) as a naive UTC datetime."""
+    if not text.strip():
+        return None
+    moment = datetime.fromisoformat(text.strip())
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
 def read_upload(name: str, data: bytes, max_rows: int) -> UploadTable:
@@ -115,7 +126,8 @@ def read_upload(name: str, data: bytes, max_rows: int) -> UploadTable:
         strings = f.datatype in ("char", "unicodeChar")
         if not strings and f.arraysize not in (None, "1"):
             raise UploadError(f"UPLOAD {name}: column {field_name} is an array (not supported)")
-        pgtype = _PG_TYPES.get(f.datatype)
+        # a DALI timestamp stays one (its xtype comes back on the result's FIELD)
+        pgtype = "timestamp" if strings and f.xtype == "timestamp" else _PG_TYPES.get(f.datatype)
         if pgtype is None:
             raise UploadError(
                 f"UPLOAD {name}: column {field_name} has a datatype not supported ({f.datatype})"
@@ -127,8 +139,11 @@ def read_upload(name: str, data: bytes, max_rows: int) -> UploadTable:
     if len(array) > max_rows:
         raise UploadError(f"UPLOAD {name}: {len(array)} rows, more than {max_rows}")
     rows = []
-    for record in array:
-        rows.append(tuple(_value(record[i], c.pgtype) for i, c in enumerate(columns)))
+    for number, record in enumerate(array, start=1):
+        try:
+            rows.append(tuple(_value(record[i], c.pgtype) for i, c in enumerate(columns)))
+        except ValueError:
+            raise UploadError(f"UPLOAD {name}: row {number} has a timestamp that is not ISO 8601") from None
     return UploadTable(name, tuple(columns), rows)
 
 
