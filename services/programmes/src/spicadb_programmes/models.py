@@ -80,6 +80,8 @@ class ProgrammeOut(msgspec.Struct):
     updated_at: datetime
     # the caller's role in the programme, when a member
     my_role: str | None = None
+    # the programme's request totals, when the listing is asked for them (with_progress)
+    progress: Counts | None = None
 
 
 class ProposalIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

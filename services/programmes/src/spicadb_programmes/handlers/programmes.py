@@ -46,10 +46,18 @@ class ProgrammeController(Controller):
         q: Annotated[str | None, QueryParameter(description="part of the code or title")] = None,
         cursor: CursorParameter = None,
         limit: Limit = DEFAULT_LIMIT,
+        with_progress: Annotated[
+            bool, QueryParameter(description="each programme's request totals too (its progress)")
+        ] = False,
     ) -> Response[ProgrammePage]:
         """Programmes by code: the public ones and the caller's own (all of them for an admin)."""
         items = await programmes.listing(
-            status=status, kind=kind, search=q, after=ProgrammeKey.decode(cursor), limit=limit + 1
+            status=status,
+            kind=kind,
+            search=q,
+            after=ProgrammeKey.decode(cursor),
+            limit=limit + 1,
+            with_progress=with_progress,
         )
         return paged(request, ProgrammePage.of(items, limit, lambda p: ProgrammeKey(p.code)))
 

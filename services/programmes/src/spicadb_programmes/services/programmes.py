@@ -47,7 +47,9 @@ from ..problems import (
     TOO_MANY_MEMBERS,
 )
 from ..storage.programmes import MemberStore, ProgrammeKey, ProgrammeStore, ProposalStore
+from ..storage.requests import NightLogStore
 from .access import Caller, Seen, see
+from .progress import totals
 
 
 def programme_out(row: asyncpg.Record, role: str | None) -> ProgrammeOut:
@@ -107,6 +109,7 @@ class ProgrammeService:
         search: str | None,
         after: ProgrammeKey | None,
         limit: int,
+        with_progress: bool = False,
     ) -> list[ProgrammeOut]:
         async with self.pool.acquire() as conn:
             rows = await ProgrammeStore(conn).listing(
@@ -121,8 +124,16 @@ class ProgrammeService:
                 roles = {r["programme_id"]: r["role"] for r in await conn.fetch(
                     "SELECT programme_id, role FROM member WHERE username = $1", self.caller.username
                 )}  # fmt: skip
-                return [programme_out(r, roles.get(r["id"])) for r in rows]
-        return [programme_out(r, r["my_role"]) for r in rows]
+                items = [programme_out(r, roles.get(r["id"])) for r in rows]
+            else:
+                items = [programme_out(r, r["my_role"]) for r in rows]
+            if not with_progress:
+                return items
+            # every listed programme's totals in one query (a console's progress bars, not one call each)
+            sums = await NightLogStore(conn).programme_totals([p.id for p in items])
+        by_programme = {r["programme_id"]: totals([r])[0] for r in sums}
+        none = totals([])[0]
+        return [msgspec.structs.replace(p, progress=by_programme.get(p.id, none)) for p in items]
 
     async def update(self, code: str, patch: ProgrammePatch) -> ProgrammeOut:
         changes = {k: v for k, v in msgspec.structs.asdict(patch).items() if v is not None}

@@ -209,6 +209,17 @@ class NightLogStore:
         )
         return rows
 
+    async def programme_totals(self, programme_ids: list[UUID]) -> list[asyncpg.Record]:
+        """Sums over the requests of each of these programmes (a listing's progress, in one query)."""
+        rows: list[asyncpg.Record] = await self.conn.fetch(
+            "SELECT r.programme_id, NULL::text AS work_package, count(*) AS requests, sum(r.visits) AS requested,"
+            " sum(r.planned) AS planned, sum(r.observed) AS observed, sum(least(r.good, r.visits)) AS good,"
+            " count(*) FILTER (WHERE r.good < r.visits) AS open"
+            " FROM request r WHERE r.programme_id = ANY($1::uuid[]) GROUP BY r.programme_id",
+            programme_ids,
+        )
+        return rows
+
     async def totals(self, programme_id: UUID) -> list[asyncpg.Record]:
         """Sums over the requests of a programme, per work package (code None: no work package)."""
         rows: list[asyncpg.Record] = await self.conn.fetch(
