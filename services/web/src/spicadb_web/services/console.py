@@ -128,19 +128,15 @@ class Console:
         return home
 
     async def programmes(self, q: str | None, cursor: str | None) -> dict[str, Any]:
-        """A page of programmes, each with its progress (asked for all at once)."""
-        params: dict[str, str | int] = {"limit": self.page_size}
+        """A page of programmes, each with its progress (the listing gives it: one call for the page)."""
+        params: dict[str, str | int] = {"limit": self.page_size, "with_progress": "true"}
         if q:
             params["q"] = q
         if cursor:
             params["cursor"] = cursor
         page = await self._get("/programmes", params)
-        progress = await asyncio.gather(
-            *(optional(self._get(path("programmes", p["code"], "progress"))) for p in page["items"])
-        )
-        for programme, counts in zip(page["items"], progress, strict=True):
-            programme["progress"] = None if isinstance(counts, ApiProblem) else counts["progress"]
-            programme["percent"] = 0 if isinstance(counts, ApiProblem) else percent(counts["progress"])
+        for programme in page["items"]:
+            programme["percent"] = percent(programme["progress"] or {})
         return dict(page)
 
     async def programme(self, code: str, query: TargetQuery) -> ProgrammePage:

@@ -1,0 +1,155 @@
+"""Web console benchmark: each page's server time against the API calls it makes, measured in one run.
+
+What runs (all started here, stopped at the end): PostgreSQL and nats-server on free ports, then the
+auth service, programmes, nightlogs, the console and the gateway as ``tests/web`` runs them (one
+process, one event loop, real TCP ports: ``web_console.open_console``), with the tests' data plus
+"modest data": 15 more programmes, a 2,000-target programme (LP-3) and a 200-observation night.
+
+Measured, per page, sequential requests through the gateway with a browser session:
+
+- the console's own server time (its ``Server-Timing: app;dur``: token check, the API calls a page
+  waits for, rendering) and the page's round trip;
+- baseline: the same API calls made in parallel straight to the gateway with the same person's token
+  (what the page cannot go below), round trip.
+
+Target: every page's server time p99 < 100 ms. Everything shares one event loop (the APIs run in the
+same process as the console), so the numbers are pessimistic next to ``make run``'s processes.
+
+Usage: ``.venv/bin/python tests/bench/web.py [--requests N] [--json FILE]``; exit status 1 when a
+target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench_paths import use_test_helpers
+
+use_test_helpers()
+
+import httpx  # noqa: E402
+from nightlogs_support import csv_log, line  # noqa: E402
+from spicadb_web.services.console import last_night  # noqa: E402
+from web_console import Console, open_console, seed  # noqa: E402
+
+from spicadb_kit.testing.plugin import start_cluster, start_nats  # noqa: E402
+
+TARGET_MS = 100.0
+
+
+def pages(night: str) -> dict[str, list[str]]:
+    """Each page and the API calls it makes."""
+    listing = ["/programmes?limit=50&with_progress=true"]
+    programme = ["/programmes/LP-3", "/programmes/LP-3/progress", "/programmes/LP-3/members",
+                 "/programmes/LP-3/work-packages", "/programmes/LP-3/targets?sort=name&order=asc&limit=50"]  # fmt: skip
+    return {
+        "/": ["/programmes?limit=20", f"/nightlogs/nights/CHARA/{night}"],
+        "/console/programmes": listing,
+        "/console/programmes/LP-3": programme,
+        "/console/programmes/LP-3?work_package=WP1&sort=mag_v&order=desc": [
+            *programme[:4], "/programmes/LP-3/targets?work_package=WP1&sort=mag_v&order=desc&limit=50"],
+        "/console/nights": ["/nightlogs/nights?limit=50&site=CHARA"],
+        f"/console/nights/CHARA/{night}": [f"/nightlogs/nights/CHARA/{night}"],
+    }  # fmt: skip
+
+
+def codes() -> list[str]:
+    return ["LP-1", "LP-2", "LP-3", *(f"LP-{k}" for k in range(10, 25))]
+
+
+async def more_data(console: Console, token: str) -> None:
+    async with httpx.AsyncClient(
+        base_url=console.url, timeout=120, headers={"Authorization": "Bearer " + token}
+    ) as api:
+        for code in codes()[2:]:
+            made = await api.post("/programmes/", json={"code": code, "title": f"Programme {code}"})
+            assert made.status_code == 201, made.text
+        targets = [{"name": f"Star {k:05d}", "ra": round((0.5 + 0.17 * k) % 360, 5), "dec": round(-50 + (k * 0.041) % 100, 5),
+                    "mag_v": round(3 + (k % 90) * 0.1, 2), "work_package": f"WP{1 + k % 4}"} for k in range(2000)]  # fmt: skip
+        imported = await api.post("/programmes/LP-3/targets/import", json=targets)
+        assert imported.status_code in (200, 201), imported.text
+        night = last_night()
+        lines = [line(f"Star {k:05d}", 0.5 + k * 0.05, night=night, program="LP-3") for k in range(200)]
+        logged = await api.post(f"/nightlogs/logs/CHARA/{night.isoformat()}", content=csv_log(*lines),
+                                headers={"Content-Type": "text/csv"})  # fmt: skip
+        assert logged.status_code in (200, 201), logged.text
+
+
+def quantiles(values: list[float]) -> tuple[float, float]:
+    ordered = sorted(values)
+    return statistics.median(ordered), ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+
+
+async def measure(console: Console, token: str, requests: int) -> dict[str, Any]:
+    browser = await console.session(*console.admin())
+    api = httpx.AsyncClient(base_url=console.url, timeout=60, headers={"Authorization": "Bearer " + token})
+    results: dict[str, Any] = {}
+    try:
+        for page, calls in pages(last_night().isoformat()).items():
+            server, trip, base = [], [], []
+            for _ in range(requests):
+                started = time.perf_counter()
+                answer = await browser.get(page)
+                trip.append((time.perf_counter() - started) * 1000)
+                assert answer.status_code == 200, (page, answer.status_code)
+                server.append(float(re.search(r"dur=([\d.]+)", answer.headers["server-timing"])[1]))  # type: ignore[index]
+                started = time.perf_counter()
+                answers = await asyncio.gather(*(api.get(call) for call in calls))
+                base.append((time.perf_counter() - started) * 1000)
+                assert all(a.status_code == 200 for a in answers), [(a.url, a.status_code) for a in answers]
+            results[page] = {"calls": len(calls), "server_ms": quantiles(server), "page_ms": quantiles(trip),
+                             "baseline_ms": quantiles(base)}  # fmt: skip
+    finally:
+        await browser.aclose()
+        await api.aclose()
+    return results
+
+
+async def run(cluster: Any, nats: Any, data: Path, requests: int) -> dict[str, Any]:
+    async with open_console(cluster, nats, data, "test") as console:
+        token = (await seed(console))["token"]
+        await more_data(console, token)
+        return await measure(console, token, requests)
+
+
+def main(args: argparse.Namespace) -> int:
+    base = Path(tempfile.mkdtemp(prefix="spicadb-bench-web-"))
+    base.chmod(0o755)  # the postgres user must reach its data folder
+    cluster = start_cluster(base / "pg")
+    nats = start_nats(base / "nats")
+    try:
+        results = asyncio.run(run(cluster, nats, base / "data", args.requests))
+    finally:
+        nats.stop()
+        cluster.stop()
+        shutil.rmtree(base, ignore_errors=True)
+    missed = False
+    print(
+        f"{'page':<66} {'calls':>5} {'server p50/p99':>16} {'page p50/p99':>14} {'API p50/p99':>13} {'ratio':>6}"
+    )
+    for page, r in results.items():
+        (s50, s99), (p50, p99), (b50, b99) = r["server_ms"], r["page_ms"], r["baseline_ms"]
+        missed |= s99 >= TARGET_MS
+        print(f"{page:<66} {r['calls']:>5} {s50:>7.1f}/{s99:<7.1f} {p50:>6.1f}/{p99:<6.1f} {b50:>5.1f}/{b99:<6.1f} "
+              f"{p50 / b50:>5.1f}x")  # fmt: skip
+    print(f"target: server time p99 < {TARGET_MS:.0f} ms: {'MISSED' if missed else 'met'}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--requests", type=int, default=100)
+    parser.add_argument("--json")
+    sys.exit(main(parser.parse_args()))
