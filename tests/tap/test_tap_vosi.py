@@ -196,6 +196,7 @@ async def test_capabilities_declare_tap_1_1_with_what_the_service_does(tap: Inst
     ):
         assert (geometry, function) in features
     assert ("ivo://ivoa.net/std/TAPRegExt#features-adql-offset", "OFFSET") in features
+    assert ("ivo://ivoa.net/std/TAPRegExt#features-adql-string", "ILIKE") in features
     formats = {f.findtext("mime"): f.get("ivo-id") for f in tap_capability.findall("outputFormat")}
     assert formats == {
         "application/x-votable+xml": "ivo://ivoa.net/std/TAPRegExt#output-votable-td",
@@ -419,6 +420,7 @@ DECLARED_FEATURES = {
     "COORD1 COORD2": "SELECT TOP 1 COORD1(POINT('ICRS', s_ra, s_dec)) AS c1, COORD2(POINT('ICRS', s_ra, s_dec)) AS c2"
     " FROM ivoa.ObsCore",
     "OFFSET": "SELECT TOP 1 obs_id FROM ivoa.ObsCore ORDER BY obs_id OFFSET 1",
+    "ILIKE": "SELECT TOP 1 obs_id FROM ivoa.ObsCore WHERE target_name ILIKE 'hd%'",
     "ADQL 2.1 POINT without a frame": "SELECT TOP 1 obs_id FROM ivoa.ObsCore"
     " WHERE 1 = CONTAINS(POINT(s_ra, s_dec), CIRCLE(83.63, 22.01, 0.5))",
 }

@@ -45,6 +45,7 @@ GEOMETRY_FUNCTIONS = (
 # ADQL 2.1's optional features the translation handles, by TAPRegExt feature type: (form, description)
 ADQL_FEATURES: dict[str, tuple[tuple[str, str], ...]] = {
     f"{REGEXT}#features-adql-offset": (("OFFSET", "Skip the first rows of the result"),),
+    f"{REGEXT}#features-adql-string": (("ILIKE", "Case-insensitive LIKE"),),
 }
 
 
@@ -98,7 +99,7 @@ def _language(capability: ET.Element) -> None:
         language,
         "description",
         "ADQL 2.0 on PostgreSQL with pgSphere: tables named with their schema, the geometry functions "
-        "below (ICRS), OFFSET",
+        "below (ICRS), OFFSET, ILIKE",
     )
     geometry = sub(language, "languageFeatures", type=f"{REGEXT}#features-adqlgeo")
     for name in GEOMETRY_FUNCTIONS:
