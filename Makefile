@@ -58,6 +58,7 @@ bench: system
 	$(PY) tests/bench/oifits.py $(BENCH_ARGS)
 	$(PY) tests/bench/tap.py $(BENCH_ARGS)
 	$(PY) tests/bench/tap_catalogue.py $(BENCH_ARGS)
+	$(PY) tests/bench/web.py $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -15,7 +15,7 @@ Measured, per page, sequential requests through the gateway with a browser sessi
 Target: every page's server time p99 < 100 ms. Everything shares one event loop (the APIs run in the
 same process as the console), so the numbers are pessimistic next to ``make run``'s processes.
 
-Usage: ``.venv/bin/python tests/bench/web.py [--requests N] [--json FILE]``; exit status 1 when a
+Usage: ``.venv/bin/python tests/bench/web.py [--quick] [--requests N] [--json FILE]``; exit status 1 when a
 target is missed.
 """
 
@@ -150,6 +150,10 @@ def main(args: argparse.Namespace) -> int:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--requests", type=int, default=100)
+    parser.add_argument("--requests", type=int, default=100, help="requests per page")
+    parser.add_argument("--quick", action="store_true", help="20 requests per page")
     parser.add_argument("--json")
-    sys.exit(main(parser.parse_args()))
+    arguments = parser.parse_args()
+    if arguments.quick:
+        arguments.requests = 20
+    sys.exit(main(arguments))
