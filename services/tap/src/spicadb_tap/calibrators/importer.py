@@ -149,6 +149,8 @@ async def import_catalogue(
             summary.rows_imported,
             summary.rows_skipped,
         )
+    # the planner's statistics at once (TAP's cone and magnitude conditions), not at autovacuum's leisure
+    await conn.execute(f"ANALYZE {_TABLE_SCHEMA}.{_TABLE}")
     summary.seconds = time.perf_counter() - started
     return summary
 
