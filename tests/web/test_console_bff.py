@@ -3,6 +3,7 @@ session (httpx holding its cookies), what the console answers without one, and w
 
 from __future__ import annotations
 
+import html
 import re
 
 import httpx
@@ -69,7 +70,21 @@ async def test_the_programmes_list_shows_progress_and_the_programme_its_targets(
     assert len(rows) == 50  # a page of the 60 targets of WP1, by RA
     assert rows[0] == "HD 1001"
     assert 'rel="next"' in programme.text
-    assert "/programmes/LP-1/targets/export?format=votable&amp;work_package=WP1" in programme.text
+    exports = re.findall(r'href="(/programmes/LP-1/targets/export\?[^"]+)"', programme.text)
+    assert [html.unescape(e) for e in exports] == [
+        "/programmes/LP-1/targets/export?format=votable&work_package=WP1",
+        "/programmes/LP-1/targets/export?format=csv&work_package=WP1",
+    ]
+    browser = await console.session(*console.admin())
+    try:  # the links work with the browser's session, as a click would
+        votable = await browser.get(html.unescape(exports[0]))
+        csv = await browser.get(html.unescape(exports[1]))
+    finally:
+        await browser.aclose()
+    assert votable.status_code == 200, votable.text
+    assert votable.text.count("<TR>") == 60
+    assert csv.status_code == 200, csv.text
+    assert len(csv.text.strip().splitlines()) == 61
 
 
 async def test_a_403_from_the_api_is_shown_as_its_problem_and_the_page_is_not_offered(
