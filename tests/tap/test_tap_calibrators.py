@@ -216,6 +216,20 @@ MINIMAL = """<?xml version="1.0"?>
 """
 
 
+async def test_the_table_with_data_is_read_when_a_metadata_table_comes_first(
+    conn: asyncpg.Connection, tmp_path: Path
+) -> None:
+    described = MINIMAL.replace(
+        "<RESOURCE><TABLE>",
+        '<RESOURCE><TABLE name="about"><FIELD name="note" datatype="char" arraysize="*"/></TABLE><TABLE>',
+    )
+    path = tmp_path / "two_tables.vot"
+    path.write_text(described)
+    summary = await import_catalogue(conn, path, source="two")
+    assert summary.rows_imported == 3
+    assert await conn.fetchval("SELECT count(*) FROM catalogues.calibrators WHERE vmag = 5.5") == 1
+
+
 async def test_a_minimal_table_maps_by_ucd_converts_units_and_names_rows_by_position(
     conn: asyncpg.Connection, tmp_path: Path
 ) -> None:

@@ -82,8 +82,11 @@ def _rows(path: Path) -> Iterator[Header | list[str | None]]:
         for event, elem in events:
             tag = _local(elem.tag)
             if event == "start":
-                if tag == "TABLE" and not table_name:
+                if (
+                    tag == "TABLE"
+                ):  # the table with the data is the one read (a table before it may have none)
                     table_name = elem.get("name", "")
+                    fields = []
                 elif tag == "DATA":
                     break
                 continue
