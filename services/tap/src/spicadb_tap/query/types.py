@@ -84,10 +84,13 @@ def stcs(kind: str, text: str) -> str:
 
 
 def _timestamp(value: Any) -> str:
+    """A DALI timestamp: ISO 8601 in UTC without an offset (milliseconds when there are some)."""
     if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(UTC).replace(tzinfo=None)
-        return str(value.isoformat(timespec="milliseconds" if value.microsecond else "seconds"))
+        zone = value.tzinfo
+        if zone is not None and zone is not UTC:
+            value, zone = value.astimezone(UTC), UTC
+        text = str(value.isoformat(timespec="milliseconds" if value.microsecond else "seconds"))
+        return text if zone is None else text[:-6]  # asyncpg's timestamptz is UTC: "+00:00" dropped
     if isinstance(value, date):
         return str(value.isoformat())
     return str(value)

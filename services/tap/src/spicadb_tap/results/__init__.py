@@ -174,6 +174,23 @@ async def _converted(rows: ResultRows) -> AsyncIterator[list[list[Any]]]:
         ]
 
 
+def _td_writer(column: ResultColumn, field: votable.Field) -> Callable[[object], str] | None:
+    convert = column.convert
+    if convert is None:
+        return None
+    write = votable.cell(field.datatype, field.resolved_arraysize())
+
+    def converted(value: object) -> str:
+        return "" if value is None else write(convert(value))
+
+    return converted
+
+
+async def _raw(rows: ResultRows) -> AsyncIterator[Sequence[Sequence[Any]]]:
+    async for batch in rows:
+        yield batch
+
+
 async def _votable(
     rows: ResultRows,
     descriptors: Sequence[votable.ServiceDescriptor],
@@ -190,13 +207,16 @@ async def _votable(
     head = empty[: empty.index(marker) + len(marker)]
     yield head.encode()
     encoder = votable.Binary2Encoder(fields) if binary2 else None
+    # TABLEDATA: each column's conversion folded into its TD writer (no converted copy of each row)
+    writers = [_td_writer(c, f) for c, f in zip(rows.columns, fields, strict=True)]
+    batches = _converted(rows) if encoder is not None else _raw(rows)
     error: str | None = None
     try:
-        async for batch in _converted(rows):
+        async for batch in batches:
             if encoder is not None:
                 body = encoder.rows(batch)
             else:
-                body = "".join(votable.tabledata(fields, batch, chunk_bytes=chunk_bytes))
+                body = "".join(votable.tabledata(fields, batch, writers, chunk_bytes=chunk_bytes))
             if body:
                 yield body.encode()
     except StreamError as exc:
