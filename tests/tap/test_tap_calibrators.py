@@ -4,6 +4,7 @@ astronomer asks ("calibrators within 5 degrees of my target, V 4-8, LDD < 0.5 ma
 
 from __future__ import annotations
 
+import asyncio
 import io
 import math
 import os
@@ -267,6 +268,59 @@ async def test_a_new_import_of_a_source_replaces_its_rows_and_leaves_other_sourc
     assert len(rows) == 2
     assert {r["import_id"] for r in rows} == {second.import_id}
     assert len(await rows_of(conn, "searchcal")) == 3
+
+
+async def test_readers_see_the_old_catalogue_or_the_new_one_never_a_mixture(
+    conn: asyncpg.Connection, tap_dsn: str, tmp_path: Path
+) -> None:
+    await import_catalogue(conn, jsdc_file(tmp_path, stars(300), "old.vot"), source="jsdc")
+    await import_catalogue(conn, searchcal_file(tmp_path, stars(7, seed=4)), source="searchcal")
+    new = jsdc_file(tmp_path, stars(20_000, seed=6), "new.vot")
+    reader = await asyncpg.connect(tap_dsn)
+    try:
+        replacing = asyncio.ensure_future(
+            import_catalogue(conn, new, source="jsdc", replace=True, batch_size=1000)
+        )
+        seen = set()
+        while not replacing.done():
+            seen.add(
+                tuple(
+                    await reader.fetch(
+                        "SELECT source, count(*) FROM catalogues.calibrators GROUP BY source ORDER BY source"
+                    )
+                )
+            )
+            await asyncio.sleep(0.01)
+        await replacing
+        seen.add(
+            tuple(
+                await reader.fetch(
+                    "SELECT source, count(*) FROM catalogues.calibrators GROUP BY source ORDER BY source"
+                )
+            )
+        )
+    finally:
+        await reader.close()
+    assert {tuple(map(tuple, s)) for s in seen} <= {
+        (("jsdc", 300), ("searchcal", 7)),
+        (("jsdc", 20_000), ("searchcal", 7)),
+    }
+    assert len(await rows_of(conn, "jsdc")) == 20_000
+
+
+async def test_two_first_imports_of_one_source_at_once_import_it_once(tap_dsn: str, tmp_path: Path) -> None:
+    first, second = await asyncpg.connect(tap_dsn), await asyncpg.connect(tap_dsn)
+    try:
+        results = await asyncio.gather(
+            import_catalogue(first, jsdc_file(tmp_path, stars(2000), "a.vot"), source="jsdc"),
+            import_catalogue(second, jsdc_file(tmp_path, stars(2000, seed=1), "b.vot"), source="jsdc"),
+            return_exceptions=True,
+        )
+        assert sorted(type(r).__name__ for r in results) == ["ImportRefused", "ImportSummary"]
+        assert await first.fetchval("SELECT count(*) FROM catalogues.calibrators") == 2000
+    finally:
+        await first.close()
+        await second.close()
 
 
 async def test_a_refused_replacement_keeps_the_previous_rows(
