@@ -71,7 +71,7 @@ from spicadb_oidb.spec import SPEC as OIDB  # noqa: E402
 from spicadb_programmes.spec import SPEC as PROGRAMMES  # noqa: E402
 from spicadb_tap.spec import SPEC as TAP  # noqa: E402
 
-from spicadb_kit.db import create_pool  # noqa: E402
+from spicadb_kit.db import init_connection  # noqa: E402
 from spicadb_kit.events.provision import provision  # noqa: E402
 from spicadb_kit.infra import NatsServer, PostgresCluster, free_port  # noqa: E402
 from spicadb_kit.migrate import migrate_service  # noqa: E402
@@ -116,9 +116,18 @@ async def prepare(cluster: PostgresCluster, server: NatsServer) -> None:
 
 
 async def owner_pool(cluster: PostgresCluster, schema: str, role: str, size: int = 2) -> asyncpg.Pool:
-    return await create_pool(
-        role_dsn(cluster.dsn(DATABASE), role), schema=schema, application="bench", min_size=1, max_size=size
+    """As the owner's role, in its schema, with the kit's codecs; no statement timeout (a COPY of 100,000
+    exposures of 15 baselines each is some 300 MB)."""
+    pool = await asyncpg.create_pool(
+        role_dsn(cluster.dsn(DATABASE), role),
+        min_size=1,
+        max_size=size,
+        init=init_connection,
+        server_settings={"search_path": f"{schema},public", "application_name": "bench"},
+        command_timeout=None,
     )
+    assert pool is not None
+    return pool
 
 
 @contextlib.asynccontextmanager
@@ -382,6 +391,8 @@ async def cones(
             ) -> None:
                 rows.append(await direct(conn, next(at), viewer, MAXREC))
 
+            # a fresh connection per arm: the server closes one left idle 61 s while the other arms ran
+            await http.close()
             try:
                 half = max(1, args.requests // 2)
                 sql = await timed(run_direct, half)
@@ -564,6 +575,7 @@ async def run(
             clients = {"anonymous": TapHttp(service.port, ""), "member": TapHttp(service.port, token)}
             try:
                 results["cones"] = await cones(args, clients, conn, data)
+                await clients["anonymous"].close()
                 try:
                     results["async"] = await async_job(args, clients["anonymous"], conn, service.pid)
                 except Exception as exc:
