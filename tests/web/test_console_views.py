@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from spicadb_gateway.policy import Route, RoutePolicy
 from spicadb_web.rendering import href, moment
 from spicadb_web.services.console import TargetQuery, last_night, levels, percent
+
+from spicadb_kit.spec import discover_services
 
 
 def test_last_night_is_the_one_that_ended_last_at_chara() -> None:
@@ -41,3 +44,34 @@ def test_instants_and_levels_as_pages_show_them() -> None:
     assert levels([{"level": "bad"}, {"level": "good"}, {"level": "bad"}, {}]) == {
         "bad": 2, "good": 1, "unflagged": 1,
     }  # fmt: skip
+
+
+def test_the_console_takes_only_what_no_other_service_claims() -> None:
+    """The gateway's policy from every installed service: the console is the catch-all `/`."""
+    specs = list(discover_services())
+    policy = RoutePolicy.from_specs(specs, {s.name: f"http://127.0.0.1:{s.default_port}" for s in specs})
+
+    def service(path: str, method: str = "GET") -> str:
+        route = policy.resolve(path, method)
+        assert isinstance(route, Route), (path, route)
+        return route.service
+
+    for path in (
+        "/",
+        "/console/programmes",
+        "/console/programmes/LP-1",
+        "/static/console.css",
+        "/favicon.ico",
+    ):
+        assert service(path) == "web", path
+    assert service("/programmes/LP-1/targets") == "programmes"
+    assert service("/programmes") == "programmes"  # whole segments: the API's, not the console's
+    assert service("/nightlogs/nights") == "nightlogs"
+    assert service("/auth/login") == "gateway"
+    assert service("/health/ready") == "gateway"
+    assert service("/login") == "auth"
+    assert service("/.well-known/jwks.json") == "auth"
+    assert service("/openapi.json") == "gateway"
+    route = policy.resolve("/console/nights", "GET")
+    assert isinstance(route, Route)
+    assert route.anonymous  # the console sends a visitor without a session to sign in itself
