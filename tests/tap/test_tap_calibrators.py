@@ -405,6 +405,11 @@ async def test_files_that_cannot_be_imported_are_refused_with_a_reason(
         ),
         "galactic.vot": (original.replace('system="ICRS"', 'system="galactic"'), "galactic"),
         "gaia_epoch.vot": (original.replace('epoch="J2000"', 'epoch="J2016.0"'), "epoch"),
+        "besselian_epoch.vot": (original.replace('epoch="J2000"', 'epoch="B1950"'), "epoch B1950"),
+        "fk5_b1950.vot": (
+            original.replace('system="ICRS" epoch="J2000"', 'system="eq_FK5" equinox="B1950" epoch="J2000"'),
+            "eq_FK5 B1950",
+        ),
         "unit.vot": (
             original.replace('ucd="phys.angDiam" unit="mas"', 'ucd="phys.angDiam" unit="mag"'),
             "LDD",

@@ -328,18 +328,25 @@ def _converter(want: _Want, field: Field) -> Convert:
     return _double(_scale(want, field))
 
 
+def _julian_2000(text: str) -> bool:
+    """Whether an equinox or epoch ("J2000", "J2000.", "2000.0"; empty: the default) is J2000."""
+    value = text.strip().upper().removeprefix("J")
+    try:
+        return not value or float(value) == 2000.0
+    except ValueError:  # "B1950", a typo
+        return False
+
+
 def _check_coosys(header: Header, ra: Field) -> None:
     """ICRS, or FK5 J2000 (SearchCal's; the same within its precision), at epoch J2000."""
     systems = [c for c in header.coosys if not ra.ref or c.id == ra.ref] or list(header.coosys)
     for coosys in systems[:1]:
         system = coosys.system.strip().lower()
-        equinox = coosys.equinox.strip().lower().lstrip("j").rstrip(".") or "2000"
-        if system not in ("icrs", "eq_fk5") or (system == "eq_fk5" and float(equinox) != 2000.0):
+        if system not in ("icrs", "eq_fk5") or (system == "eq_fk5" and not _julian_2000(coosys.equinox)):
             raise CatalogueError(
                 f"positions are in {coosys.system} {coosys.equinox}: the catalogue holds ICRS (or FK5 J2000)"
             )
-        epoch = coosys.epoch.strip().lower().lstrip("j").rstrip(".")
-        if epoch and float(epoch) != 2000.0:
+        if not _julian_2000(coosys.epoch):
             raise CatalogueError(
                 f"positions are at epoch {coosys.epoch}: the catalogue holds epoch J2000 positions"
             )
