@@ -3,6 +3,9 @@ with its position in the ADQL."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import msgspec
 import pytest
 from spicadb_tap.adql import AdqlError, Origin, translate
 from spicadb_tap.catalogue import catalogue_of
@@ -157,3 +160,52 @@ def test_refused_with_position(adql: str, message: str, line: int | None, column
 )
 def test_refused(adql: str, message: str) -> None:
     assert message in str(refused(adql))
+
+
+EQUIVALENT = [
+    "SELECT TOP 1000 * FROM ivoa.ObsCore WHERE 1=CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', 83.63, 22.01, 0.05))",
+    "SELECT o.s_ra, DISTANCE(POINT('ICRS',o.s_ra,o.s_dec), POINT('ICRS',1,2)) AS dd FROM ivoa.ObsCore AS o "
+    "JOIN TAP_UPLOAD.mine AS m ON o.obs_id = m.id WHERE DISTANCE(POINT('ICRS',o.s_ra,o.s_dec), POINT('ICRS',1,2)) < 0.1",
+    "SELECT COUNT(*) AS n, MAX(s_ra) FROM ivoa.obscore GROUP BY obs_id HAVING COUNT(*) > 2 ORDER BY n DESC",
+    "SELECT TOP 3 a FROM x.y ORDER BY a OFFSET 10",
+    "SELECT a FROM x.y WHERE 1=CONTAINS(POINT('ICRS',ra,dec), CIRCLE('ICRS',1,2,3)) "
+    "AND INTERSECTS(s_region, POLYGON('ICRS',1,2,3,4,5,6))=1",
+    "SELECT AREA(CIRCLE('ICRS',1,2,3)), BOX('ICRS',1,2,3,4), POINT('ICRS', 1,2) FROM x.y",
+    "SELECT a FROM x.y WHERE b IN (SELECT c FROM z.w WHERE d LIKE 'x%') AND e IS NOT NULL AND f BETWEEN 1 AND 2",
+    "SELECT a FROM (SELECT b AS a FROM x.y) AS s WHERE EXISTS (SELECT 1 FROM x.z)",
+    "SELECT MOD(a,2), ROUND(a, 2), POWER(a,2), TRUNCATE(a), SQRT(a), ABS(a), LOG10(a), ATAN2(a,b), RAND() FROM x.y",
+    "SELECT t.a FROM x.y AS t LEFT OUTER JOIN x.z AS u ON t.a = u.a WHERE t.a ILIKE '%a' OR NOT (t.b = 1)",
+    "SELECT a FROM x.y WHERE a > > 2",
+    "SELECT a FROM x.y WHERE",
+]
+
+
+@pytest.mark.parametrize("adql", EQUIVALENT)
+def test_the_fast_parse_answers_as_queryparser(adql: str) -> None:
+    """SLL prediction first (LL only on a syntax error) gives queryparser's own translation, analysis
+    and syntax errors."""
+    from queryparser.adql import ADQLQueryTranslator
+    from queryparser.postgresql import PostgreSQLQueryProcessor
+    from spicadb_tap.adql.parsing import FastProcessor, FastTranslator
+
+    def outcome(translator: Any, processor: Any) -> Any:
+        try:
+            sql = translator(adql).to_postgresql()
+        except Exception as exc:
+            return ("error", type(exc).__name__, str(exc))
+        analysed = processor(sql)
+        return (sql, sorted(analysed.tables), sorted(map(str, analysed.columns)),
+                sorted(analysed.functions), analysed.display_columns)  # fmt: skip
+
+    assert outcome(FastTranslator, FastProcessor) == outcome(ADQLQueryTranslator, PostgreSQLQueryProcessor)
+
+
+def test_translations_are_kept_for_one_catalogue() -> None:
+    query = "SELECT s_ra FROM ivoa.ObsCore WHERE s_dec > 1.25"
+    first = translate(query, CATALOGUE, ())
+    assert translate(query, CATALOGUE, ()) is first
+    # another catalogue (a refresh) checks again: a table published since is found, one withdrawn is not
+    other = catalogue_of([msgspec.structs.replace(OBSCORE, name="Other")])
+    with pytest.raises(AdqlError):
+        translate(query, other, ())
+    assert translate("SELECT s_ra FROM ivoa.Other", other, ()).tables == ("ivoa.Other",)

@@ -22,16 +22,17 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
-from queryparser.adql import ADQLQueryTranslator
 from queryparser.exceptions import QueryError as ParserQueryError
 from queryparser.exceptions import QuerySyntaxError
-from queryparser.postgresql import PostgreSQLQueryProcessor
 
 from spicadb_kit.published import PublishedColumn, PublishedTable
+
+from .parsing import FastProcessor, FastTranslator
 
 __all__ = [
     "UPLOAD_SCHEMA",
@@ -385,11 +386,11 @@ def _syntax_error(exc: QuerySyntaxError) -> AdqlError:
     return AdqlError("ADQL syntax error")
 
 
-def _processor(sql: str) -> PostgreSQLQueryProcessor:
+def _processor(sql: str) -> FastProcessor:
     # COORD1/COORD2 are not in the processor's grammar: DEGREES has their shape (one argument)
     analysable = re.sub(r"\bCOORD[12]\s*\(", "DEGREES(", sql, flags=re.IGNORECASE)
     try:
-        return PostgreSQLQueryProcessor(analysable)
+        return FastProcessor(analysable)
     except QuerySyntaxError as exc:
         errors = getattr(exc, "syntax_errors", None) or []
         near = f" near {errors[0][2]!r}" if errors and len(errors[0]) >= 3 else ""
@@ -399,17 +400,36 @@ def _processor(sql: str) -> PostgreSQLQueryProcessor:
             raise UnknownTable(
                 "a table without its schema: name it with its schema (e.g. ivoa.ObsCore)"
             ) from None
-        raise AdqlError("this query uses a construct that is not supported") from None
+        raise AdqlError(str(exc)) from None  # e.g. "Column 'a' is ambiguous."
     except Exception:  # queryparser's analysis fails on constructs it does not handle
         raise AdqlError("this query uses a construct that is not supported") from None
+
+
+# the last translations (a client repeats its queries; parsing costs ~10 ms): (ADQL, uploads) -> the
+# catalogue they were checked against and the answer; a hit needs the same catalogue object
+_CACHE: OrderedDict[tuple[str, frozenset[str]], tuple[CatalogueView, Translated]] = OrderedDict()
+_CACHE_SIZE = 256
 
 
 def translate(adql: str, catalogue: CatalogueView, uploads: Collection[str] = ()) -> Translated:
     """The PostgreSQL of an ADQL query, checked against the catalogue and the request's upload names
     (``TAP_UPLOAD.<name>``). Raises :class:`AdqlError`."""
+    key = (adql, frozenset(u.lower() for u in uploads))
+    cached = _CACHE.get(key)
+    if cached is not None and cached[0] is catalogue:
+        _CACHE.move_to_end(key)
+        return cached[1]
+    translated = _translate(adql, catalogue, uploads)
+    _CACHE[key] = (catalogue, translated)
+    if len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return translated
+
+
+def _translate(adql: str, catalogue: CatalogueView, uploads: Collection[str]) -> Translated:
     text = _scan(adql)
     try:
-        sql = ADQLQueryTranslator(text).to_postgresql()
+        sql = FastTranslator(text).to_postgresql()
     except QuerySyntaxError as exc:
         raise _syntax_error(exc) from None
     except ParserQueryError as exc:
