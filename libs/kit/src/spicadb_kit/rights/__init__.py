@@ -57,6 +57,7 @@ __all__ = [
     "published_visible_joined_sql",
     "published_visible_sql",
     "release_sql",
+    "request_principal",
     "request_viewer",
     "set_published_viewer",
     "set_unassigned_months",
@@ -159,15 +160,22 @@ class Viewer(msgspec.Struct, frozen=True):
         return cls(principal.subject, staff or robot)
 
 
+async def request_principal(request: Any, context: ServiceContext[Any, Any]) -> Principal | None:
+    """Who sends a request on a route that also answers without a token: the principal of the token
+    sent (verified: a bad one is a 401), None when none is sent."""
+    principal = request.scope.get("user")
+    if isinstance(principal, Principal):
+        return principal
+    header = request.headers.get("authorization")
+    return await context.verifier.verify(bearer_token(header)) if header else None
+
+
 async def request_viewer(
     request: Any, context: ServiceContext[Any, Any], staff_scopes: frozenset[str] = frozenset()
 ) -> Viewer:
     """The viewer of a request. Routes that answer without a token (VO tools, downloads) still verify one
     when it is sent, so that a member sees their proprietary data there too."""
-    principal = request.scope.get("user")
-    if not isinstance(principal, Principal):
-        header = request.headers.get("authorization")
-        principal = await context.verifier.verify(bearer_token(header)) if header else None
+    principal = await request_principal(request, context)
     return Viewer.of(principal, context.settings.trusted(), staff_scopes)
 
 
@@ -259,8 +267,9 @@ PUBLISHED_SEES_ALL = f"(coalesce(current_setting('{SEES_ALL_SETTING}', true), ''
 def published_visible_sql(programme: str, end: str, *, calibrator: str | None = None) -> str:
     """:func:`visible_sql` for a published view: the viewer is the one its reader set for the transaction
     (:func:`set_published_viewer`). Written out in the owners' view definitions (a view binds its tables
-    when created, so the rule reads the owner's ``programme_rights`` whoever selects); their tests hold
-    each view to this text's answers."""
+    when created, so the rule reads the owner's ``programme_rights`` whoever selects), as such or, in a
+    view joining the programme, as :func:`published_visible_joined_sql`; their tests hold each view to
+    this text's answers."""
     return visible_sql(programme, end, PUBLISHED_VIEWER, PUBLISHED_SEES_ALL, calibrator=calibrator)
 
 

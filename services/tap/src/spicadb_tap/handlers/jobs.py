@@ -16,11 +16,11 @@ from litestar.openapi.spec import OpenAPIFormat, OpenAPIType, Schema
 from litestar.params import FromPath
 from litestar.response import File
 
-from spicadb_kit.auth import Principal, bearer_token
+from spicadb_kit.auth import Principal
 from spicadb_kit.errors import FieldError
 from spicadb_kit.openapi import answers, form, problem_responses, takes
 from spicadb_kit.problems import INSUFFICIENT_SCOPE, REQUEST_ENTITY_TOO_LARGE, VALIDATION
-from spicadb_kit.rights import Viewer
+from spicadb_kit.rights import Viewer, request_principal
 
 from ..problems import JOB_NO_RESULT
 from ..state import TapContext
@@ -89,15 +89,6 @@ CHECKED = problem_responses(401)
 # --- who asks ------------------------------------------------------------------------------------
 
 
-async def _caller(request: Request[Any, Any, Any], context: TapContext) -> Principal | None:
-    """The caller's principal when a token is sent (verified: a bad one is a 401), None otherwise."""
-    principal = request.scope.get("user")
-    if isinstance(principal, Principal):
-        return principal
-    header = request.headers.get("authorization")
-    return await context.verifier.verify(bearer_token(header)) if header else None
-
-
 class Caller:
     """Who sends the request: a verified token's principal, or None (anonymous)."""
 
@@ -106,7 +97,7 @@ class Caller:
 
 
 async def provide_caller(request: Request[Any, Any, Any], context: NamedDependency[TapContext]) -> Caller:
-    return Caller(await _caller(request, context))
+    return Caller(await request_principal(request, context))
 
 
 def provide_jobs(caller: NamedDependency[Caller], context: NamedDependency[TapContext]) -> JobService:
