@@ -379,12 +379,30 @@ async def test_bad_rows_are_skipped_and_reported_when_asked(conn: asyncpg.Connec
     assert len(await rows_of(conn, "jsdc")) == 4
 
 
+async def test_an_integer_postgresql_would_refuse_is_a_bad_row_not_a_failure(
+    conn: asyncpg.Connection, tmp_path: Path
+) -> None:
+    stars_ = [make_star(1, 10.0, 20.0, name="A", calflag=99_999_999_999), make_star(2, 11.0, 21.0, name="B")]
+    reported: list[BadRow] = []
+    summary = await import_catalogue(
+        conn, jsdc_file(tmp_path, stars_), source="cells", skip_bad=True, report=reported.append
+    )
+    assert [(b.row, b.column) for b in reported] == [(1, "CalFlag")]
+    assert "out of range" in reported[0].message
+    assert summary.rows_imported == 1
+    assert [r["name"] for r in await rows_of(conn, "cells")] == ["B"]
+
+
 async def test_files_that_cannot_be_imported_are_refused_with_a_reason(
     conn: asyncpg.Connection, tmp_path: Path
 ) -> None:
     text = io.StringIO()
     write_jsdc(text, stars(3))
     original = text.getvalue()
+    decimal = io.StringIO()
+    write_jsdc(decimal, stars(3), sexagesimal=False)
+    write_decimal = decimal.getvalue()
+    assert 'unit="deg"' in write_decimal
     cases = {
         "fits.vot": (
             original.split("<DATA>")[0] + "<DATA><FITS><STREAM href='http://x/y.fits'/></FITS></DATA>"
@@ -420,6 +438,13 @@ async def test_files_that_cannot_be_imported_are_refused_with_a_reason(
         ),
         "truncated.vot": (original[: len(original) // 2 + 40], "ends inside|well-formed"),
         "not_xml.vot": ("this is no VOTable", "XML"),
+        "ra_unit.vot": (
+            write_decimal.replace(
+                'name="RAJ2000" datatype="double" ucd="pos.eq.ra;meta.main" unit="deg"',
+                'name="RAJ2000" datatype="double" ucd="pos.eq.ra;meta.main" unit="degrees"',
+            ),
+            "degrees",
+        ),
     }
     for name, (content, reason) in cases.items():
         path = tmp_path / name

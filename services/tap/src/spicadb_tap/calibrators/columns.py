@@ -156,14 +156,17 @@ def _double(scale: float) -> Convert:
 
 def _int(text: str) -> int | None:
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
         v = number(text)
         if v is None:
             return None
         if not v.is_integer():
             raise CellError(f"not an integer: {text.strip()!r}") from None
-        return int(v)
+        value = int(v)
+    if not -(2**31) <= value < 2**31:
+        raise CellError(f"integer {value} out of range")
+    return value
 
 
 _TRUE = frozenset({"t", "true", "1", "y", "yes"})
@@ -180,7 +183,7 @@ def _bool(text: str) -> bool | None:
 
 
 def _text(text: str) -> str | None:
-    s = text.strip()
+    s = text.replace("\0", "").strip()  # PostgreSQL's text holds no NUL
     return None if not s or is_placeholder(s) else s
 
 
@@ -309,7 +312,7 @@ def _position(want: _Want, field: Field) -> Convert:
         unit = u.Unit(text, parse_strict="silent")
         try:
             factor = float(unit.to(u.deg))
-        except (u.UnitsError, AttributeError):
+        except (u.UnitsError, ValueError, AttributeError):  # another kind, or not a unit at all
             raise CatalogueError(
                 f"FIELD {field.name} ({want.column}) has unit {text!r}: positions must be in deg, h:m:s or d:m:s"
             ) from None

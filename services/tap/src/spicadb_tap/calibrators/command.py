@@ -66,13 +66,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _run(args: argparse.Namespace) -> int:
-    conn = await asyncpg.connect(ServiceSettings.from_env().database_url)
     try:
-        if args.catalogue_action == "list":
-            return await _list(conn)
-        return await _import(conn, args)
-    finally:
-        await conn.close()
+        conn = await asyncpg.connect(ServiceSettings.from_env().database_url)
+        try:
+            if args.catalogue_action == "list":
+                return await _list(conn)
+            return await _import(conn, args)
+        finally:
+            await conn.close()
+    except (OSError, asyncpg.PostgresError) as exc:  # the database refused or went away: nothing written
+        print(f"spicadb catalogue {args.catalogue_action}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
 
 
 async def _list(conn: asyncpg.Connection) -> int:
