@@ -15,6 +15,7 @@ import re
 import struct
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from .votable import Field, VOTableError
 
@@ -107,9 +108,89 @@ def _reader(field: Field) -> Reader:
     raise VOTableError(f"FIELD {field.name}: datatype {field.datatype!r} cannot be read from a BINARY stream")
 
 
+# a run of fixed-size scalar cells read by one struct: (the decoded bytes, where the run starts) ->
+# (the cells' texts, where the next starts)
+Segment = Callable[[bytes, int], tuple[list[str | None], int]]
+
+
+def _fixed(field: Field) -> tuple[str, Callable[[Any], str | None]] | None:
+    """(struct code, converter) of a fixed-size scalar cell; None for arrays and variable lengths."""
+    count = _elements(field.arraysize)
+    if field.datatype == "char" and count is not None:
+        return f"{count}s", _latin1
+    if field.datatype == "unicodeChar" and count is not None:
+        return f"{2 * count}s", _utf16
+    if count != 1:
+        return None
+    if field.datatype == "boolean":
+        return "c", _FLAGS.get
+    if field.datatype in ("float", "double"):
+        return _NUMBERS[field.datatype][0], _float_text
+    if field.datatype in ("unsignedByte", "short", "int", "long"):
+        return _NUMBERS[field.datatype][0], str
+    return None
+
+
+def _latin1(value: bytes) -> str | None:
+    return value.decode("latin-1").split("\0", 1)[0].strip() or None
+
+
+def _utf16(value: bytes) -> str | None:
+    return value.decode("utf-16-be").split("\0", 1)[0].strip() or None
+
+
+def _float_text(value: float) -> str | None:
+    return None if value != value else repr(value)
+
+
+_FLAGS: dict[bytes, str] = {b"T": "T", b"t": "T", b"1": "T", b"F": "F", b"f": "F", b"0": "F"}
+
+
+def _segments(fields: Sequence[Field]) -> list[Segment]:
+    """The row's layout: runs of fixed-size scalars (one struct each), and the other cells one by one."""
+    segments: list[Segment] = []
+    codes: list[str] = []
+    converters: list[Callable[[Any], str | None]] = []
+
+    def close_run() -> None:
+        if codes:
+            segments.append(_run(struct.Struct(">" + "".join(codes)), list(converters)))
+            codes.clear()
+            converters.clear()
+
+    for field in fields:
+        fixed = _fixed(field)
+        if fixed is None:
+            close_run()
+            segments.append(_single(_reader(field)))
+        else:
+            codes.append(fixed[0])
+            converters.append(fixed[1])
+    close_run()
+    return segments
+
+
+def _run(layout: struct.Struct, converters: list[Callable[[Any], str | None]]) -> Segment:
+    size = layout.size
+
+    def read(data: bytes, at: int) -> tuple[list[str | None], int]:
+        values = layout.unpack_from(data, at)
+        return [convert(v) for convert, v in zip(converters, values, strict=True)], at + size
+
+    return read
+
+
+def _single(reader: Reader) -> Segment:
+    def read(data: bytes, at: int) -> tuple[list[str | None], int]:
+        value, after = reader(data, at)
+        return [value], after
+
+    return read
+
+
 def binary_rows(path: Path, fields: Sequence[Field]) -> Iterator[list[str | None]]:
     """The rows of the document's first BINARY or BINARY2 STREAM (inline, base64)."""
-    readers = [_reader(f) for f in fields]
+    readers = _segments(fields)
     width = len(fields)
     with path.open("rb") as stream:
         text = stream.read(_BLOCK)
@@ -131,7 +212,7 @@ def binary_rows(path: Path, fields: Sequence[Field]) -> Iterator[list[str | None
         yield from _decode(stream, text[start.end() :], readers, nulls)
 
 
-def _decode(stream: object, pending: bytes, readers: list[Reader], nulls: int) -> Iterator[list[str | None]]:
+def _decode(stream: object, pending: bytes, readers: list[Segment], nulls: int) -> Iterator[list[str | None]]:
     read = stream.read  # type: ignore[attr-defined]
     data = b""
     characters = b""
@@ -168,7 +249,7 @@ def _decode(stream: object, pending: bytes, readers: list[Reader], nulls: int) -
         raise VOTableError("the table's BINARY STREAM ends inside a row")
 
 
-def _row(data: bytes, at: int, readers: list[Reader], nulls: int) -> tuple[list[str | None] | None, int]:
+def _row(data: bytes, at: int, readers: list[Segment], nulls: int) -> tuple[list[str | None] | None, int]:
     """One row from ``at`` (and where the next starts), or (None, at) when the bytes end inside it."""
     try:
         flags = data[at : at + nulls]
@@ -176,11 +257,13 @@ def _row(data: bytes, at: int, readers: list[Reader], nulls: int) -> tuple[list[
             return None, at
         at += nulls
         cells: list[str | None] = []
-        for index, reader in enumerate(readers):
-            value, at = reader(data, at)
-            if nulls and flags[index >> 3] & (0x80 >> (index & 7)):
-                value = None
-            cells.append(value)
+        for read in readers:
+            values, at = read(data, at)
+            cells += values
+        if nulls and any(flags):
+            for index in range(len(cells)):
+                if flags[index >> 3] & (0x80 >> (index & 7)):
+                    cells[index] = None
         return cells, at
     except (IndexError, struct.error):
         return None, at
