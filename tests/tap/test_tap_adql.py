@@ -209,3 +209,23 @@ def test_translations_are_kept_for_one_catalogue() -> None:
     with pytest.raises(AdqlError):
         translate(query, other, ())
     assert translate("SELECT s_ra FROM ivoa.Other", other, ()).tables == ("ivoa.Other",)
+
+
+def test_bounds_on_what_the_parser_is_given() -> None:
+    deep = "SELECT s_ra FROM ivoa.ObsCore WHERE " + "(" * 17 + "s_ra > 1" + ")" * 17
+    error = refused(deep)
+    assert "nested deeper than 16" in error.message
+    assert (error.line, error.column) == (1, 53)  # the 17th parenthesis
+    long = (
+        "SELECT s_ra FROM ivoa.ObsCore WHERE obs_id IN (" + ", ".join(f"'{i:08d}'" for i in range(2000)) + ")"
+    )
+    assert "longer than 20,000 characters" in refused(long).message
+
+
+async def test_translation_off_the_event_loop() -> None:
+    from spicadb_tap.adql import translate_async
+
+    query = "SELECT TOP 5 s_ra FROM ivoa.ObsCore WHERE s_dec < -3.5 ORDER BY s_ra"
+    translated = await translate_async(query, CATALOGUE)
+    assert translated.sql == "SELECT s_ra FROM ivoa.ObsCore WHERE s_dec < - 3.5 ORDER BY s_ra LIMIT 5"
+    assert await translate_async(query, CATALOGUE) is translated

@@ -7,6 +7,7 @@ from litestar import Litestar
 from spicadb_kit.app import StartupHook, create_service_app
 from spicadb_kit.auth import TokenVerifier
 
+from .adql import start_warm_up
 from .config import TapSettings
 from .handlers import jobs, sync, vosi
 from .spec import SPEC
@@ -17,6 +18,7 @@ from .uws import start_jobs, stop_jobs
 ON_STARTUP: list[StartupHook[TapSettings]] = [
     start_state,
     start_jobs,
+    start_warm_up,
 ]
 # run in order before the context is torn down (after a failed startup too: use context.state_or_none)
 ON_SHUTDOWN: list[StartupHook[TapSettings]] = [

@@ -20,16 +20,19 @@ declaration of the published column they show (taplint compares them with TAP_SC
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from queryparser.exceptions import QueryError as ParserQueryError
 from queryparser.exceptions import QuerySyntaxError
 
+from spicadb_kit.context import ServiceContext
 from spicadb_kit.published import PublishedColumn, PublishedTable
 
 from .parsing import FastProcessor, FastTranslator
@@ -40,8 +43,11 @@ __all__ = [
     "CatalogueView",
     "Origin",
     "Translated",
+    "start_warm_up",
     "translate",
+    "translate_async",
     "upload_relation",
+    "warm_up_async",
 ]
 
 
@@ -196,11 +202,25 @@ _FORBIDDEN_PREFIXES = ("pg_", "information_schema")
 _INTEGER_EXPONENT = re.compile(r"^(\d+)([eE][+-]?\d+)$")
 
 
+# the parser's work grows fast with a query's length and nesting (ANTLR's prediction in Python: 24 nested
+# parentheses ~1.3 s, 200 ~14 s): bounds that every real query stays well within
+MAX_QUERY_CHARS = 20_000
+MAX_NESTING = 16
+
+
 def _scan(adql: str) -> str:
     """The ADQL checked word by word and normalised: comments gone, ``5E4`` as ``5.0E4``, a trailing
     semicolon dropped. Refuses a second statement, a statement other than SELECT, functions outside
-    ADQL's, system names."""
+    ADQL's, system names, a query too long or nested too deep."""
+    if len(adql) > MAX_QUERY_CHARS:
+        raise AdqlError(f"the query is longer than {MAX_QUERY_CHARS:,} characters")
     tokens = [t for t in _tokens(adql) if t.kind != "comment"]
+    depth = 0
+    for token in tokens:
+        if token.text in "()" and token.kind == "punct":
+            depth += 1 if token.text == "(" else -1
+            if depth > MAX_NESTING:
+                raise AdqlError(f"parentheses nested deeper than {MAX_NESTING}", token.line, token.column)
     significant = [t for t in tokens if t.kind != "space"]
     if not significant:
         raise AdqlError("the query is empty")
@@ -409,6 +429,65 @@ def _processor(sql: str) -> FastProcessor:
 # catalogue they were checked against and the answer; a hit needs the same catalogue object
 _CACHE: OrderedDict[tuple[str, frozenset[str]], tuple[CatalogueView, Translated]] = OrderedDict()
 _CACHE_SIZE = 256
+
+
+# Parsing is CPU work in Python (milliseconds for a known query shape, up to a second or two for a new
+# one): it runs in this one thread, so that the event loop keeps answering other requests meanwhile and
+# ANTLR's shared prediction caches and the translation cache see one thread only.
+_PARSER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="adql")
+
+# query shapes whose parser predictions are computed once when the service starts (a new shape costs
+# up to seconds the first time, then milliseconds)
+WARM_UP = (
+    "SELECT TOP 1000 * FROM w.t WHERE 1 = CONTAINS(POINT('ICRS', a, b), CIRCLE('ICRS', 83.63, 22.01, 0.5))",
+    "SELECT * FROM w.t WHERE CONTAINS(POINT('ICRS', a, b), BOX('ICRS', 1, 2, 3, 4)) = 1 ORDER BY a DESC",
+    "SELECT * FROM w.t WHERE INTERSECTS(c, POLYGON('ICRS', 1, 2, 3, 4, 5, 6)) = 1 AND b BETWEEN -1.5 AND 2",
+    "SELECT a, DISTANCE(POINT('ICRS', a, b), POINT('ICRS', 1, 2)) AS d FROM w.t "
+    "WHERE DISTANCE(POINT('ICRS', a, b), POINT('ICRS', 1, 2)) < 0.1 ORDER BY d",
+    "SELECT x.a, y.b FROM w.t AS x JOIN TAP_UPLOAD.u AS y ON x.a = y.a WHERE x.c LIKE 'A%' OR x.c IS NULL",
+    "SELECT COUNT(*) AS n, MAX(a), MIN(b), AVG(b), SUM(a) FROM w.t GROUP BY c HAVING COUNT(*) > 1",
+    "SELECT DISTINCT t.c FROM w.t AS t WHERE t.a IN (SELECT a FROM w.u WHERE b >= 1.0E4) OFFSET 10",
+    "SELECT COORD1(POINT('ICRS', a, b)), COORD2(POINT('ICRS', a, b)), AREA(CIRCLE('ICRS', 1, 2, 3)) FROM w.t",
+    "SELECT a FROM w.t WHERE c IN ('x', 'y') AND NOT (a = 1 OR b <> 2) AND EXISTS (SELECT 1 FROM w.u)",
+    "SELECT TOP 10 ABS(a), ROUND(a, 2), SQRT(b), LOG10(a), MOD(a, 2), POWER(a, 2) FROM w.t ORDER BY 1",
+)
+
+
+_warmed: list[bool] = []
+
+
+def warm_up() -> None:
+    """Parse :data:`WARM_UP`, once per process (the caches it fills are the process's); in the parser's
+    thread (call it through :func:`warm_up_async`)."""
+    if _warmed:
+        return
+    _warmed.append(True)
+    for adql in WARM_UP:
+        try:
+            sql = FastTranslator(_scan(adql)).to_postgresql()
+            FastProcessor(re.sub(r"\bCOORD[12]\s*\(", "DEGREES(", sql.rstrip(";")))
+        except Exception:  # a warm-up query is no user's: its outcome does not matter
+            continue
+
+
+async def translate_async(adql: str, catalogue: CatalogueView, uploads: Collection[str] = ()) -> Translated:
+    """:func:`translate` in the parser's thread (the event loop goes on meanwhile); a kept translation
+    is answered at once, without waiting for the thread."""
+    cached = _CACHE.get((adql, frozenset(u.lower() for u in uploads)))
+    if cached is not None and cached[0] is catalogue:
+        return cached[1]
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_PARSER, translate, adql, catalogue, tuple(uploads))
+
+
+async def warm_up_async() -> None:
+    """:func:`warm_up` in the parser's thread."""
+    await asyncio.get_running_loop().run_in_executor(_PARSER, warm_up)
+
+
+async def start_warm_up(context: ServiceContext[Any, Any]) -> None:
+    """A startup hook: the warm-up in the background (the service answers meanwhile)."""
+    context.spawn(warm_up_async(), "adql-warm-up")
 
 
 def translate(adql: str, catalogue: CatalogueView, uploads: Collection[str] = ()) -> Translated:

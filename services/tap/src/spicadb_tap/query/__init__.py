@@ -23,7 +23,7 @@ from spicadb_kit import votable
 from spicadb_kit.published import READER_ROLE
 from spicadb_kit.rights import Viewer, set_published_viewer
 
-from ..adql import AdqlError, CatalogueView, Translated, UnknownTable, translate
+from ..adql import AdqlError, CatalogueView, Translated, UnknownTable, translate_async
 from ..results import MEDIA_TYPES, ResultColumn, StreamError, descriptors_for, format_of, stream
 from .types import result_column
 from .uploads import UploadError, UploadTable, load_upload, parse_upload_parameter, read_upload
@@ -249,9 +249,9 @@ class Outcome:
     descriptors: list[votable.ServiceDescriptor] = field(default_factory=list)
 
 
-def translate_request(request: TapRequest, catalogue: CatalogueView) -> Translated:
-    """The request's ADQL translated (raises :class:`AdqlError`, a TapError's message by str())."""
-    return translate(request.query, catalogue, [u.name for u in request.uploads])
+async def translate_request(request: TapRequest, catalogue: CatalogueView) -> Translated:
+    """The request's ADQL translated, in the parser's thread (raises :class:`AdqlError`)."""
+    return await translate_async(request.query, catalogue, [u.name for u in request.uploads])
 
 
 async def answer(
@@ -274,11 +274,11 @@ async def answer(
     outcome = outcome if outcome is not None else Outcome(request.media_type)
     try:
         try:
-            translated = translate_request(request, catalogue)
+            translated = await translate_request(request, catalogue)
         except UnknownTable:
             if reload is None:
                 raise
-            translated = translate_request(request, await reload())
+            translated = await translate_request(request, await reload())
     except AdqlError as exc:
         raise TapError(str(exc)) from None
     async with run_query(
