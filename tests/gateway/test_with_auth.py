@@ -9,7 +9,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
@@ -247,8 +247,17 @@ async def test_logout_ends_the_session(platform: Platform) -> None:
         assert (await browser.get("/echo/in")).status_code == 200
         out = await browser.get("/auth/logout?next=/auth")
         assert out.status_code == 303
-        assert out.headers["location"] == "/auth"
+        # on to the auth service's end of its own login session, which sends the browser to next
+        end = (
+            platform.url
+            + "/oauth/logout?"
+            + urlencode({"client_id": "spica-gateway", "post_logout_redirect_uri": platform.url + "/auth"})
+        )
+        assert out.headers["location"] == end
         assert "max-age=0" in " ".join(out.headers.get_list("set-cookie")).lower()
+        ended = await browser.get(out.headers["location"])
+        assert ended.status_code == 303
+        assert ended.headers["location"] == "/auth"
     async with platform.browser(cookies={"spicadb_gateway": session_id}) as stale:
         after = await stale.get("/echo/out")  # the old cookie, kept by someone
     assert_problem(after, 401, "invalid-session")

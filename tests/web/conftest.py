@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from web_browser import browser  # noqa: F401 (the fixture, for every browser test)
 from web_console import Console, open_console, seed
 
 from spicadb_kit.infra import NatsServer, PostgresCluster

@@ -10,7 +10,7 @@ import hmac
 import html
 import secrets
 from typing import Annotated, Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urlencode, urlsplit
 
 import httpx
 import msgspec
@@ -173,11 +173,27 @@ async def callback(
 
 
 async def _logout(request: Request[Any, Any, Any], next_path: str | None) -> Redirect:
+    """End the gateway's session, then the auth service's login session (RP-initiated logout at its
+    ``end_session_endpoint``, which sends the browser on to ``next``): without the second, the next
+    sign-in would pass the login page and sign the browser straight back in."""
     gateway = _gateway(request)
+    sessions = gateway.authn.sessions  # type: ignore[union-attr]
+    assert sessions is not None
     session_id = request.cookies.get(gateway.settings.session_cookie_name)
     if session_id:
-        await gateway.authn.sessions.end(session_id)  # type: ignore[union-attr]
-    return Redirect(safe_next(next_path), status_code=303, cookies=_session_cookies(gateway, None))
+        await sessions.end(session_id)
+    target = safe_next(next_path)
+    end_session = (await sessions.endpoints.metadata()).get("end_session_endpoint")
+    if end_session:
+        back = gateway.settings.public_url.rstrip("/") + target
+        query = urlencode({"client_id": gateway.settings.oauth_client_id, "post_logout_redirect_uri": back})
+        target = f"{end_session}?{query}"
+    return Redirect(
+        target,
+        status_code=303,
+        cookies=_session_cookies(gateway, None),
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 @get(

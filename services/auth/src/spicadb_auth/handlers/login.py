@@ -3,10 +3,13 @@ the upstream OpenID provider (``/login/upstream`` and its callback)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import urlencode, urlsplit
 
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import QueryParameter
 
 from spicadb_kit.openapi import answers
 from spicadb_kit.redirects import safe_next
@@ -98,6 +101,36 @@ async def logout(
 
 
 @get(
+    "/oauth/logout",
+    opt=ANONYMOUS,
+    operation_id="endSession",
+    tags=["oauth"],
+    status_code=303,
+    responses={303: ResponseSpec(None, description="To post_logout_redirect_uri when allowed, else /login")},
+)
+async def end_session(
+    request: Request[Any, Any, Any],
+    logins: NamedDependency[LoginService],
+    browser: NamedDependency[Browser],
+    client_id: Annotated[str | None, QueryParameter(max_length=200)] = None,
+    post_logout_redirect_uri: Annotated[str | None, QueryParameter(max_length=2048)] = None,
+    logout_state: Annotated[str | None, QueryParameter(name="state", max_length=500)] = None,
+    id_token_hint: Annotated[str | None, QueryParameter(max_length=8192)] = None,
+) -> Response[str]:
+    """OpenID Connect RP-initiated logout: end the login session of this browser (its cookie), then
+    go to ``post_logout_redirect_uri`` with ``state`` when it is a path on this origin or one of the
+    client's registered redirect URIs; anywhere else asked for, the login page. ``id_token_hint`` is
+    accepted and not needed (signing out asks nothing more than the cookie)."""
+    await logins.close_session(browser.session_of(request))
+    target = await logins.after_logout(client_id, post_logout_redirect_uri)
+    if target and logout_state:
+        target += ("&" if urlsplit(target).query else "?") + urlencode({"state": logout_state})
+    response = _redirect(target or "/login")
+    response.set_cookie(browser.expired_cookie(browser.session_cookie))
+    return response
+
+
+@get(
     "/login/upstream",
     opt={**ANONYMOUS, **answers("text/html", errors=(400, 401, 403, 404))},
     operation_id="upstreamLogin",
@@ -158,4 +191,4 @@ async def upstream_callback(
     return response
 
 
-ROUTES = [login_page, login_submit, logout, upstream_login, upstream_callback]
+ROUTES = [login_page, login_submit, logout, end_session, upstream_login, upstream_callback]

@@ -23,17 +23,19 @@ import math
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
 from spicadb_kit.db import transaction
 from spicadb_kit.logs import get_logger
+from spicadb_kit.redirects import safe_next
 
 from ..addresses import throttling_key
 from ..config import AuthSettings
 from ..models import Account, digest
 from ..passwords import Passwords
-from ..storage import AccountStore, SessionStore
+from ..storage import AccountStore, ClientStore, SessionStore
 
 log = get_logger(__name__)
 
@@ -121,6 +123,27 @@ class LoginService:
         if value:
             async with self.pool.acquire() as conn:
                 await SessionStore(conn).close(digest(value))
+
+    async def after_logout(self, client_id: str | None, target: str | None) -> str | None:
+        """Where an RP-initiated logout may send the browser (None: nowhere it asked): a path on
+        this origin (the kit's safe_next rule, also written as an absolute URL of the issuer's
+        origin), or exactly one of the named active client's registered redirect URIs."""
+        if not target:
+            return None
+        issuer = urlsplit(self.settings.issuer)
+        parts = urlsplit(target)
+        if (parts.scheme, parts.netloc) == (issuer.scheme, issuer.netloc):
+            local = urlunsplit(("", "", parts.path or "/", parts.query, parts.fragment))
+            return local if safe_next(local, "") == local else None
+        if not parts.scheme and not parts.netloc:
+            checked = safe_next(target, "")
+            return checked or None
+        if client_id:
+            async with self.pool.acquire() as conn:
+                client = await ClientStore(conn).active(client_id)
+            if client is not None and client.check_redirect_uri(target):
+                return target
+        return None
 
 
 def attempt_delay(settings: AuthSettings, failures: int) -> float:

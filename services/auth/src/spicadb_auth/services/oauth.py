@@ -77,6 +77,7 @@ class OAuthService:
             "userinfo_endpoint": s.url("/oauth/userinfo"),
             "revocation_endpoint": s.url("/oauth/revoke"),
             "introspection_endpoint": s.url("/oauth/introspect"),
+            "end_session_endpoint": s.url("/oauth/logout"),
             "scopes_supported": list(catalogue.ALL_SCOPES),
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
