@@ -229,3 +229,21 @@ async def test_translation_off_the_event_loop() -> None:
     translated = await translate_async(query, CATALOGUE)
     assert translated.sql == "SELECT s_ra FROM ivoa.ObsCore WHERE s_dec < - 3.5 ORDER BY s_ra LIMIT 5"
     assert await translate_async(query, CATALOGUE) is translated
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        "SELECT TOP 1000 * FROM ivoa.ObsCore WHERE 1 = CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', {a}, {b}, {r}))",
+        "SELECT s_ra FROM ivoa.ObsCore WHERE DISTANCE(POINT('ICRS', s_ra, s_dec), POINT('ICRS', {a}, {b})) < {r}",
+        "SELECT COORD1(POINT('ICRS', {a}, {b})) AS c FROM ivoa.ObsCore WHERE s_ra > {r}",
+        # numbers inside expressions are not templated: 10 / 3 is integer division
+        "SELECT s_ra FROM ivoa.ObsCore WHERE 1 = CONTAINS(POINT('ICRS', s_ra + {a}, s_dec), CIRCLE('ICRS', 10 / 3, {b}, {r}))",
+    ],
+)
+def test_a_cone_elsewhere_is_translated_from_the_kept_template(shape: str) -> None:
+    from spicadb_tap.adql import _translate
+
+    for a, b, r in [("83.63", "22.01", "0.5"), ("10", "-9", "1E-2"), ("359.999999999", "- 89.5", "3")]:
+        query = shape.format(a=a, b=b, r=r)
+        assert translate(query, CATALOGUE, ()).sql == _translate(query, CATALOGUE, ()).sql

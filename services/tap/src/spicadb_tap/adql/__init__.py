@@ -21,6 +21,7 @@ declaration of the published column they show (taplint compares them with TAP_SC
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import re
 from collections import OrderedDict
@@ -473,9 +474,9 @@ def warm_up() -> None:
 async def translate_async(adql: str, catalogue: CatalogueView, uploads: Collection[str] = ()) -> Translated:
     """:func:`translate` in the parser's thread (the event loop goes on meanwhile); a kept translation
     is answered at once, without waiting for the thread."""
-    cached = _CACHE.get((adql, frozenset(u.lower() for u in uploads)))
-    if cached is not None and cached[0] is catalogue:
-        return cached[1]
+    kept = _kept(adql, catalogue, uploads)
+    if kept is not None:
+        return kept
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(_PARSER, translate, adql, catalogue, tuple(uploads))
 
@@ -493,16 +494,101 @@ async def start_warm_up(context: ServiceContext[Any, Any]) -> None:
 def translate(adql: str, catalogue: CatalogueView, uploads: Collection[str] = ()) -> Translated:
     """The PostgreSQL of an ADQL query, checked against the catalogue and the request's upload names
     (``TAP_UPLOAD.<name>``). Raises :class:`AdqlError`."""
-    key = (adql, frozenset(u.lower() for u in uploads))
-    cached = _CACHE.get(key)
-    if cached is not None and cached[0] is catalogue:
-        _CACHE.move_to_end(key)
-        return cached[1]
+    kept = _kept(adql, catalogue, uploads)
+    if kept is not None:
+        return kept
+    names = frozenset(u.lower() for u in uploads)
+    template = _template(adql)
+    if template is not None:
+        _keep((template[0], names), catalogue, _translate(template[0], catalogue, uploads))
+        made = _kept(adql, catalogue, uploads)
+        if made is not None:
+            return made
     translated = _translate(adql, catalogue, uploads)
+    _keep((adql, names), catalogue, translated)
+    return translated
+
+
+def _keep(key: tuple[str, frozenset[str]], catalogue: CatalogueView, translated: Translated) -> None:
     _CACHE[key] = (catalogue, translated)
     if len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
-    return translated
+
+
+def _kept(adql: str, catalogue: CatalogueView, uploads: Collection[str]) -> Translated | None:
+    """A kept translation of this query, or of its template (the same query with other numbers in its
+    POINTs and CIRCLEs: a cone elsewhere) with this query's numbers put back."""
+    names = frozenset(u.lower() for u in uploads)
+    cached = _CACHE.get((adql, names))
+    if cached is not None and cached[0] is catalogue:
+        return cached[1]
+    template = _template(adql)
+    if template is None:
+        return None
+    cached = _CACHE.get((template[0], names))
+    if cached is None or cached[0] is not catalogue:
+        return None
+    return _instantiate(cached[1], adql, template[1])
+
+
+# ---------------------------------------------------------------------------------------- templates
+# A cone search's translation differs from the last one's only by the numbers of its POINT and CIRCLE
+# (queryparser writes each as RADIANS(<float>)): such numbers are replaced by sentinels of one length,
+# the template translated once, and each query's numbers written back where the sentinels came out.
+_SENTINEL = "987654.1"
+_SENTINEL_NUMBER = re.compile(r"(?<![\d.])987654\.1\d{5}1(?![\d])")
+_TEMPLATED = frozenset({"point", "circle"})
+
+
+def _sentinel(index: int) -> str:
+    return f"{_SENTINEL}{index:05d}1"
+
+
+def _template(adql: str) -> tuple[str, list[str]] | None:
+    """The query with the numbers of its POINT and CIRCLE arguments as sentinels, and those numbers;
+    None when it has none (or already holds what looks like a sentinel)."""
+    if _SENTINEL in adql or len(adql) > MAX_QUERY_CHARS:
+        return None
+    try:
+        tokens = list(_tokens(adql))
+    except AdqlError:
+        return None
+    significant = [i for i, t in enumerate(tokens) if t.kind not in ("space", "comment")]
+    after = {i: tokens[j].text for i, j in itertools.pairwise(significant)}
+    calls: list[str] = []  # the function each open parenthesis belongs to ("" for none)
+    previous: Token | None = None
+    before: list[str] = ["", ""]  # the two significant tokens before this one
+    out: list[str] = []
+    numbers: list[str] = []
+    for index, token in enumerate(tokens):
+        if token.kind == "punct" and token.text == "(":
+            calls.append(previous.text.lower() if previous is not None and previous.kind == "word" else "")
+        elif token.kind == "punct" and token.text == ")" and calls:
+            calls.pop()
+        # a number that is a whole argument (maybe signed), not part of an expression (10 / 3)
+        whole = before[-1] in ("(", ",") or (before[-1] in ("-", "+") and before[-2] in ("(", ","))
+        whole = whole and after.get(index) in (",", ")")
+        if token.kind == "number" and whole and calls and calls[-1] in _TEMPLATED and len(numbers) < 99_999:
+            out.append(_sentinel(len(numbers)))
+            numbers.append(token.text)
+        else:
+            out.append(token.text)
+        if token.kind not in ("space", "comment"):
+            previous = token
+            before = [before[-1], token.text]
+    return ("".join(out), numbers) if numbers else None
+
+
+def _instantiate(template: Translated, adql: str, numbers: list[str]) -> Translated | None:
+    """The template's translation with these numbers in place of its sentinels (None if a sentinel
+    did not come out exactly once, as queryparser writes a number: then the query is translated whole)."""
+    found = _SENTINEL_NUMBER.findall(template.sql)
+    expected = [str(float(_sentinel(i))) for i in range(len(numbers))]
+    if sorted(found) != sorted(expected):
+        return None
+    values = {str(float(_sentinel(i))): str(float(n)) for i, n in enumerate(numbers)}
+    sql = _SENTINEL_NUMBER.sub(lambda m: values[m.group()], template.sql)
+    return Translated(adql, sql, template.tables, template.columns, template.uploads, template.declarations)
 
 
 def _translate(adql: str, catalogue: CatalogueView, uploads: Collection[str]) -> Translated:

@@ -222,8 +222,10 @@ async def run_query(
                 if loaded:  # the uploads are in: nothing else is written
                     await conn.execute("SET LOCAL transaction_read_only = on")
                 await set_published_viewer(conn, viewer)
-                await conn.execute(f"SET LOCAL statement_timeout = {max(1, int(timeout * 1000))}")
-                await conn.execute(f'SET LOCAL ROLE "{READER_ROLE}"')
+                # one round trip for both (the simple protocol takes several statements)
+                await conn.execute(
+                    f'SET LOCAL statement_timeout = {max(1, int(timeout * 1000))}; SET LOCAL ROLE "{READER_ROLE}"'
+                )
                 statement = await conn.prepare(f"SELECT * FROM ({translated.sql}) AS q LIMIT {maxrec + 1}")
                 columns = [result_column(a.name, a.type, translated) for a in statement.get_attributes()]
                 # MAXREC=0 too: its one row past MAXREC says whether rows exist (OVERFLOW, as taplint checks)
