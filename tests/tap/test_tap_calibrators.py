@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import io
 import math
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -366,6 +367,18 @@ async def test_a_bad_row_refuses_the_file_naming_its_row_and_column(
     assert "row 3, RAJ2000" in str(refused.value)
     assert await rows_of(conn, "jsdc") == []
     assert await conn.fetchval("SELECT count(*) FROM tap.calibrator_imports") == 0
+
+
+async def test_a_bad_row_early_in_a_large_file_stops_its_reader(
+    conn: asyncpg.Connection, tmp_path: Path
+) -> None:
+    generated = list(stars(20_000, seed=12))
+    generated[2].ra = math.nan
+    path = jsdc_file(tmp_path, generated, "large_bad.vot", sexagesimal=False)
+    with pytest.raises(BadRowsRefused, match="row 3"):
+        await import_catalogue(conn, path, source="jsdc", batch_size=500)
+    assert multiprocessing.active_children() == []  # the child reading ahead was ended
+    assert await rows_of(conn, "jsdc") == []
 
 
 async def test_bad_rows_are_skipped_and_reported_when_asked(conn: asyncpg.Connection, tmp_path: Path) -> None:

@@ -40,7 +40,7 @@ class CatalogueError(ValueError):
 
 
 @dataclass(frozen=True)
-class BadRow(Exception):
+class BadRow:
     """A row that cannot be imported: its number in the table (1 = the first row) and why."""
 
     row: int

@@ -1,8 +1,8 @@
 """Import a calibrator VOTable into catalogues.calibrators: one catalogue source replaced at once.
 
-The file is read as a stream (:mod:`.votable`), its rows converted a batch at a time (:mod:`.columns`) and
-written with COPY, batch after batch, while the next batch is read in a thread (PostgreSQL's side of a COPY
-and our parsing use the two cores at once). Everything happens in one transaction: the source's previous
+The file is read as a stream (:mod:`.votable`), its rows converted a batch at a time (:mod:`.columns`) by
+a child process (:mod:`.batches`) and written with COPY, batch after batch, while the next batches are read
+(the parse, the COPY's encoding and PostgreSQL's side of it use the cores at once). Everything happens in one transaction: the source's previous
 rows are deleted first and the new ones are visible to readers only at the commit, so a reader sees the
 old catalogue or the new one, never a mixture; another source's rows are not touched. A bad row (a position
 that cannot be read, a cell of the wrong kind) refuses the whole import (nothing written), or with
@@ -11,19 +11,17 @@ that cannot be read, a cell of the wrong kind) refuses the whole import (nothing
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 
-from .columns import COPY_COLUMNS, BadRow, CatalogueError, RowMapper, Source, map_columns
-from .votable import VOTableError, read_votable
+from .batches import Batches, batches
+from .columns import COPY_COLUMNS, BadRow, CatalogueError, Source, map_columns
+from .votable import VOTableError, read_header
 
 __all__ = [
     "BadRowsRefused",
@@ -90,20 +88,6 @@ class SourceSummary:
     imported_at: Any
 
 
-def _batches(
-    rows: Iterator[list[str | None]], mapper: RowMapper, tail: tuple[str, int], size: int
-) -> Iterator[tuple[list[tuple[Any, ...]], list[BadRow], int]]:
-    """(values, bad rows, rows read) per batch of ``size`` rows."""
-    first = 1
-    while True:
-        cells = list(islice(rows, size))
-        if not cells:
-            return
-        values, bad = mapper.batch(cells, first, tail)
-        first += len(cells)
-        yield values, bad, len(cells)
-
-
 async def import_catalogue(
     conn: asyncpg.Connection,
     path: Path,
@@ -119,7 +103,7 @@ async def import_catalogue(
     ``skip_bad``); nothing is written then. ``report`` is told each bad row left out."""
     started = time.perf_counter()
     try:
-        header, rows = read_votable(path)
+        header = read_header(path)
     except (OSError, VOTableError) as exc:
         raise CatalogueError(f"{path.name}: {exc}") from None
     mapper = map_columns(header)
@@ -138,7 +122,11 @@ async def import_catalogue(
         summary = ImportSummary(source, import_id, replaced=present, columns=mapper.sources)
         if present:
             await conn.execute(f"DELETE FROM {_TABLE_SCHEMA}.{_TABLE} WHERE source = $1", source)
-        await _copy(conn, _batches(rows, mapper, (source, import_id), batch_size), summary, skip_bad, report)
+        reading = batches(path, (source, import_id), batch_size)
+        try:
+            await _copy(conn, reading, summary, skip_bad, report)
+        finally:
+            await reading.close()
         await conn.execute(
             f"INSERT INTO {_IMPORTS} (id, source, file, rows_read, rows_imported, rows_skipped)"
             " VALUES ($1, $2, $3, $4, $5, $6)",
@@ -155,45 +143,28 @@ async def import_catalogue(
     return summary
 
 
-_END = object()
-
-
 async def _copy(
     conn: asyncpg.Connection,
-    batches: Iterator[tuple[list[tuple[Any, ...]], list[BadRow], int]],
+    reading: Batches,
     summary: ImportSummary,
     skip_bad: bool,
     report: Callable[[BadRow], None] | None,
 ) -> None:
-    """COPY each batch while the next one is read in a thread."""
-    pending: asyncio.Future[Any] | None = asyncio.ensure_future(asyncio.to_thread(next, batches, _END))
-    try:
-        while pending is not None:
-            batch = await pending
-            pending = None
-            if batch is _END:
-                return
-            values, bad, read = batch
-            if bad and not skip_bad:
-                raise BadRowsRefused(bad[0])
-            pending = asyncio.ensure_future(asyncio.to_thread(next, batches, _END))
-            summary.rows_read += read
-            summary.rows_skipped += len(bad)
-            for b in bad:
-                if report is not None:
-                    report(b)
-            if values:
-                await conn.copy_records_to_table(
-                    _TABLE, schema_name=_TABLE_SCHEMA, columns=COPY_COLUMNS, records=values
-                )
-                summary.rows_imported += len(values)
-    except VOTableError as exc:
-        raise CatalogueError(str(exc)) from None
-    finally:
-        if pending is not None:  # the reader's thread must let go of the generator before it closes
-            with contextlib.suppress(Exception):
-                await pending
-        batches.close()  # type: ignore[attr-defined]
+    """COPY each batch while the next ones are read."""
+    while (batch := await reading.next()) is not None:
+        values, bad, read = batch
+        if bad and not skip_bad:
+            raise BadRowsRefused(bad[0])
+        summary.rows_read += read
+        summary.rows_skipped += len(bad)
+        for b in bad:
+            if report is not None:
+                report(b)
+        if values:
+            await conn.copy_records_to_table(
+                _TABLE, schema_name=_TABLE_SCHEMA, columns=COPY_COLUMNS, records=values
+            )
+            summary.rows_imported += len(values)
 
 
 async def list_sources(conn: asyncpg.Connection) -> list[SourceSummary]:

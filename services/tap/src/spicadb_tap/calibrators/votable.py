@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Coosys", "Field", "Header", "VOTableError", "read_votable"]
+__all__ = ["Coosys", "Field", "Header", "VOTableError", "read_header", "read_votable"]
 
 
 class VOTableError(ValueError):
@@ -72,7 +72,18 @@ def read_votable(path: Path) -> tuple[Header, Iterator[list[str | None]]]:
     return header, rows  # type: ignore[return-value]
 
 
-def _rows(path: Path) -> Iterator[Header | list[str | None]]:
+def read_header(path: Path) -> Header:
+    """The first table's header alone (the file closed after it)."""
+    rows = _rows(path)
+    try:
+        header = next(rows)
+    finally:
+        rows.close()
+    assert isinstance(header, Header)
+    return header
+
+
+def _rows(path: Path) -> Generator[Header | list[str | None], None, None]:
     fields: list[Field] = []
     coosys: list[Coosys] = []
     table_name = ""
