@@ -247,3 +247,9 @@ def test_a_cone_elsewhere_is_translated_from_the_kept_template(shape: str) -> No
     for a, b, r in [("83.63", "22.01", "0.5"), ("10", "-9", "1E-2"), ("359.999999999", "- 89.5", "3")]:
         query = shape.format(a=a, b=b, r=r)
         assert translate(query, CATALOGUE, ()).sql == _translate(query, CATALOGUE, ()).sql
+
+
+def test_a_refused_cone_names_its_own_position() -> None:
+    query = "SELECT s_ra FROM ivoa.ObsCore WHERE 1 = CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', 1, 2, 3)) > > 1"
+    error = refused(query)
+    assert (error.line, error.column) == (1, 103)  # the query's own column, not its template's

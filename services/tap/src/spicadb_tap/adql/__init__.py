@@ -500,10 +500,14 @@ def translate(adql: str, catalogue: CatalogueView, uploads: Collection[str] = ()
     names = frozenset(u.lower() for u in uploads)
     template = _template(adql)
     if template is not None:
-        _keep((template[0], names), catalogue, _translate(template[0], catalogue, uploads))
-        made = _kept(adql, catalogue, uploads)
-        if made is not None:
-            return made
+        try:
+            _keep((template[0], names), catalogue, _translate(template[0], catalogue, uploads))
+        except AdqlError:
+            pass  # refused: the query itself is translated below, for its own positions
+        else:
+            made = _kept(adql, catalogue, uploads)
+            if made is not None:
+                return made
     translated = _translate(adql, catalogue, uploads)
     _keep((adql, names), catalogue, translated)
     return translated
