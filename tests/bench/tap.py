@@ -25,8 +25,10 @@ Measured:
    centres near the data, sequential ``POST /tap/sync`` anonymous and with a member's token. Baseline:
    the same SQL (the tap service's own translation, its ``SELECT * FROM (...) q LIMIT maxrec+1``) run
    directly with asyncpg as the service runs it: one read-only transaction, the viewer set, the reader
-   role taken, all rows fetched. Target: HTTP p99 < 20 ms (ratio to the SQL printed). One EXPLAIN shows
-   the GiST index used below the views' security barrier;
+   role taken, all rows fetched. Each arm (cone, caller) has centres of its own (the service caches
+   translations by text), read once untimed beforehand (both arms meet a warm cache). Target: HTTP p99
+   < 20 ms (ratio to the SQL printed; the translation's share printed apart). One EXPLAIN shows the
+   GiST index used below the views' security barrier;
 2. an async job of 100,000 ObsCore rows (``POST /tap/async`` with ``PHASE=RUN``, then ``WAIT``): time
    to COMPLETED, the result's download, against the same rows fetched directly; the tap process's peak
    RSS growth (VmHWM after minus VmRSS before, sampled from /proc). Target: flat (< 64 MB).
@@ -360,9 +362,10 @@ async def cones(
             say(f"{label}: FAILED {out[label]['error']}")
             continue
         columns = position_columns(published)
-        centres = positions(rng, ra, dec, args.requests + 10, radius)
         for who, http in clients.items():
             key = f"{label}, {who}"
+            # centres of this arm alone (the service caches translations: no text is asked twice)
+            centres = positions(rng, ra, dec, args.requests + 10, radius)
             # the SQL translated beforehand: the baseline is the database's part (the translation is the
             # service's, measured by the HTTP arm)
             sqls, translations = [], []
@@ -371,6 +374,10 @@ async def cones(
                 sqls.append(translator.sql(cone_adql(table, columns, *centre, radius)))
                 translations.append(time.perf_counter() - started)
             sql_at, web_at = iter(sqls * 2), iter(centres * 2)
+            # the cones' pages read once beforehand: both arms meet the same (warm) cache, whichever runs
+            # first; a cold read of a 2 GB table on a shared box is not what the ratio compares
+            for sql in sqls:
+                await direct(conn, sql, Viewer(None, sees_all=True), MAXREC)
             rows: list[int] = []
             sql_rows: list[int] = []
 
