@@ -172,3 +172,35 @@ async def test_a_failure_midway_ends_the_answer_with_an_error(
     assert statuses[-1][0] == "ERROR"
     assert "division by zero" in statuses[-1][1]
     assert len(rows_of(response.content)) >= 1000
+
+
+async def test_a_client_that_stops_reading_does_not_hold_its_connection(
+    tap: TapAlone, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import spicadb_tap.query
+
+    monkeypatch.setattr(spicadb_tap.query, "IDLE_SECONDS", 1)
+    app = tap.service.create_app(
+        tap.service.settings(public_url="http://tap.test", sync_timeout=30.0),
+        verifier=tap.service.tokens.verifier(),
+    )
+    server = await LocalServer(app).start()
+    try:
+        async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
+            # a large answer: the server waits on the client's socket, its transaction idle between batches
+            data = {"LANG": "ADQL", "QUERY": CROSS_JOIN, "MAXREC": "2000000"}
+            async with http.stream("POST", "/tap/sync", data=data) as response:
+                chunks = response.aiter_bytes()
+                first = await chunks.__anext__()
+                await asyncio.sleep(3)  # reading nothing
+                tail = b"".join([c async for c in chunks])
+            assert first.startswith(b"<?xml")
+            [*_, (status, text)] = query_status(first + tail)  # the whole document parses
+            assert status == "ERROR"
+            assert text == "the answer was not read for 1 s: the query was stopped"
+            again = await http.post(
+                "/tap/sync", data={"LANG": "ADQL", "QUERY": "SELECT TOP 1 id FROM probe.Sources"}
+            )
+            assert rows_of(again.content) == [{"id": 1}]
+    finally:
+        await server.stop()

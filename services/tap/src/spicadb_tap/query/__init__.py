@@ -45,6 +45,8 @@ __all__ = [
 
 # rows fetched from the cursor at a time
 BATCH_ROWS = 1000
+# the longest a query's transaction may wait between two batches (its reader is slow or gone)
+IDLE_SECONDS = 60
 
 
 class TapError(Exception):
@@ -185,6 +187,10 @@ def _message(exc: BaseException, timeout: float) -> str:
             f"the query ran longer than {timeout:g} s and was stopped: narrow it (a smaller region, "
             "TOP/MAXREC, more conditions) or run it as an async job"
         )
+    # PostgreSQL ended the session of a transaction left idle: the connection is closed under the cursor
+    closed = isinstance(exc, asyncpg.InterfaceError) and "connection is closed" in str(exc)
+    if closed or isinstance(exc, asyncpg.IdleInTransactionSessionTimeoutError):
+        return f"the answer was not read for {IDLE_SECONDS} s: the query was stopped"
     if isinstance(exc, asyncpg.InsufficientPrivilegeError):
         return "the query reads something that is not published"
     if isinstance(exc, asyncpg.PostgresError):
@@ -222,9 +228,12 @@ async def run_query(
                 if loaded:  # the uploads are in: nothing else is written
                     await conn.execute("SET LOCAL transaction_read_only = on")
                 await set_published_viewer(conn, viewer)
-                # one round trip for both (the simple protocol takes several statements)
+                # one round trip (the simple protocol takes several statements); a client that stops
+                # reading its answer does not hold the connection for ever (the session is ended)
                 await conn.execute(
-                    f'SET LOCAL statement_timeout = {max(1, int(timeout * 1000))}; SET LOCAL ROLE "{READER_ROLE}"'
+                    f"SET LOCAL statement_timeout = {max(1, int(timeout * 1000))};"
+                    f" SET LOCAL idle_in_transaction_session_timeout = {IDLE_SECONDS * 1000};"
+                    f' SET LOCAL ROLE "{READER_ROLE}"'
                 )
                 statement = await conn.prepare(f"SELECT * FROM ({translated.sql}) AS q LIMIT {maxrec + 1}")
                 columns = [result_column(a.name, a.type, translated) for a in statement.get_attributes()]
