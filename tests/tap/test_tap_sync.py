@@ -285,3 +285,32 @@ async def test_cones_use_the_index_through_the_security_barrier(tap: TapAlone, c
     finally:
         await conn.close()
     assert "sources_spoint_idx" in plan, plan
+
+
+@pytest.mark.parametrize("fmt", ["votable", "votable-b2", "csv", "json"])
+async def test_a_value_that_cannot_be_written_ends_the_answer_plainly(fmt: str) -> None:
+    from spicadb_tap.results import ResultColumn, stream
+
+    def convert(value: Any) -> Any:
+        if value == 1500:
+            raise ValueError("a value this writer does not know")
+        return value
+
+    class Batches:
+        columns = [ResultColumn("id", "int", convert=convert)]
+        overflow = False
+
+        async def __aiter__(self) -> Any:
+            for start in range(0, 2000, 1000):
+                yield [(i,) for i in range(start, start + 1000)]
+
+    failed: list[str] = []
+    content = b"".join([chunk async for chunk in stream(fmt, Batches(), failed=failed)])
+    assert failed == ["the service could not write a value of the answer"]
+    if fmt.startswith("votable"):
+        assert status_infos(content) == [("before", "OK", ""), ("after", "ERROR", failed[0])]
+        assert len(votable_table(content).array) == 1000  # the first batch, whole
+    elif fmt == "csv":
+        assert content.decode().splitlines()[-1] == f"ERROR: {failed[0]}"
+    else:
+        assert json.loads(content)["error"] == failed[0]

@@ -296,11 +296,12 @@ async def answer(
         pool, translated, viewer=viewer, maxrec=request.maxrec, timeout=timeout, uploads=request.uploads
     ) as rows:
         outcome.descriptors = descriptors_for(rows.columns, public_url.rstrip("/") + "/oidb/links")
-        watched = _Watched(rows, outcome)
+        failed: list[str] = []
         async for chunk in stream(
-            request.format, watched, descriptors=outcome.descriptors, runid=request.runid
+            request.format, rows, descriptors=outcome.descriptors, runid=request.runid, failed=failed
         ):
             yield chunk
+        outcome.error = failed[0] if failed else None
         outcome.rows = rows.count
         outcome.overflow = rows.overflow
 
@@ -331,24 +332,3 @@ async def execute(
     finally:
         await chunks.aclose()
     return outcome
-
-
-class _Watched:
-    """The rows, noting a failure midway in the outcome (the stream writes it into the answer)."""
-
-    def __init__(self, rows: Rows, outcome: Outcome) -> None:
-        self._rows = rows
-        self._outcome = outcome
-        self.columns = rows.columns
-
-    @property
-    def overflow(self) -> bool:
-        return self._rows.overflow
-
-    async def __aiter__(self) -> AsyncIterator[list[Sequence[Any]]]:
-        try:
-            async for batch in self._rows:
-                yield batch
-        except StreamError as exc:
-            self._outcome.error = str(exc)
-            raise

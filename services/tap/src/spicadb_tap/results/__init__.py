@@ -24,6 +24,7 @@ from uuid import UUID
 import msgspec
 
 from spicadb_kit import votable
+from spicadb_kit.logs import get_logger
 
 __all__ = [
     "FORMATS",
@@ -35,6 +36,9 @@ __all__ = [
     "error_document",
     "stream",
 ]
+
+
+log = get_logger(__name__)
 
 
 class ResultColumn(NamedTuple):
@@ -144,21 +148,40 @@ async def stream(
     descriptors: Sequence[votable.ServiceDescriptor] = (),
     runid: str | None = None,
     chunk_bytes: int = 64 * 1024,
+    failed: list[str] | None = None,
 ) -> AsyncIterator[bytes]:
     """The result as bytes chunks in format ``fmt`` (a value of :data:`FORMATS`); a VOTable echoes
-    ``runid`` (INFO name="RUNID")."""
+    ``runid`` (INFO name="RUNID"). A failure midway (the query's, or a value that cannot be written)
+    ends the answer with its message, also appended to ``failed``."""
+    failed = failed if failed is not None else []
     if fmt in ("votable", "votable-b2"):
         writer = _votable(
-            rows, descriptors, binary2=fmt == "votable-b2", chunk_bytes=chunk_bytes, runid=runid
+            rows,
+            descriptors,
+            binary2=fmt == "votable-b2",
+            chunk_bytes=chunk_bytes,
+            runid=runid,
+            failed=failed,
         )
     elif fmt in ("csv", "tsv"):
-        writer = _delimited(rows, "," if fmt == "csv" else "\t", chunk_bytes)
+        writer = _delimited(rows, "," if fmt == "csv" else "\t", chunk_bytes, failed)
     elif fmt == "json":
-        writer = _json(rows, chunk_bytes)
+        writer = _json(rows, chunk_bytes, failed)
     else:
         raise ValueError(f"unknown format {fmt}")
     async for chunk in writer:
         yield chunk
+
+
+def _failure(exc: Exception, failed: list[str]) -> str:
+    """The message a failure midway ends the answer with (noted in ``failed``)."""
+    if isinstance(exc, StreamError):
+        message = str(exc)
+    else:  # a value this writer cannot write: ours to fix, logged; the user is told plainly
+        log.exception("a TAP answer could not be written")
+        message = "the service could not write a value of the answer"
+    failed.append(message)
+    return message
 
 
 async def _converted(rows: ResultRows) -> AsyncIterator[list[list[Any]]]:
@@ -198,7 +221,9 @@ async def _votable(
     binary2: bool,
     chunk_bytes: int,
     runid: str | None = None,
+    failed: list[str] | None = None,
 ) -> AsyncIterator[bytes]:
+    failed = failed if failed is not None else []
     fields = [c.field() for c in rows.columns]
     resource = votable.Resource(infos=(_OK,) if runid is None else (_OK, votable.Info("RUNID", runid)))
     # the document's head: the writer with no rows, cut before its data ends
@@ -219,8 +244,8 @@ async def _votable(
                 body = "".join(votable.tabledata(fields, batch, writers, chunk_bytes=chunk_bytes))
             if body:
                 yield body.encode()
-    except StreamError as exc:
-        error = str(exc)
+    except Exception as exc:
+        error = _failure(exc, failed)
     close = (encoder.end() + "\n     </STREAM>\n    </BINARY2>\n") if encoder else "    </TABLEDATA>\n"
     trailer = [close, "   </DATA>\n  </TABLE>\n"]
     if error is not None:
@@ -249,7 +274,9 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-async def _delimited(rows: ResultRows, delimiter: str, chunk_bytes: int) -> AsyncIterator[bytes]:
+async def _delimited(
+    rows: ResultRows, delimiter: str, chunk_bytes: int, failed: list[str]
+) -> AsyncIterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
 
@@ -268,8 +295,8 @@ async def _delimited(rows: ResultRows, delimiter: str, chunk_bytes: int) -> Asyn
                 yield buffer.getvalue().encode()
                 buffer.seek(0)
                 buffer.truncate()
-    except StreamError as exc:  # the file ends with the message where a reader will see it
-        write([f"ERROR: {exc}"])
+    except Exception as exc:  # the file ends with the message where a reader will see it
+        write([f"ERROR: {_failure(exc, failed)}"])
     yield buffer.getvalue().encode()
 
 
@@ -284,7 +311,7 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-async def _json(rows: ResultRows, chunk_bytes: int) -> AsyncIterator[bytes]:
+async def _json(rows: ResultRows, chunk_bytes: int, failed: list[str]) -> AsyncIterator[bytes]:
     columns = [
         {k: v for k, v in c._asdict().items() if k != "convert" and v is not None} for c in rows.columns
     ]
@@ -300,8 +327,8 @@ async def _json(rows: ResultRows, chunk_bytes: int) -> AsyncIterator[bytes]:
                 first = False
             if parts:
                 yield b"".join(parts)
-    except StreamError as exc:
-        error = str(exc)
+    except Exception as exc:
+        error = _failure(exc, failed)
     tail = b'],"overflow":' + (b"true" if rows.overflow and error is None else b"false")
     if error is not None:
         tail += b',"error":' + msgspec.json.encode(error)
