@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -38,13 +39,27 @@ class TapState:
     catalogue: Catalogue
     _refreshed: float = field(default_factory=time.monotonic)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # documents written from the catalogue (/tap/tables), with the catalogue they were written from
+    _documents: dict[str, tuple[Catalogue, bytes]] = field(default_factory=dict)
+
+    def document(self, key: str, write: Callable[[Catalogue], bytes]) -> bytes:
+        """A document written from the current catalogue, kept until the catalogue is another."""
+        catalogue = self.catalogue
+        kept = self._documents.get(key)
+        if kept is not None and kept[0] is catalogue:
+            return kept[1]
+        written = write(catalogue)
+        self._documents[key] = (catalogue, written)
+        return written
 
     async def _refresh(self) -> Catalogue:
         async with self.pool.acquire() as conn:
             catalogue = await load_catalogue(conn)
             if await regenerate(conn, catalogue):
                 log.info("TAP_SCHEMA regenerated", tables=len(catalogue.tables))
-        self.catalogue = catalogue
+        if catalogue != self.catalogue:  # an equal one keeps the documents written from the last
+            self.catalogue = catalogue
+            self._documents.clear()
         self._refreshed = time.monotonic()
         return catalogue
 

@@ -77,7 +77,8 @@ async def tables(
     """VOSI tables: the VODataService tableset of every published table the service offers (what
     TAP_SCHEMA says too): schemas, tables, columns (``vs:VOTableType`` with arraysize and extendedType,
     unit, UCD, utype, flags), foreign keys."""
-    return _xml(tableset_document(context.state.catalogue, detail or "max"))
+    level = detail or "max"
+    return _xml(context.state.document(f"tables?{level}", lambda c: tableset_document(c, level)))
 
 
 @get("/tap/tables/{name:str}", opt=XML, operation_id="tapTable", tags=["vosi"])
@@ -91,7 +92,7 @@ async def table(context: NamedDependency[TapContext], name: FromPath[str]) -> Re
         found = (await state.refresh_for_unknown()).table(schema, table_name)
     if found is None:
         raise NOT_FOUND(f"no published table {name}")
-    return _xml(table_document(state.catalogue, found))
+    return _xml(state.document(f"table {found.qualified}", lambda c: table_document(c, found)))
 
 
 @get(
