@@ -133,7 +133,11 @@ async def test_home_and_the_night_show_last_nights_log_with_its_flags(console: C
     assert '<span class="level level-bad">bad</span> 1' in home.text
     assert f'href="/console/nights/CHARA/{night}"' in nights.text
     assert page.status_code == 200, page.text
-    assert re.findall(r'<th scope="row">(HD \d+)</th>', page.text) == ["HD 1000", "HD 1001", "HD 9999"]
+    assert re.findall(r'<th scope="row"><a [^>]*>(HD \d+)</a></th>', page.text) == [
+        "HD 1000",
+        "HD 1001",
+        "HD 9999",
+    ]
     assert page.text.count('<span class="level level-bad">bad</span>') == 2  # the summary and its row
 
 

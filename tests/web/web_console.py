@@ -1,6 +1,6 @@
 """The console against real services, on real TCP ports, as `make run` wires them: the auth service
-(login page, tokens), programmes and nightlogs, the web console, and the gateway in front (browser
-sessions, the route policy with the console at `/`). One platform per environment and test session's
+(login page, tokens), programmes, nightlogs and obsportal (the L0 view), the web console, and the gateway
+in front (browser sessions, the route policy with the console at `/`). One platform per environment and test session's
 module; the gateway's origin is the one public origin (token issuer, the console's API base)."""
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ from spicadb_gateway.sessions import AsyncOAuth2Client
 from spicadb_gateway.spec import SPEC as GATEWAY_SPEC
 from spicadb_nightlogs.app import create_app as create_nightlogs
 from spicadb_nightlogs.spec import SPEC as NIGHTLOGS_SPEC
+from spicadb_obsportal.app import create_app as create_obsportal
+from spicadb_obsportal.spec import SPEC as OBSPORTAL_SPEC
 from spicadb_programmes.app import create_app as create_programmes
 from spicadb_programmes.spec import SPEC as PROGRAMMES_SPEC
 from spicadb_web.app import create_app as create_web
@@ -43,7 +45,7 @@ from spicadb_kit.settings import Environment
 from spicadb_kit.testing.plugin import delete_all_streams
 from spicadb_kit.testing.services import migrate, role_dsn
 
-SPECS = [AUTH_SPEC, PROGRAMMES_SPEC, NIGHTLOGS_SPEC, WEB_SPEC, GATEWAY_SPEC]
+SPECS = [AUTH_SPEC, PROGRAMMES_SPEC, NIGHTLOGS_SPEC, OBSPORTAL_SPEC, WEB_SPEC, GATEWAY_SPEC]
 SESSION_KEY = "web-console-tests-session-key-0123456789abcdef"
 PASSWORD = "correct horse battery staple 42"
 
@@ -121,7 +123,12 @@ async def open_console(
         auth = AuthSettings(database_url=role_dsn(dsn, AUTH_SPEC.role), data=str(data), **common)
         servers["auth"] = await LocalServer(create_auth(auth)).start()
         jwks = servers["auth"].url + "/.well-known/jwks.json"
-        for spec, factory in ((PROGRAMMES_SPEC, create_programmes), (NIGHTLOGS_SPEC, create_nightlogs)):
+        apis = (
+            (PROGRAMMES_SPEC, create_programmes),
+            (NIGHTLOGS_SPEC, create_nightlogs),
+            (OBSPORTAL_SPEC, create_obsportal),  # the L0 view, kept from the night logs' events
+        )
+        for spec, factory in apis:
             settings = spec.settings(database_url=role_dsn(dsn, spec.role), jwks_url=jwks, **common)
             servers[spec.name] = await LocalServer(factory(settings)).start()  # type: ignore[operator]
         web = WebSettings(database_url=role_dsn(dsn, WEB_SPEC.role), jwks_url=jwks, public_url=url, **common)

@@ -18,6 +18,7 @@ from .config import WebSettings
 from .handlers.deps import DEPENDENCIES, WebContext
 from .handlers.pages import Pages
 from .lost import html_not_found
+from .rendering import environment
 from .security import security_headers
 from .spec import SPEC
 from .timing import server_timing
@@ -31,6 +32,8 @@ def create_app(
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> Litestar:
     settings = settings or WebSettings.from_env()
+    # every page names the cookie its script reads (the gateway's setting, not a secret)
+    environment().globals["csrf_cookie"] = settings.csrf_cookie
 
     async def open_api(context: WebContext) -> None:
         context.attach(Api(context.settings, transport))

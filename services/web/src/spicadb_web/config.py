@@ -17,6 +17,9 @@ class WebSettings(ServiceSettings, frozen=True):
     api_connections: int = 32
     # rows of a targets page, programmes per page, nights per page
     page_size: int = 50
+    # the gateway's readable CSRF cookie (its SPICADB_CSRF_COOKIE), which the console's script sends back
+    # as X-CSRF-Token with the forms that write
+    csrf_cookie: str = "spicadb_gateway_csrf"
 
     @property
     def api_base(self) -> str:

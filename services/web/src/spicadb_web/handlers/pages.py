@@ -6,20 +6,31 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Any
+from urllib.parse import quote, urlencode, urlsplit
+from uuid import UUID
 
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
-from litestar.params import FromPath, QueryParameter
+from litestar.openapi.spec import OpenAPIType, Schema
+from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.response import Redirect
+
+from spicadb_kit.openapi import form, takes
+from spicadb_kit.redirects import safe_next
 
 from ..api import ApiProblem, SignInAgain
-from ..rendering import HTML, page
+from ..rendering import HTML, href, page
 from ..services.caller import Caller
 from ..services.console import (
+    FLAG_LEVELS,
+    FLAG_REASONS,
     PROGRESS_STATES,
     SITE,
     TARGET_SORTS,
     Console,
+    FlagForm,
+    NightPage,
     TargetQuery,
 )
 from .deps import NeedsSignIn, sign_in
@@ -37,7 +48,35 @@ ANSWERS = {
     502: _page("The platform could not be reached: a page saying so"),
     504: _page("The platform did not answer in time: a page saying so"),
 }
+# what a form that writes may answer besides its redirect
+WRITE_ANSWERS = {
+    **ANSWERS,
+    403: _page(
+        "Sent without the visitor's token (no script, so no X-CSRF-Token; or the session ended): nothing "
+        "saved, a page saying why; or the API refused the visitor: its problem's title"
+    ),
+    409: _page("The API refused the change (a conflict): the page again with the problem's title"),
+    422: _page("The API refused the values: the page again with the problem's title and wrong fields"),
+}
 
+# the flag form's body, as the nightlogs API takes a flag (which checks it)
+FLAG_FORM = takes(
+    {
+        "application/x-www-form-urlencoded": form(
+            {
+                "level": Schema(type=OpenAPIType.STRING, enum=list(FLAG_LEVELS), description="quality level"),
+                "reasons": Schema(
+                    type=OpenAPIType.ARRAY,
+                    items=Schema(type=OpenAPIType.STRING, enum=list(FLAG_REASONS)),
+                    description="reason codes (the field repeated)",
+                ),
+                "comment": Schema(type=OpenAPIType.STRING, max_length=4000, description="a comment"),
+            },
+            required=("level",),
+        )
+    },
+    "the flag form, sent by the console's script with the session's X-CSRF-Token header",
+)
 Text = Annotated[str | None, QueryParameter(max_length=200)]
 Cursor = Annotated[str | None, QueryParameter(max_length=2000)]
 
@@ -50,7 +89,45 @@ def _problem_page(request: Request[Any, Any, Any], problem: ApiProblem) -> Respo
 
 
 def _to_sign_in(request: Request[Any, Any, Any], _: Exception) -> Response[Any]:
+    if request.method == "POST":
+        return _not_saved(request)
     return sign_in(request)
+
+
+def _not_saved(request: Request[Any, Any, Any]) -> Response[str]:
+    """A form that writes, arrived without the visitor's token: the gateway passes a session's token
+    only with the X-CSRF-Token header, which the console's script adds. Refused plainly (nothing is
+    written, and the visitor is told why), never treated as an anonymous visit."""
+    referer = urlsplit(request.headers.get("referer") or "")
+    back = safe_next(referer.path + (f"?{referer.query}" if referer.query else ""))
+    problem = ApiProblem(
+        403,
+        "Nothing was saved",
+        "This form is sent by the console's script, which adds your session's anti-forgery token. It "
+        "arrived without one: JavaScript may be off in this browser, or your session has ended. Sign in "
+        "and send the form again with JavaScript on.",
+    )
+    return page(
+        "problem.html",
+        status=403,
+        caller=None,
+        problem=problem,
+        section=None,
+        sign_in="/auth/login?" + urlencode({"next": back}),
+    )
+
+
+def _night_page(caller: Caller, view: NightPage, status: int = 200) -> Response[str]:
+    return page(
+        "night.html",
+        status=status,
+        caller=caller,
+        view=view.night,
+        chosen=view,
+        levels=FLAG_LEVELS,
+        reasons=FLAG_REASONS,
+        section="nights",
+    )
 
 
 class Pages(Controller):
@@ -130,8 +207,54 @@ class Pages(Controller):
         media_type=HTML,
         responses=ANSWERS,
     )
-    async def night(self, caller: NamedDependency[Caller],
-                    console: NamedDependency[Console], site: FromPath[str], night: FromPath[date]) -> Response[str]:  # fmt: skip
-        """A night: its observations with their quality levels."""
-        view = await console.night(site, night)
-        return page("night.html", caller=caller, view=view, section="nights")
+    async def night(
+        self,
+        caller: NamedDependency[Caller],
+        console: NamedDependency[Console],
+        site: FromPath[str],
+        night: FromPath[date],
+        observation: FromQuery[UUID | None] = None,
+        saved: Annotated[bool, QueryParameter(description="the page after a flag was saved")] = False,
+    ) -> Response[str]:
+        """A night: its observations with their quality levels; the chosen ``observation`` with its
+        conditions, its flag history and, for a visitor who may flag (``nightlogs:flag``), the flag form."""
+        view = await console.night(site, night, observation)
+        view.saved = saved and isinstance(view.observation, dict)
+        return _night_page(caller, view)
+
+    @post(
+        "/console/nights/{site:str}/{night:date}/observations/{observation:uuid}/flags",
+        operation_id="consoleFlagObservation",
+        opt=FLAG_FORM,
+        status_code=303,
+        responses={**WRITE_ANSWERS, 303: ResponseSpec(None, description="Saved: to the night's page")},
+    )
+    async def flag(
+        self,
+        request: Request[Any, Any, Any],
+        caller: NamedDependency[Caller],
+        console: NamedDependency[Console],
+        site: FromPath[str],
+        night: FromPath[date],
+        observation: FromPath[UUID],
+    ) -> Response[str]:
+        """The flag form, sent by the console's script (with the session's X-CSRF-Token): the flag is
+        set through the nightlogs API, then the night's page shows it (303); a flag the API refuses shows
+        the page again with the problem's title and wrong fields beside the form."""
+        sent = await request.form()
+        flag = FlagForm(
+            level=str(sent.get("level") or ""),
+            reasons=[str(r) for r in sent.getall("reasons", [])],
+            comment=str(sent.get("comment") or ""),
+        )
+        back = href(
+            f"/console/nights/{quote(site, safe='')}/{night.isoformat()}", observation=str(observation)
+        )
+        try:
+            await console.flag(observation, flag)
+        except ApiProblem as problem:
+            view = await console.night(site, night, observation)
+            view.form, view.refused = flag, problem
+            return _night_page(caller, view, status=problem.status if problem.status < 500 else 502)
+        saved = back + "&saved=true#flag"
+        return Redirect(saved, status_code=303, media_type="text/html", headers={"Cache-Control": "no-store"})

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import quote
+from uuid import UUID
 
 from spicadb_astro.nights import night_of
 
@@ -23,6 +24,12 @@ SITE = "CHARA"
 TARGET_SORTS = ("name", "ra", "dec", "created", "mag_v", "mag_h", "mag_k")
 TARGET_FILTERS = ("q", "work_package", "progress", "priority")
 PROGRESS_STATES = ("not-observed", "partial", "done")
+# the quality levels and reasons the nightlogs API takes (its OpenAPI document's enums; a test keeps them equal)
+FLAG_LEVELS = ("good", "usable", "degraded", "bad", "unknown")
+FLAG_REASONS = (
+    "clouds", "seeing", "wind", "low-flux", "fringe-tracking", "delay-lines", "telescope", "instrument",
+    "calibration", "data-reduction", "wrong-target", "wrong-setup", "other",
+)  # fmt: skip
 
 
 async def optional(call: Awaitable[T]) -> T | ApiProblem:
@@ -90,6 +97,29 @@ class ProgrammePage:
     work_packages: list[dict[str, Any]] | ApiProblem
     targets: dict[str, Any] | ApiProblem
     query: TargetQuery
+
+
+@dataclass
+class FlagForm:
+    """A quality flag as the form sent it (shown again with the API's problem when refused)."""
+
+    level: str = ""
+    reasons: list[str] = field(default_factory=list)
+    comment: str = ""
+
+    def body(self) -> dict[str, Any]:
+        return {"level": self.level, "reasons": self.reasons, "comment": self.comment}
+
+
+@dataclass
+class NightPage:
+    night: dict[str, Any]
+    # the observation chosen on the page (its conditions, flag history and the flag form), if any
+    observation: dict[str, Any] | ApiProblem | None = None
+    form: FlagForm = field(default_factory=FlagForm)
+    # the flag the API refused (its title and wrong fields beside the form), or just saved
+    refused: ApiProblem | None = None
+    saved: bool = False
 
 
 class Console:
@@ -161,10 +191,31 @@ class Console:
             params["cursor"] = cursor
         return dict(await self._get("/nightlogs/nights", params))
 
-    async def night(self, site: str, night: date) -> dict[str, Any]:
-        answer = dict(await self._get(path("nightlogs", "nights", site, night.isoformat())))
+    async def night(self, site: str, night: date, observation: UUID | None = None) -> NightPage:
+        """The night (its problem raised) and, at once, the chosen observation with its flag history."""
+        wanted: list[Awaitable[Any]] = [self._get(path("nightlogs", "nights", site, night.isoformat()))]
+        if observation is not None:
+            wanted.append(optional(self._get(path("nightlogs", "observations", str(observation)))))
+        answers = await asyncio.gather(*wanted)
+        answer = dict(answers[0])
         answer["levels"] = levels(answer.get("observations") or [])
-        return answer
+        chosen = answers[1] if observation is not None else None
+        if isinstance(chosen, dict) and (chosen.get("site"), chosen.get("night")) != (
+            site,
+            night.isoformat(),
+        ):
+            chosen = ApiProblem(404, "Not Found", "This observation is not of this night.")
+        return NightPage(answer, chosen)
+
+    async def flag(self, observation: UUID, form: FlagForm) -> dict[str, Any]:
+        """Flag an observation through the nightlogs API (its problem raised when it refuses)."""
+        answer = await self.api.post(
+            path("nightlogs", "observations", str(observation), "flags"),
+            self.caller.token,
+            form.body(),
+            self.caller.request_id,
+        )
+        return dict(answer)
 
 
 def levels(observations: list[dict[str, Any]]) -> dict[str, int]:
