@@ -100,3 +100,18 @@ async def test_signing_out_in_a_browser_shows_the_login_page_again(
         await page.wait_for_url(console.url + "/console/programmes")
     finally:
         await context.close()
+
+
+@needs_chromium
+async def test_signing_out_works_with_production_settings(production_console: Console, browser: Any) -> None:
+    """``__Host-`` cookies (Secure, path /): both sessions end, the login page shows again."""
+    context, page = await sign_in_at(production_console, browser, "/")
+    try:
+        async with page.expect_navigation():
+            await page.get_by_role("button", name="Sign out").click()
+        assert await page.get_by_label("Password").count() == 1, page.url
+        names = {c["name"] for c in await context.cookies(production_console.url)}
+    finally:
+        await context.close()
+    assert "__Host-spicadb_gateway" not in names
+    assert "__Host-spicadb_session" not in names
