@@ -34,7 +34,7 @@ Measured:
    RSS growth (VmHWM after minus VmRSS before, sampled from /proc). Target: flat (< 64 MB).
 
 Usage: ``.venv/bin/python tests/bench/tap.py [--quick] [--granules N] [--exposures N] [--requests N]
-[--async-rows N] [--json FILE] [--keep]``; exit status 1 when a target is missed.
+[--async-rows N] [--profile DIR] [--json FILE] [--keep]``; exit status 1 when a target is missed.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ import asyncio
 import contextlib
 import io
 import json
+import pstats
 import re
 import shutil
 import signal
@@ -541,17 +542,32 @@ def job_of(head: bytes) -> str:
 
 
 @contextlib.asynccontextmanager
-async def tap_process(env: dict[str, str], log: Path, port: int) -> AsyncIterator[ServerProcess]:
-    service = ServerProcess(TAP.app, env, log, port=port).start()
+async def tap_process(
+    env: dict[str, str], log: Path, port: int, profile: Path | None = None
+) -> AsyncIterator[ServerProcess]:
+    """The tap service as a process of its own (under cProfile with ``profile``: SIGINT lets it write)."""
+    python_args = ("-m", "cProfile", "-o", str(profile)) if profile else ()
+    service = ServerProcess(TAP.app, env, log, port=port, python_args=python_args).start()
     try:
         service.wait_ready(timeout=60)
         say(f"tap on {service.url} (pid {service.pid}, log {log})")
         yield service
     finally:
-        service.stop(signal.SIGTERM)
+        service.stop(signal.SIGINT if profile else signal.SIGTERM)
         if service.proc is not None:
             with contextlib.suppress(Exception):
                 service.proc.wait(30)
+
+
+def print_profile(path: Path, top: int = 30) -> None:
+    """Where the tap process spent its time (cumulative), the event loop's idle wait left out."""
+    if not path.exists():
+        say(f"no profile written at {path}")
+        return
+    out = io.StringIO()
+    stats = pstats.Stats(str(path), stream=out)
+    stats.sort_stats("cumulative").print_stats(top)
+    print(out.getvalue())
 
 
 async def run(
@@ -576,8 +592,9 @@ async def run(
     }
     conn = await asyncpg.connect(role_dsn(cluster.dsn(DATABASE), TAP.role))
     results: dict[str, Any] = {"data": {k: v for k, v in data.items() if k != "positions"}}
+    profile = args.profile / "tap.prof" if args.profile else None
     try:
-        async with tap_process(env, base / "tap.log", port) as service:
+        async with tap_process(env, base / "tap.log", port, profile) as service:
             token = tokens.mint("tap:query", subject=MEMBER, client_id="topcat", lifetime=7200)
             clients = {"anonymous": TapHttp(service.port, ""), "member": TapHttp(service.port, token)}
             try:
@@ -594,6 +611,8 @@ async def run(
     finally:
         await conn.close()
         await jwks.stop()
+    if profile is not None:
+        print_profile(profile)
     return results
 
 
@@ -650,10 +669,15 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="100,000 rows each, 100 requests per cone")
     parser.add_argument("--json", type=Path, help="write the results here too")
     parser.add_argument("--keep", action="store_true", help="keep the data and logs folder")
+    parser.add_argument(
+        "--profile", type=Path, help="run the tap service under cProfile, write tap.prof here"
+    )
     # `make bench` passes one BENCH_ARGS to every benchmark: the others' options are not errors here
     args, others = parser.parse_known_args()
     if others:
         say(f"ignoring options of the other benchmarks: {' '.join(others)}")
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
     if args.quick:
         args.granules, args.exposures, args.requests = 100_000, 100_000, 100
         args.async_rows = min(args.async_rows, 50_000)
