@@ -4,11 +4,14 @@ again instead of signing the browser straight back in."""
 
 from __future__ import annotations
 
+import re
+from html import unescape
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
 import httpx
+from gateway_platform import sign_in
 from web_browser import needs_chromium, sign_in_at
 from web_console import Console
 
@@ -75,6 +78,33 @@ async def test_the_end_session_endpoint_sends_only_to_safe_places(console: Conso
     assert sneaky.headers["location"] == "/login"
     assert registered.headers["location"] == "http://127.0.0.1:5173/callback?state=s1"
     assert unregistered.headers["location"] == "/login"
+
+
+async def test_another_site_cannot_sign_the_browser_out_without_asking(console: Console) -> None:
+    """A link on another site to the end-session endpoint shows a page asking first; its button (with
+    the page's CSRF token) signs out."""
+    async with httpx.AsyncClient(base_url=console.url, timeout=60) as client:
+        await sign_in(client, console.url + "/login", *console.admin())
+        assert "You are signed in as" in (await client.get("/login")).text
+        end = "/oauth/logout?" + "post_logout_redirect_uri=/console/nights"
+        asked = await client.get(end, headers={"Sec-Fetch-Site": "cross-site"})
+        assert asked.status_code == 200, asked.text
+        assert "Sign out of SPICA-DB?" in asked.text
+        assert "You are signed in as" in (await client.get("/login")).text  # not signed out by a link
+        forged = await client.post(end, data={"csrf_token": "forged"})
+        assert forged.status_code == 403
+        assert "You are signed in as" in (await client.get("/login")).text
+        # the button of the page last shown (each page, the login page too, sets its own form token)
+        again = await client.get(end, headers={"Sec-Fetch-Site": "same-site"})
+        csrf = re.search(r'name=csrf_token value="([^"]*)"', again.text)
+        assert csrf
+        confirmed = await client.post(
+            unescape(re.search(r'action="([^"]*)"', again.text)[1]),  # type: ignore[index]
+            data={"csrf_token": unescape(csrf[1])},
+        )
+        assert confirmed.status_code == 303, confirmed.text
+        assert confirmed.headers["location"] == "/console/nights"
+        assert "You are signed in as" not in (await client.get("/login")).text
 
 
 @needs_chromium

@@ -71,8 +71,37 @@ class LoginPage:
         return "".join(parts)
 
 
+@dataclass
+class SignOutPage:
+    """Asks before signing out when another site sent the browser here (RP-initiated logout without a
+    first-party request): a link elsewhere must not sign anyone out by itself."""
+
+    action: str
+    csrf: str
+    message: str | None = None
+
+    def render(self) -> str:
+        parts = [
+            "<!doctype html><html lang=en><head><meta charset=utf-8>",
+            '<meta name=viewport content="width=device-width,initial-scale=1">',
+            f"<title>SPICA-DB sign out</title><style>{_STYLE}</style></head><body><main>",
+            "<h1>Sign out of SPICA-DB?</h1>",
+            "<p>Another page asked to sign you out of SPICA-DB.</p>",
+        ]
+        if self.message:
+            parts.append(f"<p class=error role=alert>{escape(self.message)}</p>")
+        parts += [
+            f'<form method=post action="{escape(self.action, quote=True)}">',
+            f'<input type=hidden name=csrf_token value="{escape(self.csrf, quote=True)}">',
+            "<button type=submit>Sign out</button></form>",
+            '<p class=muted><a href="/">Stay signed in</a></p>',
+            "</main></body></html>",
+        ]
+        return "".join(parts)
+
+
 def page_response(
-    page: LoginPage,
+    page: LoginPage | SignOutPage,
     status: int = 200,
     cookies: list[Cookie] | None = None,
     headers: dict[str, str] | None = None,

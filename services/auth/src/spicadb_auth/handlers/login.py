@@ -15,7 +15,7 @@ from spicadb_kit.openapi import answers
 from spicadb_kit.redirects import safe_next
 
 from ..models import LOGIN_PAGE
-from ..pages import PAGE_HEADERS
+from ..pages import PAGE_HEADERS, SignOutPage, page_response
 from ..services.delegation import Delegation, DelegationFailed
 from ..services.login import LoginRefused, LoginService
 from .browser import Browser
@@ -100,13 +100,20 @@ async def logout(
     return response
 
 
+END_SESSION = {
+    303: ResponseSpec(None, description="Signed out: to post_logout_redirect_uri when allowed, else /login"),
+}
+# Sec-Fetch-Site values of a request this site (or the person, typing the address) made
+FIRST_PARTY = frozenset({"same-origin", "none"})
+
+
 @get(
     "/oauth/logout",
-    opt=ANONYMOUS,
+    opt={**ANONYMOUS, **answers("text/html")},
     operation_id="endSession",
     tags=["oauth"],
     status_code=303,
-    responses={303: ResponseSpec(None, description="To post_logout_redirect_uri when allowed, else /login")},
+    responses=END_SESSION,
 )
 async def end_session(
     request: Request[Any, Any, Any],
@@ -119,8 +126,53 @@ async def end_session(
 ) -> Response[str]:
     """OpenID Connect RP-initiated logout: end the login session of this browser (its cookie), then
     go to ``post_logout_redirect_uri`` with ``state`` when it is a path on this origin or one of the
-    client's registered redirect URIs; anywhere else asked for, the login page. ``id_token_hint`` is
-    accepted and not needed (signing out asks nothing more than the cookie)."""
+    client's registered redirect URIs; anywhere else asked for, the login page. A request another site
+    started (``Sec-Fetch-Site`` cross-site or same-site) gets a page asking first (200), whose form posts
+    here; ``id_token_hint`` is accepted and not needed."""
+    if request.headers.get("sec-fetch-site", "none") not in FIRST_PARTY:
+        return _ask_before_signing_out(request, browser)
+    return await _end_session(request, logins, browser, client_id, post_logout_redirect_uri, logout_state)
+
+
+@post(
+    "/oauth/logout",
+    opt={**ANONYMOUS, **answers("text/html", errors=(403,)), **SIGN_OUT},
+    operation_id="endSessionConfirmed",
+    tags=["oauth"],
+    status_code=303,
+    responses=END_SESSION,
+)
+async def end_session_confirmed(
+    request: Request[Any, Any, Any],
+    logins: NamedDependency[LoginService],
+    browser: NamedDependency[Browser],
+    client_id: Annotated[str | None, QueryParameter(max_length=200)] = None,
+    post_logout_redirect_uri: Annotated[str | None, QueryParameter(max_length=2048)] = None,
+    logout_state: Annotated[str | None, QueryParameter(name="state", max_length=500)] = None,
+) -> Response[str]:
+    """The sign-out page's button (its CSRF token checked): as ``GET /oauth/logout`` from this site."""
+    form = await request.form()
+    if not browser.csrf_ok(request, form.get("csrf_token")):
+        return _ask_before_signing_out(request, browser, status=403, message="This form expired.")
+    return await _end_session(request, logins, browser, client_id, post_logout_redirect_uri, logout_state)
+
+
+def _ask_before_signing_out(
+    request: Request[Any, Any, Any], browser: Browser, status: int = 200, message: str | None = None
+) -> Response[str]:
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    csrf, cookie = browser.new_csrf()
+    return page_response(SignOutPage(action=here, csrf=csrf, message=message), status, cookies=[cookie])
+
+
+async def _end_session(
+    request: Request[Any, Any, Any],
+    logins: LoginService,
+    browser: Browser,
+    client_id: str | None,
+    post_logout_redirect_uri: str | None,
+    logout_state: str | None,
+) -> Response[str]:
     await logins.close_session(browser.session_of(request))
     target = await logins.after_logout(client_id, post_logout_redirect_uri)
     if target and logout_state:
@@ -191,4 +243,12 @@ async def upstream_callback(
     return response
 
 
-ROUTES = [login_page, login_submit, logout, end_session, upstream_login, upstream_callback]
+ROUTES = [
+    login_page,
+    login_submit,
+    logout,
+    end_session,
+    end_session_confirmed,
+    upstream_login,
+    upstream_callback,
+]
