@@ -165,3 +165,20 @@ async def test_iter_datalinks_reaches_oidb_links(tap_platform: TapPlatform, sky:
     assert "#progenitor" in semantics, found
     [this] = [u for _i, s, u in found if s == "#this"]
     assert "/oifits/files/" in this
+
+
+async def test_iter_datalinks_from_an_l0_exposure(tap_platform: TapPlatform, sky: Sky) -> None:
+    query = f"SELECT * FROM obsportal.exposures WHERE target_name = '{sky.released}'"
+
+    def links() -> list[tuple[str, str, str]]:
+        result = service(tap_platform).run_sync(query)
+        return [
+            (str(row["ID"]), str(row["semantics"]), str(row["access_url"]))
+            for datalinks in result.iter_datalinks()
+            for row in datalinks.to_table()
+        ]
+
+    found = await blocking(links)
+    # the observation's links: the granule reduced from it
+    assert [s for _i, s, _u in found] == ["#derivation"], found
+    assert sky.released_did.rsplit("?", 1)[-1] in found[0][2]
