@@ -26,3 +26,7 @@ class TapSettings(ServiceSettings, frozen=True):
     # an UPLOAD: the largest VOTable (bytes) and the most rows
     upload_max_bytes: int = 16 * 1024 * 1024
     upload_max_rows: int = 100_000
+    # an UPLOAD by URL: the longest its fetch may take (seconds), and the hosts or CIDRs it may reach
+    # although not public (comma-separated; empty: public addresses only)
+    upload_fetch_timeout: float = 20.0
+    upload_allow_hosts: str = ""

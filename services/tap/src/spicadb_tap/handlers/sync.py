@@ -32,7 +32,9 @@ PARAMETERS = {
     ),
     "FORMAT": Schema(type=_TEXT, description="RESPONSEFORMAT's older name"),
     "UPLOAD": Schema(
-        type=_TEXT, description="name,param:part[;...]: a multipart part's VOTable as TAP_UPLOAD.name"
+        type=_TEXT,
+        description="name,param:part or name,http(s)://...[;...]: a multipart part's VOTable, or one the "
+        "service fetches from a public address, as TAP_UPLOAD.name",
     ),
     "RUNID": Schema(type=_TEXT, description="echoed in the answer"),
     "REQUEST": Schema(type=_TEXT, description="ignored (TAP 1.0's doQuery)"),
@@ -101,10 +103,11 @@ async def _chain(first: bytes, rest: AsyncGenerator[bytes, None]) -> AsyncIterat
 async def tap_sync(request: Request[Any, Any, Any], context: NamedDependency[TapContext]) -> Response[Any]:
     """A synchronous TAP query: ``LANG=ADQL``, ``QUERY``, ``MAXREC`` (default and cap in
     /tap/capabilities; 0 asks for the columns only), ``RESPONSEFORMAT`` (votable, votable/b2, csv,
-    tsv, json), ``UPLOAD`` (inline VOTables as ``TAP_UPLOAD.name``), ``RUNID``. Parameter names in any
-    case; others ignored. Without a token only released data; with one, the caller's too. A refused
-    query (syntax with its line and column, a table not published, a function outside ADQL) or one
-    stopped by the timeout answers 400 with a VOTable QUERY_STATUS=ERROR."""
+    tsv, json), ``UPLOAD`` (VOTables inline or by http(s) URL as ``TAP_UPLOAD.name``), ``RUNID``.
+    Parameter names in any case; others ignored. Without a token only released data; with one, the
+    caller's too. A refused query (syntax with its line and column, a table not published, a function
+    outside ADQL), a refused or failed UPLOAD fetch, or one stopped by the timeout answers 400 with a
+    VOTable QUERY_STATUS=ERROR."""
     settings = context.settings
     try:
         params, files = await _parameters(request)
@@ -115,6 +118,8 @@ async def tap_sync(request: Request[Any, Any, Any], context: NamedDependency[Tap
             hard_maxrec=settings.hard_maxrec,
             upload_max_bytes=settings.upload_max_bytes,
             upload_max_rows=settings.upload_max_rows,
+            upload_fetch_timeout=settings.upload_fetch_timeout,
+            upload_allow_hosts=settings.upload_allow_hosts,
         )
     except (TapError, UploadError) as exc:
         return _error(str(exc))

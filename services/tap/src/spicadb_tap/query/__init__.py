@@ -13,6 +13,7 @@ published column a column shows (unit, UCD, utype) when the translation knows it
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,7 @@ from spicadb_kit.rights import Viewer, set_published_viewer
 
 from ..adql import AdqlError, CatalogueView, Translated, UnknownTable, translate_async
 from ..results import MEDIA_TYPES, ResultColumn, StreamError, descriptors_for, format_of, stream
+from .remote import UrlPolicy, fetch_upload, is_url, parse_allow_hosts
 from .types import result_column
 from .uploads import UploadError, UploadTable, load_upload, parse_upload_parameter, read_upload
 
@@ -38,6 +40,7 @@ __all__ = [
     "UploadTable",
     "answer",
     "execute",
+    "fetch_remote",
     "parse_request",
     "read_upload",
     "run_query",
@@ -69,6 +72,10 @@ class TapRequest:
     runid: str | None = None
     # whether the client asked for a MAXREC (0 = metadata only)
     lang: str = "ADQL"
+    # UPLOADs by URL, (name, url), fetched by answer() under the policy (when the query runs)
+    remote: tuple[tuple[str, str], ...] = ()
+    url_policy: UrlPolicy | None = None
+    upload_max_rows: int = 0
 
     @property
     def media_type(self) -> str:
@@ -83,9 +90,12 @@ def parse_request(
     hard_maxrec: int,
     upload_max_bytes: int,
     upload_max_rows: int,
+    upload_fetch_timeout: float = 20.0,
+    upload_allow_hosts: str = "",
 ) -> TapRequest:
     """A TAP request from its parameters (names in any case; unknown ones and REQUEST ignored) and the
-    multipart parts it may refer to by ``param:<name>`` in UPLOAD. Raises :class:`TapError`."""
+    multipart parts it may refer to by ``param:<name>`` in UPLOAD; an http(s) URL in UPLOAD is kept
+    to be fetched when the query runs (:func:`answer`). Raises :class:`TapError`."""
     lowered = {k.lower(): v for k, v in params.items()}
     lang = (lowered.get("lang") or "").strip()
     if not lang:
@@ -113,11 +123,13 @@ def parse_request(
         pairs = parse_upload_parameter(lowered.get("upload", ""))
     except UploadError as exc:
         raise TapError(str(exc)) from None
+    remote: list[tuple[str, str]] = []
     for name, source in pairs:
+        if is_url(source):
+            remote.append((name, source))
+            continue
         if not source.startswith("param:"):
-            raise TapError(
-                f"UPLOAD {name}: only inline uploads (param:<part>) are accepted; this service fetches no URLs"
-            )
+            raise TapError(f"UPLOAD {name}: write the source as param:<part> or an http(s) URL")
         part = source[len("param:") :]
         data = files.get(part)
         if data is None:
@@ -128,7 +140,26 @@ def parse_request(
             uploads.append(read_upload(name, data, upload_max_rows))
         except UploadError as exc:
             raise TapError(str(exc)) from None
-    return TapRequest(query, maxrec, fmt, tuple(uploads), lowered.get("runid"), lang)
+    hosts, networks = parse_allow_hosts(upload_allow_hosts)
+    policy = UrlPolicy(upload_fetch_timeout, upload_max_bytes, hosts, networks)
+    return TapRequest(
+        query, maxrec, fmt, tuple(uploads), lowered.get("runid"), lang, tuple(remote), policy, upload_max_rows
+    )
+
+
+async def fetch_remote(request: TapRequest) -> TapRequest:
+    """The request with its UPLOADs by URL fetched and read (:class:`TapError` naming the upload and
+    the host when one is refused or fails)."""
+    if not request.remote or request.url_policy is None:
+        return request
+    fetched: list[UploadTable] = []
+    try:
+        for name, url in request.remote:
+            data = await fetch_upload(name, url, request.url_policy)
+            fetched.append(read_upload(name, data, request.upload_max_rows))
+    except UploadError as exc:
+        raise TapError(str(exc)) from None
+    return dataclasses.replace(request, uploads=request.uploads + tuple(fetched), remote=())
 
 
 class Rows:
@@ -283,6 +314,7 @@ async def answer(
     when the query names a table the given one does not know. The database connection is held until
     the generator ends or is closed."""
     outcome = outcome if outcome is not None else Outcome(request.media_type)
+    request = await fetch_remote(request)
     try:
         try:
             translated = await translate_request(request, catalogue)

@@ -2,7 +2,8 @@
 with astropy, bounded, and loaded into a temporary table of the query's transaction (COPY, as the tap
 role, dropped with the transaction), readable by the reader role as ``TAP_UPLOAD.name``.
 
-Remote uploads (``name,http://...``) are refused: the service fetches nothing on a user's behalf."""
+An upload by URL (``name,http(s)://...``) is fetched by :mod:`.remote` (bounded, public addresses only)
+and read here the same way."""
 
 from __future__ import annotations
 

@@ -39,6 +39,8 @@ def executor(context: ServiceContext[TapSettings, Any]) -> Execute:
                 hard_maxrec=settings.hard_maxrec,
                 upload_max_bytes=settings.upload_max_bytes,
                 upload_max_rows=settings.upload_max_rows,
+                upload_fetch_timeout=settings.upload_fetch_timeout,
+                upload_allow_hosts=settings.upload_allow_hosts,
             )
             state = context.state
             done = await execute(

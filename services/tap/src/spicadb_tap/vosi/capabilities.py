@@ -137,7 +137,8 @@ def capabilities_document(settings: TapSettings) -> bytes:
     sub(tap, "dataModel", "ObsCore-1.1", ivo_id=OBSCORE)
     _language(tap)
     _output_formats(tap, OUTPUT_FORMATS)
-    ET.SubElement(tap, "uploadMethod", {"ivo-id": f"{REGEXT}#upload-inline"})
+    for method in ("upload-inline", "upload-http", "upload-https"):  # URLs: fetched, bounded, guarded
+        ET.SubElement(tap, "uploadMethod", {"ivo-id": f"{REGEXT}#{method}"})
     _limit(tap, "retentionPeriod", settings.async_destruction, settings.async_max_destruction, None)
     _limit(
         tap,
