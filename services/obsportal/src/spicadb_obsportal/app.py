@@ -14,6 +14,7 @@ from .consumers import night_logs, programme_rights
 from .handlers.deps import DEPENDENCIES
 from .handlers.exposures import ExposureController
 from .handlers.vo import cone_search, search_votable, search_votable_get
+from .published import name_l0
 from .spec import SPEC
 
 
@@ -25,5 +26,5 @@ def create_app(settings: ObsportalSettings | None = None, verifier: TokenVerifie
         consumers=[night_logs, programme_rights],
         dependencies=DEPENDENCIES,
         verifier=verifier,
-        on_startup=[rights.apply_policy],
+        on_startup=[rights.apply_policy, name_l0],
     )

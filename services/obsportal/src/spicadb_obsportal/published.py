@@ -1,11 +1,15 @@
 """What the obsportal service publishes to the TAP service: ``obsportal.exposures``, the L0 view with
 ObsPortal's search.votable columns (the same names, units and UCDs: services.exposures.FIELDS) and the
-observation's uuid, a DataLink ID. The view is migration 0003's."""
+observation's uuid and L0 identifier, DataLink IDs. The view is migration 0006's."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from spicadb_kit.context import ServiceContext
 from spicadb_kit.published import PublishedColumn, PublishedTable, VOTableType
 
+from .config import ObsportalSettings
 from .services.exposures import FIELDS
 
 _DESCRIPTIONS = {
@@ -86,7 +90,20 @@ EXPOSURES = PublishedTable(
                         "of the granules reduced from it", principal=True),
         PublishedColumn(name="night", datatype="char", arraysize="*", xtype="timestamp", ucd="time.epoch",
                         description="Night of the observation (local date of the evening)"),
+        PublishedColumn(name="obs_publisher_did", datatype="char", arraysize="*", ucd="meta.ref.ivoid",
+                        description="IVOA identifier of the L0 observation (<SPICADB_L0_DID_PREFIX>?<uuid>), "
+                        "as the SCS and search.votable answers give it: a DataLink ID"),
     ),
 )  # fmt: skip
 
 PUBLISHED = (EXPOSURES,)
+
+
+async def name_l0(context: ServiceContext[Any, Any]) -> None:
+    """A startup hook: obsportal.exposures names the L0 observations under the prefix the VO answers use
+    (SPICADB_L0_DID_PREFIX), kept in the one-row table vo_naming (written only when it changes)."""
+    settings: ObsportalSettings = context.settings
+    async with context.pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE vo_naming SET l0_did_prefix = $1 WHERE l0_did_prefix <> $1", settings.l0_did_prefix
+        )
