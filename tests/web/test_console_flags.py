@@ -16,6 +16,7 @@ import pytest
 from harness import eventually
 from spicadb_nightlogs.domain import LEVELS, REASONS
 from spicadb_web.services.console import FLAG_LEVELS, FLAG_REASONS, last_night
+from spicadb_web.services.uvplot import uv_plot
 from web_browser import needs_chromium, sign_in_at
 from web_console import PASSWORD, Console
 
@@ -71,6 +72,22 @@ def test_the_console_offers_the_levels_and_reasons_the_api_takes() -> None:
     assert FLAG_REASONS == REASONS
 
 
+def test_the_uv_plot_draws_each_baseline_and_its_mirror_inside_its_square() -> None:
+    plot = uv_plot(
+        [
+            {"stations": "S1-E1", "u_start": 300.0, "v_start": 40.0, "u_end": 310.0, "v_end": 20.0},
+            {"stations": "W1-W2", "u_start": -20.0, "v_start": 90.0, "u_end": -25.0, "v_end": 95.0},
+        ]
+    )
+    assert plot is not None
+    assert [(t.stations, t.x1, t.y1) for t in plot.tracks] == [
+        ("S1-E1", 300.0, -40.0), ("S1-E1", -300.0, 40.0), ("W1-W2", -20.0, -90.0), ("W1-W2", 20.0, 90.0),
+    ]  # fmt: skip
+    assert plot.radius == 350.0  # past the longest (310.6 m), a multiple of 50 m
+    assert plot.view_box == "-350 -350 700 700"
+    assert uv_plot([]) is None
+
+
 def _csrf(browser: httpx.AsyncClient) -> str:
     return next(c.value for c in browser.cookies.jar if c.name.endswith("spicadb_gateway_csrf"))
 
@@ -94,6 +111,10 @@ async def test_the_observer_flags_through_the_form_and_sees_the_history(
         assert 'class="writes flag-form"' in page.text
         assert '<label for="flag-level">Quality level</label>' in page.text
         assert "Not flagged yet." in page.text
+        # the observation's conditions, baselines and (u,v) coverage beside the form
+        assert '<svg viewBox="' in page.text
+        assert "(u,v) coverage: 15 baselines" in page.text
+        assert page.text.count('<line class="track"') == 30  # each pair and its mirror
         assert '<script src="/static/console.js" defer></script>' in page.text
         form = {"level": "degraded", "reasons": ["seeing", "wind"], "comment": "gusts"}
         # what the console's script sends: the form with the session's X-CSRF-Token

@@ -53,6 +53,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.globals["href"] = href
+    env.globals["csrf_cookie"] = "spicadb_gateway_csrf"  # the app sets its setting's
     env.filters["number"] = number
     env.filters["moment"] = moment
     # a part of a page the API refused: `{% if view.members is problem %}`

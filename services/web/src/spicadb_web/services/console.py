@@ -16,6 +16,7 @@ from spicadb_astro.nights import night_of
 
 from ..api import Api, ApiProblem, Params
 from .caller import Caller
+from .uvplot import uv_plot
 
 T = TypeVar("T")
 
@@ -205,6 +206,8 @@ class Console:
             night.isoformat(),
         ):
             chosen = ApiProblem(404, "Not Found", "This observation is not of this night.")
+        if isinstance(chosen, dict):
+            chosen["uv"] = uv_plot(chosen.get("baselines") or [])
         return NightPage(answer, chosen)
 
     async def flag(self, observation: UUID, form: FlagForm) -> dict[str, Any]:
