@@ -23,9 +23,14 @@ from litestar.testing import AsyncTestClient
 from nats.js import JetStreamContext
 from spicadb_tap.app import create_app
 from spicadb_tap.spec import SPEC
+from spicadb_tap.uws.model import Job
+from spicadb_tap.uws.runner import Outcome as RunnerOutcome
+from spicadb_tap.uws.runner import Runner
+from spicadb_tap.uws.watch import Watch
 
+from spicadb_kit.app import _finish as stop_task  # how the kit stops a service's tasks
 from spicadb_kit.infra import NatsServer, free_port
-from spicadb_kit.testing.services import InstalledService
+from spicadb_kit.testing.services import InstalledService, service_pool
 from spicadb_kit.testing.tokens import TokenFactory
 
 UWS = "{http://www.ivoa.net/xml/UWS/v1.0}"
@@ -526,6 +531,48 @@ async def test_a_job_executing_when_its_process_stops_goes_back_to_the_queue(tap
     assert (row["phase"], row["worker"], row["attempts"]) == ("QUEUED", None, 0)
     async with tap.running() as client:
         await eventually(executing)  # taken up again
+
+
+async def test_a_job_still_goes_back_to_the_queue_when_its_connection_is_slow_to_come_back(
+    tap: TapService,
+) -> None:
+    # the kit's shutdown cancels a task again every second while it runs; a query cancelled by it hands
+    # its connection back only once asyncpg's cancel request (sent on a new connection) is through,
+    # which under load can take longer than that second: the give-back must outlast those cancellations
+    await tap.fetch(
+        "INSERT INTO job (id, phase, lang, query, execution_duration, destruction, attempts)"
+        " VALUES ($1, 'QUEUED', 'ADQL', $2, 60, now() + interval '1 day', 0)",
+        "s" * 24,
+        SLOW,
+    )
+    pool = await service_pool(tap.admin_dsn, SPEC, max_size=1)  # the execution holds the only connection
+    started = asyncio.Event()
+    held: list[asyncio.Task[None]] = []
+
+    async def hand_back_later(conn: Any) -> None:
+        await asyncio.sleep(2.5)
+        await pool.release(conn)
+
+    async def cancelled_in_a_query(job: Job, uploads: dict[str, bytes], write: Any) -> RunnerOutcome:
+        conn = await pool.acquire()
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            held.append(asyncio.create_task(hand_back_later(conn)))
+        raise AssertionError("not reached")
+
+    try:
+        runner = Runner(pool, tap.settings(), Watch(), cancelled_in_a_query)
+        working = asyncio.create_task(runner.work(0))
+        await asyncio.wait_for(started.wait(), 30)
+        working.cancel()  # the process stops, as the kit stops its tasks
+        await stop_task(working)
+        [row] = await tap.fetch("SELECT phase, worker, attempts FROM job")
+        assert (row["phase"], row["worker"], row["attempts"]) == ("QUEUED", None, 0)
+    finally:
+        await asyncio.gather(*held)
+        await pool.close()
 
 
 async def test_two_replicas_share_the_queue_each_job_run_once(tap: TapService) -> None:

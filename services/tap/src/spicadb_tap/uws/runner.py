@@ -37,6 +37,8 @@ MAX_ATTEMPTS = 2
 # how often an idle runner looks for queued jobs another replica created, and the sweeper runs
 POLL = 1.0
 SWEEP = 60.0
+# the longest a stopping process waits for an execution to end, then for its job's requeue (seconds)
+GIVE_BACK = 10.0
 # bytes gathered before a write to the result file (written from a thread)
 WRITE_CHUNK = 1 << 20
 
@@ -179,16 +181,33 @@ class Runner:
                 if not execution.done() and not await self._beat(job.id, worker):
                     execution.cancel()  # aborted or deleted (maybe on another replica)
         except asyncio.CancelledError:
-            # this process stops: another runner (here after a restart, or a replica) takes it up
-            await _cancelled(execution)
-            result.discard()
-            with contextlib.suppress(Exception):
-                async with self.pool.acquire() as conn:
-                    await storage.requeue(conn, job.id, worker)
+            # this process stops: another runner (here after a restart, or a replica) takes it up. The
+            # kit's shutdown cancels this task again every second while it runs, and a cancelled query
+            # may hold its connection longer than that (asyncpg's cancel request): the give-back runs
+            # in a task of its own, waited for through those cancellations, each of its waits bounded
+            giving_back = asyncio.create_task(self._give_back(job, worker, execution, result))
+            while not giving_back.done():
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.shield(giving_back)
             raise
         finally:
             self.watch.executing.pop(job.id, None)
         await self._end(job, worker, execution, result)
+
+    async def _give_back(
+        self, job: Job, worker: str, execution: asyncio.Task[Outcome], result: ResultFile
+    ) -> None:
+        """Stop the execution (waiting a bounded time) and queue the job again."""
+        execution.cancel()
+        await asyncio.wait({execution}, timeout=GIVE_BACK)
+        if execution.done() and not execution.cancelled():
+            execution.exception()  # retrieved: its end no longer matters
+        result.discard()
+        try:
+            async with asyncio.timeout(GIVE_BACK), self.pool.acquire() as conn:
+                await storage.requeue(conn, job.id, worker)
+        except Exception as exc:  # the job is then taken back once stale (recover)
+            log.warning("async job not given back", job=job.id, error=repr(exc))
 
     async def _beat(self, job_id: str, worker: str) -> bool:
         """The job's heartbeat; whether it is still this worker's (a failed beat does not stop it)."""
