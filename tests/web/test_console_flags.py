@@ -213,6 +213,11 @@ async def test_an_observer_flags_in_a_browser_and_the_l0_view_shows_it(
         await page.screenshot(path=tmp_path / "flag-refused.png", full_page=True)
         assert "comment" in await page.get_by_role("alert").inner_text()
         assert await page.get_by_label("Comment").get_attribute("aria-invalid") == "true"
+        # on a phone the page with the plot, the baselines and the form does not scroll sideways
+        await page.set_viewport_size({"width": 390, "height": 844})
+        await page.goto(console.url + night.of("HD 1001"))
+        assert await page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+        await page.screenshot(path=tmp_path / "phone-observation.png", full_page=True)
     finally:
         await context.close()
 
