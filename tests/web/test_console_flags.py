@@ -39,6 +39,15 @@ class Night:
 
 @pytest.fixture(scope="module")
 async def night(console: Console) -> Night:
+    return await observer_night(console)
+
+
+@pytest.fixture(scope="module")
+async def production_night(production_console: Console) -> Night:
+    return await observer_night(production_console)
+
+
+async def observer_night(console: Console) -> Night:
     """olga (operator) the observer of LP-1, bob (astronomer) a viewer of it; last night's observations
     once the membership has reached nightlogs."""
     admin = await console.token(*console.admin(), scope="openid admin")
@@ -233,3 +242,19 @@ async def test_an_observer_flags_in_a_browser_and_the_l0_view_shows_it(
         return seen if seen == [("bad", 4)] else None  # 4: ObsPortal's validation level of "bad"
 
     assert await eventually(l0_level, timeout=60) == [("bad", 4)]
+
+
+@needs_chromium
+async def test_the_flag_form_works_with_production_settings(
+    production_console: Console, production_night: Night, browser: Any
+) -> None:
+    """Secure cookies (the session's ``__Host-``): the script still reads the CSRF cookie and sends it."""
+    path = production_night.of("HD 1000")
+    context, page = await sign_in_at(production_console, browser, path, (OBSERVER, PASSWORD))
+    try:
+        await page.get_by_label("Quality level").select_option("usable")
+        await page.get_by_role("button", name="Save the flag").click()
+        await page.get_by_role("status").filter(has_text="Flag saved: usable.").wait_for()
+    finally:
+        await context.close()
+    assert await _level(production_console, production_night, "HD 1000") == "usable"
