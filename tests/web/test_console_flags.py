@@ -258,3 +258,30 @@ async def test_the_flag_form_works_with_production_settings(
     finally:
         await context.close()
     assert await _level(production_console, production_night, "HD 1000") == "usable"
+
+
+@needs_chromium
+async def test_without_javascript_the_form_says_nothing_was_saved(
+    console: Console, night: Night, browser: Any, tmp_path: Path
+) -> None:
+    before = await _level(console, night, "HD 9999")
+    context = await browser.new_context(java_script_enabled=False)
+    context.set_default_timeout(90_000)
+    try:
+        page = await context.new_page()
+        await page.goto(console.url + night.of("HD 9999"))
+        await page.get_by_label("User name").fill(OBSERVER)
+        await page.get_by_label("Password").fill(PASSWORD)
+        await page.get_by_role("button", name="Sign in").click()
+        await page.wait_for_url(console.url + night.of("HD 9999"))
+        # said before sending (playwright's text locators skip <noscript>: the rendered text instead)
+        assert "This form needs JavaScript" in await page.locator("main").inner_text()
+        await page.get_by_label("Quality level").select_option("bad")
+        async with page.expect_navigation():
+            await page.get_by_role("button", name="Save the flag").click()
+        await page.screenshot(path=tmp_path / "no-script.png", full_page=True)
+        assert await page.get_by_role("heading", level=1).inner_text() == "Nothing was saved"
+        assert await page.get_by_role("link", name="Sign in again").count() == 1
+    finally:
+        await context.close()
+    assert await _level(console, night, "HD 9999") == before
