@@ -47,8 +47,8 @@ from spicadb_kit.testing.plugin import start_cluster, start_nats  # noqa: E402
 TARGET_MS = 100.0
 
 
-def pages(night: str) -> dict[str, list[str]]:
-    """Each page and the API calls it makes."""
+def pages(night: str, observation: str) -> dict[str, list[str]]:
+    """Each page and the API calls it makes (``observation``: one of the night's, with its flag form)."""
     listing = ["/programmes?limit=50&with_progress=true"]
     programme = ["/programmes/LP-3", "/programmes/LP-3/progress", "/programmes/LP-3/members",
                  "/programmes/LP-3/work-packages", "/programmes/LP-3/targets?sort=name&order=asc&limit=50"]  # fmt: skip
@@ -60,6 +60,8 @@ def pages(night: str) -> dict[str, list[str]]:
             *programme[:4], "/programmes/LP-3/targets?work_package=WP1&sort=mag_v&order=desc&limit=50"],
         "/console/nights": ["/nightlogs/nights?limit=50&site=CHARA"],
         f"/console/nights/CHARA/{night}": [f"/nightlogs/nights/CHARA/{night}"],
+        f"/console/nights/CHARA/{night}?observation={observation}": [
+            f"/nightlogs/nights/CHARA/{night}", f"/nightlogs/observations/{observation}"],
     }  # fmt: skip
 
 
@@ -94,8 +96,10 @@ async def measure(console: Console, token: str, requests: int) -> dict[str, Any]
     browser = await console.session(*console.admin())
     api = httpx.AsyncClient(base_url=console.url, timeout=60, headers={"Authorization": "Bearer " + token})
     results: dict[str, Any] = {}
+    night = last_night().isoformat()
     try:
-        for page, calls in pages(last_night().isoformat()).items():
+        logged = (await api.get(f"/nightlogs/nights/CHARA/{night}")).json()["observations"]
+        for page, calls in pages(night, logged[-1]["id"]).items():
             server, trip, base = [], [], []
             for _ in range(requests):
                 started = time.perf_counter()
