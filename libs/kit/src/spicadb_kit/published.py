@@ -32,6 +32,7 @@ __all__ = [
     "PublishedKey",
     "PublishedTable",
     "PublishingError",
+    "column",
     "provision",
     "publish",
     "read_catalogue",
@@ -74,6 +75,36 @@ class PublishedColumn(msgspec.Struct, frozen=True, omit_defaults=True):
     indexed: bool = False
     # defined by a standard (ObsCore's columns)
     std: bool = False
+
+
+def column(
+    name: str,
+    datatype: VOTableType,
+    description: str,
+    *,
+    unit: str | None = None,
+    ucd: str | None = None,
+    utype: str | None = None,
+    xtype: str | None = None,
+    principal: bool = False,
+    indexed: bool = False,
+    std: bool = False,
+) -> PublishedColumn:
+    """A column as owners usually declare one: a string of any length (``arraysize="*"``) for ``char``
+    and ``unicodeChar``, a scalar otherwise."""
+    return PublishedColumn(
+        name=name,
+        datatype=datatype,
+        description=description,
+        unit=unit,
+        ucd=ucd,
+        utype=utype,
+        arraysize="*" if datatype in ("char", "unicodeChar") else None,
+        xtype=xtype,
+        principal=principal,
+        indexed=indexed,
+        std=std,
+    )
 
 
 class PublishedKey(msgspec.Struct, frozen=True, omit_defaults=True):

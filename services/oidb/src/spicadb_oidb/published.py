@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from spicadb_kit.context import ServiceContext
-from spicadb_kit.published import PublishedColumn, PublishedTable, VOTableType
+from spicadb_kit.published import PublishedColumn, PublishedTable, VOTableType, column
 
 from .config import OidbSettings
 
@@ -26,19 +26,11 @@ def _column(
     principal: bool = False,
     indexed: bool = False,
 ) -> PublishedColumn:
-    return PublishedColumn(
-        name=name,
-        datatype=datatype,
-        description=description,
-        unit=unit,
-        ucd=ucd,
-        utype=f"obscore:{utype}" if utype else None,
-        arraysize="*" if datatype == "char" else None,
-        xtype=xtype,
-        principal=principal,
-        indexed=indexed,
-        std=utype is not None,
-    )
+    """ObsCore's columns carry an ``obscore:`` utype and are standard; OiDB's and SPICA-DB's have none."""
+    return column(
+        name, datatype, description, unit=unit, ucd=ucd, utype=f"obscore:{utype}" if utype else None,
+        xtype=xtype, principal=principal, indexed=indexed, std=utype is not None,
+    )  # fmt: skip
 
 
 # ObsCore 1.1's mandatory columns, in the standard's order (vo-interop.md §2)

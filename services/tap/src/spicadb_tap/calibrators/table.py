@@ -6,7 +6,7 @@ in VOUnit syntax. The table is created by migration 0002 and filled by ``spicadb
 
 from __future__ import annotations
 
-from spicadb_kit.published import PublishedColumn, PublishedTable, VOTableType
+from spicadb_kit.published import PublishedColumn, PublishedTable, VOTableType, column
 
 BANDS_OPTICAL = "BVRI"
 BANDS_INFRARED = "JHK"
@@ -22,16 +22,8 @@ def _column(
     principal: bool = False,
     indexed: bool = False,
 ) -> PublishedColumn:
-    return PublishedColumn(
-        name=name,
-        datatype=datatype,
-        description=description,
-        unit=unit,
-        ucd=ucd,
-        arraysize="*" if datatype == "char" else None,
-        principal=principal,
-        indexed=indexed,
-    )
+    """Most of the catalogue's columns are doubles."""
+    return column(name, datatype, description, unit=unit, ucd=ucd, principal=principal, indexed=indexed)
 
 
 def _band_ucd(band: str) -> str:
