@@ -27,7 +27,9 @@ BODILESS = {
     ("gateway", "logoutPost"),
 }
 # what a handler calls when it reads its body itself
-READS_BODY = re.compile(r"request\.(body|form|json|msgpack|stream)\(|oauth_request\(|_search\(|_body\(")
+READS_BODY = re.compile(
+    r"request\.(body|form|json|msgpack|stream)\(|oauth_request\(|_search\(|_body\(|_parameters\(|_given\("
+)
 SERVICES = list(discover_services())
 
 
@@ -41,15 +43,21 @@ def _operations(spec: ServiceSpec) -> list[tuple[str, str, dict[str, Any]]]:
 
 
 def _handlers(spec: ServiceSpec) -> dict[str, HTTPRouteHandler]:
-    """The route handlers of the service's app, by operationId."""
+    """The route handlers of the service's app, by operationId (a handler of several methods may name each
+    method's operation by a function of the method, as /tap/sync does)."""
     module, _, factory = spec.app.partition(":")
     app = getattr(import_module(module), factory)()
-    return {
-        str(handler.operation_id): handler
-        for route in app.routes
-        for handler in getattr(route, "route_handlers", ())
-        if isinstance(handler, HTTPRouteHandler) and isinstance(handler.operation_id, str)
-    }
+    found: dict[str, HTTPRouteHandler] = {}
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", ()):
+            if not isinstance(handler, HTTPRouteHandler):
+                continue
+            if isinstance(handler.operation_id, str):
+                found[handler.operation_id] = handler
+            elif callable(handler.operation_id):
+                for method in handler.http_methods:
+                    found[str(handler.operation_id(handler, method, route.path))] = handler
+    return found
 
 
 @pytest.mark.parametrize("spec", SERVICES, ids=lambda spec: spec.name)
