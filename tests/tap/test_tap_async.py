@@ -23,6 +23,7 @@ from litestar.testing import AsyncTestClient
 from nats.js import JetStreamContext
 from spicadb_tap.app import create_app
 from spicadb_tap.spec import SPEC
+from spicadb_tap.uws import storage
 from spicadb_tap.uws.model import Job
 from spicadb_tap.uws.runner import Outcome as RunnerOutcome
 from spicadb_tap.uws.runner import Runner
@@ -572,6 +573,45 @@ async def test_a_job_still_goes_back_to_the_queue_when_its_connection_is_slow_to
         assert (row["phase"], row["worker"], row["attempts"]) == ("QUEUED", None, 0)
     finally:
         await asyncio.gather(*held)
+        await pool.close()
+
+
+async def test_a_job_claimed_just_as_the_process_stops_goes_back_to_the_queue(
+    tap: TapService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the claim's UPDATE commits (the job EXECUTING under this worker), and the stop arrives before its
+    # answer, or the connection's release, is through (a loaded machine): the job must not stay EXECUTING
+    # with no runner (the whole-suite run found it so)
+    await tap.fetch(
+        "INSERT INTO job (id, phase, lang, query, execution_duration, destruction, attempts)"
+        " VALUES ($1, 'QUEUED', 'ADQL', $2, 60, now() + interval '1 day', 0)",
+        "c" * 24,
+        SMALL,
+    )
+    committed = asyncio.Event()
+    real_claim = storage.claim
+
+    async def claim_answered_late(conn: Any, worker: str) -> Job | None:
+        job = await real_claim(conn, worker)
+        committed.set()
+        await asyncio.sleep(2.5)  # the answer still on its way when the process stops
+        return job
+
+    monkeypatch.setattr(storage, "claim", claim_answered_late)
+    pool = await service_pool(tap.admin_dsn, SPEC)
+
+    async def never_run(job: Job, uploads: dict[str, bytes], write: Any) -> RunnerOutcome:
+        raise AssertionError("a job claimed while stopping must not run")
+
+    try:
+        runner = Runner(pool, tap.settings(), Watch(), never_run)
+        working = asyncio.create_task(runner.work(0))
+        await asyncio.wait_for(committed.wait(), 30)
+        working.cancel()  # the process stops, as the kit stops its tasks
+        await stop_task(working)
+        [row] = await tap.fetch("SELECT phase, worker, attempts FROM job")
+        assert (row["phase"], row["worker"], row["attempts"]) == ("QUEUED", None, 0)
+    finally:
         await pool.close()
 
 

@@ -149,12 +149,16 @@ class Runner:
         while True:
             # cleared before looking: a job queued from here on wakes the wait below
             self.watch.queued.clear()
+            claiming = asyncio.create_task(self._claim(worker))
             try:
-                async with self.pool.acquire() as conn:
-                    job = await storage.claim(conn, worker)
-            except Exception as exc:  # the database away a moment: look again later
-                log.warning("async job claim failed", error=repr(exc))
-                job = None
+                job = await asyncio.shield(claiming)
+            except asyncio.CancelledError:
+                # this process stops while claiming: the claim may have committed (the job EXECUTING
+                # under this worker) with its answer, or the connection's release, still to come
+                await _outlast(claiming)
+                if not claiming.cancelled() and (taken := claiming.result()) is not None:
+                    await _outlast(asyncio.create_task(self._requeue(taken, worker)))
+                raise
             if job is None:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.watch.queued.wait(), POLL)
@@ -185,10 +189,7 @@ class Runner:
             # kit's shutdown cancels this task again every second while it runs, and a cancelled query
             # may hold its connection longer than that (asyncpg's cancel request): the give-back runs
             # in a task of its own, waited for through those cancellations, each of its waits bounded
-            giving_back = asyncio.create_task(self._give_back(job, worker, execution, result))
-            while not giving_back.done():
-                with contextlib.suppress(asyncio.CancelledError):
-                    await asyncio.shield(giving_back)
+            await _outlast(asyncio.create_task(self._give_back(job, worker, execution, result)))
             raise
         finally:
             self.watch.executing.pop(job.id, None)
@@ -203,6 +204,20 @@ class Runner:
         if execution.done() and not execution.cancelled():
             execution.exception()  # retrieved: its end no longer matters
         result.discard()
+        await self._requeue(job, worker)
+
+    async def _claim(self, worker: str) -> Job | None:
+        """The oldest queued job, now this worker's; None when there is none (or the database is away a
+        moment: look again later)."""
+        try:
+            async with self.pool.acquire() as conn:
+                return await storage.claim(conn, worker)
+        except Exception as exc:
+            log.warning("async job claim failed", error=repr(exc))
+            return None
+
+    async def _requeue(self, job: Job, worker: str) -> None:
+        """Queue a job of this worker again (this process stops), waiting a bounded time."""
         try:
             async with asyncio.timeout(GIVE_BACK), self.pool.acquire() as conn:
                 await storage.requeue(conn, job.id, worker)
@@ -278,3 +293,12 @@ async def iterate(chunks: AsyncIterator[bytes], write: Callable[[bytes], Awaitab
     """Write a stream's chunks."""
     async for chunk in chunks:
         await write(chunk)
+
+
+async def _outlast(task: asyncio.Task[Any]) -> None:
+    """Wait for a task through the kit's shutdown, which cancels a stopping runner again every second:
+    what this process must still do before it stops (give a job back) runs in a task of its own, shielded,
+    each of its waits bounded."""
+    while not task.done():
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.shield(task)
