@@ -21,7 +21,7 @@ help:
 	@echo "make run        start PostgreSQL, NATS and every service on local defaults (data in .spicadb/)"
 	@echo "make stop       stop what 'make run' started"
 	@echo "make test       run the test suite against real PostgreSQL and NATS servers"
-	@echo "make bench      measure the event pipeline and the gateway against raw baselines"
+	@echo "make bench      measure every path against a raw baseline in the same run (see the README)"
 	@echo "make lint       ruff and mypy"
 	@echo "make contracts  regenerate the event JSON Schemas, the AsyncAPI and the OpenAPI documents"
 	@echo "make clean      stop and remove the virtualenv, caches and the local data folder"
