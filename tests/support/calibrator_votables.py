@@ -1,10 +1,12 @@
-"""Calibrator catalogues of the shapes JMMC's tools write, built in code (no file copied from anywhere):
+"""Calibrator catalogues in the shapes JMMC's tools write, generated here: the column names, UCDs, units,
+value formats and serialisations an importer meets are reproduced; every text, identifier, star and value
+is this module's own (no file, header or row taken from a real catalogue or server answer):
 
-- :func:`write_jsdc`: the JMMC Stellar Diameters Catalogue as VizieR serves it (II/346): VOTable 1.3,
+- :func:`write_jsdc`: the layout of the JMMC Stellar Diameters Catalogue as a VO table service serves it: VOTable 1.3,
   ``COOSYS`` ICRS, ``Name``, sexagesimal ``RAJ2000``/``DEJ2000`` (``"h:m:s"``/``"d:m:s"``), ``pmRA``/
   ``pmDE``, ``plx``, ``SpType``, ``Bmag``...``Nmag`` with their ``e_`` errors, ``LDD``/``e_LDD``/``chi2``,
   ``UDDB``...``UDDN``, ``CalFlag``; UCD1+ words (``phys.angDiam``, ``phot.mag;em.opt.V``, ``meta.code.qual``);
-- :func:`write_searchcal`: what the SearchCal server writes: VOTable 1.1, ``COOSYS`` eq_FK5 J2000, every
+- :func:`write_searchcal`: the layout the SearchCal server writes: VOTable 1.1, ``COOSYS`` eq_FK5 J2000, every
   property a FIELD with UCD1-like ids (``POS_EQ_RA_MAIN``, ``PHOT_JHN_V``), followed by its ``.origin``
   and ``.confidence`` FIELDs (hidden) and its error FIELD, sexagesimal ``RAJ2000``/``DEJ2000``
   (``hh mm ss.ssss``), ``HD``/``HIP``/``TYC1``/``TYC2``/``TYC3``/``2MASS`` identifiers, ``pmRa``/``pmDec``,
@@ -188,7 +190,7 @@ def jsdc_cells(star: Star, *, sexagesimal: bool = True) -> list[str]:
 def write_jsdc(
     out: IO[str], rows: Iterable[Star], *, sexagesimal: bool = True, nan_mags: bool = True
 ) -> None:
-    """A JSDC VOTable as VizieR writes it; missing magnitudes written ``NaN`` (``nan_mags``) or empty."""
+    """A VOTable in the JSDC layout as a VO table service writes it; missing magnitudes written ``NaN`` (``nan_mags``) or empty."""
     fields = list(JSDC_FIELDS)
     if not sexagesimal:
         fields[1] = _field("RAJ2000", "double", "pos.eq.ra;meta.main", "deg")
@@ -197,9 +199,9 @@ def write_jsdc(
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<VOTABLE version="1.3" xmlns="http://www.ivoa.net/xml/VOTable/v1.3">\n'
         '<COOSYS ID="J2000" system="ICRS" epoch="J2000"/>\n'
-        '<RESOURCE ID="yCat_2346" name="II/346">\n'
-        "<DESCRIPTION>JMMC Stellar Diameters Catalogue - JSDC. Version 2</DESCRIPTION>\n"
-        '<TABLE ID="II_346_jsdc_v2" name="II/346/jsdc_v2">\n'
+        '<RESOURCE ID="spicadb_test_diameters" name="test diameters">\n'
+        "<DESCRIPTION>SPICA-DB test fixture: stellar diameters in the JSDC layout</DESCRIPTION>\n"
+        '<TABLE ID="test_diameters" name="test_diameters">\n'
     )
     out.write("\n".join(fields))
     out.write("\n<DATA><TABLEDATA>\n")
@@ -287,9 +289,9 @@ def write_searchcal(
         '<?xml version="1.0"?>\n'
         '<VOTABLE version="1.1" xmlns="http://www.ivoa.net/xml/VOTable/v1.1"'
         ' xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\n'
-        f" <DESCRIPTION>\n  {command} software: http://www.jmmc.fr/searchcal\n </DESCRIPTION>\n"
+        f" <DESCRIPTION>\n  SPICA-DB test fixture: a {command} answer's layout\n </DESCRIPTION>\n"
         ' <COOSYS ID="J2000" equinox="J2000." epoch="J2000." system="eq_FK5"/>\n'
-        ' <RESOURCE name="SearchCal Server v5.0">\n'
+        f' <RESOURCE name="test {command.lower()} answer">\n'
         '  <TABLE name="calibrators" nrows="0">\n'
         f'<PARAM name="ServerCommand" datatype="char" arraysize="*" value="{command}"/>\n'
     )
