@@ -96,6 +96,23 @@ def oidb_api(pg_cluster: PostgresCluster, nats_server: NatsServer, tokens: Token
         yield Target(served.url, admin_headers(tokens))
 
 
+@pytest.fixture(scope="module")
+def tap_api(
+    pg_cluster: PostgresCluster,
+    nats_server: NatsServer,
+    tokens: TokenFactory,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Target]:
+    from spicadb_tap.app import create_app
+    from spicadb_tap.spec import SPEC
+
+    data: Path = tmp_path_factory.mktemp("tap-data")
+    with kit_service(
+        SPEC, create_app, pg_cluster, nats_server, tokens, data=str(data), public_url="http://127.0.0.1:8000"
+    ) as served:
+        yield Target(served.url, admin_headers(tokens))
+
+
 @contextmanager
 def auth_service(
     pg_cluster: PostgresCluster, nats_server: NatsServer, data: Path

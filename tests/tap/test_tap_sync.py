@@ -314,3 +314,15 @@ async def test_a_value_that_cannot_be_written_ends_the_answer_plainly(fmt: str) 
         assert content.decode().splitlines()[-1] == f"ERROR: {failed[0]}"
     else:
         assert json.loads(content)["error"] == failed[0]
+
+
+async def test_a_form_field_that_is_not_text_is_a_400_error_document(client: AsyncTestClient[Any]) -> None:
+    # a VOTable's bytes sent as a plain multipart field (no filename): the form parser's decode error
+    # answered 500 before (found by schemathesis)
+    response = await client.post(
+        "/tap/sync",
+        files={"LANG": (None, b"ADQL"), "QUERY": (None, b"\x89PNG\xff")},
+    )
+    assert response.status_code == 400, response.text
+    assert "not UTF-8 text" in response.text
+    assert status_infos(response.content)[0][1] == "ERROR"

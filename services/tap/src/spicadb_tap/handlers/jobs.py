@@ -29,6 +29,7 @@ from ..uws.documents import MEDIA_TYPE as XML
 from ..uws.documents import job_document, job_list, parameters_document, results_document
 from ..uws.model import Job, Phase, iso
 from ..uws.service import JobService
+from .forms import BadForm, read_form
 
 ANONYMOUS = {"anonymous": True}
 BASE = "/tap/async"
@@ -135,7 +136,10 @@ async def _given(request: Request[Any, Any, Any], max_bytes: int = 0) -> Given:
     if request.method != HttpMethod.POST:
         return given
     total = 0
-    body = await request.form()
+    try:
+        body = await read_form(request)
+    except BadForm as exc:
+        raise VALIDATION(str(exc), errors=[FieldError("body", str(exc))]) from exc
     for name, value in body.multi_items():
         if isinstance(value, UploadFile):
             content = await value.read()

@@ -21,6 +21,7 @@ from ..query import TapError, TapRequest, answer, parse_request
 from ..query.uploads import UploadError
 from ..results import MEDIA_TYPES, error_document
 from ..state import TapContext
+from .forms import BadForm, read_form
 
 _TEXT, _INT = OpenAPIType.STRING, OpenAPIType.INTEGER
 PARAMETERS = {
@@ -62,7 +63,7 @@ async def _parameters(request: Request[Any, Any, Any]) -> tuple[dict[str, str], 
     for key, value in request.query_params.items():
         params.setdefault(key.lower(), value)
     if request.method == HttpMethod.POST:
-        body = await request.form()
+        body = await read_form(request)
         for key, value in body.multi_items():
             if isinstance(value, UploadFile):
                 files[key] = await value.read()
@@ -121,7 +122,7 @@ async def tap_sync(request: Request[Any, Any, Any], context: NamedDependency[Tap
             upload_fetch_timeout=settings.upload_fetch_timeout,
             upload_allow_hosts=settings.upload_allow_hosts,
         )
-    except (TapError, UploadError) as exc:
+    except (TapError, UploadError, BadForm) as exc:
         return _error(str(exc))
     viewer = await request_viewer(request, context)
     state = context.state
