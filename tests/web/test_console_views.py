@@ -7,7 +7,8 @@ from datetime import UTC, date, datetime
 
 from spicadb_gateway.policy import Route, RoutePolicy
 from spicadb_web.rendering import href, moment
-from spicadb_web.services.console import TargetQuery, last_night, levels, percent
+from spicadb_web.services.console import last_night, levels
+from spicadb_web.services.programmes import TargetQuery, percent
 
 from spicadb_kit.spec import discover_services
 

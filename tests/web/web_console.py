@@ -1,5 +1,6 @@
 """The console against real services, on real TCP ports, as `make run` wires them: the auth service
-(login page, tokens), programmes, nightlogs and obsportal (the L0 view), the web console, and the gateway
+(login page, tokens), programmes, nightlogs, obsportal (the L0 view), oifits (pushes, files, quick-looks)
+and oidb (the L2/L3 granules), the web console, and the gateway
 in front (browser sessions, the route policy with the console at `/`). One platform per environment and test session's
 module; the gateway's origin is the one public origin (token issuer, the console's API base)."""
 
@@ -31,6 +32,10 @@ from spicadb_nightlogs.app import create_app as create_nightlogs
 from spicadb_nightlogs.spec import SPEC as NIGHTLOGS_SPEC
 from spicadb_obsportal.app import create_app as create_obsportal
 from spicadb_obsportal.spec import SPEC as OBSPORTAL_SPEC
+from spicadb_oidb.app import create_app as create_oidb
+from spicadb_oidb.spec import SPEC as OIDB_SPEC
+from spicadb_oifits.app import create_app as create_oifits
+from spicadb_oifits.spec import SPEC as OIFITS_SPEC
 from spicadb_programmes.app import create_app as create_programmes
 from spicadb_programmes.spec import SPEC as PROGRAMMES_SPEC
 from spicadb_web.app import create_app as create_web
@@ -45,7 +50,9 @@ from spicadb_kit.settings import Environment
 from spicadb_kit.testing.plugin import delete_all_streams
 from spicadb_kit.testing.services import migrate, role_dsn
 
-SPECS = [AUTH_SPEC, PROGRAMMES_SPEC, NIGHTLOGS_SPEC, OBSPORTAL_SPEC, WEB_SPEC, GATEWAY_SPEC]
+SPECS = [
+    AUTH_SPEC, PROGRAMMES_SPEC, NIGHTLOGS_SPEC, OBSPORTAL_SPEC, OIFITS_SPEC, OIDB_SPEC, WEB_SPEC, GATEWAY_SPEC
+]  # fmt: skip
 SESSION_KEY = "web-console-tests-session-key-0123456789abcdef"
 PASSWORD = "correct horse battery staple 42"
 
@@ -127,9 +134,12 @@ async def open_console(
             (PROGRAMMES_SPEC, create_programmes),
             (NIGHTLOGS_SPEC, create_nightlogs),
             (OBSPORTAL_SPEC, create_obsportal),  # the L0 view, kept from the night logs' events
+            (OIFITS_SPEC, create_oifits),  # the DRS's pushes: files, rejections, quick-looks
+            (OIDB_SPEC, create_oidb),  # the L2/L3 granules, kept from oifits' events
         )
         for spec, factory in apis:
-            settings = spec.settings(database_url=role_dsn(dsn, spec.role), jwks_url=jwks, **common)
+            own: dict[str, Any] = {"store_path": str(data / "oifits-store")} if spec is OIFITS_SPEC else {}
+            settings = spec.settings(database_url=role_dsn(dsn, spec.role), jwks_url=jwks, **common, **own)
             servers[spec.name] = await LocalServer(factory(settings)).start()  # type: ignore[operator]
         web = WebSettings(database_url=role_dsn(dsn, WEB_SPEC.role), jwks_url=jwks, public_url=url, **common)
         servers["web"] = await LocalServer(create_web(web)).start()

@@ -17,6 +17,7 @@ from .api import Api
 from .config import WebSettings
 from .handlers.deps import DEPENDENCIES, WebContext
 from .handlers.pages import Pages
+from .handlers.programmes import ProgrammePages
 from .lost import html_not_found
 from .rendering import environment
 from .security import security_headers
@@ -52,7 +53,7 @@ def create_app(
     app = create_service_app(
         SPEC,
         settings,
-        route_handlers=[Pages, static],
+        route_handlers=[Pages, ProgrammePages, static],
         dependencies=DEPENDENCIES,
         verifier=verifier,
         on_startup=[open_api],

@@ -4,6 +4,7 @@ and back to the page (the kit's safe_next rule)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -20,6 +21,8 @@ from ..api import Api
 from ..config import WebSettings
 from ..services.caller import Caller
 from ..services.console import Console
+from ..services.programmes import ProgrammesConsole
+from ..services.session import ApiSession
 
 # the service's context: its settings typed, its API client as its state
 WebContext = ServiceContext[WebSettings, Api]
@@ -53,11 +56,23 @@ async def provide_caller(request: Request[Any, Any, Any]) -> Caller:
     return caller
 
 
-def provide_console(caller: NamedDependency[Caller], context: NamedDependency[WebContext]) -> Console:
-    return Console(context.state, caller, context.settings.page_size)
+def provide_session(caller: NamedDependency[Caller], context: NamedDependency[WebContext]) -> ApiSession:
+    """The APIs as this visitor calls them; each area's console is built on it."""
+    return ApiSession(context.state, caller, context.settings.page_size)
+
+
+def area(console: Callable[[ApiSession], Any]) -> Provide:
+    """The ``console`` dependency of one area's controller: its services class on the visitor's session."""
+
+    def provide(session: NamedDependency[ApiSession]) -> Any:
+        return console(session)
+
+    return Provide(provide, sync_to_thread=False)
 
 
 DEPENDENCIES = {
     "caller": Provide(provide_caller),
-    "console": Provide(provide_console, sync_to_thread=False),
+    "session": Provide(provide_session, sync_to_thread=False),
+    "console": area(Console),
 }
+provide_programmes = area(ProgrammesConsole)
