@@ -34,7 +34,9 @@
     if (url !== window.location.href) {
       window.history.replaceState(null, "", url);
     }
-    var result = document.getElementById("flag-result") || document.getElementById("main");
+    // the answer's result (a status or an alert marked data-result), else the page's main content
+    var result = document.querySelector("[data-result]") || document.getElementById("flag-result") ||
+      document.getElementById("main");
     result.focus();
   }
 
@@ -50,7 +52,8 @@
     try {
       var response = await fetch(form.action, {
         method: "POST",
-        body: new URLSearchParams(new FormData(form)),
+        // a form with a file goes as multipart, as the browser would send it; the others url-encoded
+        body: form.enctype === "multipart/form-data" ? new FormData(form) : new URLSearchParams(new FormData(form)),
         headers: headers,
         credentials: "same-origin",
       });
