@@ -1,5 +1,5 @@
 """The JSON listing: keyset pages, and the filters (target name, cone, night, programme, mode,
-calibration level, last change); bad parameters are problems, nothing else."""
+calibration level, quality level, last change); bad parameters are problems, nothing else."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ async def test_filters(service: OidbService) -> None:
     night = ago(days=3)
     await push(service, indexed(
         granule("Vega", VEGA, end=night),
-        granule("HD 1234", (VEGA[0] + 0.3, VEGA[1]), end=night, mode="LR", calib_level=3),
+        granule("HD 1234", (VEGA[0] + 0.3, VEGA[1]), end=night, mode="LR", calib_level=3, quality=4),
         granule("Deneb", DENEB, programme="LP-2"),
         granule("Nowhere", None, programme="LP-2"),
     ))  # fmt: skip
@@ -42,6 +42,9 @@ async def test_filters(service: OidbService) -> None:
         assert await targets(client, service, instrument_mode="LR") == ["HD 1234"]
         assert await targets(client, service, calib_level=3) == ["HD 1234"]
         assert await targets(client, service, programme="LP-2", instrument_mode="LR") == []
+        # the effective quality level (no flag here: the DRS's level, absent: 0 unknown)
+        assert await targets(client, service, quality_level=4) == ["HD 1234"]
+        assert await targets(client, service, quality_level=0) == ["Vega", "Deneb", "Nowhere"]
 
 
 async def test_harvesting_by_last_change(service: OidbService) -> None:
@@ -85,6 +88,7 @@ async def test_bad_parameters_are_problems(service: OidbService) -> None:
             ({"ra": 400, "dec": 20, "radius": 1}, 400),
             ({"dec": 95, "ra": 1, "radius": 1}, 400),
             ({"calib_level": 7}, 400),
+            ({"quality_level": 6}, 400),
             ({"night": "yesterday"}, 400),
             ({"cursor": "abc"}, 400),  # a bad cursor (bad-cursor)
             ({"limit": 0}, 400),

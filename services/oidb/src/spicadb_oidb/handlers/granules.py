@@ -57,6 +57,15 @@ class GranuleController(Controller):
             str | None, QueryParameter(description="SPICA mode: LR, MR ... HR")
         ] = None,
         calib_level: Annotated[int | None, QueryParameter(ge=0, le=3)] = None,
+        quality_level: Annotated[
+            int | None,
+            QueryParameter(
+                ge=0,
+                le=5,
+                description="the effective quality level, OiDB's scale: 0 unknown, 1 trash, 2 to be reduced "
+                "again, 3 quick look, 4 science ready, 5 outstanding",
+            ),
+        ] = None,
         updated_since: Annotated[
             datetime | None, QueryParameter(description="changed at or after (harvesting)")
         ] = None,
@@ -77,6 +86,7 @@ class GranuleController(Controller):
             programme=programme,
             instrument_mode=instrument_mode,
             calib_level=calib_level,
+            quality_level=quality_level,
             updated_since=updated_since,
             superseded=superseded,
             after=GranuleKey.decode(cursor),

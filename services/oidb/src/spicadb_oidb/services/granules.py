@@ -50,6 +50,7 @@ class GranuleService:
         programme: str | None = None,
         instrument_mode: str | None = None,
         calib_level: int | None = None,
+        quality_level: int | None = None,
         updated_since: datetime | None = None,
         superseded: bool = False,
         after: GranuleKey | None = None,
@@ -61,7 +62,7 @@ class GranuleService:
         self._cone(query, *cone)
         for column, value in (
             ("night", night), ("programme", programme), ("instrument_mode", instrument_mode),
-            ("calib_level", calib_level),
+            ("calib_level", calib_level), ("quality_level", quality_level),
         ):  # fmt: skip
             if value is not None:
                 query.add(f"g.{column} = {{}}", value)
