@@ -24,7 +24,7 @@ from spicadb_kit.infra import free_port
 
 @pytest.fixture(scope="module")
 async def platform(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Platform]:
-    # admin in the browser session too (the default leaves it out), for the admin's own tests below
+    # a narrower browser session than the default (admin, one read scope), for the tests below
     async with open_platform(
         stack, tmp_path_factory.mktemp("auth-data"), oauth_scope="openid offline_access admin oifits:read"
     ) as platform:

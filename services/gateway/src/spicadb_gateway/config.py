@@ -7,9 +7,12 @@ from urllib.parse import urlsplit
 
 from spicadb_kit.settings import ServiceSettings, SettingsError
 
+# the auth service grants what is asked, what the gateway's client may have and what the person's roles
+# give: asking for admin gives it to administrators only (the web console's admin pages), and nobody's
+# session fails for lack of it
 DEFAULT_BROWSER_SCOPE = (
     "openid programmes:read programmes:write nightlogs:read nightlogs:write nightlogs:flag "
-    "schedule:write oifits:read oifits:push tap:query offline_access"
+    "schedule:write oifits:read oifits:push tap:query admin offline_access"
 )
 
 
