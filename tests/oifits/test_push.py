@@ -58,10 +58,16 @@ async def test_a_new_reduction_of_a_product_supersedes_the_last_and_keeps_it(ser
         old = (await client.get(f"/oifits/files/{first['id']}", headers=service.drs())).json()
         current = (await client.get("/oifits/files", params={"product": "LR/2026-05-14/HD1", "status": "current"},
                                     headers=service.drs())).json()  # fmt: skip
+        versions = (await client.get("/oifits/files", params={"product": "LR/2026-05-14/HD1"},
+                                     headers=service.drs())).json()  # fmt: skip
     assert (first["product_version"], second["product_version"]) == (1, 2)
     assert (old["status"], old["superseded_by"]) == ("superseded", second["id"])
     assert all(g["superseded"] for g in old["granules"])
     assert [f["id"] for f in current["items"]] == [second["id"]]
+    # the listing of a product's versions says which replaced which
+    assert [(f["id"], f["superseded_by"]) for f in versions["items"]] == [
+        (second["id"], None), (first["id"], second["id"])
+    ]  # fmt: skip
     (event,) = await eventually(lambda: service.events("file.superseded"))
     assert (event["file_id"], event["superseded_by"]) == (first["id"], second["id"])
     assert event["granule_ids"] == [g["id"] for g in first["granules"]]

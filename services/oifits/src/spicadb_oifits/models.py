@@ -117,6 +117,8 @@ class FileSummary(msgspec.Struct, frozen=True, kw_only=True):
     status: FileStatus
     product_id: str | None
     product_version: int
+    # the version of the same product that replaced this one (a superseded file's listing says which)
+    superseded_by: UUID | None
     verdict: str
     programme: str | None
     granules: int
