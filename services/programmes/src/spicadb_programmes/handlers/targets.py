@@ -42,6 +42,8 @@ EXPORTS = {
     "json": ("application/json", "json"),
 }
 ExportFormat = Literal["votable", "spicadb", "csv", "json"]
+# targets an export may name one by one (a URL of about 8 KB)
+EXPORT_IDS = 200
 assert set(get_args(Sort)) == set(SORTS)
 
 
@@ -276,8 +278,16 @@ class TargetController(Controller):
         observable_on: Annotated[date | None, QueryParameter()] = None,
         min_altitude: Annotated[float, QueryParameter(ge=0, le=90)] = 30.0,
         min_hours: Annotated[float, QueryParameter(ge=0, le=24)] = 1.0,
+        id: Annotated[
+            list[UUID] | None,
+            QueryParameter(
+                max_items=EXPORT_IDS,
+                description=f"only these targets (their ids, repeated; at most {EXPORT_IDS}): a selection",
+            ),
+        ] = None,
     ) -> Stream:
-        """The matching targets, same filters as the listing (``prop.NAME=value`` too):
+        """The matching targets, same filters as the listing (``prop.NAME=value`` too), ``id`` to export a
+        selection (the console's "send to Aspro2/TOPCAT"):
 
         - ``votable``: a VOTable Aspro2 imports completely (File > Import, or SAMP): its columns, then per
           target the observation requests (SETUPS with mode and configuration, VISITS, PRIORITY, PLANNED,
@@ -293,6 +303,8 @@ class TargetController(Controller):
             observable_on, min_altitude, min_hours,
         )  # fmt: skip
         flt.properties = property_filters(request)
+        if id is not None:
+            flt.ids = id
         found = await targets.export(code, flt, seen)
         rows = found.targets
         context = TargetService.export_context(found.seen, found.configurations, period)
