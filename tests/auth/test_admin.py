@@ -244,6 +244,37 @@ async def test_a_disabled_client_can_be_enabled_again(auth: AuthService) -> None
         assert missing.headers["content-type"] == "application/problem+json"
 
 
+async def test_a_disabled_account_can_be_enabled_again(auth: AuthService) -> None:
+    async with auth.running() as browser:
+        admin = await browser.admin_token()
+        person = {"username": "deneb", "roles": ["reader"], "password": "deneb's long password"}
+        assert (await browser.admin("POST", "/admin/users", admin, json=person)).status_code == 201
+        assert (await browser.admin("POST", "/admin/users/deneb/disable", admin)).status_code == 200
+        with pytest.raises(AssertionError):  # the login page refuses a disabled account (no redirect)
+            await browser.sign_in_with_code("deneb", person["password"])
+
+        enabled = await browser.admin("POST", "/admin/users/deneb/enable", admin)
+        assert enabled.status_code == 200, enabled.text
+        assert enabled.json()["disabled"] is False
+        assert (await browser.sign_in_with_code("deneb", person["password"]))["access_token"]
+        # enabling an enabled account changes nothing
+        admin = await browser.admin_token()
+        audit_before, events_before = await auth.audit_count(), len(await auth.outbox_types())
+        assert (await browser.admin("POST", "/admin/users/deneb/enable", admin)).status_code == 200
+        assert (await auth.audit_count(), len(await auth.outbox_types())) == (audit_before, events_before)
+
+        audit = await auth.rows(
+            "SELECT action, before, after FROM audit WHERE target_id = 'deneb' ORDER BY id"
+        )
+        assert [a["action"] for a in audit] == ["user.create", "user.disable", "user.enable"]
+        assert (audit[-1]["before"]["disabled"], audit[-1]["after"]["disabled"]) == (True, False)
+        types = await auth.outbox_types()
+        assert types.index(EVENT.format("user.enabled")) > types.index(EVENT.format("user.disabled"))
+        missing = await browser.admin("POST", "/admin/users/nobody/enable", admin)
+        assert missing.status_code == 404
+        assert missing.headers["content-type"] == "application/problem+json"
+
+
 @pytest.mark.parametrize("client_id", ["spica-gateway", "spica-frontend"])
 async def test_the_clients_people_sign_in_through_cannot_be_disabled(
     auth: AuthService, client_id: str
@@ -335,5 +366,6 @@ async def test_the_admin_routes_document_their_error_answers(auth: AuthService) 
             ("/admin/users/{username}/disable", "post", "409"),
             ("/admin/clients/{client_id}/disable", "post", "409"),
             ("/admin/clients/{client_id}/enable", "post", "404"),
+            ("/admin/users/{username}/enable", "post", "404"),
         ):
             assert status in operations[(path, method)]["responses"], (path, method, status)

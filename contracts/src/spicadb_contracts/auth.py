@@ -52,6 +52,17 @@ class UserDisabled(Event, frozen=True):
 
 
 @event(
+    "auth.user.enabled",
+    version=1,
+    summary="A disabled account was enabled: it can sign in again (its ended sessions and revoked tokens stay so).",
+)
+class UserEnabled(Event, frozen=True):
+    username: Identifier
+    enabled_by: Identifier
+    enabled_at: datetime
+
+
+@event(
     "auth.client.created", version=1, summary="An OAuth client (a robot or an application) was registered."
 )
 class ClientCreated(Event, frozen=True):

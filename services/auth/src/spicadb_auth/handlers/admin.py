@@ -288,6 +288,21 @@ class AdminController(Controller):
         Neither one's own account nor the last active admin can be disabled (409)."""
         return user_out(await admin.disable_user(username))
 
+    @post(
+        "/users/{username:str}/enable",
+        operation_id="enableUser",
+        status_code=200,
+        responses=problems(404),
+    )
+    async def enable_user(
+        self,
+        username: FromPath[str],
+        admin: NamedDependency[AdminService],
+    ) -> UserOut:
+        """A disabled person may sign in again (the sessions ended and the tokens revoked when the
+        account was disabled stay so). Enabling an enabled account changes nothing."""
+        return user_out(await admin.enable_user(username))
+
     # --- signing keys -----------------------------------------------------------------------------
 
     @get("/keys", operation_id="listKeys", responses=problems())

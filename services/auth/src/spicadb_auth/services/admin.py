@@ -29,6 +29,7 @@ from spicadb_contracts.auth import (
     ClientSecretRotated,
     UserCreated,
     UserDisabled,
+    UserEnabled,
     UserRolesChanged,
 )
 from spicadb_kit.db import transaction
@@ -395,6 +396,18 @@ class Changes:
         await self.outbox.add(self.conn, event, aggregate_id=username)
         return after
 
+    async def enable_user(self, username: str) -> Account:
+        account = await self._account(username)
+        if not account.disabled:
+            return account
+        await AccountStore(self.conn).enable(username)
+        after = await AccountStore(self.conn).get(username)
+        assert after is not None
+        await self.record_audit("user.enable", "user", username, account_view(account), account_view(after))
+        event = UserEnabled(username=username, enabled_by=self.actor.subject, enabled_at=now())
+        await self.outbox.add(self.conn, event, aggregate_id=username)
+        return after
+
 
 class AdminService:
     """The admin API's entry points: one transaction per change; reads see committed state."""
@@ -495,6 +508,12 @@ class AdminService:
         async with transaction(self.pool) as conn:
             account = await self._changes(conn).disable_user(username)
         log.info("account disabled", username=username, by=self.actor.subject)
+        return account
+
+    async def enable_user(self, username: str) -> Account:
+        async with transaction(self.pool) as conn:
+            account = await self._changes(conn).enable_user(username)
+        log.info("account enabled", username=username, by=self.actor.subject)
         return account
 
     async def rotate_keys(self) -> tuple[SigningKey, bool]:

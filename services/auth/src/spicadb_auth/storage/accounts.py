@@ -76,6 +76,11 @@ class AccountStore:
             "UPDATE account SET disabled_at = $2, updated_at = now() WHERE username = $1", username, at
         )
 
+    async def enable(self, username: str) -> None:
+        await self.conn.execute(
+            "UPDATE account SET disabled_at = NULL, updated_at = now() WHERE username = $1", username
+        )
+
     async def by_upstream(self, issuer: str, subject: str) -> Account | None:
         row = await self.conn.fetchrow(
             f"SELECT {', '.join('a.' + c.strip() for c in _COLUMNS.split(','))}"
