@@ -16,6 +16,7 @@ from spicadb_kit.auth import TokenVerifier
 from .api import Api
 from .config import WebSettings
 from .handlers.deps import DEPENDENCIES, WebContext
+from .handlers.files import FilePages
 from .handlers.pages import Pages
 from .handlers.programmes import ProgrammePages
 from .lost import html_not_found
@@ -53,7 +54,7 @@ def create_app(
     app = create_service_app(
         SPEC,
         settings,
-        route_handlers=[Pages, ProgrammePages, static],
+        route_handlers=[Pages, ProgrammePages, FilePages, static],
         dependencies=DEPENDENCIES,
         verifier=verifier,
         on_startup=[open_api],
