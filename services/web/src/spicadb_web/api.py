@@ -82,6 +82,13 @@ class Api:
             "POST", path, token, request_id, content=content, content_type="application/json"
         )
 
+    async def put(self, path: str, token: str, body: Any, request_id: str | None = None) -> Any:
+        """The decoded JSON answer of ``PUT path`` with a JSON body (replacing a whole value: roles)."""
+        content = msgspec.json.encode(body)
+        return await self._call(
+            "PUT", path, token, request_id, content=content, content_type="application/json"
+        )
+
     async def _call(
         self,
         method: str,

@@ -29,6 +29,10 @@ class ApiSession:
         """The decoded JSON answer of ``POST api_path`` with a JSON body (ApiProblem raised when refused)."""
         return await self.api.post(api_path, self.caller.token, body, self.caller.request_id)
 
+    async def put(self, api_path: str, body: Any) -> Any:
+        """The decoded JSON answer of ``PUT api_path`` with a JSON body (ApiProblem raised when refused)."""
+        return await self.api.put(api_path, self.caller.token, body, self.caller.request_id)
+
 
 async def optional(call: Awaitable[T]) -> T | ApiProblem:
     """A part of a page: the API's problem instead of the answer when it refused (403, 404, 5xx), so the
