@@ -20,9 +20,23 @@ from spicadb_kit.openapi import form, takes
 
 from ..api import ApiProblem
 from ..rendering import HTML, href, page
+from ..services.calendar import WEEKDAYS, Month, parse_month
 from ..services.caller import Caller
-from ..services.console import FLAG_LEVELS, FLAG_REASONS, SITE, Console, FlagForm, NightPage
-from .common import ANSWERS, WRITE_ANSWERS, ConsoleController, Cursor
+from ..services.console import (
+    FLAG_LEVELS,
+    FLAG_REASONS,
+    SITE,
+    Console,
+    FlagForm,
+    NightPage,
+    last_night,
+    tonight,
+)
+from .common import ANSWERS, WRITE_ANSWERS, ConsoleController, html_answer
+
+MonthText = Annotated[
+    str | None, QueryParameter(max_length=16, description="the calendar's month, YYYY-MM (default: this one)")
+]
 
 # the flag form's body, as the nightlogs API takes a flag (which checks it)
 FLAG_FORM = takes(
@@ -63,16 +77,28 @@ class Pages(ConsoleController):
     @get("/", operation_id="consoleHome", media_type=HTML, responses=ANSWERS)
     async def home(self, caller: NamedDependency[Caller],
                    console: NamedDependency[Console]) -> Response[str]:  # fmt: skip
-        """Home: who you are, your programmes, the last night's log with its quality levels."""
+        """Home: who you are, your programmes, tonight's plan, the last night's log with its quality
+        levels, the latest pushes and rejections (``oifits:read``)."""
         home = await console.home()
         return page("home.html", caller=caller, home=home, section="home")
 
-    @get("/console/nights", operation_id="consoleNights", media_type=HTML, responses=ANSWERS)
-    async def nights(self, caller: NamedDependency[Caller],
-                     console: NamedDependency[Console], cursor: Cursor = None) -> Response[str]:  # fmt: skip
-        """Nights with a plan or a log; keyset pages."""
-        listing = await console.nights(cursor)
-        return page("nights.html", caller=caller, listing=listing, site=SITE, section="nights")
+    @get(
+        "/console/nights",
+        operation_id="consoleNights",
+        media_type=HTML,
+        responses={
+            **ANSWERS,
+            400: html_answer("A month that is not YYYY-MM (2000-01 to 2100-12): a page saying so"),
+        },
+    )
+    async def nights(self, caller: NamedDependency[Caller], console: NamedDependency[Console],
+                     month: MonthText = None) -> Response[str]:  # fmt: skip
+        """The nights' calendar: a month's days (by default the last night's month), each night with a
+        plan or a log a link with its observations by quality level, the months before and after links;
+        below, the month's nights as a list."""
+        shown = parse_month(month) if month else Month.of(last_night())
+        grid = await console.calendar(shown, tonight())
+        return page("nights.html", caller=caller, grid=grid, weekdays=WEEKDAYS, site=SITE, section="nights")
 
     @get(
         "/console/nights/{site:str}/{night:date}",

@@ -14,7 +14,9 @@ from uuid import UUID
 from spicadb_astro.nights import night_of
 
 from ..api import ApiProblem
+from .calendar import Month, MonthGrid, month_grid
 from .session import ApiSession, optional, path
+from .timeline import Timeline, timeline
 from .uvplot import uv_plot
 
 SITE = "CHARA"
@@ -32,6 +34,18 @@ def last_night(now: datetime | None = None) -> date:
     return night_of((now or datetime.now(UTC)) - timedelta(hours=12))
 
 
+def tonight(now: datetime | None = None) -> date:
+    """The night that starts this evening (or has begun): in twelve hours it will be running, or
+    it will be the morning after it."""
+    return night_of((now or datetime.now(UTC)) + timedelta(hours=12))
+
+
+# the latest pushes and rejections the home page lists
+LATEST = 5
+# a month's observations counted by level in one call (a month with more shows the nights' counts only)
+MONTH_OBSERVATIONS = 1000
+
+
 @dataclass
 class Home:
     programmes: list[dict[str, Any]] = field(default_factory=list)
@@ -40,6 +54,13 @@ class Home:
     night_log: dict[str, Any] | None = None
     night_problem: ApiProblem | None = None
     levels: dict[str, int] = field(default_factory=dict)
+    # tonight's plan: its latest version's slots (None: no plan yet, or not for this visitor)
+    tonight: date | None = None
+    plan: dict[str, Any] | None = None
+    plan_problem: ApiProblem | None = None
+    # the latest pushes and rejections (oifits:read), the API's problem in their place when refused
+    pushes: list[dict[str, Any]] | ApiProblem | None = None
+    rejections: list[dict[str, Any]] | ApiProblem | None = None
 
 
 @dataclass
@@ -63,6 +84,9 @@ class NightPage:
     # the flag the API refused (its title and wrong fields beside the form), or just saved
     refused: ApiProblem | None = None
     saved: bool = False
+    # the night's latest plan (its slots) and the plan against observed
+    plan: dict[str, Any] | None = None
+    timeline: Timeline | None = None
 
 
 class Console:
@@ -82,6 +106,12 @@ class Console:
         if self.caller.may("nightlogs:read"):
             home.night = last_night(now)
             wanted.append(optional(self._get(path("nightlogs", "nights", SITE, home.night.isoformat()))))
+        if self.caller.may("nightlogs:read"):
+            home.tonight = tonight(now)
+            wanted.append(optional(self._get(path("nightlogs", "nights", SITE, home.tonight.isoformat()))))
+        if self.caller.may("oifits:read"):
+            wanted.append(optional(self._get("/oifits/files", {"limit": LATEST})))
+            wanted.append(optional(self._get("/oifits/rejections", {"limit": LATEST})))
         answers = list(await asyncio.gather(*wanted))
         if self.caller.may("programmes:read"):
             programmes = answers.pop(0)
@@ -96,13 +126,30 @@ class Console:
             else:
                 home.night_log = night
                 home.levels = levels(night.get("observations") or [])
+        if home.tonight is not None:
+            planned = answers.pop(0)
+            if isinstance(planned, ApiProblem):
+                home.plan_problem = planned if planned.status != 404 else None
+            else:
+                home.plan = latest_plan(planned)
+        if self.caller.may("oifits:read"):
+            pushes, rejections = answers.pop(0), answers.pop(0)
+            home.pushes = pushes if isinstance(pushes, ApiProblem) else list(pushes["items"])
+            home.rejections = rejections if isinstance(rejections, ApiProblem) else list(rejections["items"])
         return home
 
-    async def nights(self, cursor: str | None) -> dict[str, Any]:
-        params: dict[str, str | int] = {"limit": self.page_size, "site": SITE}
-        if cursor:
-            params["cursor"] = cursor
-        return dict(await self._get("/nightlogs/nights", params))
+    async def calendar(self, month: Month, today: date) -> MonthGrid:
+        """A month's nights and, at once, their observations' quality levels (one page of the API's
+        observations; a month with more shows the nights' counts without their levels)."""
+        span = {"from": month.first.isoformat(), "to": month.last.isoformat()}
+        nights = self._get("/nightlogs/nights", {"site": SITE, "limit": 31, **span})
+        runs = self._get(
+            "/nightlogs/observations",
+            {"site": SITE, "night_from": span["from"], "night_to": span["to"], "limit": MONTH_OBSERVATIONS},
+        )
+        listed, observed = await asyncio.gather(nights, optional(runs))
+        complete = isinstance(observed, dict) and not observed.get("next")
+        return month_grid(month, listed["items"], observed["items"] if complete else None, today)
 
     async def night(self, site: str, night: date, observation: UUID | None = None) -> NightPage:
         """The night (its problem raised) and, at once, the chosen observation with its flag history."""
@@ -120,7 +167,9 @@ class Console:
             chosen = ApiProblem(404, "Not Found", "This observation is not of this night.")
         if isinstance(chosen, dict):
             chosen["uv"] = uv_plot(chosen.get("baselines") or [])
-        return NightPage(answer, chosen)
+        plan = latest_plan(answer)
+        drawn = timeline(answer, (plan or {}).get("observations") or [])
+        return NightPage(answer, chosen, plan=plan, timeline=drawn)
 
     async def flag(self, observation: UUID, form: FlagForm) -> dict[str, Any]:
         """Flag an observation through the nightlogs API (its problem raised when it refuses)."""
@@ -128,6 +177,12 @@ class Console:
             path("nightlogs", "observations", str(observation), "flags"), form.body()
         )
         return dict(answer)
+
+
+def latest_plan(night: dict[str, Any]) -> dict[str, Any] | None:
+    """A night's plan as last scheduled (its highest version), None without one."""
+    plans = night.get("plans") or []
+    return max(plans, key=lambda p: int(p.get("version") or 0)) if plans else None
 
 
 def levels(observations: list[dict[str, Any]]) -> dict[str, int]:
