@@ -18,6 +18,7 @@ from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.types import ControllerRouterHandler
 
+from .admin import operator_router
 from .auth import Principal, TokenAuthenticationMiddleware, TokenVerifier
 from .context import ServiceContext
 from .db import wait_for_pool
@@ -174,7 +175,7 @@ def create_service_app(
 
         plugins.append(OpenTelemetryPlugin(OpenTelemetryConfig()))
     app = Litestar(
-        route_handlers=[live, ready, openapi_document, *route_handlers],
+        route_handlers=[live, ready, openapi_document, operator_router(spec), *route_handlers],
         lifespan=[lifespan],
         middleware=[
             DefineMiddleware(

@@ -122,6 +122,10 @@ class ServiceSpec:
     gateway_prefixes: tuple[str, ...] = ()
     # the gateway's route policy for this service, most specific prefix first
     routes: tuple[GatewayRoute, ...] = ()
+    # where the kit's operator routes answer (dead letters and their replay, the health report; admin
+    # scope only): None for the first gateway prefix followed by ``admin/`` (``/nightlogs/admin/``). A
+    # service whose first prefix is no place for them names its own (auth, the gateway, the console).
+    admin_prefix: str | None = None
     description: str = ""
     extra_env: dict[str, str] = field(default_factory=dict)
     # every problem type the service answers (its ``problems.CATALOGUE``, the kit's included), listed in
@@ -132,6 +136,24 @@ class ServiceSpec:
     published: tuple[PublishedTable, ...] = ()
     # whether it reads the published tables (its role may take spicadb_kit.published.READER_ROLE)
     reads_published: bool = False
+
+    @property
+    def admin_path(self) -> str:
+        """The path of the kit's operator routes, without a final slash (``/nightlogs/admin``)."""
+        first = self.gateway_prefixes[0] if self.gateway_prefixes else "/"
+        return (self.admin_prefix or f"{first.rstrip('/')}/admin/").rstrip("/")
+
+    @property
+    def gateway_routes(self) -> tuple[GatewayRoute, ...]:
+        """The gateway's route policy for this service: its declared routes and, unless it declares one
+        for that prefix itself, the kit's operator routes (admin scope; only for a service placed at the
+        gateway by its prefixes)."""
+        if not self.gateway_prefixes or any(
+            route.prefix.rstrip("/") == self.admin_path for route in self.routes
+        ):
+            return self.routes
+        operator = GatewayRoute(f"{self.admin_path}/", methods=("GET", "HEAD", "POST"), scopes=("admin",))
+        return (operator, *self.routes)
 
     @property
     def schema(self) -> str:

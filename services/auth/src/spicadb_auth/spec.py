@@ -15,6 +15,7 @@ SPEC = ServiceSpec(
     migrations="spicadb_auth.migrations",
     streams=(STREAM,),
     gateway_prefixes=("/.well-known/", "/oauth/", "/login", "/admin/"),
+    admin_prefix="/admin/",  # beside the accounts and clients, admin scope at the gateway already
     routes=(
         # discovery and JWKS
         GatewayRoute("/.well-known/", methods=("GET", "HEAD"), anonymous=True),

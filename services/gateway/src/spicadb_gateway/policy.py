@@ -103,7 +103,7 @@ class RoutePolicy:
             upstream = parsed.get(spec.name)
             if spec.routes and upstream is None and spec.name != LOCAL:
                 log.warning("service has routes but no upstream (SPICADB_UPSTREAMS)", service=spec.name)
-            for declared in spec.routes:
+            for declared in spec.gateway_routes:  # with the kit's operator routes
                 methods = {m.upper() for m in declared.methods}
                 if "GET" in methods:
                     methods.add("HEAD")

@@ -31,6 +31,7 @@ SPEC = ServiceSpec(
     migrations="spicadb_gateway.migrations",
     consumers=(REVOCATIONS,),
     gateway_prefixes=("/auth/", "/openapi.json"),
+    admin_prefix="/auth/admin/",  # the kit's operator routes, among the gateway's own
     routes=ROUTES,
     description="The single entry point: route policy, token and session auth, streaming reverse proxy.",
     problems=CATALOGUE,

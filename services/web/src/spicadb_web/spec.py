@@ -14,6 +14,7 @@ SPEC = ServiceSpec(
     # /programmes/ and the others keep theirs. Anonymous at the gateway: a visitor without a session is
     # sent to /auth/login by the console itself, and a session's token is forwarded when there is one.
     gateway_prefixes=("/",),
+    admin_prefix="/web/admin/",  # not /admin/: the auth service's
     routes=(GatewayRoute("/", methods=("GET", "HEAD", "POST"), anonymous=True, max_body_bytes=64 * 1024),),
     description="The web console at the gateway's root: server-rendered pages (home, programmes with their "
     "targets, nights and their observations) that read through the other services' public APIs with the "
