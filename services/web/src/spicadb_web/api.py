@@ -74,6 +74,16 @@ class Api:
         pairs = params.items() if isinstance(params, Mapping) else params or ()
         return await self._call("GET", path, token, request_id, params=urlencode(list(pairs)))
 
+    async def download(
+        self, path: str, token: str, params: Params | None = None, request_id: str | None = None
+    ) -> bytes:
+        """The bytes of ``GET path`` as they came (an export); an error answer raises ApiProblem."""
+        pairs = params.items() if isinstance(params, Mapping) else params or ()
+        content: bytes = await self._call(
+            "GET", path, token, request_id, params=urlencode(list(pairs)), raw=True
+        )
+        return content
+
     async def post(self, path: str, token: str, body: Any, request_id: str | None = None) -> Any:
         """The decoded JSON answer of ``POST path`` with a JSON body (the visitor's bearer token: no CSRF
         header needed); an error answer raises ApiProblem (401: SignInAgain)."""
@@ -99,6 +109,7 @@ class Api:
         params: str | None = None,
         content: bytes | None = None,
         content_type: str | None = None,
+        raw: bool = False,
     ) -> Any:
         headers = {"Authorization": "Bearer " + token}
         if request_id:
@@ -117,4 +128,4 @@ class Api:
             raise SignInAgain(path)
         if response.status_code >= 400:
             raise _problem(response)
-        return msgspec.json.decode(response.content)
+        return response.content if raw else msgspec.json.decode(response.content)

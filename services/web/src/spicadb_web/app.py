@@ -19,6 +19,7 @@ from .handlers.deps import DEPENDENCIES, WebContext
 from .handlers.files import FilePages
 from .handlers.pages import Pages
 from .handlers.programmes import ProgrammePages
+from .handlers.samp import SampSend, SampTables
 from .lost import html_not_found
 from .rendering import environment
 from .security import security_headers
@@ -54,7 +55,7 @@ def create_app(
     app = create_service_app(
         SPEC,
         settings,
-        route_handlers=[Pages, ProgrammePages, FilePages, static],
+        route_handlers=[Pages, ProgrammePages, FilePages, SampSend, SampTables, static],
         dependencies=DEPENDENCIES,
         verifier=verifier,
         on_startup=[open_api],

@@ -10,6 +10,8 @@ SPEC = ServiceSpec(
     app="spicadb_web.app:create_app",
     default_port=8008,
     settings=WebSettings,
+    # its one table: the SAMP tickets (the VOTables a receiving application fetches without a cookie)
+    migrations="spicadb_web.migrations",
     # everything no other service claims: the longest prefix wins at the gateway, so /auth/,
     # /programmes/ and the others keep theirs. Anonymous at the gateway: a visitor without a session is
     # sent to /auth/login by the console itself, and a session's token is forwarded when there is one.

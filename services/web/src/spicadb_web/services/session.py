@@ -25,6 +25,10 @@ class ApiSession:
         """The decoded JSON answer of ``GET api_path`` (ApiProblem raised when refused)."""
         return await self.api.get(api_path, self.caller.token, params, self.caller.request_id)
 
+    async def download(self, api_path: str, params: Params | None = None) -> bytes:
+        """The bytes of ``GET api_path`` as they came: an export (ApiProblem raised when refused)."""
+        return await self.api.download(api_path, self.caller.token, params, self.caller.request_id)
+
     async def post(self, api_path: str, body: Any) -> Any:
         """The decoded JSON answer of ``POST api_path`` with a JSON body (ApiProblem raised when refused)."""
         return await self.api.post(api_path, self.caller.token, body, self.caller.request_id)
