@@ -6,9 +6,12 @@ from __future__ import annotations
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+# connect-src: the console itself, and the SAMP Web Profile hub on the visitor's own machine (its port is
+# fixed by the standard), which static/samp.js calls to send the selected targets to Aspro2 or TOPCAT
+SAMP_HUB = "http://localhost:21012"
 CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    f"connect-src 'self' {SAMP_HUB}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 HEADERS = (
     (b"content-security-policy", CSP.encode()),
