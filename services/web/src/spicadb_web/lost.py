@@ -1,9 +1,12 @@
 """The console is the gateway's catch-all: a browser asking for a path nobody serves gets a page saying
 so, not the kit's JSON problem (which API clients, not asking for HTML, still get). Litestar's router
-does not fall back to a catch-all route beside longer ones, so the 404 is rewritten on its way out."""
+does not fall back to a catch-all route beside longer ones, so the 404 is rewritten on its way out; so
+is any other 4xx problem Litestar answers before a page's handler runs (a query parameter out of its
+bounds: a 400 page with the problem's title and wrong fields)."""
 
 from __future__ import annotations
 
+import msgspec
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Scope, Send
 
@@ -18,8 +21,25 @@ def _wants_html(scope: Scope) -> bool:
     return scope.get("method") in ("GET", "HEAD") and b"text/html" in accept
 
 
-def _page(path: str) -> bytes:
-    problem = ApiProblem(404, "Not Found", f"There is no page at {path}.")
+def _problem(status: int, path: str, body: bytes) -> ApiProblem:
+    if status == 404:
+        return ApiProblem(404, "Not Found", f"There is no page at {path}.")
+    try:
+        document = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        document = None
+    if not isinstance(document, dict):
+        return ApiProblem(status, "Bad Request")
+    errors = document.get("errors")
+    return ApiProblem(
+        status,
+        str(document.get("title") or "Bad Request"),
+        str(document.get("detail") or ""),
+        [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else (),
+    )
+
+
+def _page(problem: ApiProblem) -> bytes:
     html = environment().get_template("problem.html").render(caller=None, problem=problem, section=None)
     return html.encode()
 
@@ -30,16 +50,21 @@ def html_not_found(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send)
             return
         held: list[HTTPResponseStartEvent] = []
+        body: list[bytes] = []
 
         async def send_page(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = dict(message.get("headers") or ())
-                if message["status"] == 404 and headers.get(b"content-type", b"").startswith(PROBLEM_JSON):
+                status = message["status"]
+                if 400 <= status < 500 and headers.get(b"content-type", b"").startswith(PROBLEM_JSON):
                     held.append(message)  # replaced once its body has gone by
                     return
             elif held:
+                chunk = message.get("body", b"")
+                body.append(chunk if isinstance(chunk, bytes) else b"")
                 if not message.get("more_body", False):
-                    await _send_page(send, held[0], scope)
+                    problem = _problem(held[0]["status"], scope["path"], b"".join(body))
+                    await _send_page(send, held[0], scope, problem)
                 return
             await send(message)
 
@@ -48,8 +73,8 @@ def html_not_found(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
-async def _send_page(send: Send, start: HTTPResponseStartEvent, scope: Scope) -> None:
-    body = _page(scope["path"])
+async def _send_page(send: Send, start: HTTPResponseStartEvent, scope: Scope, problem: ApiProblem) -> None:
+    body = _page(problem)
     kept = [(k, v) for k, v in start.get("headers") or () if k not in (b"content-type", b"content-length")]
     headers = [
         *kept,
@@ -57,5 +82,5 @@ async def _send_page(send: Send, start: HTTPResponseStartEvent, scope: Scope) ->
         (b"content-length", str(len(body)).encode()),
     ]
     head = scope.get("method") == "HEAD"
-    await send({"type": "http.response.start", "status": 404, "headers": headers})
+    await send({"type": "http.response.start", "status": problem.status, "headers": headers})
     await send({"type": "http.response.body", "body": b"" if head else body, "more_body": False})
