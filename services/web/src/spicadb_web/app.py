@@ -17,6 +17,7 @@ from .api import Api
 from .config import WebSettings
 from .handlers.deps import DEPENDENCIES, WebContext
 from .handlers.files import FilePages
+from .handlers.oidb import OidbPages
 from .handlers.pages import Pages
 from .handlers.programmes import ProgrammePages
 from .handlers.samp import SampSend, SampTables
@@ -55,7 +56,7 @@ def create_app(
     app = create_service_app(
         SPEC,
         settings,
-        route_handlers=[Pages, ProgrammePages, FilePages, SampSend, SampTables, static],
+        route_handlers=[Pages, ProgrammePages, FilePages, OidbPages, SampSend, SampTables, static],
         dependencies=DEPENDENCIES,
         verifier=verifier,
         on_startup=[open_api],
