@@ -246,8 +246,11 @@ async def test_home_the_calendar_and_a_nights_time_line_in_chromium(
         await page.wait_for_url("**/console/nights?month=2026-11")
         await page.screenshot(path=tmp_path / "calendar.png", full_page=True)
         await page.set_viewport_size({"width": 390, "height": 844})
-        assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
         await page.screenshot(path=tmp_path / "calendar-phone.png", full_page=True)
+        wide = "[...document.querySelectorAll('main *')].filter(e => e.getBoundingClientRect().right > window.innerWidth).map(e => e.tagName + '.' + e.className).slice(0, 5)"
+        assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), (
+            await page.evaluate(wide)
+        )
         await page.set_viewport_size({"width": 1280, "height": 900})
 
         await page.get_by_role("link", name="10 November 2026, 2 observation(s)").click()
