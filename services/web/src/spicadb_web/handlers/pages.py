@@ -35,7 +35,8 @@ from ..services.console import (
 from .common import ANSWERS, WRITE_ANSWERS, ConsoleController, html_answer
 
 MonthText = Annotated[
-    str | None, QueryParameter(max_length=16, description="the calendar's month, YYYY-MM (default: this one)")
+    str | None,
+    QueryParameter(max_length=16, description="the calendar's month, YYYY-MM (default: the last night's)"),
 ]
 
 # the flag form's body, as the nightlogs API takes a flag (which checks it)
@@ -88,7 +89,10 @@ class Pages(ConsoleController):
         media_type=HTML,
         responses={
             **ANSWERS,
-            400: html_answer("A month that is not YYYY-MM (2000-01 to 2100-12): a page saying so"),
+            400: html_answer(
+                "A month that is not YYYY-MM (2000-01 to 2100-12): a page saying so (one longer than 16 "
+                "characters: the problem document)"
+            ),
         },
     )
     async def nights(self, caller: NamedDependency[Caller], console: NamedDependency[Console],
