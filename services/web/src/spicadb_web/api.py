@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import msgspec
@@ -99,6 +99,17 @@ class Api:
             "PUT", path, token, request_id, content=content, content_type="application/json"
         )
 
+    async def get_linked(
+        self, path: str, token: str, params: Params | None = None, request_id: str | None = None
+    ) -> tuple[Any, str | None]:
+        """``GET path``'s decoded answer and the next page's cursor, from its RFC 8288 ``Link`` header
+        (the listings that page so: the audit trail); None on the last page."""
+        pairs = params.items() if isinstance(params, Mapping) else params or ()
+        response = await self._send("GET", path, token, request_id, params=urlencode(list(pairs)))
+        following = response.links.get("next", {}).get("url")
+        cursor = parse_qs(urlsplit(following).query).get("cursor", [None])[0] if following else None
+        return msgspec.json.decode(response.content), cursor
+
     async def _call(
         self,
         method: str,
@@ -111,6 +122,23 @@ class Api:
         content_type: str | None = None,
         raw: bool = False,
     ) -> Any:
+        response = await self._send(
+            method, path, token, request_id, params=params, content=content, content_type=content_type
+        )
+        return response.content if raw else msgspec.json.decode(response.content)
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        token: str,
+        request_id: str | None,
+        *,
+        params: str | None = None,
+        content: bytes | None = None,
+        content_type: str | None = None,
+    ) -> httpx.Response:
+        """The API's answer when it is not an error (ApiProblem raised, 401: SignInAgain)."""
         headers = {"Authorization": "Bearer " + token}
         if request_id:
             headers["X-Request-ID"] = request_id
@@ -128,4 +156,4 @@ class Api:
             raise SignInAgain(path)
         if response.status_code >= 400:
             raise _problem(response)
-        return response.content if raw else msgspec.json.decode(response.content)
+        return response

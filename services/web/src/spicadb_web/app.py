@@ -15,6 +15,7 @@ from spicadb_kit.auth import TokenVerifier
 
 from .api import Api
 from .config import WebSettings
+from .handlers.admin import AdminPages
 from .handlers.deps import DEPENDENCIES, WebContext
 from .handlers.files import FilePages
 from .handlers.oidb import OidbPages
@@ -56,7 +57,16 @@ def create_app(
     app = create_service_app(
         SPEC,
         settings,
-        route_handlers=[Pages, ProgrammePages, FilePages, OidbPages, SampSend, SampTables, static],
+        route_handlers=[
+            Pages,
+            ProgrammePages,
+            AdminPages,
+            FilePages,
+            OidbPages,
+            SampSend,
+            SampTables,
+            static,
+        ],
         dependencies=DEPENDENCIES,
         verifier=verifier,
         on_startup=[open_api],

@@ -33,6 +33,10 @@ class ApiSession:
         """The decoded JSON answer of ``POST api_path`` with a JSON body (ApiProblem raised when refused)."""
         return await self.api.post(api_path, self.caller.token, body, self.caller.request_id)
 
+    async def get_linked(self, api_path: str, params: Params | None = None) -> tuple[Any, str | None]:
+        """``GET api_path``'s decoded answer and the cursor of its next page (its ``Link`` header)."""
+        return await self.api.get_linked(api_path, self.caller.token, params, self.caller.request_id)
+
     async def put(self, api_path: str, body: Any) -> Any:
         """The decoded JSON answer of ``PUT api_path`` with a JSON body (ApiProblem raised when refused)."""
         return await self.api.put(api_path, self.caller.token, body, self.caller.request_id)
