@@ -56,6 +56,11 @@ class Report:
     findings: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     @property
+    def refusing(self) -> list[str]:
+        """The rules that refused the file (its errors' rule ids, each once)."""
+        return list(dict.fromkeys(str(f["rule"]) for f in self.findings.get("error", [])))
+
+    @property
     def count(self) -> int:
         return sum(len(found) for found in self.findings.values())
 
