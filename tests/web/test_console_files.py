@@ -228,6 +228,79 @@ async def test_a_visitor_without_oifits_read_is_not_offered_files(console: Conso
     assert refused.status_code == 403, refused.text
 
 
+def _csrf(browser: httpx.AsyncClient) -> str:
+    return next(c.value for c in browser.cookies.jar if c.name.endswith("spicadb_gateway_csrf"))
+
+
+async def _programme(console: Console, file_id: str) -> str | None:
+    token = await console.token(*console.admin(), scope="openid admin")
+    async with httpx.AsyncClient(base_url=console.url, timeout=60) as api:
+        answer = await api.get(f"/oifits/files/{file_id}", headers={"Authorization": "Bearer " + token})
+    programme = answer.json()["programme"]
+    return str(programme) if programme else None
+
+
+async def test_an_admin_attaches_a_file_to_a_programme(console: Console, files: Files) -> None:
+    file_id = files.released["id"]
+    action = f"/console/files/{file_id}/programme"
+    browser = await console.session(*console.admin())
+    try:
+        shown = await browser.get(f"/console/files/{file_id}")
+        assert 'id="programme-form" class="writes filters"' in shown.text
+        sent = await browser.post(
+            action, data={"programme": "LP-2"}, headers={"X-CSRF-Token": _csrf(browser)}
+        )
+        assert sent.status_code == 303, sent.text
+        assert sent.headers["location"] == f"/console/files/{file_id}?saved=true#programme-form"
+        saved = await browser.get(sent.headers["location"])
+        assert "Programme saved: LP-2." in saved.text
+        assert await _programme(console, file_id) == "LP-2"
+        # a programme the API does not know: the page again, its problem beside the field, the code kept
+        refused = await browser.post(
+            action, data={"programme": "NOPE-9"}, headers={"X-CSRF-Token": _csrf(browser)}
+        )
+        assert refused.status_code == 422, refused.text
+        text = _text(refused)
+        assert 'role="alert" id="programme-result" data-result' in text
+        assert "<code>programme</code>:" in text
+        assert (
+            'value="NOPE-9" maxlength="64" aria-describedby="programme-hint programme-result" aria-invalid="true"'
+            in text
+        )
+        # without the script's header nothing is saved
+        plain = await browser.post(action, data={"programme": ""})
+        assert plain.status_code == 403, plain.text
+        assert "Nothing was saved" in plain.text
+        back = await browser.post(
+            action, data={"programme": "LP-1"}, headers={"X-CSRF-Token": _csrf(browser)}
+        )
+        assert back.status_code == 303, back.text
+    finally:
+        await browser.aclose()
+    assert await _programme(console, file_id) == "LP-1"
+
+
+async def test_who_is_not_an_admin_is_not_offered_the_programme_form(console: Console, files: Files) -> None:
+    file_id = files.released["id"]
+    browser = await console.session(OUTSIDER, PASSWORD)
+    try:
+        shown = await browser.get(f"/console/files/{file_id}")
+        assert shown.status_code == 200, shown.text
+        assert "programme-form" not in shown.text
+        # sent anyway (the script's header and all): the API refuses, the page says so, nothing changes
+        sent = await browser.post(
+            f"/console/files/{file_id}/programme",
+            data={"programme": "LP-2"},
+            headers={"X-CSRF-Token": _csrf(browser)},
+        )
+        assert sent.status_code == 403, sent.text
+        assert 'role="alert" id="programme-result"' in sent.text
+        assert "programme-form" not in sent.text
+    finally:
+        await browser.aclose()
+    assert await _programme(console, file_id) == "LP-1"
+
+
 @pytest.mark.parametrize(
     ("path", "status"),
     [

@@ -4,24 +4,44 @@ filter the API would refuse is refused here first with the same 400, shown as a 
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Response, get
+from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.params import FromPath, QueryParameter
+from litestar.response import Redirect
+
+from spicadb_kit.openapi import form, takes
 
 from ..api import ApiProblem
 from ..rendering import HTML, page
 from ..services.caller import Caller
 from ..services.files import FILE_STATUSES, FileQuery, FilesConsole
-from .common import ANSWERS, ConsoleController, Cursor, Text, html_answer
+from .common import ANSWERS, WRITE_ANSWERS, ConsoleController, Cursor, Text, html_answer
 from .deps import area
 
 # a filter out of its range, or a cursor no page gave (the API's own 400)
 BAD_FILTER = {400: html_answer("A filter out of its range or a cursor no page gave: a page saying which")}
 Status = Annotated[str | None, QueryParameter(max_length=20, description="current or superseded")]
 Sha256 = Annotated[str | None, QueryParameter(max_length=64, description="the file with this content")]
+# the admin's programme form, as the oifits API takes it (which checks the code)
+PROGRAMME_FORM = takes(
+    {
+        "application/x-www-form-urlencoded": form(
+            {
+                "programme": Schema(
+                    type=OpenAPIType.STRING,
+                    max_length=64,
+                    description="the programme's code; empty: the file belongs to no programme",
+                )
+            }
+        )
+    },
+    "the programme form (admins), sent by the console's script with the session's X-CSRF-Token",
+)
 
 
 def _status(status: str | None) -> str:
@@ -86,9 +106,48 @@ class FilePages(ConsoleController):
         )
 
     @get("/console/files/{file_id:uuid}", operation_id="consoleFile", media_type=HTML, responses=ANSWERS)
-    async def file(self, caller: NamedDependency[Caller], console: NamedDependency[FilesConsole],
-                   file_id: FromPath[UUID]) -> Response[str]:  # fmt: skip
+    async def file(
+        self,
+        caller: NamedDependency[Caller],
+        console: NamedDependency[FilesConsole],
+        file_id: FromPath[UUID],
+        saved: Annotated[bool, QueryParameter(description="the page after its programme was saved")] = False,
+    ) -> Response[str]:
         """A file: its facts, validation report, granules (to the OiDB view), versions (what it superseded
-        and what superseded it) and its download link. A file the visitor may not see is the API's 404."""
+        and what superseded it) and its download link; for an admin, the form attaching it to a programme.
+        A file the visitor may not see is the API's 404."""
         view = await console.file(file_id)
+        view.saved = saved
         return page("files_file.html", caller=caller, view=view, section="files")
+
+    @post(
+        "/console/files/{file_id:uuid}/programme",
+        operation_id="consoleAttachFile",
+        opt=PROGRAMME_FORM,
+        status_code=303,
+        responses={**WRITE_ANSWERS, 303: ResponseSpec(None, description="Saved: to the file's page")},
+    )
+    async def attach(
+        self,
+        request: Request[Any, Any, Any],
+        caller: NamedDependency[Caller],
+        console: NamedDependency[FilesConsole],
+        file_id: FromPath[UUID],
+    ) -> Response[str]:
+        """Attach the file to a programme, or to none (admins; the oifits API decides): then the file's
+        page (303); refused, the page again with the problem's title beside the field, what was typed kept."""
+        sent = await request.form()
+        programme = str(sent.get("programme") or "").strip()
+        try:
+            await console.attach(file_id, programme)
+        except ApiProblem as problem:
+            view = await console.file(file_id)
+            view.programme_typed, view.refused = programme, problem
+            status = problem.status if problem.status < 500 else 502
+            return page("files_file.html", status=status, caller=caller, view=view, section="files")
+        return Redirect(
+            f"/console/files/{file_id}?saved=true#programme-form",
+            status_code=303,
+            media_type="text/html",
+            headers={"Cache-Control": "no-store"},
+        )

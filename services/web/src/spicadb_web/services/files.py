@@ -81,6 +81,16 @@ class FilePage:
     report: Report
     # the other files of its DRS product the visitor may see, newest first (None: a file of no product)
     versions: list[dict[str, Any]] | ApiProblem | None = None
+    # the admin's programme form: what was typed, the API's refusal, or just saved
+    programme_typed: str | None = None
+    refused: ApiProblem | None = None
+    saved: bool = False
+
+    @property
+    def wrong(self) -> list[str]:
+        """The form's fields the API refused, by the form's names."""
+        errors = self.refused.errors if self.refused else []
+        return [str(e.get("field") or "").removeprefix("body.") for e in errors]
 
     @property
     def numbers(self) -> dict[str, int]:
@@ -103,6 +113,7 @@ class FilesConsole:
     def __init__(self, session: ApiSession) -> None:
         self.page_size = session.page_size
         self._get = session.get
+        self._put = session.put
 
     async def files(self, query: FileQuery) -> dict[str, Any]:
         """A page of pushes, newest first (a cursor no page gave is the API's 400)."""
@@ -119,6 +130,11 @@ class FilesConsole:
             versions = await optional(self._get("/oifits/files", params))
             view.versions = versions if isinstance(versions, ApiProblem) else list(versions["items"])
         return view
+
+    async def attach(self, file_id: UUID, programme: str) -> dict[str, Any]:
+        """Attach the file to a programme (empty: to none) through the oifits API (admins only)."""
+        body = {"programme": programme or None}
+        return dict(await self._put(path("oifits", "files", str(file_id), "programme"), body))
 
     async def rejections(self, cursor: str | None) -> dict[str, Any]:
         params: dict[str, str | int] = {"limit": self.page_size}
