@@ -15,7 +15,9 @@ from typing import Any
 import httpx
 import pytest
 from astropy.io.votable import parse_single_table
+from gateway_support import LocalServer
 from harness import eventually
+from spicadb_web.app import create_app as create_web
 from spicadb_web.security import CSP
 from spicadb_web.services import samp
 from web_console import PASSWORD, Console
@@ -156,6 +158,25 @@ async def test_without_the_session_token_nothing_is_sent(console: Console, seede
     for refused in (answer, forged):
         assert refused.status_code == 403, refused.text
         assert refused.json()["title"] == "Nothing was sent"
+
+
+async def test_a_ticket_made_by_one_replica_is_served_by_another(
+    console: Console, seeded: dict[str, Any]
+) -> None:
+    """Two replicas of the console behind one gateway: the application's fetch may reach either."""
+    settings = console.servers["web"].app.state.context.settings
+    other = await LocalServer(create_web(settings)).start()
+    try:
+        async with signed_in(console, *console.admin()) as browser:
+            answer = await send(browser, "LP-1", [seeded["LP-1"]["HD 1005"]])
+        assert answer.status_code == 201, answer.text
+        path = httpx.URL(answer.json()["url"]).path
+        async with httpx.AsyncClient(timeout=60) as application:
+            table = await application.get(other.url + path)
+        assert table.status_code == 200, table.text
+        assert names(table.content) == ["HD 1005"]
+    finally:
+        await other.stop()
 
 
 async def test_a_ticket_expires(
