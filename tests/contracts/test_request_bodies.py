@@ -25,6 +25,7 @@ BODILESS = {
     ("auth", "disableUser"),
     ("auth", "userinfoPost"),  # the bearer token in its header, as the GET
     ("gateway", "logoutPost"),
+    ("web", "consoleAdminReplayDeadLetter"),  # the Replay button: the letter is in its path
 }
 # what a handler calls when it reads its body itself
 READS_BODY = re.compile(

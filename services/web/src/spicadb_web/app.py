@@ -19,6 +19,7 @@ from .handlers.admin import AdminPages
 from .handlers.deps import DEPENDENCIES, WebContext
 from .handlers.files import FilePages
 from .handlers.oidb import OidbPages
+from .handlers.operations import OperationsPages
 from .handlers.pages import Pages
 from .handlers.programmes import ProgrammePages
 from .handlers.samp import SampSend, SampTables
@@ -63,6 +64,7 @@ def create_app(
             AdminPages,
             FilePages,
             OidbPages,
+            OperationsPages,
             SampSend,
             SampTables,
             static,

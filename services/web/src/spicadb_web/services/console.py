@@ -15,6 +15,7 @@ from spicadb_astro.nights import night_of
 
 from ..api import ApiProblem
 from .calendar import Month, MonthGrid, month_grid
+from .operations import Health, OperationsConsole
 from .session import ApiSession, optional, path
 from .timeline import Timeline, timeline
 from .uvplot import uv_plot
@@ -61,6 +62,8 @@ class Home:
     # the latest pushes and rejections (oifits:read), the API's problem in their place when refused
     pushes: list[dict[str, Any]] | ApiProblem | None = None
     rejections: list[dict[str, Any]] | ApiProblem | None = None
+    # the platform's health (lag, backlog, dead letters): for admins only
+    health: Health | None = None
 
 
 @dataclass
@@ -112,6 +115,8 @@ class Console:
         if self.caller.may("oifits:read"):
             wanted.append(optional(self._get("/oifits/files", {"limit": LATEST})))
             wanted.append(optional(self._get("/oifits/rejections", {"limit": LATEST})))
+        if self.caller.is_admin:  # never raises: a service down is shown so
+            wanted.append(OperationsConsole(self.session).health())
         answers = list(await asyncio.gather(*wanted))
         if self.caller.may("programmes:read"):
             programmes = answers.pop(0)
@@ -136,6 +141,8 @@ class Console:
             pushes, rejections = answers.pop(0), answers.pop(0)
             home.pushes = pushes if isinstance(pushes, ApiProblem) else list(pushes["items"])
             home.rejections = rejections if isinstance(rejections, ApiProblem) else list(rejections["items"])
+        if self.caller.is_admin:
+            home.health = answers.pop(0)
         return home
 
     async def calendar(self, month: Month, today: date) -> MonthGrid:
