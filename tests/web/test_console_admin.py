@@ -106,7 +106,12 @@ async def test_an_administrators_session_has_the_link_and_the_index(session: htt
     assert 'aria-current="page">Admin</a>' in index.text
 
 
-async def test_a_new_clients_secret_is_shown_once(console: Console, session: httpx.AsyncClient) -> None:
+async def test_a_new_clients_secret_is_shown_once(
+    console: Console,
+    session: httpx.AsyncClient,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     form = {"client_id": "pipeline-1", "name": "Reduction pipeline", "grant_types": ["client_credentials"],
             "scopes": ["oifits:read", "tap:query"]}  # fmt: skip
     created = await session.post("/console/admin/clients", data=form, headers=_csrf(session))
@@ -130,6 +135,10 @@ async def test_a_new_clients_secret_is_shown_once(console: Console, session: htt
         assert "Copy it now" not in again.text
     listing = await session.get("/console/admin/clients")
     assert '<a href="/console/admin/clients/pipeline-1">pipeline-1</a>' in listing.text
+    # nor any log of the platform's services (they run in this process)
+    printed = capsys.readouterr()
+    assert "pipeline-1" in caplog.text + printed.err + printed.out  # the logs were captured
+    assert secret not in caplog.text + printed.err + printed.out
 
 
 async def test_rotating_a_secret_shows_the_new_one_once_and_the_old_one_stops(
