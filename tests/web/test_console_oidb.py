@@ -19,6 +19,7 @@ import pytest
 from harness import eventually
 from oifits_support import OLD, RECENT, oifits
 from spicadb_web.rendering import href
+from spicadb_web.services.oidb import SearchForm, read_search
 from synthetic import mjd
 from web_browser import needs_chromium, sign_in_at
 from web_console import PASSWORD, Console
@@ -88,6 +89,15 @@ def _targets(page: httpx.Response) -> list[str]:
     return re.findall(
         r'<th scope="row"><a href="/console/oidb/granules/[^"]+">([^<]+)</a>', html.unescape(page.text)
     )
+
+
+def test_names_may_start_with_a_digit_coordinates_hold_only_their_units() -> None:
+    for text in ("51 Peg", "3C 273", "HD 1234", "12 abc"):
+        form = SearchForm(target=text)
+        assert (read_search(form).name, form.errors) == (text, {}), text
+    for text in ("18h36m56.3s +38d47m01s", "279.2347 38.7837", "2.79e2 -3.8e1", "18:36:56 +38:47:01"):
+        form = SearchForm(target=text)
+        assert read_search(form).position is not None, (text, form.errors)
 
 
 async def test_a_name_is_resolved_from_the_granules_and_searched_around(
@@ -198,7 +208,8 @@ async def test_pages_follow_the_apis_cursor(console: Console, seeded: Seeded) ->
 @pytest.mark.parametrize(
     ("params", "field", "message"),
     [
-        ({"target": "12 abc"}, "target", "cannot be read as coordinates"),
+        ({"target": "18 36 56 +38 47 61"}, "target", "cannot be read as coordinates"),
+        ({"target": "1.2.3 4"}, "target", "cannot be read as coordinates"),
         ({"target": "400 10"}, "target", "right ascension is not in [0, 360)"),
         ({"target": "10 95"}, "target", "declination is not in [-90, 90]"),
         ({"target": "25:00:00 +10:00:00"}, "target", "cannot be read as coordinates"),
@@ -284,7 +295,7 @@ async def test_search_in_a_browser_and_open_the_quick_look(
         assert await page.evaluate("() => document.documentElement.scrollWidth") <= 390
         await page.screenshot(path=tmp_path / "oidb-phone.png", full_page=True)
         # a bad position: the message beside its input
-        await page.goto(console.url + "/console/oidb?target=12+abc")
+        await page.goto(console.url + "/console/oidb?target=1.2.3+4")
         await page.screenshot(path=tmp_path / "oidb-bad-input.png", full_page=True)
         assert await page.locator("#oidb-target").get_attribute("aria-invalid") == "true"
         assert "cannot be read as coordinates" in await page.locator("#oidb-target-error").inner_text()

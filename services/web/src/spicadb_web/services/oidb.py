@@ -46,8 +46,10 @@ ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def is_position(text: str) -> bool:
-    """Coordinates start with a digit or a sign; a name (``Vega``, ``HD 1234``) with a letter."""
-    return text[:1].isdigit() or text[:1] in "+-."
+    """Coordinates start with a digit or a sign and hold no letter but the units' (h, m, s, d) and an
+    exponent's; anything else is a name (``Vega``, ``HD 1234``, ``51 Peg``, ``3C 273``)."""
+    starts = text[:1].isdigit() or text[:1] in "+-."
+    return starts and not any(c.isalpha() and c.lower() not in "hmsde" for c in text)
 
 
 def parse_position(text: str) -> tuple[float, float]:
