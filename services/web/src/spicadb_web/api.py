@@ -20,16 +20,29 @@ Params = Mapping[str, str | int] | Sequence[tuple[str, str | int]]
 class ApiProblem(Exception):
     """An API answered with an error: its problem document's status, title, detail and wrong fields."""
 
-    def __init__(self, status: int, title: str, detail: str = "", errors: Sequence[Mapping[str, Any]] = ()):
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str = "",
+        errors: Sequence[Mapping[str, Any]] = (),
+        extensions: Mapping[str, Any] | None = None,
+    ):
         super().__init__(f"{status} {title}: {detail}")
         self.status = status
         self.title = title
         self.detail = detail
         self.errors = list(errors)
+        # the members particular to the problem's type (an import's error_count, duplicates...)
+        self.extensions = dict(extensions or {})
 
 
 class SignInAgain(Exception):
     """The API refused the token (expired, revoked): the visitor must sign in again."""
+
+
+# the members every problem document has (RFC 9457 and the platform's errors)
+_MEMBERS = frozenset({"type", "title", "status", "detail", "instance", "errors"})
 
 
 def _problem(response: httpx.Response) -> ApiProblem:
@@ -45,6 +58,7 @@ def _problem(response: httpx.Response) -> ApiProblem:
         str(document.get("title") or response.reason_phrase or "Error"),
         str(document.get("detail") or ""),
         [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else (),
+        {k: v for k, v in document.items() if k not in _MEMBERS},
     )
 
 
@@ -90,6 +104,28 @@ class Api:
         content = msgspec.json.encode(body)
         return await self._call(
             "POST", path, token, request_id, content=content, content_type="application/json"
+        )
+
+    async def upload(
+        self,
+        path: str,
+        token: str,
+        content: bytes,
+        content_type: str,
+        params: Params | None = None,
+        request_id: str | None = None,
+    ) -> Any:
+        """The decoded JSON answer of ``POST path`` with raw bytes of this media type (a file the visitor
+        sent, forwarded as it is); an error answer raises ApiProblem (401: SignInAgain)."""
+        pairs = params.items() if isinstance(params, Mapping) else params or ()
+        return await self._call(
+            "POST",
+            path,
+            token,
+            request_id,
+            params=urlencode(list(pairs)),
+            content=content,
+            content_type=content_type,
         )
 
     async def put(self, path: str, token: str, body: Any, request_id: str | None = None) -> Any:

@@ -18,6 +18,7 @@ from .config import WebSettings
 from .handlers.admin import AdminPages
 from .handlers.deps import DEPENDENCIES, WebContext
 from .handlers.files import FilePages
+from .handlers.imports import ImportPages
 from .handlers.oidb import OidbPages
 from .handlers.operations import OperationsPages
 from .handlers.pages import Pages
@@ -62,6 +63,7 @@ def create_app(
             Pages,
             ProgrammePages,
             AdminPages,
+            ImportPages,
             FilePages,
             OidbPages,
             OperationsPages,

@@ -33,6 +33,14 @@ class ApiSession:
         """The decoded JSON answer of ``POST api_path`` with a JSON body (ApiProblem raised when refused)."""
         return await self.api.post(api_path, self.caller.token, body, self.caller.request_id)
 
+    async def upload(
+        self, api_path: str, content: bytes, content_type: str, params: Params | None = None
+    ) -> Any:
+        """The decoded JSON answer of ``POST api_path`` with raw bytes of this media type (a file)."""
+        return await self.api.upload(
+            api_path, self.caller.token, content, content_type, params, self.caller.request_id
+        )
+
     async def get_linked(self, api_path: str, params: Params | None = None) -> tuple[Any, str | None]:
         """``GET api_path``'s decoded answer and the cursor of its next page (its ``Link`` header)."""
         return await self.api.get_linked(api_path, self.caller.token, params, self.caller.request_id)
