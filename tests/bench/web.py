@@ -62,6 +62,11 @@ def pages(night: str, observation: str) -> dict[str, list[str]]:
         f"/console/nights/CHARA/{night}": [f"/nightlogs/nights/CHARA/{night}"],
         f"/console/nights/CHARA/{night}?observation={observation}": [
             f"/nightlogs/nights/CHARA/{night}", f"/nightlogs/observations/{observation}"],
+        # the administration pages (the bench's session is the admin's)
+        "/console/admin/clients": ["/admin/clients", "/admin/scopes"],
+        "/console/admin/users": ["/admin/users", "/admin/scopes"],
+        "/console/admin/users/bob": ["/admin/users/bob", "/admin/scopes"],
+        "/console/admin/audit": ["/admin/audit?limit=50"],
     }  # fmt: skip
 
 
