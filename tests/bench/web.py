@@ -3,7 +3,7 @@
 What runs (all started here, stopped at the end): PostgreSQL and nats-server on free ports, then the
 auth service, programmes, nightlogs, the console and the gateway as ``tests/web`` runs them (one
 process, one event loop, real TCP ports: ``web_console.open_console``), with the tests' data plus
-"modest data": 15 more programmes, a 2,000-target programme (LP-3) and a 200-observation night.
+"modest data": 15 more programmes, a 2,000-target programme (LP-3) and a 200-observation night with a 50-slot plan.
 
 Measured, per page, sequential requests through the gateway with a browser session:
 
@@ -30,6 +30,7 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,8 @@ use_test_helpers()
 
 import httpx  # noqa: E402
 from nightlogs_support import csv_log, line  # noqa: E402
-from spicadb_web.services.console import last_night  # noqa: E402
+from spicadb_web.services.calendar import Month  # noqa: E402
+from spicadb_web.services.console import last_night, tonight  # noqa: E402
 from web_console import Console, open_console, seed  # noqa: E402
 
 from spicadb_kit.testing.plugin import start_cluster, start_nats  # noqa: E402
@@ -52,13 +54,18 @@ def pages(night: str, observation: str) -> dict[str, list[str]]:
     listing = ["/programmes?limit=50&with_progress=true"]
     programme = ["/programmes/LP-3", "/programmes/LP-3/progress", "/programmes/LP-3/members",
                  "/programmes/LP-3/work-packages", "/programmes/LP-3/targets?sort=name&order=asc&limit=50"]  # fmt: skip
+    month = Month.of(last_night())
+    span = f"from={month.first.isoformat()}&to={month.last.isoformat()}"
+    runs = f"night_from={month.first.isoformat()}&night_to={month.last.isoformat()}"
     return {
-        "/": ["/programmes?limit=20", f"/nightlogs/nights/CHARA/{night}"],
+        "/": ["/programmes?limit=20", f"/nightlogs/nights/CHARA/{night}", f"/nightlogs/nights/CHARA/{tonight()}",
+              "/oifits/files?limit=5", "/oifits/rejections?limit=5"],
         "/console/programmes": listing,
         "/console/programmes/LP-3": programme,
         "/console/programmes/LP-3?work_package=WP1&sort=mag_v&order=desc": [
             *programme[:4], "/programmes/LP-3/targets?work_package=WP1&sort=mag_v&order=desc&limit=50"],
-        "/console/nights": ["/nightlogs/nights?limit=50&site=CHARA"],
+        "/console/nights": [f"/nightlogs/nights?site=CHARA&limit=31&{span}",
+                            f"/nightlogs/observations?site=CHARA&{runs}&limit=1000"],
         f"/console/nights/CHARA/{night}": [f"/nightlogs/nights/CHARA/{night}"],
         f"/console/nights/CHARA/{night}?observation={observation}": [
             f"/nightlogs/nights/CHARA/{night}", f"/nightlogs/observations/{observation}"],
@@ -86,6 +93,17 @@ async def more_data(console: Console, token: str) -> None:
         imported = await api.post("/programmes/LP-3/targets/import", json=targets)
         assert imported.status_code in (200, 201), imported.text
         night = last_night()
+        # its plan, 50 slots of 12 minutes (the night's time line draws them against the 200 observations),
+        # and tonight's, 10 slots (the home page lists them)
+        for day, count in ((night, 50), (tonight(), 10)):
+            evening = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1, minutes=30)
+            slots = [{"target": f"Star {k:05d}", "programme": "LP-3", "mode": "LR", "configuration": ["S1", "S2", "E1", "E2"],
+                      "start": (evening + timedelta(minutes=12 * k)).isoformat(),
+                      "end": (evening + timedelta(minutes=12 * k + 12)).isoformat()} for k in range(count)]  # fmt: skip
+            planned = await api.post(
+                f"/nightlogs/schedules/CHARA/{day.isoformat()}", json={"observations": slots}
+            )
+            assert planned.status_code == 201, planned.text
         lines = [line(f"Star {k:05d}", 0.5 + k * 0.05, night=night, program="LP-3") for k in range(200)]
         logged = await api.post(f"/nightlogs/logs/CHARA/{night.isoformat()}", content=csv_log(*lines),
                                 headers={"Content-Type": "text/csv"})  # fmt: skip

@@ -90,6 +90,8 @@ class NightPage:
     # the night's latest plan (its slots) and the plan against observed
     plan: dict[str, Any] | None = None
     timeline: Timeline | None = None
+    # the observations matched to each planned sequence (the plan's table)
+    matched: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 class Console:
@@ -176,7 +178,11 @@ class Console:
             chosen["uv"] = uv_plot(chosen.get("baselines") or [])
         plan = latest_plan(answer)
         drawn = timeline(answer, (plan or {}).get("observations") or [])
-        return NightPage(answer, chosen, plan=plan, timeline=drawn)
+        matched: dict[int, list[dict[str, Any]]] = {}
+        for run in answer.get("observations") or []:
+            if run.get("planned_sequence") is not None:
+                matched.setdefault(int(run["planned_sequence"]), []).append(run)
+        return NightPage(answer, chosen, plan=plan, timeline=drawn, matched=matched)
 
     async def flag(self, observation: UUID, form: FlagForm) -> dict[str, Any]:
         """Flag an observation through the nightlogs API (its problem raised when it refuses)."""
