@@ -234,17 +234,6 @@
     send(form, event.submitter);
   });
 
-  function ready() {
-    document.querySelectorAll("[data-samp-actions]").forEach(function (actions) { actions.hidden = false; });
-    var all = document.getElementById("samp-all");
-    if (all) {
-      all.hidden = false;
-    }
-  }
-
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", ready);
-  } else {
-    ready();
-  }
+  // the buttons and "select all" show once this script runs (console.css)
+  document.documentElement.classList.add("samp-ready");
 })();
