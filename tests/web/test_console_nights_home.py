@@ -19,7 +19,9 @@ import pytest
 from harness import eventually
 from nightlogs_support import csv_log, line
 from oifits_support import OLD, oifits
+from spicadb_web.services.calendar import Month, month_grid, parse_month
 from spicadb_web.services.console import last_night, tonight
+from spicadb_web.services.timeline import timeline
 from synthetic import truncate
 from web_browser import needs_chromium, sign_in_at
 from web_console import Console
@@ -106,6 +108,53 @@ async def _home_with_pushes(console: Console) -> str:
         return page.text if page.status_code == 200 and "spica-hd1010.fits" in page.text else None
 
     return await eventually(ready, timeout=60)
+
+
+# --- the drawings, without the platform --------------------------------------------------------------
+
+
+def test_overlapping_observations_take_lanes_on_an_axis_of_whole_ut_hours() -> None:
+    runs = [
+        {"id": "a", "target_name": "HD 1", "level": "good",
+         "start": "2026-11-10T20:10:00-07:00", "end": "2026-11-10T20:40:00-07:00"},  # 03:10-03:40 UT
+        {"id": "b", "target_name": "HD 2", "level": "bad",
+         "start": "2026-11-11T03:20:00+00:00", "end": "2026-11-11T03:50:00+00:00"},
+        {"id": "c", "target_name": "HD 3", "level": "good",
+         "start": "2026-11-11T03:45:00+00:00", "end": "2026-11-11T04:30:00+00:00"},
+    ]  # fmt: skip
+    plan = [
+        {
+            "sequence": 1,
+            "target": "HD 1",
+            "start": "2026-11-11T03:00:00+00:00",
+            "end": "2026-11-11T04:00:00+00:00",
+        }
+    ]
+    drawn = timeline({"observations": runs}, plan)
+    assert drawn is not None
+    assert [t.label for t in drawn.ticks] == ["03h", "04h", "05h"]
+    bars = drawn.observed.bars
+    assert [(b.ref, b.start, b.end) for b in bars] == [("a", "03:10", "03:40"), ("b", "03:20", "03:50"),
+                                                       ("c", "03:45", "04:30")]  # fmt: skip
+    assert [b.y for b in bars] == [bars[0].y, bars[0].y + 26, bars[0].y]  # b overlaps a: a lane of its own
+    assert drawn.observed.height == 52
+    assert drawn.observed.y > drawn.plan.y + drawn.plan.height  # the bands do not overlap
+    assert min(b.x for b in bars) >= 96  # inside the axis
+    assert max(b.x + b.width for b in bars) <= 944
+    assert timeline({"observations": []}, []) is None
+
+
+def test_a_month_grid_starts_on_monday_and_stops_at_the_calendars_bounds() -> None:
+    grid = month_grid(Month(2026, 2), [{"night": "2026-02-03", "observations": 0}], [], date(2026, 2, 3))
+    first = grid.weeks[0]
+    assert [d.day.day if d else None for d in first] == [None, None, None, None, None, None, 1]
+    assert [d.day.isoformat() for d in grid.nights] == ["2026-02-03"]
+    assert grid.nights[0].today
+    assert grid.nights[0].label == "3 February 2026, 0 observation(s)"
+    assert Month(2100, 12).shifted(1) is None
+    assert Month(2000, 1).shifted(-1) is None
+    assert Month(2026, 12).shifted(1) == Month(2027, 1)
+    assert parse_month(" 2026-02 ") == Month(2026, 2)
 
 
 # --- home ----------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 WIDTH = 960.0  # the drawing's width
@@ -70,9 +70,14 @@ class Timeline:
 
 def _instant(value: Any) -> datetime | None:
     try:
-        return datetime.fromisoformat(str(value))
+        moment = datetime.fromisoformat(str(value))
     except ValueError:
         return None
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)  # the axis is UT
+
+
+def _hhmm(moment: datetime) -> str:
+    return f"{moment.hour:02d}:{moment.minute:02d}"  # strftime is ten times slower, for 500 bars' ends
 
 
 def _span(
@@ -132,7 +137,7 @@ def timeline(night: Mapping[str, Any], plan: Iterable[Mapping[str, Any]]) -> Tim
             level = "" if plan else str(item.get("level") or "unflagged")
             width = max(2.0, x(b) - x(a))
             y = top + lane * LANE + 3
-            bars.append(Bar(x(a), y, round(width, 1), label, f"{a:%H:%M}", f"{b:%H:%M}", level, ref))
+            bars.append(Bar(x(a), y, round(width, 1), label, _hhmm(a), _hhmm(b), level, ref))
         height = LANE * max(1, min(MAX_LANES, max(lanes, default=0) + 1))
         return Band(name, top, height, bars)
 
