@@ -69,6 +69,7 @@ class Api:
         limits = httpx.Limits(
             max_connections=settings.api_connections, max_keepalive_connections=settings.api_connections
         )
+        self.upload_timeout = settings.api_upload_timeout
         self.client = httpx.AsyncClient(
             base_url=settings.api_base,
             timeout=settings.api_timeout,
@@ -118,7 +119,7 @@ class Api:
         """The decoded JSON answer of ``POST path`` with raw bytes of this media type (a file the visitor
         sent, forwarded as it is); an error answer raises ApiProblem (401: SignInAgain)."""
         pairs = params.items() if isinstance(params, Mapping) else params or ()
-        return await self._call(
+        response = await self._send(
             "POST",
             path,
             token,
@@ -126,7 +127,9 @@ class Api:
             params=urlencode(list(pairs)),
             content=content,
             content_type=content_type,
+            timeout=self.upload_timeout,
         )
+        return msgspec.json.decode(response.content)
 
     async def put(self, path: str, token: str, body: Any, request_id: str | None = None) -> Any:
         """The decoded JSON answer of ``PUT path`` with a JSON body (replacing a whole value: roles)."""
@@ -173,8 +176,10 @@ class Api:
         params: str | None = None,
         content: bytes | None = None,
         content_type: str | None = None,
+        timeout: float | None = None,
     ) -> httpx.Response:
-        """The API's answer when it is not an error (ApiProblem raised, 401: SignInAgain)."""
+        """The API's answer when it is not an error (ApiProblem raised, 401: SignInAgain); ``timeout``:
+        this call's seconds instead of the client's."""
         headers = {"Authorization": "Bearer " + token}
         if request_id:
             headers["X-Request-ID"] = request_id
@@ -182,7 +187,12 @@ class Api:
             headers["Content-Type"] = content_type
         try:
             response = await self.client.request(
-                method, path, params=params, content=content, headers=headers
+                method,
+                path,
+                params=params,
+                content=content,
+                headers=headers,
+                timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
             )
         except httpx.TimeoutException as exc:
             raise ApiProblem(504, "Gateway Timeout", f"the platform did not answer {path} in time") from exc

@@ -13,6 +13,8 @@ class WebSettings(ServiceSettings, frozen=True):
     api_url: str = ""
     # seconds an API call may take before the page says the service did not answer
     api_timeout: float = 10.0
+    # seconds a target list's import (or its dry run) may take: a whole list is read and checked
+    api_upload_timeout: float = 60.0
     # connections kept to the gateway (pages call several APIs at once)
     api_connections: int = 32
     # rows of a targets page, programmes per page, nights per page
