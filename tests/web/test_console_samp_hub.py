@@ -2,7 +2,7 @@
 standard port (21012) accepts the page (a consent thread answers yes, as a person would), and a
 standard-profile client named TOPCAT, subscribed to table.load.votable, receives the message, fetches
 the URL without any cookie, as TOPCAT does, and finds exactly the ticked targets. Without a hub the page
-says so."""
+says so; the same with production settings."""
 
 from __future__ import annotations
 
@@ -169,5 +169,23 @@ async def test_ticked_targets_reach_topcat_through_the_samp_hub(
         await page.get_by_role("button", name="Send to Aspro2").click()
         await page.get_by_role("status").filter(has_text="Aspro2 is not connected").wait_for()
         assert topcat.tables.empty()
+    finally:
+        await context.close()
+
+
+@needs_chromium
+async def test_with_production_settings_the_ticked_targets_reach_topcat(
+    production_console: Console, browser: Any, topcat: Receiver, tmp_path: Path
+) -> None:
+    """Secure cookies and the session's __Host- name: samp.js finds the CSRF cookie as console.js does."""
+    context, page = await sign_in_at(production_console, browser, "/console/programmes/LP-1")
+    try:
+        await page.get_by_label("Select HD 1004", exact=True).check()
+        await page.get_by_role("button", name="Send to TOPCAT").click()
+        params, names = await topcat.next()
+        assert names == ["HD 1004"]
+        assert params["url"].startswith(production_console.url + "/console/samp/")
+        await page.get_by_role("status").filter(has_text="1 target(s) sent to TOPCAT.").wait_for()
+        await page.screenshot(path=tmp_path / "samp-production.png", full_page=True)
     finally:
         await context.close()
