@@ -23,6 +23,19 @@ class FindingOut(msgspec.Struct, frozen=True):
     message: str
 
 
+class RuleOut(msgspec.Struct, frozen=True):
+    """A rule a push is checked against (GET /oifits/rules)."""
+
+    # SPICA-DB rule id (oifits.md §6)
+    id: str
+    # under the archive profile: error refuses the file, warning and info are reported (drs: warnings refuse)
+    severity: str
+    # what it checks
+    checks: str
+    # the profiles that check it
+    profiles: list[str]
+
+
 class ReportOut(msgspec.Struct, frozen=True):
     # the OIFITS version decided from the tables (v1, v2, or None when they disagree)
     version: str | None

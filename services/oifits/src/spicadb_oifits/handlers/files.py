@@ -18,8 +18,9 @@ from spicadb_kit.openapi import binary, takes
 from spicadb_kit.pagination import DEFAULT_LIMIT, LINK_HEADER, CursorParameter, Limit, paged
 from spicadb_kit.responses import content_disposition
 
+from ..catalogue import RULES
 from ..domain import PLOT_KINDS, RangeNotSatisfiable, byte_range
-from ..models import FileOut, FilePage, FileStatus, GranuleOut, Profile, RejectionOut, RejectionPage
+from ..models import FileOut, FilePage, FileStatus, GranuleOut, Profile, RejectionOut, RejectionPage, RuleOut
 from ..problems import PREVIEW_NOT_FOUND, RANGE_NOT_SATISFIABLE
 from ..services.files import FileService
 from ..services.push import PushRequest, PushService, UploadCutOff
@@ -167,6 +168,13 @@ class FileController(Controller):
         if request.headers.get("if-none-match") == etag:
             return Response(b"", status_code=304, headers=headers)
         return Response(png, media_type="image/png", headers=headers)
+
+    @get("/rules", opt=ANONYMOUS, operation_id="listRules", tags=["files"])
+    async def rules(self) -> list[RuleOut]:
+        """The rules every push is checked against (a report names only those a file broke): each id,
+        its severity under the archive profile (the drs profile refuses warnings too), what it checks and
+        the profiles that check it."""
+        return list(RULES)
 
     @get(
         "/rejections",
