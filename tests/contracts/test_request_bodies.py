@@ -23,9 +23,16 @@ BODILESS = {
     ("auth", "rotateClientSecret"),
     ("auth", "rotateKeys"),
     ("auth", "disableUser"),
+    ("auth", "enableUser"),
     ("auth", "userinfoPost"),  # the bearer token in its header, as the GET
     ("gateway", "logoutPost"),
     ("web", "consoleAdminReplayDeadLetter"),  # the Replay button: the letter is in its path
+    # the admin pages' buttons: the client or the account is in the path
+    ("web", "consoleAdminRotateSecret"),
+    ("web", "consoleAdminDisableClient"),
+    ("web", "consoleAdminEnableClient"),
+    ("web", "consoleAdminDisableUser"),
+    ("web", "consoleAdminEnableUser"),
 }
 # what a handler calls when it reads its body itself
 READS_BODY = re.compile(

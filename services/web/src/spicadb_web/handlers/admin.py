@@ -93,7 +93,6 @@ ROLES_FORM = takes(
     {"application/x-www-form-urlencoded": form({"roles": _repeated("the roles (the field repeated)")})},
     "the roles form, " + SENT_BY_SCRIPT,
 )
-NO_FIELDS = takes({"application/x-www-form-urlencoded": form({})}, "a button, " + SENT_BY_SCRIPT)
 
 CREATED = {201: html_answer("Created: the new client's page, with its secret shown this once")}
 SAVED = {303: ResponseSpec(None, description="Saved: to the page, which says so")}
@@ -218,7 +217,6 @@ class AdminPages(ConsoleController):
         "/console/admin/clients/{client_id:str}/secret",
         operation_id="consoleAdminRotateSecret",
         media_type=HTML,
-        opt=NO_FIELDS,
         status_code=200,
         responses={
             **WRITE_ANSWERS,
@@ -252,7 +250,6 @@ class AdminPages(ConsoleController):
     @post(
         "/console/admin/clients/{client_id:str}/disable",
         operation_id="consoleAdminDisableClient",
-        opt=NO_FIELDS,
         status_code=303,
         responses={**WRITE_ANSWERS, **SAVED},
     )
@@ -264,7 +261,6 @@ class AdminPages(ConsoleController):
     @post(
         "/console/admin/clients/{client_id:str}/enable",
         operation_id="consoleAdminEnableClient",
-        opt=NO_FIELDS,
         status_code=303,
         responses={**WRITE_ANSWERS, **SAVED},
     )
@@ -347,7 +343,6 @@ class AdminPages(ConsoleController):
     @post(
         "/console/admin/users/{username:str}/disable",
         operation_id="consoleAdminDisableUser",
-        opt=NO_FIELDS,
         status_code=303,
         responses={**WRITE_ANSWERS, **SAVED},
     )
@@ -359,7 +354,6 @@ class AdminPages(ConsoleController):
     @post(
         "/console/admin/users/{username:str}/enable",
         operation_id="consoleAdminEnableUser",
-        opt=NO_FIELDS,
         status_code=303,
         responses={**WRITE_ANSWERS, **SAVED},
     )
