@@ -8,10 +8,12 @@ import html
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import nats
 import pytest
 from harness import eventually
+from spicadb_gateway.sessions import AsyncOAuth2Client
 from spicadb_web.services.operations import SERVICES
 from web_browser import needs_chromium, sign_in_at
 from web_console import PASSWORD, Console
@@ -151,6 +153,61 @@ async def test_who_is_no_admin_gets_neither_the_pages_nor_the_panel(console: Con
     assert "for administrators" in health.text
     assert "Platform health" not in home.text
     assert "/console/admin/health" not in home.text
+
+
+# while it stands, the gateway's revocation consumer cannot apply a revocation (its handler fails)
+REFUSE = """
+CREATE FUNCTION gateway.refuse_revocations() RETURNS trigger LANGUAGE plpgsql AS
+$$ BEGIN RAISE EXCEPTION 'revocations refused for the test'; END $$;
+CREATE TRIGGER refuse_revocations BEFORE INSERT ON gateway.revoked_token
+FOR EACH ROW EXECUTE FUNCTION gateway.refuse_revocations();
+"""
+ALLOW = "DROP TRIGGER refuse_revocations ON gateway.revoked_token; DROP FUNCTION gateway.refuse_revocations()"
+
+
+async def test_a_dead_letter_is_replayed_from_the_console_once_its_cause_is_gone(console: Console) -> None:
+    """A token revoked at the auth service while the gateway cannot record revocations: the event is
+    dead-lettered after its deliveries; once the cause is gone, Replay applies it and the gateway refuses
+    the token."""
+    gateway = console.servers["gateway"].settings
+    assert gateway is not None
+    db = await asyncpg.connect(gateway.database_url)  # type: ignore[attr-defined]
+    token = await console.token("bob", PASSWORD, scope="openid programmes:read")
+    admin = {"Authorization": "Bearer " + await console.token(*console.admin(), scope="openid admin")}
+    try:
+        await db.execute(REFUSE)
+        async with AsyncOAuth2Client("spica-frontend", None, token_endpoint_auth_method="none") as client:
+            revoked = await client.revoke_token(console.url + "/oauth/revoke", token=token)
+        assert revoked.status_code == 200, revoked.text
+
+        async def dead() -> int | None:
+            async with httpx.AsyncClient(base_url=console.url, timeout=60, headers=admin) as api:
+                answer = await api.get("/auth/admin/dead-letters", params={"replayed": "false"})
+            assert answer.status_code == 200, answer.text
+            items = [i for i in answer.json()["items"] if i["consumer"] == "gateway_revocations"]
+            return int(items[0]["id"]) if items else None
+
+        letter: int = await eventually(dead, timeout=180, interval=1.0)  # ten deliveries, with backoff
+    finally:
+        await db.execute(ALLOW)
+        await db.close()
+    browser = await console.session(*console.admin())
+    try:
+        listing = await browser.get("/console/admin/dead-letters?service=gateway")
+        assert f'<tr id="letter-gateway-{letter}">' in listing.text
+        assert "revocations refused for the test" in listing.text
+        sent = await browser.post(
+            f"/console/admin/dead-letters/gateway/{letter}/replay", headers={"X-CSRF-Token": _csrf(browser)}
+        )
+        assert sent.status_code == 303, sent.text
+        shown = await browser.get(sent.headers["location"])
+        assert f"Dead letter {letter} of gateway: replayed." in shown.text
+    finally:
+        await browser.aclose()
+    async with httpx.AsyncClient(base_url=console.url, timeout=60) as api:
+        refused = await api.get("/programmes", headers={"Authorization": "Bearer " + token})
+    assert refused.status_code == 401, refused.text
+    assert "revoked" in refused.json()["detail"]
 
 
 @needs_chromium
