@@ -177,6 +177,11 @@ async def test_home_shows_tonights_plan_the_last_night_and_the_latest_pushes(
     assert f'<a href="/console/files/rejections/{seeded.rejected}">broken.fits</a>' in text
     assert "Latest pushes" in text
     assert "Latest rejections" in text
+    # tonight's page: its plan on the time line, nothing observed yet
+    night = html.unescape((await _get(console, f"/console/nights/CHARA/{seeded.tonight.isoformat()}")).text)
+    assert "The plan's 2 slot(s) in the upper band, the 0 observation(s) below it" in night
+    assert night.count('<rect class="slot-bar"') == 2
+    assert 'class="run"' not in night
 
 
 async def test_a_visitor_without_oifits_read_sees_no_pushes(console: Console, seeded: Seeded) -> None:
@@ -308,11 +313,16 @@ async def test_home_the_calendar_and_a_nights_time_line_in_chromium(
         await plot.wait_for()
         assert await plot.locator("rect.slot-bar").count() == 3
         await page.screenshot(path=tmp_path / "night-timeline.png", full_page=True)
-        await plot.locator("a.run").nth(1).click()
+        # each observation of the time line is a link the keyboard reaches
+        await plot.locator("a.run").nth(1).focus()
+        await page.keyboard.press("Enter")
         await page.wait_for_url(f"**observation={seeded.observations['HD 1011']}#observation")
         await page.get_by_role("heading", name=re.compile("^HD 1011 at")).wait_for()
         await page.screenshot(path=tmp_path / "night-observation.png", full_page=True)
+        await page.set_viewport_size({"width": 390, "height": 844})  # the time line scrolls in its region
+        assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        await page.screenshot(path=tmp_path / "night-phone.png", full_page=True)
     finally:
         await context.close()
-    shots = ("home", "calendar", "calendar-phone", "night-timeline", "night-observation")
+    shots = ("home", "calendar", "calendar-phone", "night-timeline", "night-observation", "night-phone")
     assert all((tmp_path / f"{shot}.png").stat().st_size > 0 for shot in shots)
