@@ -128,9 +128,8 @@
 
   // the hub's side ---------------------------------------------------------------------------------
 
-  async function recipient(key, app) {
-    var subscribed = await call("samp.webhub.getSubscribedClients", [key, MTYPE]);
-    var ids = Object.keys(subscribed);
+  // the subscribed client whose samp.name names the application ("topcat", "aspro2")
+  async function recipient(key, ids, app) {
     for (var i = 0; i < ids.length; i++) {
       var meta = await call("samp.webhub.getMetadata", [key, ids[i]]);
       if (String(meta["samp.name"] || "").toLowerCase().indexOf(app) !== -1) {
@@ -140,27 +139,38 @@
     return null;
   }
 
-  async function deliver(table, app) {
+  // what the page says when the message reached nobody
+  var NOBODY = {
+    topcat: "TOPCAT is not connected to the SAMP hub: start it, then send again.",
+    aspro2: "Aspro2 is not connected to the SAMP hub: start it, then send again.",
+    all: "No SAMP application takes tables: start Aspro2 or TOPCAT, then send again.",
+  };
+
+  // registered first (the hub may ask the person to accept the console), the recipient found, and only
+  // then a ticket: nothing is kept for an application that is not there
+  async function deliver(form, boxes, app) {
     var registration = await call("samp.webhub.register", [{ "samp.name": NAME }]);
     var key = registration["samp.private-key"];
     try {
       await call("samp.webhub.declareMetadata", [key, {
         "samp.name": NAME, "samp.description.text": "Targets of a SPICA-DB programme",
       }]);
+      var subscribed = Object.keys(await call("samp.webhub.getSubscribedClients", [key, MTYPE]));
+      var id = app === "all" ? null : await recipient(key, subscribed, app);
+      if (!subscribed.length || (app !== "all" && id === null)) {
+        return NOBODY[app];
+      }
+      var table = await ticket(form, boxes);
       var message = {
         "samp.mtype": MTYPE,
         "samp.params": { "url": table.url, "table-id": table.table_id, "name": table.name },
       };
       if (app === "all") {
         var reached = await call("samp.webhub.notifyAll", [key, message]);
-        return reached.length ? reached.length + " SAMP application(s)" : null;
-      }
-      var id = await recipient(key, app);
-      if (id === null) {
-        return null;
+        return table.targets + " target(s) sent to " + reached.length + " SAMP application(s).";
       }
       await call("samp.webhub.notify", [key, id, message]);
-      return APPS[app];
+      return table.targets + " target(s) sent to " + APPS[app] + ".";
     } finally {
       await call("samp.webhub.unregister", [key]).catch(function () {});
     }
@@ -184,13 +194,7 @@
     say(form, "Sending " + boxes.length + " target(s)…");
     try {
       await call("samp.webhub.ping", []);
-      var table = await ticket(form, boxes);
-      var reached = await deliver(table, app);
-      if (reached === null) {
-        say(form, (APPS[app] || "No SAMP application") + (APPS[app] ? " is not connected to the SAMP hub: start it, then send again." : " takes tables: start Aspro2 or TOPCAT, then send again."));
-      } else {
-        say(form, table.targets + " target(s) sent to " + reached + ".");
-      }
+      say(form, await deliver(form, boxes, app));
     } catch (error) {
       say(form, error instanceof NoHub ? "No SAMP hub: start Aspro2 or TOPCAT, then send again." :
         "Nothing was sent: " + error.message);
