@@ -18,6 +18,7 @@ import httpx
 import pytest
 from harness import eventually
 from oifits_support import OLD, RECENT, oifits
+from spicadb_oifits.catalogue import RULES
 from spicadb_oifits.models import FileStatus
 from spicadb_web.services.files import FILE_STATUSES
 from synthetic import Observation, Spec, Target, build, drop, reverse_wavelengths, to_bytes
@@ -161,6 +162,11 @@ async def test_a_file_shows_its_report_granules_versions_and_download(console: C
     assert warning["message"] in text
     assert second["verdict"] in text
     assert "Profile</dt><dd>archive" in text
+    # every rule the archive profile checks, with how the file fared
+    archive = [rule for rule in RULES if "archive" in rule.profiles]
+    assert f"The {len(archive)} rules checked: {len(archive) - 1} passed" in text
+    assert '<span class="severity severity-warning">1 warning</span>' in text
+    assert "<code>R-DRS</code>" not in text  # the drs profile's own rule
     # granules link to the OiDB view's granule page
     (granule,) = second["granules"]
     assert f'<a href="/console/oidb/granules/{granule["id"]}">HD 1</a>' in text
@@ -202,6 +208,13 @@ async def test_a_rejection_shows_the_rules_that_refused_it(console: Console, fil
     assert answer.status_code == 200, answer.text
     text = _text(answer)
     assert "Rejected: broken.fits" in text
+    refusing = {f["rule"] for f in errors}
+    assert (
+        f"rules checked: {len([r for r in RULES if 'archive' in r.profiles]) - len(refusing)} passed" in text
+    )
+    for rule in refusing:
+        count = sum(1 for f in errors if f["rule"] == rule)
+        assert f"{count} error{'s' if count != 1 else ''}</span>" in text
     for finding in errors:
         assert f"<code>{finding['rule']}</code>" in text
         assert finding["location"] in text
@@ -343,6 +356,10 @@ async def test_in_a_browser_the_files_a_file_and_a_rejection(
         await page.wait_for_url(f"{console.url}/console/files/{files.second['id']}")
         assert await page.get_by_role("cell", name="W-WAVE").count() == 0  # a row header, not a cell
         assert await page.get_by_role("rowheader", name="W-WAVE").is_visible()
+        await page.locator("summary", has_text="rules checked").click()  # the whole list, opened
+        assert await page.get_by_role(
+            "cell", name="EFF_WAVE ascending and between 0.1 and 20 µm"
+        ).is_visible()
         await page.screenshot(path=str(tmp_path / "file.png"), full_page=True)
         await page.get_by_role("link", name="version 1").click()
         await page.wait_for_url(f"{console.url}/console/files/{files.first['id']}")

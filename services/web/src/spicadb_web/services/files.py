@@ -4,6 +4,7 @@ oifits API applies the rights: a file the visitor may not see is its 404, as if 
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -47,13 +48,47 @@ class FileQuery:
 
 
 @dataclass
+class RuleCheck:
+    """One rule of the oifits API's list, as a file fared against it."""
+
+    id: str
+    checks: str
+    # passed, or the severest severity of its findings
+    outcome: str
+    found: int
+
+
+@dataclass
 class Report:
-    """A validation report as a page shows it: its findings by severity."""
+    """A validation report as a page shows it: its findings by severity, and every rule its profile
+    checks with its outcome (the API's rule list; its problem when that part was refused)."""
 
     version: str | None
     verdict: str
     profile: str
     findings: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    checked: list[RuleCheck] | ApiProblem = field(default_factory=list)
+
+    def against(self, rules: list[dict[str, Any]] | ApiProblem) -> Report:
+        """The report with each rule its profile checks and how the file fared."""
+        if isinstance(rules, ApiProblem):
+            self.checked = rules
+            return self
+        by_rule: dict[str, list[str]] = {}
+        for severity, found in self.findings.items():
+            for finding in found:
+                by_rule.setdefault(str(finding.get("rule")), []).append(severity)
+        self.checked = [
+            RuleCheck(
+                str(rule["id"]),
+                str(rule.get("checks") or ""),
+                _severest(by_rule.get(str(rule["id"]), [])),
+                len(by_rule.get(str(rule["id"]), [])),
+            )
+            for rule in rules
+            if not self.profile or self.profile in (rule.get("profiles") or [self.profile])
+        ]
+        return self
 
     @property
     def refusing(self) -> list[str]:
@@ -63,6 +98,10 @@ class Report:
     @property
     def count(self) -> int:
         return sum(len(found) for found in self.findings.values())
+
+
+def _severest(severities: list[str]) -> str:
+    return next((s for s in SEVERITIES if s in severities), "passed")
 
 
 def report(answer: dict[str, Any]) -> Report:
@@ -120,10 +159,13 @@ class FilesConsole:
         return dict(await self._get("/oifits/files", query.params(self.page_size)))
 
     async def file(self, file_id: UUID) -> FilePage:
-        """The file (its problem raised: the page is about it), then its product's versions: the listing by
-        product says what superseded each (``superseded_by``), so one more call gives them all."""
-        answer = dict(await self._get(path("oifits", "files", str(file_id))))
-        view = FilePage(answer, report(answer.get("report") or {}))
+        """The file (its problem raised: the page is about it) and the rules it was checked against at once,
+        then its product's versions: the listing by product says what superseded each (``superseded_by``),
+        so one more call gives them all."""
+        answer, rules = await asyncio.gather(
+            self._get(path("oifits", "files", str(file_id))), optional(self._get("/oifits/rules"))
+        )
+        view = FilePage(dict(answer), report(answer.get("report") or {}).against(rules))
         product = answer.get("product_id")
         if product:
             params = {"product": product, "limit": VERSIONS_SHOWN}
@@ -145,5 +187,7 @@ class FilesConsole:
         return page
 
     async def rejection(self, rejection_id: UUID) -> tuple[dict[str, Any], Report]:
-        answer = dict(await self._get(path("oifits", "rejections", str(rejection_id))))
-        return answer, report(answer.get("report") or {})
+        answer, rules = await asyncio.gather(
+            self._get(path("oifits", "rejections", str(rejection_id))), optional(self._get("/oifits/rules"))
+        )
+        return dict(answer), report(answer.get("report") or {}).against(rules)
