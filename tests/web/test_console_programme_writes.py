@@ -8,12 +8,15 @@ imports a list with an error, sees the bad cell, fixes it and imports it (screen
 from __future__ import annotations
 
 import html
+import io
 import re
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from astropy.io.votable import from_table
+from astropy.table import Table
 from spicadb_programmes.domain import COMMITTEE_TRANSITIONS, EDITOR_ROLES, TRANSITIONS
 from spicadb_web.services import programmes as console_programmes
 from spicadb_web.services.imports import UPLOAD_MAX_BYTES
@@ -267,6 +270,69 @@ async def test_a_fixed_file_is_previewed_then_imported(console: Console, admin: 
     assert sorted(await _targets(console, admin)) == ["HD 2001", "HD 2002", "HD 2003"]
 
 
+def _votable(decs: list[float]) -> bytes:
+    """An Aspro2-like VOTable of three stars (columns found by UCD), with these declinations."""
+    stars = Table(
+        {"NAME": ["HD 6001", "HD 6002", "HD 6003"], "RA": [30.5, 31.5, 32.5], "DEC": decs},
+    )
+    buffer = io.BytesIO()
+    votable = from_table(stars)
+    for field, ucd in zip(votable.get_first_table().fields, ("meta.id;meta.main", "pos.eq.ra;meta.main",
+                                                             "pos.eq.dec;meta.main"), strict=True):  # fmt: skip
+        field.ucd = ucd
+        field.unit = None if ucd.startswith("meta.id") else "deg"
+    votable.to_xml(buffer)
+    return buffer.getvalue()
+
+
+async def test_a_votable_and_a_tsv_are_previewed_by_their_rows(console: Console, admin: str) -> None:
+    browser = await console.session(COI, PASSWORD)
+    try:
+        # the second row's declination is out of range: row 2 (a VOTable's rows by their place), column DEC
+        sent = await browser.post(
+            IMPORT,
+            files={"file": ("aspro2.vot", _votable([10.0, 95.0, 12.0]), "application/octet-stream")},
+            data={"dry_run": "true"},
+            headers=_csrf(browser),
+        )
+        assert sent.status_code == 422, sent.text
+        text = _text(sent)
+        assert '<th scope="col">Row</th><th scope="col">NAME</th><th scope="col">RA</th>' in text
+        assert '<td class="bad" id="cell-2-2" aria-invalid="true"' in text
+        assert '<a href="#cell-2-2">Row 2, column DEC</a>' in text
+        fixed = await browser.post(
+            IMPORT,
+            files={"file": ("aspro2.vot", _votable([10.0, 11.0, 12.0]), "application/octet-stream")},
+            data={"dry_run": "true"},
+            headers=_csrf(browser),
+        )
+        assert fixed.status_code == 200, fixed.text
+        assert "(votable): 3 target(s) would be created" in _text(fixed)
+        # a TSV is read as the API reads a CSV whose header has tabs; an unknown policy is the API's 400
+        tsv = "name\tra\tdec\nHD 7001\t40.5\t-5\nHD 7002\t41.5\t-6\n"
+        sent = await browser.post(
+            IMPORT,
+            files={"file": ("stars.tsv", tsv.encode(), "text/tab-separated-values")},
+            data={"dry_run": "true"},
+            headers=_csrf(browser),
+        )
+        assert sent.status_code == 200, sent.text
+        text = _text(sent)
+        assert "(csv): 2 target(s) would be created" in text
+        assert '<th scope="row" id="row-3">3</th>' in text
+        sent = await browser.post(
+            IMPORT,
+            files={"file": ("stars.tsv", tsv.encode(), "text/tab-separated-values")},
+            data={"dry_run": "true", "duplicates": "bogus"},
+            headers=_csrf(browser),
+        )
+        assert sent.status_code == 400, sent.text
+        assert "duplicates" in sent.text
+    finally:
+        await browser.aclose()
+    assert not {"HD 6001", "HD 7001"} & set(await _targets(console, admin))
+
+
 async def test_a_viewer_is_not_offered_the_import_and_is_refused_it(console: Console, admin: str) -> None:
     browser = await console.session(VIEWER, PASSWORD)
     try:
@@ -359,6 +425,11 @@ async def _import_in_a_browser(
         assert await page.evaluate("document.activeElement.id") == "import-result"
         await alert.get_by_role("link", name="Line 5, column RAJ2000").click()
         assert await page.evaluate("location.hash") == "#cell-5-1"
+        # on a phone the preview does not scroll sideways (the file's rows scroll in their region)
+        await page.set_viewport_size({"width": 390, "height": 844})
+        assert await page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+        await page.screenshot(path=tmp_path / "phone-import-error.png", full_page=True)
+        await page.set_viewport_size({"width": 1280, "height": 720})
         # the list fixed, previewed, then imported
         fixed = bad.replace("25h61m", "12.5")
         await page.get_by_label("Target list (CSV or TSV").set_input_files(
@@ -384,6 +455,28 @@ async def test_a_co_investigator_imports_a_list_in_a_browser(
     names = ("HD 4001", "HD 4002", "HD 4003")
     await _import_in_a_browser(console, browser, tmp_path, names)
     assert set(names) <= set(await _targets(console, admin))
+
+
+@needs_chromium
+async def test_the_pi_moves_the_proposal_in_a_browser(
+    console: Console, admin: str, browser: Any, tmp_path: Path
+) -> None:
+    context, page = await sign_in_at(console, browser, PROPOSAL, (PI, PASSWORD))
+    try:
+        await page.screenshot(path=tmp_path / "proposal.png", full_page=True)
+        status = page.get_by_label("New status")
+        to = await status.locator("option").first.get_attribute(
+            "value"
+        )  # draft or submitted: by the order run
+        await status.select_option(to)
+        await page.get_by_label("Comment").fill("moved in a browser")
+        await page.get_by_role("button", name="Move the proposal").click()
+        await page.get_by_role("status").filter(has_text=f"Move saved: the proposal is {to}.").wait_for()
+        assert await page.evaluate("document.activeElement.id") == "move-result"
+        assert "moved in a browser" in await page.locator("ol.history li").last.inner_text()
+        await page.screenshot(path=tmp_path / "proposal-moved.png", full_page=True)
+    finally:
+        await context.close()
 
 
 @needs_chromium
