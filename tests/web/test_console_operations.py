@@ -226,6 +226,12 @@ async def test_an_admin_replays_a_dead_letter_in_the_browser(
         await result.wait_for()
         assert f"Dead letter {letter} of obsportal:" in await result.inner_text()
         await page.screenshot(path=str(tmp_path / "admin-dead-letter-replayed.png"), full_page=True)
+        # a phone's width: the pages reflow (a wide table scrolls in its own region, the page does not)
+        await page.set_viewport_size({"width": 390, "height": 844})
+        for path in ("/console/admin/health", "/console/admin/dead-letters", "/"):
+            await page.goto(console.url + path)
+            assert await page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0, path
+        await page.screenshot(path=str(tmp_path / "home-phone.png"), full_page=True)
     finally:
         await context.close()
 
