@@ -158,6 +158,7 @@ async def test_without_the_session_token_nothing_is_sent(console: Console, seede
     for refused in (answer, forged):
         assert refused.status_code == 403, refused.text
         assert refused.json()["title"] == "Nothing was sent"
+        assert refused.json()["type"].endswith("/not-sent")
 
 
 async def test_a_ticket_made_by_one_replica_is_served_by_another(

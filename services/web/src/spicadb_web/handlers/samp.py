@@ -13,11 +13,12 @@ from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.params import FromPath
 
-from spicadb_kit.errors import FieldError, ProblemDocument
+from spicadb_kit.errors import FieldError, ProblemDocument, problem_response
 from spicadb_kit.openapi import ProblemDetails, answers, form, takes
-from spicadb_kit.problems import NOT_FOUND, PROBLEM_TYPE_BASE, VALIDATION, for_status
+from spicadb_kit.problems import NOT_FOUND, VALIDATION, for_status
 
 from ..api import ApiProblem, SignInAgain
+from ..problems import NOT_SENT
 from ..services.samp import MAX_TARGETS, VOTABLE, SampConsole, Ticket, TicketStore, ticket_of
 from ..services.session import ApiSession
 from .common import ConsoleController
@@ -62,9 +63,9 @@ TICKET_ANSWERS = {
 
 def _json_problem(request: Request[Any, Any, Any], status: int, title: str, detail: str,
                   errors: list[FieldError] | None = None) -> Response[bytes]:  # fmt: skip
-    kind = for_status(status)
+    kind = for_status(status)  # the API's title kept: the visitor reads it
     document = ProblemDocument(
-        type=kind.uri if kind.uri.startswith(PROBLEM_TYPE_BASE) else "about:blank",
+        type=kind.uri,
         title=title,
         status=status,
         detail=detail or None,
@@ -86,11 +87,12 @@ def refused(request: Request[Any, Any, Any], problem: ApiProblem) -> Response[by
 def not_sent(request: Request[Any, Any, Any], _: Exception) -> Response[bytes]:
     """Without the session's token (the gateway passes it only with the X-CSRF-Token header): nothing
     is kept, and the script says why."""
-    return _json_problem(
-        request, 403, "Nothing was sent",
+    problem = NOT_SENT(
         "This button works through the console's script with your session: JavaScript may be off, or your "
         "session has ended. Sign in again and send the targets again.",
-    )  # fmt: skip
+        headers={"Cache-Control": "no-store"},
+    )
+    return problem_response(request, problem)
 
 
 def provide_samp(session: NamedDependency[ApiSession], context: NamedDependency[WebContext]) -> SampConsole:
