@@ -142,6 +142,12 @@ def test_overlapping_observations_take_lanes_on_an_axis_of_whole_ut_hours() -> N
     assert min(b.x for b in bars) >= 96  # inside the axis
     assert max(b.x + b.width for b in bars) <= 944
     assert timeline({"observations": []}, []) is None
+    # a withdrawn observation is drawn faint, without a label on it
+    gone = timeline(
+        {"observations": [{**runs[2], "id": "d", "target_name": "HD 3 long enough", "withdrawn": True}]}, []
+    )
+    assert gone is not None
+    assert [(b.withdrawn, b.labelled) for b in gone.observed.bars] == [(True, False)]
 
 
 def test_a_month_grid_starts_on_monday_and_stops_at_the_calendars_bounds() -> None:

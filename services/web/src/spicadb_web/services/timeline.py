@@ -29,11 +29,12 @@ class Bar:
     end: str
     level: str = ""  # an observation's quality level (its colour)
     ref: str = ""  # the observation's id (a link to it), or the planned sequence
+    withdrawn: bool = False  # an observation the log no longer holds (drawn faint)
 
     @property
     def labelled(self) -> bool:
         """Whether the label fits inside the bar (about 7 units a character at the drawing's size)."""
-        return self.width >= 7 * len(self.label) + 8
+        return not self.withdrawn and self.width >= 7 * len(self.label) + 8  # white on a faint bar: none
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +138,8 @@ def timeline(night: Mapping[str, Any], plan: Iterable[Mapping[str, Any]]) -> Tim
             level = "" if plan else str(item.get("level") or "unflagged")
             width = max(2.0, x(b) - x(a))
             y = top + lane * LANE + 3
-            bars.append(Bar(x(a), y, round(width, 1), label, _hhmm(a), _hhmm(b), level, ref))
+            withdrawn = not plan and bool(item.get("withdrawn"))
+            bars.append(Bar(x(a), y, round(width, 1), label, _hhmm(a), _hhmm(b), level, ref, withdrawn))
         height = LANE * max(1, min(MAX_LANES, max(lanes, default=0) + 1))
         return Band(name, top, height, bars)
 
