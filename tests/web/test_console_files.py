@@ -133,21 +133,28 @@ async def test_the_pushes_list_with_status_programme_size_and_who(console: Conso
 
 
 async def test_the_pushes_page_on_the_api_cursor(console: Console, files: Files) -> None:
+    newest_first = [files.released, files.second, files.first]  # as pushed, the last first
+    token = await console.token(*console.admin(), scope="openid admin")
+    async with httpx.AsyncClient(base_url=console.url, timeout=60) as api:
+        first_page = await api.get(
+            "/oifits/files",
+            params={"programme": "LP-1", "limit": 1},
+            headers={"Authorization": "Bearer " + token},
+        )
+    assert [f["id"] for f in first_page.json()["items"]] == [files.released["id"]]
+    cursor = first_page.json()["next"]
     browser = await console.session(*console.admin())
     try:
-        seen: list[str] = []
-        path: str | None = "/console/files?programme=LP-1"
-        while path:
-            answer = await browser.get(path)
-            assert answer.status_code == 200, answer.text
-            seen += [f["id"] for f in (files.first, files.second, files.released) if f["id"] in answer.text]
-            nxt = [line for line in answer.text.splitlines() if 'rel="next"' in line]
-            path = html.unescape(nxt[0].split('href="')[1].split('"')[0]) if nxt else None
-            if path:
-                assert "programme=LP-1" in path  # the filters kept across pages
+        whole = await browser.get("/console/files", params={"programme": "LP-1"})
+        rest = await browser.get("/console/files", params={"programme": "LP-1", "cursor": cursor})
     finally:
         await browser.aclose()
-    assert sorted(seen) == sorted(f["id"] for f in (files.first, files.second, files.released))
+    assert [f["id"] in whole.text for f in newest_first] == [True, True, True]
+    assert 'rel="next"' not in whole.text  # one page holds them all
+    # the page that follows the API's cursor: the files after it, newest first
+    assert rest.status_code == 200, rest.text
+    assert [f["id"] in rest.text for f in newest_first] == [False, True, True]
+    assert rest.text.index(files.second["id"]) < rest.text.index(files.first["id"])
 
 
 async def test_a_file_shows_its_report_granules_versions_and_download(console: Console, files: Files) -> None:
