@@ -306,10 +306,14 @@ async def test_bad_input_answers_a_4xx_page_with_the_fields(session: httpx.Async
         ("/console/admin/audit?target_type=" + "x" * 21, 400),
         ("/console/admin/audit?target_id=" + "x" * 201, 400),
         ("/console/admin/clients/x?saved=" + "x" * 21, 400),
+        ("/console/admin/users/" + "x" * 300, 404),
+        ("/console/admin/audit?target_id=a%00b", 400),
     ):
         answer = await session.get(url, headers={"Accept": "text/html"})
         assert answer.status_code == status, (url, answer.text)
         assert answer.headers["content-type"].startswith("text/html"), url
+    # a NUL in the path: refused before the console (the gateway's problem document)
+    assert (await session.get("/console/admin/clients/a%00b")).status_code == 400
     missing = await session.post("/console/admin/users/nobody/disable", headers=_csrf(session))
     assert missing.status_code == 404, missing.text
 
