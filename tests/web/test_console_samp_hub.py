@@ -189,3 +189,26 @@ async def test_with_production_settings_the_ticked_targets_reach_topcat(
         await page.screenshot(path=tmp_path / "samp-production.png", full_page=True)
     finally:
         await context.close()
+
+
+@needs_chromium
+async def test_without_javascript_the_send_buttons_are_not_offered(
+    console: Console, browser: Any, tmp_path: Path
+) -> None:
+    context = await browser.new_context(java_script_enabled=False)
+    context.set_default_timeout(90_000)
+    try:
+        page = await context.new_page()
+        await page.goto(console.url + "/console/programmes/LP-1")
+        username, password = console.admin()
+        await page.get_by_label("User name").fill(username)
+        await page.get_by_label("Password").fill(password)
+        await page.get_by_role("button", name="Sign in").click()
+        await page.wait_for_url(console.url + "/console/programmes/LP-1")
+        # playwright's text locators skip <noscript>: the rendered text instead
+        assert "Sending over SAMP needs JavaScript" in await page.locator("main").inner_text()
+        assert not await page.get_by_role("button", name="Send to TOPCAT").is_visible()
+        assert not await page.locator("#samp-all").is_visible()
+        await page.screenshot(path=tmp_path / "samp-no-script.png", full_page=True)
+    finally:
+        await context.close()
