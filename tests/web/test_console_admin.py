@@ -26,7 +26,7 @@ GENERATED = re.compile(r'id="user-password" class="secret-value" type="text" val
 
 def _csrf(browser: httpx.AsyncClient) -> dict[str, str]:
     token = next(c.value for c in browser.cookies.jar if c.name.endswith("spicadb_gateway_csrf"))
-    return {"X-CSRF-Token": token}
+    return {"X-CSRF-Token": token or ""}
 
 
 @pytest.fixture(scope="module")
