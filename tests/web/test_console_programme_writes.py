@@ -390,6 +390,13 @@ async def test_an_oversized_file_no_file_and_a_file_that_is_no_table_are_pages(
             assert 400 <= sent.status_code < 500, (name, sent.status_code, sent.text[:300])
             assert sent.headers["content-type"].startswith("text/html")
             assert 'class="problem" role="alert"' in sent.text
+        # a body that is not a form (a broken multipart one): a page, never the framework's JSON
+        broken = {**_csrf(browser), "Content-Type": "multipart/form-data; boundary=abc"}
+        for path in (IMPORT, f"{PROPOSAL}/transitions"):
+            sent = await browser.post(path, content=b"garbage", headers=broken)
+            assert sent.status_code == 400, (path, sent.text[:300])
+            assert sent.headers["content-type"].startswith("text/html")
+            assert "The form could not be read" in sent.text
         # a programme that does not exist
         missing = await browser.get("/console/programmes/NOPE-1/import")
         assert missing.status_code == 404, missing.text

@@ -10,6 +10,7 @@ from typing import Any
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
+from litestar.exceptions import ClientException
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.params import FromPath
@@ -157,6 +158,7 @@ class ImportPages(ConsoleController):
             **WRITE_ANSWERS,
             200: html_answer("The preview: what the import would do, or each bad cell at its row and column"),
             303: ResponseSpec(None, description="Imported: to the programme's page, its targets"),
+            400: html_answer("A body that is not a form, or an option the API refuses: the form again"),
             413: html_answer(f"A file over {UPLOAD_MAX_BYTES} bytes: the form again, saying so"),
             415: html_answer("A file the import API cannot read as a target list: the form again, saying so"),
         },
@@ -180,7 +182,11 @@ class ImportPages(ConsoleController):
             await _drain(request)
             view.refused = _too_large()
             return _import_page(caller, view)
-        sent = await _sent(request)
+        try:
+            sent = await _sent(request)
+        except ClientException as exc:  # not a form (a broken multipart body): the page says so
+            view.refused = ApiProblem(400, "The form could not be read", str(exc.detail))
+            return _import_page(caller, view)
         if len(sent.content) > UPLOAD_MAX_BYTES:
             view.refused = _too_large()
         elif not sent.content:

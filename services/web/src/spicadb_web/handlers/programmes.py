@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
+from litestar.exceptions import ClientException
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.params import FromPath, QueryParameter
@@ -44,6 +45,11 @@ MOVE_FORM = takes(
     },
     "the move form, sent by the console's script with the session's X-CSRF-Token header",
 )
+
+
+def _unreadable(exc: ClientException) -> ApiProblem:
+    """A body that is not a form (a broken multipart one): the page says so, as the API would."""
+    return ApiProblem(400, "The form could not be read", str(exc.detail))
 
 
 def _proposal_page(caller: Caller, view: ProposalPage, status: int = 200) -> Response[str]:
@@ -143,11 +149,13 @@ class ProgrammePages(ConsoleController):
         """The move form, sent by the console's script (with the session's X-CSRF-Token): the proposal
         moves through the programmes API, then its page shows the new status (303); a move the API
         refuses shows the page again with the problem's title and wrong fields beside the form."""
-        sent = await request.form()
-        move = MoveForm(to=str(sent.get("to") or ""), comment=str(sent.get("comment") or ""))
+        move = MoveForm()
         try:
+            sent = await request.form()
+            move = MoveForm(to=str(sent.get("to") or ""), comment=str(sent.get("comment") or ""))
             await console.move(code, period, move)
-        except ApiProblem as problem:
+        except (ApiProblem, ClientException) as refused:
+            problem = refused if isinstance(refused, ApiProblem) else _unreadable(refused)
             view = await console.proposal(code, period)
             view.form, view.refused = move, problem
             return _proposal_page(caller, view, status=problem.status if problem.status < 500 else 502)
