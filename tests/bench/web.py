@@ -3,7 +3,8 @@
 What runs (all started here, stopped at the end): PostgreSQL and nats-server on free ports, then the
 auth service, programmes, nightlogs, the console and the gateway as ``tests/web`` runs them (one
 process, one event loop, real TCP ports: ``web_console.open_console``), with the tests' data plus
-"modest data": 15 more programmes, a 2,000-target programme (LP-3) and a 200-observation night with a 50-slot plan.
+"modest data": 15 more programmes, a 2,000-target programme (LP-3), a 200-observation night with a 50-slot
+plan, and 20 pushed OIFITS files (one product in three versions) and a refused one.
 
 Measured, per page, sequential requests through the gateway with a browser session:
 
@@ -40,6 +41,7 @@ use_test_helpers()
 
 import httpx  # noqa: E402
 from nightlogs_support import csv_log, line  # noqa: E402
+from oifits_support import oifits  # noqa: E402
 from spicadb_web.services.calendar import Month  # noqa: E402
 from spicadb_web.services.console import last_night, tonight  # noqa: E402
 from web_console import Console, open_console, seed  # noqa: E402
@@ -77,6 +79,41 @@ def pages(night: str, observation: str) -> dict[str, list[str]]:
     }  # fmt: skip
 
 
+PRODUCT = "LR/bench/HD1"
+
+
+async def file_pages(api: httpx.AsyncClient) -> dict[str, list[str]]:
+    """The files' pages and the API calls each makes (the file's page: the file and the rules at once,
+    then its product's versions)."""
+    versions = await api.get("/oifits/files", params={"product": PRODUCT, "limit": 1})
+    rejections = await api.get("/oifits/rejections", params={"limit": 1})
+    newest, refused = versions.json()["items"][0]["id"], rejections.json()["items"][0]["id"]
+    return {
+        "/console/files": ["/oifits/files?limit=50"],
+        f"/console/files/{newest}": [f"/oifits/files/{newest}", "/oifits/rules",
+                                     f"/oifits/files?product={PRODUCT}&limit=50"],
+        "/console/files/rejections": ["/oifits/rejections?limit=50"],
+        f"/console/files/rejections/{refused}": [f"/oifits/rejections/{refused}", "/oifits/rules"],
+    }  # fmt: skip
+
+
+async def push_files(api: httpx.AsyncClient) -> None:
+    """20 files of LP-3's targets, the first of them reduced three times (versions 1-3), and a broken one."""
+    fits = {"Content-Type": "application/fits"}
+    for version in range(3):
+        data = oifits(programme="LP-3", extra={"PROCSOFT": f"spica-drs 2.{version}"})
+        pushed = await api.post("/oifits/files", params={"filename": f"HD1_v{version}.fits", "product": PRODUCT},
+                                content=data, headers=fits)  # fmt: skip
+        assert pushed.status_code == 201, pushed.text
+    for k in range(17):
+        pushed = await api.post("/oifits/files", params={"filename": f"star{k}.fits"},
+                                content=oifits(target=f"Star {k:05d}", programme="LP-3"), headers=fits)  # fmt: skip
+        assert pushed.status_code == 201, pushed.text
+    broken = await api.post("/oifits/files", params={"filename": "cut.fits"}, content=b"SIMPLE  =" * 400,
+                            headers=fits)  # fmt: skip
+    assert broken.status_code == 422, broken.text
+
+
 def codes() -> list[str]:
     return ["LP-1", "LP-2", "LP-3", *(f"LP-{k}" for k in range(10, 25))]
 
@@ -108,6 +145,7 @@ async def more_data(console: Console, token: str) -> None:
         logged = await api.post(f"/nightlogs/logs/CHARA/{night.isoformat()}", content=csv_log(*lines),
                                 headers={"Content-Type": "text/csv"})  # fmt: skip
         assert logged.status_code in (200, 201), logged.text
+        await push_files(api)
 
 
 def quantiles(values: list[float]) -> tuple[float, float]:
@@ -122,7 +160,8 @@ async def measure(console: Console, token: str, requests: int) -> dict[str, Any]
     night = last_night().isoformat()
     try:
         logged = (await api.get(f"/nightlogs/nights/CHARA/{night}")).json()["observations"]
-        for page, calls in pages(night, logged[-1]["id"]).items():
+        every = {**pages(night, logged[-1]["id"]), **await file_pages(api)}
+        for page, calls in every.items():
             server, trip, base = [], [], []
             for _ in range(requests):
                 started = time.perf_counter()
