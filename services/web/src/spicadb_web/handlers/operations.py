@@ -21,7 +21,6 @@ from ..services.operations import OUTCOMES, SERVICES, LetterQuery, OperationsCon
 from .common import ANSWERS, WRITE_ANSWERS, ConsoleController, Cursor, html_answer
 from .deps import area
 
-NOT_ADMIN = ApiProblem(403, "Forbidden", "The platform's health and dead letters are for administrators.")
 Service = Annotated[str | None, QueryParameter(max_length=40, description="only this service's letters")]
 Replayed = Annotated[bool, QueryParameter(description="the replayed letters too, not only the open ones")]
 Letter = Annotated[int | None, QueryParameter(ge=1, le=2**63 - 1, description="the letter just replayed")]
@@ -30,8 +29,8 @@ BAD_FILTER = {400: html_answer("A filter out of its range or a cursor no page ga
 
 
 def _admin(caller: Caller) -> None:
-    if not caller.is_admin:
-        raise NOT_ADMIN
+    if not caller.is_admin:  # a fresh problem each time: a shared one would keep its last traceback alive
+        raise ApiProblem(403, "Forbidden", "The platform's health and dead letters are for administrators.")
 
 
 async def _letters_page(
