@@ -20,6 +20,7 @@ from astropy.table import Table
 from spicadb_programmes.domain import COMMITTEE_TRANSITIONS, EDITOR_ROLES, TRANSITIONS
 from spicadb_web.services import programmes as console_programmes
 from spicadb_web.services.imports import UPLOAD_MAX_BYTES
+from spicadb_web.spec import IMPORT_FORM_BYTES
 from web_browser import needs_chromium, sign_in_at
 from web_console import PASSWORD, Console
 
@@ -462,6 +463,38 @@ async def test_a_co_investigator_imports_a_list_in_a_browser(
     names = ("HD 4001", "HD 4002", "HD 4003")
     await _import_in_a_browser(console, browser, tmp_path, names)
     assert set(names) <= set(await _targets(console, admin))
+
+
+@needs_chromium
+async def test_a_file_over_the_gateways_limit_is_said_so_in_a_browser(
+    console: Console, admin: str, browser: Any, tmp_path: Path
+) -> None:
+    """Past the console's own 413 page, the gateway refuses the body (its problem document): the script
+    says so and leaves the form as it was."""
+    before = await _targets(console, admin)
+    context, page = await sign_in_at(console, browser, IMPORT, (COI, PASSWORD))
+    try:
+        huge = b"name,ra,dec\n" + b"x" * (IMPORT_FORM_BYTES + 1024)
+        await page.get_by_label("Target list (CSV or TSV").set_input_files(
+            {"name": "huge.csv", "mimeType": "text/csv", "buffer": huge}
+        )
+        said: list[str] = []
+
+        async def note(dialog: Any) -> None:
+            said.append(dialog.message)
+            await dialog.dismiss()
+
+        page.on("dialog", note)
+        await page.get_by_role("button", name="Send").click()
+        await page.get_by_role("button", name="Send").and_(page.locator(":enabled")).wait_for()
+        assert len(said) == 1, said
+        assert said[0].startswith("Nothing was saved: "), said
+        assert str(IMPORT_FORM_BYTES) in said[0]  # the gateway names its limit
+        assert page.url == console.url + IMPORT
+        await page.screenshot(path=tmp_path / "import-too-large.png", full_page=True)
+    finally:
+        await context.close()
+    assert await _targets(console, admin) == before
 
 
 @needs_chromium

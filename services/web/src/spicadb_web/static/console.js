@@ -40,6 +40,15 @@
     result.focus();
   }
 
+  function refusal(body, response) {
+    try {
+      var problem = JSON.parse(body);
+      return problem.title + (problem.detail ? " (" + problem.detail + ")" : "");
+    } catch (error) {
+      return response.status + " " + response.statusText;
+    }
+  }
+
   async function send(form, button) {
     var headers = { "Accept": "text/html" };
     var token = csrfToken();
@@ -57,7 +66,17 @@
         headers: headers,
         credentials: "same-origin",
       });
-      show(await response.text(), response.url);
+      var body = await response.text();
+      var page = (response.headers.get("content-type") || "").indexOf("text/html") === 0;
+      if (!response.ok && !page) {
+        // refused before the console (the gateway: a body over its route's limit, say): its problem's title
+        window.alert("Nothing was saved: " + refusal(body, response) + ".");
+        if (button) {
+          button.disabled = false;
+        }
+        return;
+      }
+      show(body, response.url);
     } catch (error) {
       window.alert("The console could not be reached: nothing was saved. (" + error + ")");
       if (button) {
