@@ -4,7 +4,8 @@ What runs (all started here, stopped at the end): PostgreSQL and nats-server on 
 auth service, programmes, nightlogs, the console and the gateway as ``tests/web`` runs them (one
 process, one event loop, real TCP ports: ``web_console.open_console``), with the tests' data plus
 "modest data": 15 more programmes, a 2,000-target programme (LP-3), a 200-observation night with a 50-slot
-plan, and 20 pushed OIFITS files (one product in three versions) and a refused one.
+plan, and 20 pushed OIFITS files (one product in three versions) and a refused one; the OiDB pages
+search their 18 current granules (all, by a name resolved then a cone, by coordinates) and show one.
 
 Measured, per page, sequential requests through the gateway with a browser session:
 
@@ -114,6 +115,30 @@ async def push_files(api: httpx.AsyncClient) -> None:
     assert broken.status_code == 422, broken.text
 
 
+async def oidb_pages(api: httpx.AsyncClient) -> dict[str, list[str]]:
+    """The OiDB pages (the pushed files' granules, once oidb has them from oifits' events) and the API calls
+    each makes: a name is resolved first (two calls in sequence; the baseline makes them at once)."""
+
+    async def indexed() -> str | None:
+        items = (await api.get("/oidb/granules", params={"limit": 50})).json()["items"]
+        return str(items[-1]["granule_id"]) if len(items) >= 18 else None
+
+    granule = None
+    for _ in range(240):
+        if granule := await indexed():
+            break
+        await asyncio.sleep(0.5)
+    assert granule, "oidb never listed the pushed files' granules"
+    cone = "ra=10.00000000&dec=20.00000000&radius=0.016666666666666666"
+    return {
+        "/console/oidb": ["/oidb/granules?limit=50"],
+        "/console/oidb?target=Star+00007": ["/oidb/granules?target=Star+00007&limit=10",
+                                            f"/oidb/granules?{cone}&limit=50"],
+        "/console/oidb?target=00+40+00+%2B20+00+00&programme=LP-3": [f"/oidb/granules?programme=LP-3&{cone}&limit=50"],
+        f"/console/oidb/granules/{granule}": [f"/oidb/granules/{granule}"],
+    }  # fmt: skip
+
+
 def codes() -> list[str]:
     return ["LP-1", "LP-2", "LP-3", *(f"LP-{k}" for k in range(10, 25))]
 
@@ -160,7 +185,7 @@ async def measure(console: Console, token: str, requests: int) -> dict[str, Any]
     night = last_night().isoformat()
     try:
         logged = (await api.get(f"/nightlogs/nights/CHARA/{night}")).json()["observations"]
-        every = {**pages(night, logged[-1]["id"]), **await file_pages(api)}
+        every = {**pages(night, logged[-1]["id"]), **await file_pages(api), **await oidb_pages(api)}
         for page, calls in every.items():
             server, trip, base = [], [], []
             for _ in range(requests):
