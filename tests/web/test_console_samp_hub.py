@@ -65,6 +65,8 @@ class Receiver:
 
 def web_port_free() -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # as the hub's server binds (allow_reuse_address): a previous hub's closed connections do not count
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("localhost", WEB_PORT))
         except OSError:
