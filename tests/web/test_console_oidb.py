@@ -4,7 +4,7 @@ granules that came the real way (synthetic OIFITS files pushed through the gatew
 kept by oidb from its events); quick-look thumbnails, downloads and DataLink of each; a granule's page
 with its plots; the API's rights (a private programme's granule never appears to a stranger); bad input a
 400 page naming the field beside its input, never a 500. In Chromium: search, the thumbnail and the plots
-load (screenshots kept in tmp_path)."""
+load, with test and production settings (screenshots kept in tmp_path)."""
 
 from __future__ import annotations
 
@@ -42,6 +42,15 @@ class Seeded:
 
 @pytest.fixture(scope="module")
 async def seeded(console: Console) -> Seeded:
+    return await push_granules(console)
+
+
+@pytest.fixture(scope="module")
+async def production_seeded(production_console: Console) -> Seeded:
+    return await push_granules(production_console)
+
+
+async def push_granules(console: Console) -> Seeded:
     """Four files pushed by the admin through the gateway: Vega, HR 7001 an arcsecond from it (another
     name, another night) and Deneb, observed in 2019 for LP-1 (released); Altair, last season for LP-2
     (proprietary: bob is in neither programme). Waits until oidb has them from oifits' events."""
@@ -299,5 +308,23 @@ async def test_search_in_a_browser_and_open_the_quick_look(
         await page.screenshot(path=tmp_path / "oidb-bad-input.png", full_page=True)
         assert await page.locator("#oidb-target").get_attribute("aria-invalid") == "true"
         assert "cannot be read as coordinates" in await page.locator("#oidb-target-error").inner_text()
+    finally:
+        await context.close()
+
+
+@needs_chromium
+async def test_the_oidb_search_works_with_production_settings(
+    production_console: Console, production_seeded: Seeded, browser: Any, tmp_path: Path
+) -> None:
+    """Secure ``__Host-`` session cookies: the page, its thumbnails and the plots through the gateway."""
+    console = production_console
+    context, page = await sign_in_at(console, browser, "/console/oidb?target=Deneb", (STRANGER, PASSWORD))
+    try:
+        assert await page.locator("table.granules tbody th[scope=row] a").all_inner_texts() == ["Deneb"]
+        assert all(width > 0 for width in await _loaded(page, "img.thumb"))
+        await page.locator("table.granules tbody th[scope=row] a").first.click()
+        await page.wait_for_url(console.url + f"/console/oidb/granules/{production_seeded.id('Deneb')}")
+        assert all(width > 0 for width in await _loaded(page, "figure.plot img"))
+        await page.screenshot(path=tmp_path / "production-oidb-granule.png", full_page=True)
     finally:
         await context.close()
