@@ -58,3 +58,19 @@ async def test_a_programme_has_at_most_as_many_members_as_its_events_carry(
     assert changed.status_code == 200, changed.text  # a member's new role is no new member
     events = await outbox(service, "programmes.programme.membership_changed")
     assert [len(e["members"]) for e in events] == [MEMBERS, MEMBERS]
+
+
+async def test_a_programme_may_not_be_named_admin(service: ProgrammesService) -> None:
+    # /programmes/admin/ is the kit's operator routes at the gateway (admin scope only): a programme of
+    # that code would be out of its members' reach
+    async with service.running() as client:
+        refused = await client.post(
+            "/programmes/", json={"code": "admin", "title": "Operators"}, headers=service.auth("ada")
+        )
+        kept = await client.post(
+            "/programmes/", json={"code": "admin-2", "title": "Operators"}, headers=service.auth("ada")
+        )
+    assert refused.status_code == 400, refused.text
+    assert "body.code" in [e["field"] for e in refused.json()["errors"]]
+    assert kept.status_code == 201, kept.text
+    assert [e["code"] for e in await outbox(service, "programmes.programme.created")] == ["admin-2"]

@@ -13,6 +13,11 @@ from spicadb_contracts import bounds
 from spicadb_kit.pagination import Page
 
 Code = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$", max_length=40)]
+# a programme's code is a path segment at the gateway: not "admin" (/programmes/admin/ is the kit's
+# operator routes, admin scope only, which would put the programme out of its members' reach)
+ProgrammeCode = Annotated[
+    str, msgspec.Meta(pattern=r"^(?!admin$)[A-Za-z0-9][A-Za-z0-9._-]{0,39}$", max_length=40)
+]
 Kind = Literal["large-programme", "survey", "regular", "directors-time"]
 Role = Literal["pi", "co-investigator", "observer", "viewer"]
 ProgrammeStatus = Literal["draft", "active", "completed", "archived"]
@@ -42,7 +47,7 @@ class MemberOut(msgspec.Struct):
 
 
 class ProgrammeIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    code: Code
+    code: ProgrammeCode
     title: Name
     kind: Kind = "large-programme"
     # defaults to the caller; only an admin creates a programme for someone else
