@@ -256,6 +256,8 @@ async def test_other_bad_requests_are_4xx_never_500(console: Console, seeded: Se
     assert bad_cursor.status_code == 400, bad_cursor.text
     assert "Bad cursor" in bad_cursor.text
     assert (await _page(console, STRANGER, "/console/oidb", target="x" * 201)).status_code == 400
+    for params in ({"target": "Ve\x00ga"}, {"programme": "LP\x001"}, {"night": "2019-05-14\x00"}):
+        assert (await _page(console, STRANGER, "/console/oidb", **params)).status_code == 400, params
     assert (await _page(console, STRANGER, "/console/oidb/granules/not-a-uuid")).status_code == 404
     unknown = await _page(console, STRANGER, "/console/oidb/granules/00000000-0000-0000-0000-000000000000")
     assert unknown.status_code == 404
