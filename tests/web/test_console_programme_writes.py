@@ -376,6 +376,14 @@ async def test_an_oversized_file_no_file_and_a_file_that_is_no_table_are_pages(
         assert "Choose a file" in sent.text
         assert '<input id="import-file" name="file" type="file"' in sent.text
         assert 'aria-invalid="true" aria-describedby="import-result"' in sent.text
+        empty = await browser.post(
+            IMPORT,
+            files={"file": ("empty.csv", b"", "text/csv")},
+            data={"dry_run": "true"},
+            headers=_csrf(browser),
+        )
+        assert empty.status_code == 422, empty.text
+        assert "The file is empty" in empty.text
         # an image is no target list; nor is a VOTable that is not XML
         png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
         for name, content, media in (

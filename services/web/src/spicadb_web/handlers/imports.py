@@ -193,9 +193,9 @@ class ImportPages(ConsoleController):
             view.form = sent
             view.refused = ApiProblem(
                 422,
-                "Choose a file",
-                "No target list was sent.",
-                [{"field": "file", "message": "choose a file"}],
+                "The file is empty" if sent.filename else "Choose a file",
+                f"{sent.filename} has nothing in it." if sent.filename else "No target list was sent.",
+                [{"field": "file", "message": "an empty file" if sent.filename else "choose a file"}],
             )
         if view.refused is not None:
             return _import_page(caller, view)
