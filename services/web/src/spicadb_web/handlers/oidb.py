@@ -73,7 +73,7 @@ class OidbPages(ConsoleController):
             mode=mode or "", calib_level=calib_level or "", quality=quality or "",
         )  # fmt: skip
         view = await console.search(form, cursor)
-        status = view.refused.status if view.refused else 400 if form.errors else 200
+        status = 400 if view.refused or form.errors else 200  # as documented, whatever the API said
         return page(
             "oidb.html",
             status=status,
