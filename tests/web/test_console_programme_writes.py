@@ -110,6 +110,7 @@ async def test_the_programme_shows_its_proposal_and_the_pi_is_offered_the_pis_mo
         assert '<h2 id="proposals">Proposals</h2>' in text
         assert f'<a href="{PROPOSAL}">2027A · Discs of young stars</a>' in text
         assert "No move yet: draft since" in text
+        assert f'<a href="{PROPOSAL}#move">Move it</a> (submitted, withdrawn)' in text
         proposal = await browser.get(PROPOSAL)
         assert proposal.status_code == 200, proposal.text
         text = _text(proposal)
@@ -186,6 +187,7 @@ async def test_a_co_investigator_is_not_offered_the_move_and_a_missing_proposal_
 ) -> None:
     browser = await console.session(COI, PASSWORD)
     try:
+        assert "Move it" not in (await browser.get(PAGE)).text
         proposal = await browser.get(PROPOSAL)
         assert proposal.status_code == 200, proposal.text
         assert "move-form" not in proposal.text

@@ -156,6 +156,9 @@ class ProgrammesConsole:
             progress["percent"] = percent(progress["progress"])
             for package in progress["work_packages"]:
                 package["percent"] = percent(package["progress"])
+        if not isinstance(proposals, ApiProblem):
+            for proposal in proposals:  # the moves the visitor may make: a link to the form
+                proposal["moves"] = moves(self.caller, programme, str(proposal["status"]))
         return ProgrammePage(
             programme,
             progress,
