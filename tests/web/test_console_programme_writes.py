@@ -228,7 +228,8 @@ async def test_a_preview_marks_each_bad_cell_at_its_row_and_column_and_writes_no
         # the file's rows, numbered by their line, the bad cell marked and described
         assert '<th scope="col">Line</th><th scope="col">name</th><th scope="col">RAJ2000</th>' in text
         cell = re.search(
-            r'<td class="bad" id="cell-5-1" aria-invalid="true" aria-describedby="([^"]+)">', text
+            r'<td class="bad" id="cell-5-1" tabindex="-1" aria-invalid="true" aria-describedby="([^"]+)">',
+            text,
         )
         assert cell is not None, text
         assert "25h61m" in text
@@ -301,7 +302,7 @@ async def test_a_votable_and_a_tsv_are_previewed_by_their_rows(console: Console,
         assert sent.status_code == 422, sent.text
         text = _text(sent)
         assert '<th scope="col">Row</th><th scope="col">NAME</th><th scope="col">RA</th>' in text
-        assert '<td class="bad" id="cell-2-2" aria-invalid="true"' in text
+        assert '<td class="bad" id="cell-2-2" tabindex="-1" aria-invalid="true"' in text
         assert '<a href="#cell-2-2">Row 2, column DEC</a>' in text
         fixed = await browser.post(
             IMPORT,
@@ -443,6 +444,7 @@ async def _import_in_a_browser(
         assert await page.evaluate("document.activeElement.id") == "import-result"
         await alert.get_by_role("link", name="Line 5, column RAJ2000").click()
         assert await page.evaluate("location.hash") == "#cell-5-1"
+        assert await page.evaluate("document.activeElement.id") == "cell-5-1"  # the focus on the cell
         # on a phone the preview does not scroll sideways (the file's rows scroll in their region)
         await page.set_viewport_size({"width": 390, "height": 844})
         assert await page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
