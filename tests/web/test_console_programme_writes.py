@@ -19,7 +19,7 @@ from astropy.io.votable import from_table
 from astropy.table import Table
 from spicadb_programmes.domain import COMMITTEE_TRANSITIONS, EDITOR_ROLES, TRANSITIONS
 from spicadb_web.services import programmes as console_programmes
-from spicadb_web.services.imports import UPLOAD_MAX_BYTES
+from spicadb_web.services.imports import CARRY_MAX_BYTES, UPLOAD_MAX_BYTES
 from spicadb_web.spec import IMPORT_FORM_BYTES
 from web_browser import needs_chromium, sign_in_at
 from web_console import PASSWORD, Console
@@ -335,6 +335,43 @@ async def test_a_votable_and_a_tsv_are_previewed_by_their_rows(console: Console,
     finally:
         await browser.aclose()
     assert not {"HD 6001", "HD 7001"} & set(await _targets(console, admin))
+
+
+async def test_a_file_too_large_to_carry_back_is_chosen_again_for_the_import(
+    console: Console, admin: str
+) -> None:
+    """Over 1 MiB the preview does not carry the file back: the form asks for it again, unticked."""
+    padding = "".join(f"# {k:07d} {'.' * 100}\n" for k in range(11_000))  # comment lines: skipped by the API
+    listing = (padding + "name,ra,dec\nHD 8001,50.5,1\nHD 8002,51.5,2\nHD 8003,52.5,3\n").encode()
+    assert len(listing) > CARRY_MAX_BYTES
+    browser = await console.session(COI, PASSWORD)
+    try:
+        preview = await browser.post(
+            IMPORT,
+            files={"file": ("long.csv", listing, "text/csv")},
+            data={"dry_run": "true"},
+            headers=_csrf(browser),
+        )
+        assert preview.status_code == 200, preview.text[:500]
+        text = _text(preview)
+        assert "3 target(s) would be created" in text
+        assert 'name="content"' not in text
+        assert "choose the same file again below, untick “Preview only” and send" in text
+        assert '<input type="checkbox" name="dry_run" value="true">' in text  # unticked
+        done = await browser.post(
+            IMPORT, files={"file": ("long.csv", listing, "text/csv")}, headers=_csrf(browser)
+        )
+        assert done.status_code == 303, done.text[:500]
+        assert done.headers["location"] == f"{PAGE}?imported=3#targets"
+    finally:
+        await browser.aclose()
+    async with httpx.AsyncClient(base_url=console.url, timeout=60) as api:
+        found = await api.get(
+            f"/programmes/{CODE}/targets",
+            params={"q": "HD 800"},
+            headers={"Authorization": "Bearer " + admin},
+        )
+    assert sorted(t["name"] for t in found.json()["items"]) == ["HD 8001", "HD 8002", "HD 8003"]
 
 
 async def test_a_viewer_is_not_offered_the_import_and_is_refused_it(console: Console, admin: str) -> None:
