@@ -176,26 +176,32 @@ def _content(media_type: str) -> OpenAPIMediaType:
     return OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING) if text else binary)
 
 
-# the kit's request checks (NUL, deep JSON, a malformed form) answer a problem at 400 before any handler
+# the kit's request checks (NUL, deep JSON, a malformed form) answer a problem at 400 before any handler;
+# Litestar's router a problem at 404 for a path parameter that is not of its type (a uuid)
 CHECKED = 400
+UNROUTED = 404
 _PROBLEM = OpenAPIMediaType(schema=Reference(ref="#/components/schemas/ProblemDetails"))
 
 
 def _operation(
-    body: RequestBody | None, media_types: tuple[str, ...], errors: tuple[int, ...], checked: bool = False
+    body: RequestBody | None,
+    media_types: tuple[str, ...],
+    errors: tuple[int, ...],
+    checked: tuple[int, ...] = (),
 ) -> type[Operation]:
     """An Operation that declares ``body`` as its request body, documents these media types on its
-    success answer (the lowest 2xx) and on the ``errors`` statuses, and (``checked``) the kit's problem
-    beside the handler's own answer at 400."""
+    success answer (the lowest 2xx) and on the ``errors`` statuses, and the kit's problem beside the
+    handler's own answer at the ``checked`` statuses."""
 
     @dataclass
     class DocumentedOperation(Operation):
         def __post_init__(self) -> None:
             if body is not None:
                 self.request_body = body
-            own = (self.responses or {}).get(str(CHECKED))
-            if checked and isinstance(own, OpenAPIResponse):
-                own.content = {**(own.content or {}), PROBLEM_MEDIA_TYPE: _PROBLEM}
+            for checked_status in checked:
+                own = (self.responses or {}).get(str(checked_status))
+                if isinstance(own, OpenAPIResponse):
+                    own.content = {**(own.content or {}), PROBLEM_MEDIA_TYPE: _PROBLEM}
             if not media_types:
                 return
             responses = self.responses = self.responses or {}
@@ -294,8 +300,13 @@ def document_errors(app: Litestar, spec: ServiceSpec) -> None:
             defaults = problem_responses(*error_statuses(route, handler, spec))
             own = handler.responses or {}
             handler.responses = {**defaults, **own}
-            # a handler answering its 400 in another media type (OAuth 2's errors) gets the kit's beside it
-            checked = CHECKED in defaults and CHECKED in own and own[CHECKED].media_type != PROBLEM_MEDIA_TYPE
+            # a handler answering its 400 (OAuth 2's errors) or its 404 (the console's pages) in another
+            # media type gets the kit's problem beside it
+            checked = tuple(
+                status
+                for status in (CHECKED, UNROUTED)
+                if status in defaults and status in own and own[status].media_type != PROBLEM_MEDIA_TYPE
+            )
             body = handler.opt.get(REQUEST_BODY)
             media_types = tuple(handler.opt.get(MEDIA_TYPES) or ())
             if body is not None or media_types or checked:

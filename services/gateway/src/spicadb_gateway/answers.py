@@ -3,11 +3,12 @@ the answers of its own routes."""
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 
 from spicadb_kit.errors import PROBLEM_MEDIA_TYPE, Problem
 
-from .asgi import Headers, Send
+from .asgi import Headers, Scope, Send
 from .headers import GATEWAY_HTML_CSP
 
 
@@ -25,6 +26,34 @@ async def send_problem(send: Send, problem: Problem, path: str, request_id: byte
     ]
     await send({"type": "http.response.start", "status": problem.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title} · SPICA-DB</title></head>
+<body><main><h1>{title}</h1>
+<p class="problem" role="alert">{detail}</p>
+<p><a href="/">Back to the home page</a></p></main></body></html>
+"""
+
+
+def wants_page(scope: Scope) -> bool:
+    """A browser's visit: GET or HEAD asking for HTML."""
+    accept = next((v for n, v in scope["headers"] if n == b"accept"), b"")
+    return scope["method"] in ("GET", "HEAD") and b"text/html" in accept
+
+
+async def send_problem_page(send: Send, problem: Problem, head: bool, extra: Headers) -> None:
+    """A problem the gateway answers itself (a path no service may see), as a plain page naming it."""
+    body = _PAGE.format(title=escape(problem.title), detail=escape(problem.detail or "")).encode()
+    headers = [
+        (b"content-type", b"text/html; charset=utf-8"),
+        (b"content-length", str(len(body)).encode()),
+        (b"content-security-policy", GATEWAY_HTML_CSP),
+        (b"cache-control", b"no-store"),
+        *extra,
+    ]
+    await send({"type": "http.response.start", "status": problem.status, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if head else body})
 
 
 def decorating(send: Send, extra: Headers) -> Send:

@@ -26,7 +26,7 @@ from spicadb_kit.logs import get_logger
 from spicadb_kit.problems import INTERNAL, METHOD_NOT_ALLOWED, NOT_FOUND
 
 from .access import Access
-from .answers import decorating, send_problem
+from .answers import decorating, send_problem, send_problem_page, wants_page
 from .asgi import ASGIApp, Headers, Receive, Scope, Send
 from .authn import Authenticator, Identity
 from .bodies import ClientGone
@@ -35,6 +35,7 @@ from .cors import Cors
 from .forwarding import Forwarder
 from .headers import REQUEST_ID, security_headers
 from .policy import NotAllowed, Route, RoutePolicy
+from .problems import BAD_PATH
 from .request import Request, normalise_path
 from .revocation import RevocationList
 from .upstream import UpstreamClient
@@ -104,6 +105,9 @@ class Gateway:
                     self.client, scope, receive, send, request, request_id, route, identity, extra
                 )
         except Problem as problem:
+            if problem.kind is BAD_PATH and wants_page(scope):  # a browser: the console cannot answer it
+                await send_problem_page(send, problem, method == "HEAD", extra)
+                return
             await send_problem(send, problem, path, request_id, extra)
         except ClientGone:
             return  # the client left while sending its body: nobody to answer

@@ -21,6 +21,16 @@ def _wants_html(scope: Scope) -> bool:
     return scope.get("method") in ("GET", "HEAD") and b"text/html" in accept
 
 
+def _of_pages(scope: Scope) -> bool:
+    """Whether the answer is the console's: a page's route, a static file, or no route at all (the
+    catch-all). The routes answering something else keep their problem documents, as documented: the
+    kit's operator API (JSON), the SAMP tables (VOTables, for applications)."""
+    handler = scope.get("route_handler")
+    if handler is None or str(scope.get("path", "")).startswith("/static/"):
+        return True
+    return str(getattr(handler, "media_type", "")).startswith("text/html")
+
+
 def _problem(status: int, path: str, body: bytes) -> ApiProblem:
     if status == 404:
         return ApiProblem(404, "Not Found", f"There is no page at {path}.")
@@ -56,7 +66,8 @@ def html_not_found(app: ASGIApp) -> ASGIApp:
             if message["type"] == "http.response.start":
                 headers = dict(message.get("headers") or ())
                 status = message["status"]
-                if 400 <= status < 500 and headers.get(b"content-type", b"").startswith(PROBLEM_JSON):
+                refused = headers.get(b"content-type", b"").startswith(PROBLEM_JSON)
+                if 400 <= status < 500 and refused and _of_pages(scope):
                     held.append(message)  # replaced once its body has gone by
                     return
             elif held:

@@ -67,6 +67,6 @@ def page(template: str, status: int = 200, **context: Any) -> Response[str]:
     return Response(
         html,
         status_code=status,
-        media_type=HTML,
+        media_type="text/html",  # Litestar adds the charset (to HTML's, a second one)
         headers={"Cache-Control": "no-store", "Vary": "Authorization"},
     )

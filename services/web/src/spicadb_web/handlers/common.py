@@ -29,6 +29,8 @@ def html_answer(description: str) -> ResponseSpec:
 # what every page may answer besides itself (documented in the service's OpenAPI document)
 ANSWERS = {
     303: ResponseSpec(None, description="No working session: to /auth/login?next=<this page>"),
+    # lost.py makes Litestar's own 400 (a parameter out of its bounds) a page for a browser
+    400: html_answer("A parameter out of its bounds or of the wrong type: a page naming it (to a browser)"),
     403: html_answer("The API refused the visitor: a page with the API problem's title and detail"),
     404: html_answer("The API knows no such object the visitor may see: a page with its problem's title"),
     502: html_answer("The platform could not be reached: a page saying so"),

@@ -157,6 +157,8 @@ class Pages(ConsoleController):
             await console.flag(observation, flag)
         except ApiProblem as problem:
             view = await console.night(site, night, observation)
+            if not isinstance(view.observation, dict):
+                raise  # no such observation this night: no form to show the refusal beside, its own page
             view.form, view.refused = flag, problem
             return _night_page(caller, view, status=problem.status if problem.status < 500 else 502)
         saved = back + "&saved=true#flag"
