@@ -1,0 +1,168 @@
+"""schemathesis against the web console's OpenAPI document, through the gateway as a browser uses it: the
+whole platform (tests/web/web_console.py) in a thread with its own event loop, the admin signed in with a
+gateway session (its cookies on every request; the forms that write get the X-CSRF-Token header the
+console's script adds). Every other request asks as a browser (Accept: text/html), the others as an API
+client. Checks: no 5xx, every answer's status and media type documented, and every 4xx to a browser a page
+naming the problem (the console's ``class="problem" role="alert"``), to an API client a problem document
+(or the media type its operation documents for that status)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import schemathesis
+from fuzz_support import PROBLEM, SETTINGS, load_schema, problem_document
+from schemathesis import Case
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from spicadb_gateway.spec import SPEC as GATEWAY
+from spicadb_web.services.console import last_night
+from spicadb_web.spec import SPEC
+from web_console import open_console, seed
+
+from spicadb_kit.infra import NatsServer, PostgresCluster
+
+schema = load_schema(SPEC)
+GATEWAY_TYPES = set(GATEWAY.problems.uris()) - set(SPEC.problems.uris()) if GATEWAY.problems else set()
+BROWSER = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+API_CLIENT = {"Accept": "application/json, application/problem+json"}
+
+
+@schemathesis.check
+def problem_page(ctx: Any, response: Any, case: Case) -> bool | None:
+    """A 4xx to a browser's visit (GET) is a page saying what went wrong, never a bare JSON document.
+    A form is sent by the console's script, which shows a page it is answered, or the title of a problem
+    refused before the console (the gateway's or the kit's: a body too large, a NUL character). Methods
+    no browser sends (TRACE, QUERY: the gateway's 405) are an API client's business."""
+    method = case.method.upper()
+    if response.status_code < 400 or method not in ("GET", "POST"):
+        return None
+    if not is_page(case) and method == case.operation.method.upper():
+        return problem_document(ctx, response, case)  # the operator API, the SAMP tables
+    media = response.headers.get("content-type", [""])[0].split(";")[0].strip()
+    if method == "POST" and media == PROBLEM:
+        return problem_document(ctx, response, case)
+    assert media == "text/html", f"a {response.status_code} to a browser answered {media!r}, not a page"
+    assert 'class="problem" role="alert"' in response.text, "the page does not name the problem"
+    return True
+
+
+def is_page(case: Case) -> bool:
+    """An operation answering pages: its success documented as HTML, or a form's redirect."""
+    responses = case.operation.definition.raw.get("responses", {})
+    media = {m for status, answer in responses.items() if status < "300" for m in answer.get("content", {})}
+    return not media or any(m.startswith("text/html") for m in media)
+
+
+@schemathesis.check
+def console_schema_conformance(ctx: Any, response: Any, case: Case) -> bool | None:
+    """The answer's body as documented, unless the gateway answered it itself (a path with a control
+    character: its problem types are the gateway's document's, not the console's)."""
+    media = response.headers.get("content-type", [""])[0]
+    if media.startswith(PROBLEM) and response.json().get("type") in GATEWAY_TYPES:
+        return None
+    return response_schema_conformance(ctx, response, case)
+
+
+CONFORMANCE = [not_a_server_error, status_code_conformance, content_type_conformance]
+BROWSER_CHECKS = [*CONFORMANCE, console_schema_conformance, problem_page]
+API_CHECKS = [*CONFORMANCE, console_schema_conformance, problem_document]
+
+
+class Platform:
+    """The gateway's URL, the admin's session cookies, and known path values (seeded data)."""
+
+    def __init__(self, url: str, cookies: dict[str, str], known: dict[str, str]) -> None:
+        self.url = url
+        self.cookie = "; ".join(f"{name}={value}" for name, value in cookies.items())
+        self.csrf = cookies["spicadb_gateway_csrf"]
+        self.known = known
+        self.calls = 0
+
+    def check(self, case: Case) -> None:
+        self.calls += 1
+        if case.path_parameters and self.calls % 3:
+            for name, value in self.known.items():
+                if name in case.path_parameters:
+                    case.path_parameters[name] = value
+        browser = self.calls % 2 == 1
+        headers = {"Cookie": self.cookie, "X-CSRF-Token": self.csrf, **(BROWSER if browser else API_CLIENT)}
+        case.call_and_validate(
+            base_url=self.url,
+            headers=headers,
+            checks=BROWSER_CHECKS if browser else API_CHECKS,
+            timeout=60,
+            allow_redirects=False,
+        )
+
+
+@contextmanager
+def served_platform(cluster: PostgresCluster, nats_server: NatsServer, data: Path) -> Iterator[Platform]:
+    """The platform, seeded, in a thread of its own (schemathesis' requests are synchronous: the
+    servers cannot share pytest's event loop), stopped at the end."""
+    started = threading.Event()
+    shared: dict[str, Any] = {}
+
+    async def serve() -> None:
+        async with open_console(cluster, nats_server, data, "test") as console:
+            await seed(console)
+            browser = await console.session(*console.admin())
+            cookies = {cookie.name: cookie.value for cookie in browser.cookies.jar}
+            await browser.aclose()
+            client_id = next(iter(console.credentials().get("clients") or {"drs": None}))
+            known = {
+                "code": "LP-1", "site": "CHARA", "night": last_night().isoformat(), "username": "bob",
+                "client_id": client_id, "service": "programmes",
+            }  # fmt: skip
+            shared["platform"] = Platform(console.url, cookies, known)
+            stop = asyncio.Event()
+            shared["stop"] = (asyncio.get_running_loop(), stop)
+            started.set()
+            await stop.wait()
+
+    def run() -> None:
+        try:
+            asyncio.run(serve())
+        except BaseException as exc:  # handed to the test
+            shared["error"] = exc
+        finally:
+            started.set()
+
+    thread = threading.Thread(target=run, name="web-console-platform", daemon=True)
+    thread.start()
+    started.wait()
+    if "error" in shared:
+        raise shared["error"]
+    try:
+        yield shared["platform"]
+    finally:
+        loop, stop = shared["stop"]
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(60)
+        assert not thread.is_alive(), "the platform did not stop"
+        if "error" in shared:
+            raise shared["error"]
+
+
+@pytest.fixture(scope="module")
+def web_platform(
+    pg_cluster: PostgresCluster, nats_server: NatsServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Platform]:
+    with served_platform(pg_cluster, nats_server, tmp_path_factory.mktemp("web-fuzz")) as platform:
+        yield platform
+
+
+@schema.parametrize()
+@SETTINGS
+def test_web(case: Case, web_platform: Platform) -> None:
+    web_platform.check(case)
