@@ -4,83 +4,30 @@ granules that came the real way (synthetic OIFITS files pushed through the gatew
 kept by oidb from its events); quick-look thumbnails, downloads and DataLink of each; a granule's page
 with its plots; the API's rights (a private programme's granule never appears to a stranger); bad input a
 400 page naming the field beside its input, never a 500. In Chromium: search, the thumbnail and the plots
-load, with test and production settings (screenshots kept in tmp_path)."""
+load (screenshots kept in tmp_path; with production settings: test_console_oidb_production.py)."""
 
 from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from harness import eventually
-from oifits_support import OLD, RECENT, oifits
 from spicadb_web.rendering import href
 from spicadb_web.services.oidb import SearchForm, read_search
-from synthetic import mjd
 from web_browser import needs_chromium, sign_in_at
 from web_console import PASSWORD, Console
+from web_oidb import ALTAIR, DENEB, Seeded, loaded, push_granules
 
-VEGA = (279.2347, 38.7837)
-DENEB = (310.358, 45.2803)
-ALTAIR = (297.6958, 8.8683)
 INPUTS = {"target": "search", "radius": "number", "night": "date"}
 STRANGER = "bob"  # an astronomer of no programme: sees released granules only
-
-
-@dataclass
-class Seeded:
-    granules: dict[str, dict[str, Any]]  # target name -> the granule as the admin sees it
-    admin: str  # the admin's token
-
-    def id(self, target: str) -> str:
-        return str(self.granules[target]["granule_id"])
 
 
 @pytest.fixture(scope="module")
 async def seeded(console: Console) -> Seeded:
     return await push_granules(console)
-
-
-@pytest.fixture(scope="module")
-async def production_seeded(production_console: Console) -> Seeded:
-    return await push_granules(production_console)
-
-
-async def push_granules(console: Console) -> Seeded:
-    """Four files pushed by the admin through the gateway: Vega, HR 7001 an arcsecond from it (another
-    name, another night) and Deneb, observed in 2019 for LP-1 (released); Altair, last season for LP-2
-    (proprietary: bob is in neither programme). Waits until oidb has them from oifits' events."""
-    admin = await console.token(*console.admin(), scope="openid admin oifits:push oifits:read")
-    headers = {"Authorization": "Bearer " + admin}
-    files = (
-        ("vega.fits", oifits(target="Vega", ra=VEGA[0], dec=VEGA[1], at=(OLD,), extra={"QUALITY LEVEL": 4}), {}),
-        ("hr7001.fits", oifits(target="HR 7001", ra=VEGA[0], dec=VEGA[1] + 1 / 3600,
-                               at=(mjd("2019-06-20T06:00"),)), {}),
-        ("deneb.fits", oifits(target="Deneb", ra=DENEB[0], dec=DENEB[1], at=(OLD,)), {"calib_level": 3}),
-        ("altair.fits", oifits(target="Altair", ra=ALTAIR[0], dec=ALTAIR[1], at=(RECENT,), programme="LP-2"), {}),
-    )  # fmt: skip
-    async with httpx.AsyncClient(base_url=console.url, timeout=120, headers=headers) as api:
-        for filename, data, params in files:
-            pushed = await api.post("/oifits/files", params={"filename": filename, **params}, content=data,
-                                    headers={"Content-Type": "application/fits"})  # fmt: skip
-            assert pushed.status_code == 201, pushed.text
-
-        async def listed() -> dict[str, dict[str, Any]] | None:
-            items = (await api.get("/oidb/granules")).json()["items"]
-            return {g["target_name"]: g for g in items} if len(items) == 4 else None
-
-        granules = await eventually(listed, timeout=90, interval=0.5)
-
-    async def released() -> bool:  # the programmes' rights have reached oidb too
-        async with httpx.AsyncClient(base_url=console.url, timeout=60) as anonymous:
-            return len((await anonymous.get("/oidb/granules")).json()["items"]) == 3
-
-    await eventually(released, timeout=60, interval=0.5)
-    return Seeded(granules, admin)
 
 
 async def _page(console: Console, user: str, path: str, **params: Any) -> httpx.Response:
@@ -263,20 +210,6 @@ async def test_other_bad_requests_are_4xx_never_500(console: Console, seeded: Se
     assert unknown.status_code == 404
 
 
-async def _loaded(page: Any, selector: str) -> list[int]:
-    """naturalWidth of each image the selector finds, once each has loaded (scrolled into view: lazy)."""
-    images = page.locator(selector)
-    widths = []
-    for n in range(await images.count()):
-        image = images.nth(n)
-        await image.scroll_into_view_if_needed()
-        await page.wait_for_function(
-            "(img) => img.complete && img.naturalWidth > 0", arg=await image.element_handle()
-        )
-        widths.append(int(await image.evaluate("(img) => img.naturalWidth")))
-    return widths
-
-
 @needs_chromium
 async def test_search_in_a_browser_and_open_the_quick_look(
     console: Console, seeded: Seeded, browser: Any, tmp_path: Path
@@ -288,11 +221,11 @@ async def test_search_in_a_browser_and_open_the_quick_look(
         await page.wait_for_url(re.compile(r".*/console/oidb\?target=Vega.*"))
         rows = page.locator("table.granules tbody th[scope=row] a")
         assert await rows.all_inner_texts() == ["Vega", "HR 7001"]
-        assert all(width > 0 for width in await _loaded(page, "img.thumb"))
+        assert all(width > 0 for width in await loaded(page, "img.thumb"))
         await page.screenshot(path=tmp_path / "oidb-search.png", full_page=True)
         await rows.first.click()
         await page.wait_for_url(console.url + f"/console/oidb/granules/{seeded.id('Vega')}")
-        widths = await _loaded(page, "figure.plot img")
+        widths = await loaded(page, "figure.plot img")
         assert len(widths) == len(seeded.granules["Vega"]["previews"]) > 0
         assert all(width > 0 for width in widths)
         await page.screenshot(path=tmp_path / "oidb-granule.png", full_page=True)
@@ -310,23 +243,5 @@ async def test_search_in_a_browser_and_open_the_quick_look(
         await page.screenshot(path=tmp_path / "oidb-bad-input.png", full_page=True)
         assert await page.locator("#oidb-target").get_attribute("aria-invalid") == "true"
         assert "cannot be read as coordinates" in await page.locator("#oidb-target-error").inner_text()
-    finally:
-        await context.close()
-
-
-@needs_chromium
-async def test_the_oidb_search_works_with_production_settings(
-    production_console: Console, production_seeded: Seeded, browser: Any, tmp_path: Path
-) -> None:
-    """Secure ``__Host-`` session cookies: the page, its thumbnails and the plots through the gateway."""
-    console = production_console
-    context, page = await sign_in_at(console, browser, "/console/oidb?target=Deneb", (STRANGER, PASSWORD))
-    try:
-        assert await page.locator("table.granules tbody th[scope=row] a").all_inner_texts() == ["Deneb"]
-        assert all(width > 0 for width in await _loaded(page, "img.thumb"))
-        await page.locator("table.granules tbody th[scope=row] a").first.click()
-        await page.wait_for_url(console.url + f"/console/oidb/granules/{production_seeded.id('Deneb')}")
-        assert all(width > 0 for width in await _loaded(page, "figure.plot img"))
-        await page.screenshot(path=tmp_path / "production-oidb-granule.png", full_page=True)
     finally:
         await context.close()
