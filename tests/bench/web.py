@@ -56,7 +56,8 @@ def pages(night: str, observation: str) -> dict[str, list[str]]:
     """Each page and the API calls it makes (``observation``: one of the night's, with its flag form)."""
     listing = ["/programmes?limit=50&with_progress=true"]
     programme = ["/programmes/LP-3", "/programmes/LP-3/progress", "/programmes/LP-3/members",
-                 "/programmes/LP-3/work-packages", "/programmes/LP-3/targets?sort=name&order=asc&limit=50"]  # fmt: skip
+                 "/programmes/LP-3/work-packages", "/programmes/LP-3/proposals",
+                 "/programmes/LP-3/targets?sort=name&order=asc&limit=50"]  # fmt: skip
     month = Month.of(last_night())
     span = f"from={month.first.isoformat()}&to={month.last.isoformat()}"
     runs = f"night_from={month.first.isoformat()}&night_to={month.last.isoformat()}"
@@ -66,7 +67,7 @@ def pages(night: str, observation: str) -> dict[str, list[str]]:
         "/console/programmes": listing,
         "/console/programmes/LP-3": programme,
         "/console/programmes/LP-3?work_package=WP1&sort=mag_v&order=desc": [
-            *programme[:4], "/programmes/LP-3/targets?work_package=WP1&sort=mag_v&order=desc&limit=50"],
+            *programme[:5], "/programmes/LP-3/targets?work_package=WP1&sort=mag_v&order=desc&limit=50"],
         "/console/nights": [f"/nightlogs/nights?site=CHARA&limit=31&{span}",
                             f"/nightlogs/observations?site=CHARA&{runs}&limit=1000"],
         f"/console/nights/CHARA/{night}": [f"/nightlogs/nights/CHARA/{night}"],
