@@ -25,6 +25,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from spicadb_gateway.headers import GATEWAY_HTML_CSP
 from spicadb_gateway.spec import SPEC as GATEWAY
 from spicadb_web.services.console import last_night
 from spicadb_web.spec import SPEC
@@ -47,7 +48,7 @@ def problem_page(ctx: Any, response: Any, case: Case) -> bool | None:
     method = case.method.upper()
     if response.status_code < 400 or method not in ("GET", "POST"):
         return None
-    if not is_page(case) and method == case.operation.method.upper():
+    if not is_page(case) and method == case.operation.method.upper() and not gateways(response):
         return problem_document(ctx, response, case)  # the operator API, the SAMP tables
     media = response.headers.get("content-type", [""])[0].split(";")[0].strip()
     if method == "POST" and media == PROBLEM:
@@ -68,13 +69,25 @@ def is_page(case: Case) -> bool:
 def console_schema_conformance(ctx: Any, response: Any, case: Case) -> bool | None:
     """The answer's body as documented, unless the gateway answered it itself (a path with a control
     character: its problem types are the gateway's document's, not the console's)."""
+    return None if gateways(response) else response_schema_conformance(ctx, response, case)
+
+
+def gateways(response: Any) -> bool:
+    """An answer the gateway made itself (a path with a control character, refused before the console):
+    its problem types and its plain pages (its own CSP) are the gateway's document's, not the console's."""
+    if response.headers.get("content-security-policy", [""])[0] == GATEWAY_HTML_CSP.decode():
+        return True
     media = response.headers.get("content-type", [""])[0]
-    if media.startswith(PROBLEM) and response.json().get("type") in GATEWAY_TYPES:
-        return None
-    return response_schema_conformance(ctx, response, case)
+    return media.startswith(PROBLEM) and response.json().get("type") in GATEWAY_TYPES
 
 
-CONFORMANCE = [not_a_server_error, status_code_conformance, content_type_conformance]
+@schemathesis.check
+def console_content_type(ctx: Any, response: Any, case: Case) -> bool | None:
+    """The answer's media type as documented, unless the gateway answered it itself."""
+    return None if gateways(response) else content_type_conformance(ctx, response, case)
+
+
+CONFORMANCE = [not_a_server_error, status_code_conformance, console_content_type]
 BROWSER_CHECKS = [*CONFORMANCE, console_schema_conformance, problem_page]
 API_CHECKS = [*CONFORMANCE, console_schema_conformance, problem_document]
 
