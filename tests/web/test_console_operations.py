@@ -14,10 +14,15 @@ import nats
 import pytest
 from harness import eventually
 from spicadb_gateway.sessions import AsyncOAuth2Client
-from spicadb_web.services.operations import SERVICES
+from spicadb_web.api import Api
+from spicadb_web.config import WebSettings
+from spicadb_web.services.caller import Caller
+from spicadb_web.services.operations import HOME_HEALTH_SECONDS, SERVICES, OperationsConsole
+from spicadb_web.services.session import ApiSession
 from web_browser import needs_chromium, sign_in_at
 from web_console import PASSWORD, Console
 
+from spicadb_kit.auth import Principal
 from spicadb_kit.spec import discover_services
 
 # an event no consumer can read: obsportal's night-log consumer sets it aside at once
@@ -234,6 +239,26 @@ async def test_an_admin_replays_a_dead_letter_in_the_browser(
         await page.screenshot(path=str(tmp_path / "home-phone.png"), full_page=True)
     finally:
         await context.close()
+
+
+async def test_the_home_pages_health_is_shared_for_a_few_seconds(console: Console) -> None:
+    """The home page's panel reuses one report for HOME_HEALTH_SECONDS (every admin's home would ask
+    nine services otherwise); the health page itself asks afresh each time."""
+    token = await console.token(*console.admin(), scope="openid admin")
+    admin = Caller(Principal("admin", "spica-frontend", frozenset({"admin"})), token)
+    api = Api(WebSettings(public_url=console.url))
+    try:
+        operations = OperationsConsole(ApiSession(api, admin, 50))
+        first = await operations.recent_health(now=1000.0)
+        again = await operations.recent_health(now=1000.0 + HOME_HEALTH_SECONDS - 0.1)
+        later = await operations.recent_health(now=1000.0 + HOME_HEALTH_SECONDS)
+        live = [await operations.health(), await operations.health()]
+    finally:
+        await api.close()
+    assert again is first
+    assert later is not first
+    assert "programmes" not in later.down
+    assert live[0] is not live[1]
 
 
 async def test_a_stopped_service_shows_down(console: Console) -> None:

@@ -70,6 +70,9 @@ class Api:
             max_connections=settings.api_connections, max_keepalive_connections=settings.api_connections
         )
         self.upload_timeout = settings.api_upload_timeout
+        # the platform's health as the home page last had it: (monotonic time, report), shared by the
+        # process's admins (services/operations.py recent_health)
+        self.recent_health: tuple[float, Any] | None = None
         self.client = httpx.AsyncClient(
             base_url=settings.api_base,
             timeout=settings.api_timeout,

@@ -118,7 +118,7 @@ class Console:
             wanted.append(optional(self._get("/oifits/files", {"limit": LATEST})))
             wanted.append(optional(self._get("/oifits/rejections", {"limit": LATEST})))
         if self.caller.is_admin:  # never raises: a service down is shown so
-            wanted.append(OperationsConsole(self.session).health())
+            wanted.append(OperationsConsole(self.session).recent_health())
         answers = list(await asyncio.gather(*wanted))
         if self.caller.may("programmes:read"):
             programmes = answers.pop(0)

@@ -5,8 +5,9 @@ said, never the page's failure."""
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from ..api import ApiProblem
 from .session import ApiSession, optional
@@ -25,6 +26,10 @@ SERVICES: dict[str, str] = {
     "web": "/web/admin",
 }
 OUTCOMES = ("replayed", "not replayed", "queued")
+# how old the home page's health panel may be: a summary every admin's home shows, refreshed at most this
+# often (nine readiness reports at each page view would make the home page the slowest of the console);
+# /console/admin/health always asks afresh
+HOME_HEALTH_SECONDS = 5.0
 Outcome = Literal["replayed", "not replayed", "queued"]
 
 
@@ -127,6 +132,17 @@ class OperationsConsole:
             *(optional(self.session.get(f"{p}/health")) for p in SERVICES.values())
         )
         return Health([_health(name, answer) for name, answer in zip(SERVICES, answers, strict=True)])
+
+    async def recent_health(self, now: float | None = None) -> Health:
+        """The platform's health at most HOME_HEALTH_SECONDS old (the same for every admin: the reports
+        name services, not visitors)."""
+        now = time.monotonic() if now is None else now
+        recent = self.session.api.recent_health
+        if recent is not None and now - recent[0] < HOME_HEALTH_SECONDS:
+            return cast(Health, recent[1])
+        health = await self.health()
+        self.session.api.recent_health = (now, health)
+        return health
 
     async def letters(self, query: LetterQuery) -> list[ServiceLetters]:
         """One service's dead letters, or every service's first page, asked at once."""
