@@ -143,6 +143,30 @@ async def test_encoded_slashes_are_judged_as_slashes_and_control_characters_refu
     assert len(stack.echo.seen) == seen
 
 
+async def test_a_refused_path_is_a_page_to_a_browser(stack: Stack) -> None:
+    """A browser's visit to a path the gateway refuses (a NUL, a dot segment) cannot reach the console's
+    pages: the gateway's own plain page names the problem; a POST or an API client keeps the problem."""
+    assert stack.gateway is not None
+    seen = len(stack.echo.seen)
+    for path in ("/echo/public/a%00b", "/echo/public/../secret"):
+        head = f"GET {path} HTTP/1.1\r\nHost: x\r\nAccept: text/html,*/*;q=0.8\r\n\r\n"
+        status, headers, payload = await raw_exchange(stack.gateway.port, head.encode())
+        assert status == 400, (path, payload)
+        assert headers["content-type"] == "text/html; charset=utf-8"
+        assert "default-src 'none'" in headers["content-security-policy"]
+        page = payload.decode()
+        assert "<h1>Bad Request</h1>" in page
+        assert 'class="problem" role="alert"' in page
+        assert "not accepted" in page
+        assert "<script" not in page
+        assert "style=" not in page
+    head = "POST /echo/public/a%00b HTTP/1.1\r\nHost: x\r\nAccept: text/html\r\nContent-Length: 0\r\n\r\n"
+    status, headers, payload = await raw_exchange(stack.gateway.port, head.encode())
+    assert status == 400
+    assert json.loads(payload)["type"].endswith("/bad-path")
+    assert len(stack.echo.seen) == seen
+
+
 async def test_forwarded_headers_identity_and_hop_by_hop(stack: Stack) -> None:
     async with stack.client() as client:
         response = await client.get(

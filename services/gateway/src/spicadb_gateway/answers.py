@@ -50,7 +50,7 @@ async def send_problem_page(send: Send, problem: Problem, head: bool, extra: Hea
         (b"content-length", str(len(body)).encode()),
         (b"content-security-policy", GATEWAY_HTML_CSP),
         (b"cache-control", b"no-store"),
-        *extra,
+        *[(name, value) for name, value in extra if name != b"content-security-policy"],  # ours is stricter
     ]
     await send({"type": "http.response.start", "status": problem.status, "headers": headers})
     await send({"type": "http.response.body", "body": b"" if head else body})
