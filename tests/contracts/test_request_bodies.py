@@ -36,7 +36,7 @@ BODILESS = {
 }
 # what a handler calls when it reads its body itself
 READS_BODY = re.compile(
-    r"request\.(body|form|json|msgpack|stream)\(|oauth_request\(|_search\(|_body\(|_parameters\(|_given\("
+    r"request\.(body|form|json|msgpack|stream)\(|oauth_request\(|_search\(|_body\(|_parameters\(|_given\(|_sent\("
 )
 SERVICES = list(discover_services())
 # the kit's operator route of every service: the letter to replay is named in its path
