@@ -137,6 +137,8 @@ class RuntimeSettings(BaseSettings, frozen=True):
     ready_timeout_seconds: float = 60.0
     # extra service specs to run besides the installed ones ("module:attribute", comma-separated)
     services: str = ""
+    # only these services (names, comma-separated; default: every one), e.g. while working on one
+    run_only: str = ""
 
     @property
     def data_path(self) -> Path:

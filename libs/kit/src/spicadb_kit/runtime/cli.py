@@ -1,6 +1,7 @@
 """`spicadb`: run the platform locally and operate it.
 
 spicadb run | stop                 the local platform (make run / make stop)
+spicadb status [--json]            each component's health, lag, backlog, dead letters and restarts
 spicadb doctor [--install]         check (and install, as root) the system packages
 spicadb serve NAME                 run one service (containers, make run)
 spicadb migrate [--service NAME]   apply migrations (SPICADB_DATABASE_URL: an admin of the cluster)
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -36,7 +38,7 @@ from ..events.provision import backfill, provision
 from ..migrate import migrate_service
 from ..settings import RuntimeSettings, ServiceSettings, SettingsError
 from ..spec import ServiceSpec, discover_services
-from . import openapi, supervisor, system
+from . import openapi, status, supervisor, system
 from .serve import UnknownService, find_service, serve
 
 __all__ = ["main"]
@@ -181,6 +183,11 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="start the local platform in the foreground")
     sub.add_parser("stop", help="stop the local platform")
+    status_cmd = sub.add_parser("status", help="the local platform's health, one row per component")
+    status_cmd.add_argument("--json", action="store_true", help="the rows as a JSON document")
+    status_cmd.add_argument(
+        "--token", help="an admin's access token, for the gateway's details (default: SPICADB_TOKEN)"
+    )
     doctor = sub.add_parser("doctor", help="check the system packages")
     doctor.add_argument("--install", action="store_true", help="apt-get install what is missing (root only)")
     doctor.add_argument("--validators", action="store_true", help="also the tests' validators (stilts)")
@@ -238,6 +245,9 @@ def main(argv: list[str] | None = None) -> int:
             return supervisor.run(RuntimeSettings.from_env())
         if args.command == "stop":
             return supervisor.stop(RuntimeSettings.from_env())
+        if args.command == "status":
+            token = args.token or os.environ.get("SPICADB_TOKEN") or None
+            return status.status(RuntimeSettings.from_env().data_path, as_json=args.json, token=token)
         if args.command == "doctor":
             return system.doctor(
                 RuntimeSettings.from_env().pg_bin_path,

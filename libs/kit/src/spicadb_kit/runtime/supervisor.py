@@ -3,6 +3,10 @@
 Order matters: the cluster and the broker first, then migrations and stream provisioning
 (before any service binds its consumers), then the services, each in its own process.
 Everything it starts it stops, by pid, in reverse order, on Ctrl-C or `spicadb stop`.
+
+A service that dies is started again, after a delay that grows while it keeps dying (``RESTART_DELAYS``),
+and says so on the run's output; endpoints.json counts its restarts and names its last exit, for
+`spicadb status`.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -31,6 +36,7 @@ __all__ = [
     "CREDENTIALS_FILE",
     "ENDPOINTS_FILE",
     "PID_FILE",
+    "RESTART_DELAYS",
     "Component",
     "Platform",
     "run",
@@ -41,6 +47,10 @@ __all__ = [
 PID_FILE = "run.pid"
 ENDPOINTS_FILE = "endpoints.json"
 CREDENTIALS_FILE = "credentials.json"
+# seconds before a dead service is started again: by the deaths in a row (the last delay repeats), so that
+# one failing at its start does not spin; a service that ran RESTART_STABLE_SECONDS starts the row again
+RESTART_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0)
+RESTART_STABLE_SECONDS = 60.0
 
 
 @dataclass
@@ -52,6 +62,25 @@ class Component:
     pid: int | None = None
     state: str = "starting"
     proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    spec: ServiceSpec | None = field(default=None, repr=False)
+    restarts: int = 0
+    # how its last process ended ("SIGKILL", "exit 1") and when (ISO 8601, UTC)
+    last_exit: str | None = None
+    last_exit_at: str | None = None
+    started_at: float = field(default=0.0, repr=False)
+    deaths_in_a_row: int = field(default=0, repr=False)
+    restart_at: float | None = field(default=None, repr=False)
+
+    def entry(self) -> dict[str, object]:
+        """Its row of endpoints.json."""
+        return {
+            "url": self.url,
+            "state": self.state,
+            "pid": self.pid,
+            "restarts": self.restarts,
+            "last_exit": self.last_exit,
+            "last_exit_at": self.last_exit_at,
+        }
 
 
 class Platform:
@@ -61,7 +90,7 @@ class Platform:
     def __init__(self, settings: RuntimeSettings, specs: list[ServiceSpec] | None = None) -> None:
         self.settings = settings
         self.data: Path = settings.data_path
-        self.specs = specs if specs is not None else list(discover_services())
+        self.specs = specs if specs is not None else chosen_services(settings)
         self.postgres = PostgresCluster(
             self.data / "postgres", settings.pg_port, host=settings.host, bin_dir=settings.pg_bin_path
         )
@@ -83,7 +112,7 @@ class Platform:
 
     def write_endpoints(self) -> None:
         """Write the endpoints table (name, URL, state, pid) for tools and tests to read, atomically."""
-        table = {c.name: {"url": c.url, "state": c.state, "pid": c.pid} for c in self.components.values()}
+        table = {c.name: c.entry() for c in self.components.values()}
         tmp = self.data / (ENDPOINTS_FILE + ".tmp")
         tmp.write_text(json.dumps(table, indent=2) + "\n")
         tmp.replace(self.data / ENDPOINTS_FILE)
@@ -200,16 +229,25 @@ class Platform:
             port = self.service_port(spec)
             if port_open(self.settings.host, port):
                 raise InfraError(f"{spec.name}: port {port} is in use (set {spec.port_variable})")
-            with open(logs / f"{spec.name}.log", "ab") as log:
-                proc = subprocess.Popen(
-                    [sys.executable, "-m", "spicadb_kit.runtime.cli", "serve", spec.name],
-                    env=self.service_env(spec, port),
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
             url = f"http://{self.settings.host}:{port}"
-            self.components[spec.name] = Component(spec.name, url, proc.pid, "starting", proc)
+            self.components[spec.name] = self.spawn(Component(spec.name, url, spec=spec))
+
+    def spawn(self, component: Component) -> Component:
+        """Start (or start again) a service's process, its output appended to its log."""
+        assert component.spec is not None
+        spec = component.spec
+        with open(self.data / "logs" / f"{spec.name}.log", "ab") as log:
+            component.proc = subprocess.Popen(
+                [sys.executable, "-m", "spicadb_kit.runtime.cli", "serve", spec.name],
+                env=self.service_env(spec, self.service_port(spec)),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        component.pid = component.proc.pid
+        component.state = "starting"
+        component.started_at = time.monotonic()
+        return component
 
     async def wait_ready(self) -> bool:
         """Wait until every service is ready or exited, up to the ready timeout; whether all are
@@ -230,6 +268,58 @@ class Platform:
             component.state = "not ready"
         return all(c.state == "ready" for c in self.components.values())
 
+    # --- supervision ------------------------------------------------------------------
+
+    def supervise(self) -> bool:
+        """One look at every service: a dead one is scheduled for a restart, one whose delay is over is
+        started again, a started one that answers its readiness is ready. Whether anything changed."""
+        changed = False
+        now = time.monotonic()
+        for component in self.components.values():
+            if component.spec is None or component.proc is None:
+                continue
+            if component.restart_at is not None:
+                if now >= component.restart_at:
+                    self.restart(component)
+                    changed = True
+            elif (code := component.proc.poll()) is not None:
+                self.died(component, code, now)
+                changed = True
+            elif component.state != "ready" and _ready_now(component):
+                component.state = "ready"
+                print(f"{component.name} is ready (pid {component.pid})", file=sys.stderr, flush=True)
+                changed = True
+        return changed
+
+    def died(self, component: Component, code: int, now: float) -> None:
+        """Note how a service's process ended and when it starts again."""
+        lived = now - component.started_at
+        if lived >= RESTART_STABLE_SECONDS:
+            component.deaths_in_a_row = 0
+        delay = RESTART_DELAYS[min(component.deaths_in_a_row, len(RESTART_DELAYS) - 1)]
+        component.deaths_in_a_row += 1
+        component.last_exit = _exit_status(code)
+        component.last_exit_at = datetime.now(UTC).isoformat(timespec="seconds")
+        component.state = "restarting"
+        component.restart_at = now + delay
+        print(
+            f"{component.name} (pid {component.pid}) died ({component.last_exit}) after {lived:.0f} s;"
+            f" restarting it in {delay:g} s, see {self.data / 'logs' / component.name}.log",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def restart(self, component: Component) -> None:
+        """Start a dead service again."""
+        component.restart_at = None
+        component.restarts += 1
+        self.spawn(component)
+        print(
+            f"{component.name} restarted (pid {component.pid}, restart {component.restarts})",
+            file=sys.stderr,
+            flush=True,
+        )
+
     # --- stop -------------------------------------------------------------------------
 
     def stop_all(self) -> None:
@@ -238,6 +328,7 @@ class Platform:
             if component.proc is not None and component.proc.poll() is None:
                 component.proc.terminate()
         for component in reversed(list(self.components.values())):
+            component.restart_at = None
             if component.proc is not None:
                 try:
                     component.proc.wait(20)
@@ -260,6 +351,33 @@ async def _ready(client: httpx.AsyncClient, component: Component) -> bool:
         return False
 
 
+def _ready_now(component: Component) -> bool:
+    try:
+        return httpx.get(f"{component.url}/health/ready", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _exit_status(code: int) -> str:
+    """A process's end as people say it: ``SIGKILL`` (killed by a signal) or ``exit 1``."""
+    if code < 0:
+        try:
+            return signal.Signals(-code).name
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit {code}"
+
+
+def chosen_services(settings: RuntimeSettings) -> list[ServiceSpec]:
+    """The services ``spicadb run`` starts: every one installed (and SPICADB_SERVICES), or only those
+    SPICADB_RUN_ONLY names."""
+    specs = list(discover_services())
+    names = {name.strip() for name in settings.run_only.split(",") if name.strip()}
+    if unknown := names - {spec.name for spec in specs}:
+        raise InfraError(f"SPICADB_RUN_ONLY: no service {', '.join(sorted(unknown))}")
+    return [spec for spec in specs if not names or spec.name in names]
+
+
 def running_pid(data: Path) -> int | None:
     """The pid of the running platform, None when none runs (a stale pid file is ignored)."""
     try:
@@ -275,7 +393,11 @@ def run(settings: RuntimeSettings) -> int:
     if (pid := running_pid(data)) is not None:
         print(f"SPICA-DB is already running from {data} (pid {pid}); `make stop` first.", file=sys.stderr)
         return 1
-    platform = Platform(settings)
+    try:
+        platform = Platform(settings)
+    except InfraError as exc:
+        print(f"spicadb run: {exc}", file=sys.stderr)
+        return 2
     stop = _stop_signals()
     try:
         platform.start_infrastructure()
@@ -313,17 +435,8 @@ def _stop_signals() -> dict[str, bool]:
 def _wait_for_stop(platform: Platform, stop: dict[str, bool]) -> None:
     while not stop["stop"]:
         time.sleep(0.5)
-        for component in platform.components.values():
-            if (
-                component.proc is not None
-                and component.proc.poll() is not None
-                and component.state == "ready"
-            ):
-                component.state = f"exited ({component.proc.returncode})"
-                print(
-                    f"{component.name} exited with {component.proc.returncode}; see its log", file=sys.stderr
-                )
-                platform.write_endpoints()
+        if not stop["stop"] and platform.supervise():
+            platform.write_endpoints()
 
 
 def stop(settings: RuntimeSettings) -> int:
