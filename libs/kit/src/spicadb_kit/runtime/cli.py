@@ -2,6 +2,7 @@
 
 spicadb run | stop                 the local platform (make run / make stop)
 spicadb status [--json]            each component's health, lag, backlog, dead letters and restarts
+       [--gateway URL --token T]   (a deployed platform: through its gateway, with an admin's token)
 spicadb doctor [--install]         check (and install, as root) the system packages
 spicadb serve NAME                 run one service (containers, make run)
 spicadb migrate [--service NAME]   apply migrations (SPICADB_DATABASE_URL: an admin of the cluster)
@@ -176,6 +177,15 @@ def _credentials(name: str) -> int:
     return 0
 
 
+def _status(gateway: str | None, token: str | None, as_json: bool) -> int:
+    if gateway is None:
+        return status.status(RuntimeSettings.from_env().data_path, as_json=as_json, token=token)
+    if token is None:
+        print("spicadb: status --gateway needs an admin's token (--token or SPICADB_TOKEN)", file=sys.stderr)
+        return 2
+    return status.gateway_status(gateway, token, list(discover_services()), as_json=as_json)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="spicadb", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -187,6 +197,9 @@ def _parser() -> argparse.ArgumentParser:
     status_cmd.add_argument("--json", action="store_true", help="the rows as a JSON document")
     status_cmd.add_argument(
         "--token", help="an admin's access token, for the gateway's details (default: SPICADB_TOKEN)"
+    )
+    status_cmd.add_argument(
+        "--gateway", metavar="URL", help="a deployed platform's gateway (needs the token), not the local one"
     )
     doctor = sub.add_parser("doctor", help="check the system packages")
     doctor.add_argument("--install", action="store_true", help="apt-get install what is missing (root only)")
@@ -246,8 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "stop":
             return supervisor.stop(RuntimeSettings.from_env())
         if args.command == "status":
-            token = args.token or os.environ.get("SPICADB_TOKEN") or None
-            return status.status(RuntimeSettings.from_env().data_path, as_json=args.json, token=token)
+            return _status(args.gateway, args.token or os.environ.get("SPICADB_TOKEN") or None, args.json)
         if args.command == "doctor":
             return system.doctor(
                 RuntimeSettings.from_env().pg_bin_path,

@@ -1,10 +1,13 @@
-"""`spicadb status`: the local platform at a glance, one row per component.
+"""`spicadb status`: the platform at a glance, one row per component.
 
 The rows come from the data folder's endpoints.json (written by `spicadb run`: URLs, pids, restarts, last
 exit); each service's health from its own ``/health/ready`` on its own port, which reports its outbox
 backlog, its consumers' lag and its dead letters. The gateway tells anonymous callers only ready or not:
 its details need an admin's token (``--token`` or ``SPICADB_TOKEN``). PostgreSQL and NATS are ready when
 their port answers.
+
+A deployed platform (``--gateway URL`` and an admin's token) is seen through its gateway instead: each
+service's operator route ``<admin_path>/health`` (the kit's, admin scope), without ports or restarts.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import asyncio
 import json
 import socket
 import sys
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -20,11 +24,13 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from ..spec import ServiceSpec
 from .supervisor import ENDPOINTS_FILE, running_pid
 
-__all__ = ["ComponentStatus", "platform_status", "print_table", "status"]
+__all__ = ["ComponentStatus", "deployed_status", "gateway_status", "platform_status", "print_table", "status"]
 
-Health = Literal["ready", "not ready", "down"]
+# unknown: the gateway would not say (the token was refused)
+Health = Literal["ready", "not ready", "down", "unknown"]
 PROBE_TIMEOUT = 3.0
 GATEWAY = "gateway"
 
@@ -46,7 +52,8 @@ class ComponentStatus:
     backlog: int | None = None
     parked: int | None = None
     dead_letters: int | None = None
-    restarts: int = 0
+    # None: not known (a deployed platform's)
+    restarts: int | None = 0
     last_exit: str | None = None
     last_exit_at: str | None = None
     problems: list[str] = field(default_factory=list)
@@ -79,12 +86,7 @@ async def _probe(client: httpx.AsyncClient, row: ComponentStatus, token: str | N
         row.problems = [f"no answer: {exc.__class__.__name__}"]
         return
     row.health = "ready" if response.status_code == 200 else "not ready"
-    try:
-        report = response.json()
-    except ValueError:
-        report = {}
-    if isinstance(report, dict):
-        _summary(row, report)
+    _summary(row, _json(response))
     if response.status_code not in (200, 503):
         row.problems.append(f"/health/ready answered {response.status_code}")
 
@@ -126,6 +128,45 @@ async def platform_status(data: Path, token: str | None = None) -> list[Componen
     return rows
 
 
+async def deployed_status(gateway: str, token: str, specs: Sequence[ServiceSpec]) -> list[ComponentStatus]:
+    """A deployed platform's services, each asked through the gateway at its operator health route."""
+    base = gateway.rstrip("/")
+    rows = [
+        ComponentStatus(spec.name, f"{base}{spec.admin_path}/health", None, "down", restarts=None)
+        for spec in specs
+    ]
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(timeout=PROBE_TIMEOUT, headers=headers) as client:
+        await asyncio.gather(*(_ask(client, row) for row in rows))
+    return rows
+
+
+async def _ask(client: httpx.AsyncClient, row: ComponentStatus) -> None:
+    try:
+        response = await client.get(row.url)
+    except httpx.HTTPError as exc:
+        row.problems = [f"no answer from the gateway: {exc.__class__.__name__}"]
+        return
+    if response.status_code in (401, 403):
+        row.health = "unknown"
+        row.problems = [f"the gateway refused the token ({response.status_code}): an admin's is needed"]
+        return
+    report = _json(response)
+    if response.status_code != 200 or "status" not in report:  # the gateway's 502/504: the service is away
+        row.problems = [f"{response.status_code} {report.get('title') or response.reason_phrase}"]
+        return
+    row.health = "ready" if report["status"] == "ready" else "not ready"
+    _summary(row, report)
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
 def _cell(value: object) -> str:
     return "-" if value is None else str(value)
 
@@ -141,7 +182,7 @@ def print_table(rows: list[ComponentStatus]) -> None:
             _cell(r.lag),
             _cell(r.backlog) + (f" +{r.parked} parked" if r.parked else ""),
             _cell(r.dead_letters),
-            str(r.restarts),
+            _cell(r.restarts),
             f"{r.last_exit} at {r.last_exit_at}" if r.last_exit else "-",
         )
         for r in rows
@@ -155,24 +196,34 @@ def print_table(rows: list[ComponentStatus]) -> None:
 
 
 def status(data: Path, *, as_json: bool = False, token: str | None = None) -> int:
-    """``spicadb status``: 0 when every component is ready, 1 otherwise (or when nothing runs)."""
+    """``spicadb status``: 0 when every component of the local platform is ready, 1 otherwise (or when
+    nothing runs)."""
     rows = asyncio.run(platform_status(data, token))
     running = running_pid(data) is not None
-    ready = running and bool(rows) and all(r.health == "ready" for r in rows)
-    if as_json:
-        document = {
-            "data": str(data),
-            "running": running,
-            "ready": ready,
-            "components": [asdict(r) for r in rows],
-        }
-        print(json.dumps(document, indent=2))
-    elif not rows:
+    if not rows and not as_json:
         print(
             f"SPICA-DB has not run from {data} (no {ENDPOINTS_FILE}); `make run` starts it.", file=sys.stderr
         )
+        return 1
+    ready = _report(rows, {"data": str(data), "running": running}, as_json=as_json) and running
+    if not running and not as_json:
+        print(f"SPICA-DB is not running from {data}.", file=sys.stderr)
+    return 0 if ready else 1
+
+
+def gateway_status(gateway: str, token: str, specs: Sequence[ServiceSpec], *, as_json: bool = False) -> int:
+    """``spicadb status --gateway URL``: 0 when every service behind it is ready, 1 otherwise."""
+    rows = asyncio.run(deployed_status(gateway, token, specs))
+    return 0 if _report(rows, {"gateway": gateway}, as_json=as_json) else 1
+
+
+def _report(rows: list[ComponentStatus], where: dict[str, Any], *, as_json: bool) -> bool:
+    """Print the rows (a table, or a JSON document); whether all are ready."""
+    ready = bool(rows) and all(r.health == "ready" for r in rows)
+    if as_json:
+        running = where.get("running", True)
+        document = {**where, "ready": ready and running, "components": [asdict(r) for r in rows]}
+        print(json.dumps(document, indent=2))
     else:
         print_table(rows)
-        if not running:
-            print(f"SPICA-DB is not running from {data}.", file=sys.stderr)
-    return 0 if ready else 1
+    return ready
