@@ -26,6 +26,7 @@ from .errors import EXCEPTION_HANDLERS
 from .events import Bus, ConsumerRunner, EventConsumer, Outbox, OutboxRelay
 from .health import live, ready
 from .logs import configure_logging, get_logger
+from .metrics import ServiceMetrics, metrics_middleware
 from .migrate import schema_status, service_migrations
 from .openapi import document_errors
 from .requests import head_as_get, input_guard, request_id_middleware
@@ -205,6 +206,9 @@ def create_service_app(
     # Outside the router and its exception handler, not in the route middleware: a request
     # refused before its handler (no route, 401 from the auth middleware) gets an id too.
     app.asgi_handler = request_id_middleware(head_as_get(app, app.asgi_handler))
+    # outermost: times each request whole, and answers /metrics (anonymous, on the service's own port)
+    app.state.metrics = ServiceMetrics(spec.name)
+    app.asgi_handler = metrics_middleware(app.asgi_handler, app.state.metrics, app.state)
     document_errors(app, spec)  # the problem answers of every operation, in its OpenAPI document
     return app
 

@@ -21,6 +21,7 @@ __all__ = [
     "ConsumerDecl",
     "GatewayRoute",
     "Ordering",
+    "ScrapeGauge",
     "ServiceSpec",
     "StreamDecl",
     "discover_services",
@@ -100,6 +101,18 @@ class GatewayRoute:
 
 
 @dataclass(frozen=True)
+class ScrapeGauge:
+    """A gauge of the service's domain, computed from its database when ``/metrics`` is scraped
+    (spicadb_kit.metrics): ``query`` returns one row per series, the values of ``labels`` in order
+    and then the value. Keep it cheap (a count on an indexed column): a scrape waits for it."""
+
+    name: str
+    help: str
+    query: str
+    labels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ServiceSpec:
     """What a service declares about itself (name, app factory, port, migrations, streams, consumers,
     gateway routes), read by the runtime, the provisioning and the gateway."""
@@ -136,6 +149,8 @@ class ServiceSpec:
     published: tuple[PublishedTable, ...] = ()
     # whether it reads the published tables (its role may take spicadb_kit.published.READER_ROLE)
     reads_published: bool = False
+    # gauges of its domain at /metrics (pushes, granules), beside the kit's own series
+    gauges: tuple[ScrapeGauge, ...] = ()
 
     @property
     def admin_path(self) -> str:

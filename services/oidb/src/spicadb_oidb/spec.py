@@ -2,7 +2,7 @@
 
 from spicadb_contracts.nightlogs import ObservationFlagged
 from spicadb_kit import rights
-from spicadb_kit.spec import ConsumerDecl, GatewayRoute, Ordering, ServiceSpec, StreamDecl
+from spicadb_kit.spec import ConsumerDecl, GatewayRoute, Ordering, ScrapeGauge, ServiceSpec, StreamDecl
 
 from .config import OidbSettings
 from .problems import CATALOGUE
@@ -64,4 +64,8 @@ SPEC = ServiceSpec(
     problems=CATALOGUE,
     # ivoa.ObsCore and spicadb.links (migration 0003), read by the TAP service
     published=PUBLISHED,
+    # at /metrics (read when scraped)
+    gauges=(
+        ScrapeGauge("spicadb_oidb_granules", "Granules in the OiDB table.", "SELECT count(*) FROM granule"),
+    ),
 )

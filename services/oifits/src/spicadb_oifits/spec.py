@@ -2,7 +2,7 @@
 
 from spicadb_contracts.nightlogs import ObservationLogged
 from spicadb_kit import rights
-from spicadb_kit.spec import ConsumerDecl, GatewayRoute, Ordering, ServiceSpec, StreamDecl
+from spicadb_kit.spec import ConsumerDecl, GatewayRoute, Ordering, ScrapeGauge, ServiceSpec, StreamDecl
 
 from .config import MAX_FILE_BYTES, OifitsSettings
 from .problems import CATALOGUE
@@ -26,6 +26,21 @@ RIGHTS = rights.consumer_decl("oifits")
 # the gateway refuses a push above the service's own default limit from its Content-Length (a service
 # configured with a larger max_file_bytes needs this raised with it)
 PUSH_BODY = MAX_FILE_BYTES
+
+# at /metrics (read when scraped): pushes accepted (distinct files stored) and refused (each refused
+# attempt, the same bytes again included), and the granules indexed from the files
+GAUGES = (
+    ScrapeGauge(
+        "spicadb_oifits_pushes",
+        "OIFITS pushes: accepted (files stored) and rejected (refused attempts).",
+        "SELECT 'accepted', count(*) FROM oifits_file"
+        " UNION ALL SELECT 'rejected', coalesce(sum(attempts), 0) FROM rejection",
+        labels=("outcome",),
+    ),
+    ScrapeGauge(
+        "spicadb_oifits_granules", "Granules indexed from the stored files.", "SELECT count(*) FROM granule"
+    ),
+)
 
 SPEC = ServiceSpec(
     name="oifits",
@@ -51,4 +66,5 @@ SPEC = ServiceSpec(
     "(a report per rule), stored by content, indexed into ObsCore granules (target x INSNAME x night) "
     "linked to their night-log observations, with range downloads and quick-look plots under data rights.",
     problems=CATALOGUE,
+    gauges=GAUGES,
 )
