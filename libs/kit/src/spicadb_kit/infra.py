@@ -8,6 +8,7 @@ the ``postgres`` user and the server is started under that uid (same pid, no wra
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import pwd
 import shutil
@@ -17,12 +18,15 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
     "DEFAULT_PG_BIN",
     "SUPERUSER",
     "InfraError",
+    "NatsCluster",
+    "NatsRoutes",
     "NatsServer",
     "PostgresCluster",
     "free_port",
@@ -239,8 +243,31 @@ def nats_server_binary() -> Path:
     return Path(found)
 
 
+@dataclass(frozen=True)
+class NatsRoutes:
+    """A server's place in a NATS cluster: the cluster's name, the port it listens on for the other
+    servers, and their route URLs."""
+
+    name: str
+    port: int
+    routes: tuple[str, ...]
+
+    def config(self, host: str) -> str:
+        """The server's ``cluster`` block."""
+        routes = "\n".join(f'    "{route}"' for route in self.routes)
+        return f"""cluster {{
+  name: "{self.name}"
+  listen: "{host}:{self.port}"
+  routes: [
+{routes}
+  ]
+}}
+"""
+
+
 class NatsServer:
-    """A NATS server with JetStream in a store directory, for the local runtime and the tests."""
+    """A NATS server with JetStream in a store directory, for the local runtime and the tests; one
+    node of a cluster when given its ``cluster`` routes (see :class:`NatsCluster`)."""
 
     def __init__(
         self,
@@ -250,12 +277,16 @@ class NatsServer:
         *,
         host: str = "127.0.0.1",
         sync_interval: str = "2m",
+        server_name: str | None = None,
+        cluster: NatsRoutes | None = None,
     ) -> None:
         self.store_dir = store_dir.absolute()
         self.port = port
         self.monitor_port = monitor_port
         self.host = host
         self.sync_interval = sync_interval
+        self.server_name = server_name
+        self.cluster = cluster
         self.config_file = self.store_dir.parent / "nats.conf"
         self.log_file = self.store_dir.parent / "nats.log"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -272,20 +303,30 @@ class NatsServer:
 
     def _write_config(self) -> None:
         self.store_dir.mkdir(parents=True, exist_ok=True)
+        name = f'server_name: "{self.server_name}"\n' if self.server_name else ""
+        cluster = self.cluster.config(self.host) if self.cluster else ""
         self.config_file.write_text(
             f"""# written by spicadb: JetStream on local disk
-listen: "{self.host}:{self.port}"
+{name}listen: "{self.host}:{self.port}"
 http: "{self.host}:{self.monitor_port}"
 jetstream {{
   store_dir: "{self.store_dir}"
   sync_interval: "{self.sync_interval}"
 }}
-"""
+{cluster}"""
         )
 
     def start(self, timeout: float = 20.0) -> int:
         """Start the server and wait until JetStream is ready (its health endpoint); its pid."""
-        for port in (self.port, self.monitor_port):
+        self.launch()
+        self._wait_ready(timeout)
+        assert self.proc is not None
+        return self.proc.pid
+
+    def launch(self) -> int:
+        """Start the server without waiting for it (the nodes of a cluster wait for each other); its pid."""
+        ports = (self.port, self.monitor_port, *((self.cluster.port,) if self.cluster else ()))
+        for port in ports:
             if port_open(self.host, port):
                 raise InfraError(
                     f"port {port} is already in use (set SPICADB_NATS_PORT / SPICADB_NATS_MONITOR_PORT)"
@@ -298,8 +339,19 @@ jetstream {{
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        self._wait_ready(timeout)
         return self.proc.pid
+
+    @property
+    def running(self) -> bool:
+        """Whether this object's server process is alive."""
+        return self.proc is not None and self.proc.poll() is None
+
+    def monitor(self, endpoint: str) -> dict[str, object]:
+        """A JSON page of the server's monitoring port (``jsz``, ``routez``, ...)."""
+        url = f"http://{self.host}:{self.monitor_port}/{endpoint}"
+        with urllib.request.urlopen(url, timeout=1.0) as response:
+            page: dict[str, object] = json.load(response)
+        return page
 
     def _wait_ready(self, timeout: float) -> None:
         assert self.proc is not None
@@ -331,3 +383,100 @@ jetstream {{
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+
+
+class NatsCluster:
+    """NATS servers forming one JetStream cluster on one host (three by default: a stream with 3
+    replicas survives the loss of any one), for the tests. Each node has its own client and
+    monitoring ports, ``server_name`` and store, and routes to the others; every node is started
+    and stopped by its pid."""
+
+    def __init__(
+        self,
+        base_dir: Path,
+        size: int = 3,
+        *,
+        host: str = "127.0.0.1",
+        name: str = "spicadb",
+        sync_interval: str = "2m",
+    ) -> None:
+        route_ports = [free_port(host) for _ in range(size)]
+        self.name = name
+        self.servers = [
+            NatsServer(
+                base_dir / f"{name}-{i}" / "jetstream",
+                free_port(host),
+                free_port(host),
+                host=host,
+                sync_interval=sync_interval,
+                server_name=f"{name}-{i}",
+                cluster=NatsRoutes(
+                    name,
+                    port,
+                    tuple(f"nats-route://{host}:{other}" for other in route_ports if other != port),
+                ),
+            )
+            for i, port in enumerate(route_ports, start=1)
+        ]
+
+    @property
+    def url(self) -> str:
+        """Every node's client URL, comma-separated (what ``SPICADB_NATS_URL`` accepts)."""
+        return ",".join(server.url for server in self.servers)
+
+    def server(self, name: str) -> NatsServer:
+        """The node of that ``server_name`` (as JetStream names a stream's leader)."""
+        for server in self.servers:
+            if server.server_name == name:
+                return server
+        raise KeyError(name)
+
+    def start(self, timeout: float = 30.0) -> None:
+        """Start every node, then wait until each serves JetStream and they agree on a meta leader."""
+        for server in self.servers:
+            server.launch()
+        deadline = time.monotonic() + timeout
+        for server in self.servers:
+            server._wait_ready(max(deadline - time.monotonic(), 0.1))
+        self.wait_meta_leader(max(deadline - time.monotonic(), 0.1))
+
+    def meta_leader(self) -> str | None:
+        """The JetStream meta leader every running node names, or None while they do not agree on one
+        that runs (an election under way)."""
+        running = [server for server in self.servers if server.running]
+        leaders = set()
+        for server in running:
+            try:
+                meta = server.monitor("jsz").get("meta_cluster")
+            except OSError:
+                return None
+            leaders.add(meta.get("leader") if isinstance(meta, dict) else None)
+        names = {server.server_name for server in running}
+        leader = leaders.pop() if len(leaders) == 1 else None
+        return leader if leader in names else None
+
+    def wait_meta_leader(self, timeout: float = 30.0) -> str:
+        """Wait until the running nodes agree on a JetStream meta leader; its name."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for server in self.servers:
+                if server.proc is not None and server.proc.poll() not in (None, -signal.SIGKILL):
+                    raise InfraError(f"nats-server {server.server_name} exited; see {server.log_file}")
+            leader = self.meta_leader()
+            if leader:
+                return leader
+            time.sleep(0.1)
+        raise InfraError(f"the NATS cluster elected no JetStream meta leader in {timeout}s")
+
+    def kill(self, name: str) -> None:
+        """SIGKILL one node (a crash): the others elect new leaders for what it led."""
+        self.server(name).kill()
+
+    def restart(self, name: str, timeout: float = 30.0) -> None:
+        """Start a killed node again on its store; it catches up from the others."""
+        self.server(name).start(timeout)
+
+    def stop(self) -> None:
+        """Stop every node by its pid."""
+        for server in self.servers:
+            server.stop()

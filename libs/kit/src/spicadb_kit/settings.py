@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Annotated, Literal, TypeVar
 
 import msgspec
 
@@ -85,7 +85,10 @@ class ServiceSettings(BaseSettings, frozen=True):
     database_url: str = "postgresql://spicadb@127.0.0.1:54329/spicadb"
     database_pool_min: int = 1
     database_pool_max: int = 10
+    # one server's URL, or several comma-separated (the nodes of a cluster: the client reconnects to another)
     nats_url: str = "nats://127.0.0.1:4229"
+    # copies of every JetStream stream, applied by `spicadb provision` (3 on a three-node cluster)
+    stream_replicas: Annotated[int, msgspec.Meta(ge=1, le=5)] = 1
     # access tokens: who signs them and for whom they are meant
     token_issuer: str = "http://127.0.0.1:8000"
     token_audience: str = "spicadb"

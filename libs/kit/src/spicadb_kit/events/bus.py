@@ -12,7 +12,7 @@ from nats.js import JetStreamContext
 
 from ..logs import get_logger
 
-__all__ = ["DEFAULT_MAX_PAYLOAD", "Bus", "message_size", "server_max_payload"]
+__all__ = ["DEFAULT_MAX_PAYLOAD", "Bus", "message_size", "nats_servers", "server_max_payload"]
 
 log = get_logger(__name__)
 
@@ -21,6 +21,15 @@ DEFAULT_MAX_PAYLOAD = 1024 * 1024
 _NATS_HEADER_LINE = len(b"NATS/1.0\r\n")
 # the smallest max_payload of the servers this process's buses connected to (see server_max_payload)
 _server_limit: int | None = None
+
+
+def nats_servers(url: str) -> list[str]:
+    """The server URLs of a ``SPICADB_NATS_URL``: one, or several comma-separated (a cluster's nodes,
+    any of which the client may connect or reconnect to)."""
+    servers = [part.strip() for part in url.split(",") if part.strip()]
+    if not servers:
+        raise ValueError("no NATS server URL given")
+    return servers
 
 
 def server_max_payload() -> int:
@@ -78,7 +87,7 @@ class Bus:
         while True:
             try:
                 self.nc = await nats.connect(
-                    self.url,
+                    nats_servers(self.url),
                     name=self.name,
                     max_reconnect_attempts=-1,
                     reconnect_time_wait=0.5,

@@ -2,35 +2,45 @@
 
 Done as its own step (``spicadb provision``, `make run`, the Helm hook) because nats.py
 silently keeps an existing consumer's configuration when a subscriber asks for another.
+The number of replicas of every stream is the deployment's (``SPICADB_STREAM_REPLICAS``: 3 on a
+three-node cluster); an existing stream is scaled to it, its consumers follow it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 from collections.abc import Iterable
 
 import asyncpg
 from nats.js import JetStreamContext, api
-from nats.js.errors import NotFoundError
+from nats.js.errors import APIError, NotFoundError
 
 from ..logs import get_logger
 from ..spec import ConsumerDecl, ServiceSpec, StreamDecl
 
 __all__ = [
+    "ProvisionError",
     "backfill",
     "consumer_config",
     "provision",
     "provision_consumer",
     "provision_stream",
     "stream_config",
+    "wait_replicated",
 ]
 
 log = get_logger(__name__)
 
 
-def stream_config(decl: StreamDecl) -> api.StreamConfig:
-    """The JetStream configuration of a declared stream (file storage, limits retention)."""
+class ProvisionError(RuntimeError):
+    """The server refused a stream's declared configuration."""
+
+
+def stream_config(decl: StreamDecl, replicas: int | None = None) -> api.StreamConfig:
+    """The JetStream configuration of a declared stream (file storage, limits retention), with
+    ``replicas`` copies when given (the deployment's), else the declaration's."""
     return api.StreamConfig(
         name=decl.name,
         subjects=list(decl.subjects),
@@ -38,7 +48,7 @@ def stream_config(decl: StreamDecl) -> api.StreamConfig:
         retention=api.RetentionPolicy.LIMITS,
         max_age=decl.max_age_seconds,
         duplicate_window=decl.duplicate_window_seconds,
-        num_replicas=decl.replicas,
+        num_replicas=replicas or decl.replicas,
     )
 
 
@@ -58,16 +68,30 @@ def consumer_config(decl: ConsumerDecl) -> api.ConsumerConfig:
     )
 
 
-async def provision_stream(js: JetStreamContext, decl: StreamDecl) -> None:
-    """Create the stream, or bring an existing one to its declared configuration."""
-    config = stream_config(decl)
+async def provision_stream(js: JetStreamContext, decl: StreamDecl, replicas: int | None = None) -> None:
+    """Create the stream, or bring an existing one to its declared configuration (JetStream scales
+    the replicas of an existing stream); a configuration the server refuses is a ProvisionError
+    saying why (3 replicas on a single server, say)."""
+    config = stream_config(decl, replicas)
     try:
-        await js.stream_info(decl.name)
-    except NotFoundError:
-        await js.add_stream(config)
-        log.info("stream created", stream=decl.name)
-        return
-    await js.update_stream(config)
+        try:
+            info = await js.stream_info(decl.name)
+        except NotFoundError:
+            await js.add_stream(config)
+            log.info("stream created", stream=decl.name, replicas=config.num_replicas)
+            return
+        await js.update_stream(config)
+    except APIError as exc:
+        raise ProvisionError(
+            f"stream {decl.name} with {config.num_replicas} replica(s) refused by NATS: {exc.description}"
+        ) from exc
+    if info.config.num_replicas != config.num_replicas:
+        log.info(
+            "stream replicas changed",
+            stream=decl.name,
+            was=info.config.num_replicas,
+            replicas=config.num_replicas,
+        )
 
 
 async def provision_consumer(js: JetStreamContext, decl: ConsumerDecl) -> None:
@@ -77,15 +101,48 @@ async def provision_consumer(js: JetStreamContext, decl: ConsumerDecl) -> None:
     log.info("consumer provisioned", stream=decl.stream, consumer=decl.durable)
 
 
-async def provision(js: JetStreamContext, specs: Iterable[ServiceSpec]) -> None:
-    """Streams first (every producer), then consumers (they may read any stream)."""
+async def provision(
+    js: JetStreamContext, specs: Iterable[ServiceSpec], *, replicas: int | None = None
+) -> None:
+    """Streams first (every producer), then consumers (they may read any stream). ``replicas``: the
+    copies of every stream (the deployment's ``SPICADB_STREAM_REPLICAS``), else each one's declared."""
     specs = list(specs)
     for spec in specs:
         for stream in spec.streams:
-            await provision_stream(js, stream)
+            await provision_stream(js, stream, replicas)
     for spec in specs:
         for consumer in spec.consumers:
             await provision_consumer(js, consumer)
+    for spec in specs:
+        for stream in spec.streams:
+            if (replicas or stream.replicas) > 1:
+                await wait_replicated(js, stream.name)
+
+
+async def wait_replicated(js: JetStreamContext, stream: str, timeout: float = 30.0) -> None:
+    """Wait until the stream and each of its consumers have a leader and every replica is current.
+    A scaled stream copies itself to its new peers, and its consumers follow a moment later: a node
+    lost before then would take with it the only copy of a consumer."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await _replicated(js, stream):
+        if asyncio.get_running_loop().time() > deadline:
+            raise ProvisionError(f"stream {stream}: its replicas are not current after {timeout:.0f} s")
+        await asyncio.sleep(0.2)
+
+
+async def _replicated(js: JetStreamContext, stream: str) -> bool:
+    info = await js.stream_info(stream)
+    clusters = [info.cluster]
+    consumers = await js.consumers_info(stream)
+    clusters += [consumer.cluster for consumer in consumers]
+    wanted = (info.config.num_replicas or 1) - 1
+    return all(
+        cluster is not None
+        and cluster.leader is not None
+        and len(peers := cluster.replicas or []) == wanted
+        and all(peer.current for peer in peers)
+        for cluster in clusters
+    )
 
 
 async def backfill(js: JetStreamContext, pool: asyncpg.Pool, decl: ConsumerDecl, *, forget: bool) -> None:

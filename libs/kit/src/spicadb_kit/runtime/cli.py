@@ -34,8 +34,9 @@ import asyncpg
 import nats
 
 from ..events import request_replay
+from ..events.bus import nats_servers
 from ..events.parked import discard_parked, parked_events, retry_parked
-from ..events.provision import backfill, provision
+from ..events.provision import ProvisionError, backfill, provision
 from ..migrate import migrate_service
 from ..settings import RuntimeSettings, ServiceSettings, SettingsError
 from ..spec import ServiceSpec, discover_services
@@ -60,9 +61,10 @@ async def _migrate(name: str | None) -> None:
 
 
 async def _provision() -> None:
-    nc = await nats.connect(ServiceSettings.from_env().nats_url)
+    settings = ServiceSettings.from_env()
+    nc = await nats.connect(nats_servers(settings.nats_url))
     try:
-        await provision(nc.jetstream(), discover_services())
+        await provision(nc.jetstream(), discover_services(), replicas=settings.stream_replicas)
     finally:
         await nc.close()
 
@@ -146,7 +148,7 @@ async def _backfill(service: str, durable: str | None, forget: bool) -> None:
         server_settings={"search_path": f"{spec.schema},public"},
     )
     assert pool is not None
-    nc = await nats.connect(settings.nats_url)
+    nc = await nats.connect(nats_servers(settings.nats_url))
     try:
         for decl in decls:
             await backfill(nc.jetstream(), pool, decl, forget=forget)
@@ -282,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_outbox(args.service, args.action, args.ids))
         elif args.command == "backfill":
             asyncio.run(_backfill(args.service, args.consumer, args.forget))
-    except (SettingsError, UnknownService) as exc:
+    except (SettingsError, UnknownService, ProvisionError) as exc:
         print(f"spicadb: {exc}", file=sys.stderr)
         return 2
     return 0
