@@ -43,11 +43,17 @@ async def test_consumer_span_continues_the_producer_trace(probe: Probe, spans: I
 
     async with probe.running():
         await probe.wait_effects(1)
-    consumed = [s for s in spans.get_finished_spans() if s.name.startswith("consume ")]
+    finished = spans.get_finished_spans()
+    consumed = [s for s in finished if s.name.startswith("consume ")]
     assert consumed, "the consumer recorded no span"
+    # request -> the relay's publication (the message's traceparent names it) -> the consumer
+    (published,) = [s for s in finished if s.name.startswith("publish ")]
+    assert published.kind == trace.SpanKind.PRODUCER
+    assert published.parent is not None
+    assert published.parent.span_id == context.span_id
     assert consumed[0].context.trace_id == context.trace_id
     assert consumed[0].parent is not None
-    assert consumed[0].parent.span_id == context.span_id
+    assert consumed[0].parent.span_id == published.context.span_id
     assert consumed[0].kind == trace.SpanKind.CONSUMER
 
 

@@ -32,7 +32,7 @@ from .openapi import document_errors
 from .requests import head_as_get, input_guard, request_id_middleware
 from .settings import ServiceSettings
 from .spec import ServiceSpec, StreamDecl
-from .telemetry import setup_tracing
+from .telemetry import http_tracing_config, setup_tracing
 
 __all__ = ["SchemaNotCurrent", "StartupHook", "create_service_app", "openapi_document"]
 
@@ -172,9 +172,9 @@ def create_service_app(
 
     plugins: list[Any] = []
     if settings.otel_exporter != "none":
-        from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
+        from litestar.plugins.opentelemetry import OpenTelemetryPlugin
 
-        plugins.append(OpenTelemetryPlugin(OpenTelemetryConfig()))
+        plugins.append(OpenTelemetryPlugin(http_tracing_config()))
     app = Litestar(
         route_handlers=[live, ready, openapi_document, operator_router(spec), *route_handlers],
         lifespan=[lifespan],

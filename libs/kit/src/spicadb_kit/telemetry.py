@@ -3,18 +3,68 @@
 The outbox stores the producer's ``traceparent`` with the event, the relay publishes it as
 a header, and the consumer starts its span as a child of it: one trace from HTTP request
 to the consumer's effect. Tracing is off unless ``SPICADB_OTEL_EXPORTER`` says otherwise.
+
+With tracing on, every asyncpg statement is a span (the OpenTelemetry asyncpg instrumentation) inside
+the request, event or job that runs it; a statement outside any (the relay's polls, the consumers'
+fetches, the pool's resets) starts no trace of its own (:class:`InsideWork`), or those would flood the
+exporter. The batch delay is the SDK's own ``OTEL_BSP_SCHEDULE_DELAY`` (ms, 5000 by default).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from opentelemetry import context, propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+from opentelemetry.sdk.trace.sampling import (
+    ALWAYS_ON,
+    Decision,
+    ParentBased,
+    Sampler,
+    SamplingResult,
+)
+from opentelemetry.util.types import Attributes
 
-__all__ = ["context_from_headers", "current_trace_headers", "setup_tracing", "tracer"]
+if TYPE_CHECKING:
+    from litestar.plugins.opentelemetry import OpenTelemetryConfig
+
+__all__ = [
+    "InsideWork",
+    "context_from_headers",
+    "current_trace_headers",
+    "http_tracing_config",
+    "setup_tracing",
+    "tracer",
+    "tracing_on",
+]
+
+_DB_SYSTEM = ("db.system", "db.system.name")  # the old and the new semantic conventions' names
+
+
+class InsideWork(Sampler):
+    """Root spans are sampled, except a database statement's: one outside any request, event or job is
+    the relay's or a consumer's polling, not work anyone follows."""
+
+    def should_sample(
+        self,
+        parent_context: context.Context | None,
+        trace_id: int,
+        name: str,
+        kind: trace.SpanKind | None = None,
+        attributes: Attributes = None,
+        links: Sequence[trace.Link] | None = None,
+        trace_state: trace.TraceState | None = None,
+    ) -> SamplingResult:
+        if attributes and any(attributes.get(key) == "postgresql" for key in _DB_SYSTEM):
+            return SamplingResult(Decision.DROP)
+        return ALWAYS_ON.should_sample(parent_context, trace_id, name, kind, attributes, links, trace_state)
+
+    def get_description(self) -> str:
+        return "InsideWork"
+
 
 _configured = False
 
@@ -24,7 +74,10 @@ def setup_tracing(service: str, exporter: str, endpoint: str, version: str = "0"
     global _configured
     if exporter == "none" or _configured:
         return
-    provider = TracerProvider(resource=Resource.create({"service.name": service, "service.version": version}))
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": service, "service.version": version}),
+        sampler=ParentBased(InsideWork()),
+    )
     span_exporter: SpanExporter
     if exporter == "console":
         span_exporter = ConsoleSpanExporter()
@@ -34,7 +87,23 @@ def setup_tracing(service: str, exporter: str, endpoint: str, version: str = "0"
         span_exporter = OTLPSpanExporter(endpoint=endpoint)
     provider.add_span_processor(BatchSpanProcessor(span_exporter))
     trace.set_tracer_provider(provider)
+    from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
+
+    AsyncPGInstrumentor().instrument(tracer_provider=provider)  # type: ignore[no-untyped-call]
     _configured = True
+
+
+def tracing_on() -> bool:
+    """Whether this process exports spans (a tracer provider was installed)."""
+    return not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+
+
+def http_tracing_config() -> OpenTelemetryConfig:
+    """A SERVER span per request a service's handlers answer, not for the probes (health, metrics:
+    every few seconds, a trace each) and without the ASGI send and receive spans inside it."""
+    from litestar.plugins.opentelemetry import OpenTelemetryConfig
+
+    return OpenTelemetryConfig(exclude=["^/health/", "^/metrics$"], exclude_spans=["receive", "send"])
 
 
 def current_trace_headers() -> dict[str, str]:

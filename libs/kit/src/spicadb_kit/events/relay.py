@@ -40,6 +40,7 @@ from .backlog import outbox_backlog
 from .bus import Bus, message_size
 from .recovery import recover_lost
 from .settle import Failure, Outcome, failure, settle, singled_out
+from .tracing import PublishSpans
 
 __all__ = ["OutboxRelay", "RelayStats"]
 
@@ -214,18 +215,28 @@ class OutboxRelay:
 
     async def _publish(self, rows: list[asyncpg.Record]) -> list[Outcome]:
         """Pipeline the batch; per row its stream sequence, why it failed, or None when never sent."""
+        outcomes: list[Outcome] = [None] * len(rows)
+        spans = PublishSpans(rows, self.stream)  # each traced row's span, named by its traceparent
+        try:
+            await self._publish_all(rows, spans.headers, outcomes)
+        finally:
+            spans.end(outcomes)
+        return outcomes
+
+    async def _publish_all(
+        self, rows: list[asyncpg.Record], headers: list[dict[str, str]], outcomes: list[Outcome]
+    ) -> None:
         js = self.bus.js
         limit = self.bus.max_payload
         sent: dict[int, asyncio.Future[PubAck]] = {}
-        outcomes: list[Outcome] = [None] * len(rows)
         for index, row in enumerate(rows):
             # checked here too: a server refuses a message over max_payload by closing the connection
-            size = message_size(row["headers"], row["payload"])
+            size = message_size(headers[index], row["payload"])
             if size > limit:
                 outcomes[index] = Failure(f"too large for NATS: {size:,} bytes, max_payload {limit:,}", True)
                 continue
             try:
-                sent[index] = await js.publish_async(row["subject"], row["payload"], headers=row["headers"])
+                sent[index] = await js.publish_async(row["subject"], row["payload"], headers=headers[index])
             except MaxPayloadError as exc:
                 outcomes[index] = Failure(f"too large for NATS: {exc!r}", True)
             except Exception as exc:
@@ -237,10 +248,11 @@ class OutboxRelay:
                 outcomes[index] = failure(result)
             else:
                 outcomes[index] = int(result.seq)
-        await self._ask_again(rows, outcomes)
-        return outcomes
+        await self._ask_again(rows, headers, outcomes)
 
-    async def _ask_again(self, rows: list[asyncpg.Record], outcomes: list[Outcome]) -> None:
+    async def _ask_again(
+        self, rows: list[asyncpg.Record], headers: list[dict[str, str]], outcomes: list[Outcome]
+    ) -> None:
         """Publish once more, alone and awaited, each row that failed while a later one was acknowledged.
         nats-py's publish_async loses JetStream's refusal of one message (its reply handler raises
         instead of failing the future, nats.py 2.16), so such a row only times out; asked with a
@@ -253,7 +265,7 @@ class OutboxRelay:
             row = rows[index]
             try:
                 ack = await self.bus.js.publish(
-                    row["subject"], row["payload"], timeout=self.ack_timeout, headers=row["headers"]
+                    row["subject"], row["payload"], timeout=self.ack_timeout, headers=headers[index]
                 )
                 outcomes[index] = int(ack.seq)
             except Exception as exc:
