@@ -11,10 +11,13 @@ from typing import Any
 import httpx
 import msgspec
 from litestar import Litestar
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from spicadb_kit.app import create_service_app
 from spicadb_kit.auth import TokenVerifier
 from spicadb_kit.health import readiness
+from spicadb_kit.metrics import ServiceMetrics
+from spicadb_kit.problems import NOT_FOUND
 from spicadb_kit.spec import ServiceSpec, discover_services
 
 from .authn import Authenticator
@@ -88,6 +91,7 @@ async def _start(gateway: Gateway, context: GatewayContext, app: Litestar, seale
     gateway.local_handlers = {
         "/openapi.json": lambda scope, receive, send, rid: _openapi(gateway, send),
         "/health/ready": lambda scope, receive, send, rid: _ready(gateway, scope, send),
+        "/metrics": lambda scope, receive, send, rid: _metrics(gateway, app.state.metrics, scope, send),
     }
     context.attach(gateway)
     # last: from here on requests take the gateway's path
@@ -165,6 +169,26 @@ async def _ready(gateway: Gateway, scope: Scope, send: Send) -> None:
         report = await gateway.health_cache.get(lambda: _report(gateway))
     status = 200 if report["status"] == "ready" else 503
     await _send_json(send, status, report if admin else {"status": report["status"]})
+
+
+async def _metrics(gateway: Gateway, metrics: ServiceMetrics, scope: Scope, send: Send) -> None:
+    """The gateway's own metrics, to a token with the ``admin`` scope only: its port is the platform's
+    public entry. Anyone else finds no route (``/metrics`` is never forwarded: the console's, like
+    every service's, is read on its own port)."""
+    authorization = next((v for n, v in scope["headers"] if n == b"authorization"), None)
+    if authorization is not None:
+        assert gateway.authn is not None
+        identity = await gateway.authn.identify(authorization.decode("latin-1"), None)
+        if identity.principal.has("admin"):
+            body = await metrics.exposition(gateway.context)
+            headers = [
+                (b"content-type", CONTENT_TYPE_LATEST.encode()),
+                (b"content-length", str(len(body)).encode()),
+            ]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
+            return
+    raise NOT_FOUND(f"no route for {scope['path']}")
 
 
 async def _report(gateway: Gateway) -> dict[str, Any]:

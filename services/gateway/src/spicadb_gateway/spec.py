@@ -21,6 +21,8 @@ ROUTES = (
     GatewayRoute("/auth/", methods=("GET", "HEAD", "POST"), anonymous=True),
     GatewayRoute("/openapi.json", methods=("GET", "HEAD"), anonymous=True),
     GatewayRoute("/health/", methods=("GET", "HEAD"), anonymous=True),
+    # never forwarded (the console owns "/"): the gateway's own metrics, to admins only (app.py)
+    GatewayRoute("/metrics", methods=("GET", "HEAD"), anonymous=True),
 )
 
 SPEC = ServiceSpec(
