@@ -8,6 +8,8 @@ problems, empty when all is well, so that a test can also feed it a made-up spec
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -337,3 +339,31 @@ def pinned_version(package: str) -> str:
 def url_host_port(url: str) -> tuple[str | None, int | None]:
     parts = urlsplit(interpolate(url))
     return parts.hostname, parts.port
+
+
+# helm's chart.Dependency fields in its JSON order (name and repository always, the others when set)
+_HELM_DEPENDENCY_FIELDS = (
+    "name",
+    "version",
+    "repository",
+    "condition",
+    "tags",
+    "enabled",
+    "import-values",
+    "alias",
+)
+
+
+def _helm_dependency(dependency: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        key: dependency[key]
+        for key in _HELM_DEPENDENCY_FIELDS
+        if key in ("name", "repository") or dependency.get(key)
+    }
+
+
+def chart_lock_digest(requested: Iterable[Mapping[str, Any]], locked: Iterable[Mapping[str, Any]]) -> str:
+    """The digest `helm dependency update` writes in Chart.lock and `helm dependency build` compares
+    with Chart.yaml's dependencies (helm's HashReq: sha256 of the JSON of [requested, locked])."""
+    pair = [[_helm_dependency(d) for d in requested], [_helm_dependency(d) for d in locked]]
+    return "sha256:" + hashlib.sha256(json.dumps(pair, separators=(",", ":")).encode()).hexdigest()

@@ -18,6 +18,7 @@ from deploy_checks import (
     SERVICE_ANCHOR,
     SERVICE_DOCKERFILE,
     TEMPLATES,
+    chart_lock_digest,
     chart_service_problems,
     common_settings_sources,
     compose_environment,
@@ -220,6 +221,25 @@ def test_chart_declares_nats_as_a_conditional_dependency(
     jetstream = values["nats"]["config"]["jetstream"]
     assert jetstream["enabled"] is True
     assert jetstream["fileStore"]["enabled"] is True
+
+
+def test_chart_lock_matches_the_declared_dependencies(chart: dict[str, Any]) -> None:
+    """`helm dependency build` refuses a Chart.lock whose digest is not that of Chart.yaml's dependencies."""
+    lock = load_yaml(CHART_DIR / "Chart.lock")
+    declared = {(d["name"], d["repository"], d["version"]) for d in chart["dependencies"]}
+    assert {(d["name"], d["repository"], d["version"]) for d in lock["dependencies"]} == declared
+    assert lock["digest"] == chart_lock_digest(chart["dependencies"], lock["dependencies"])
+
+
+def test_chart_runs_nats_as_a_three_node_cluster_with_streams_replicated_on_it(
+    values: dict[str, Any],
+) -> None:
+    cluster = values["nats"]["config"]["cluster"]
+    assert cluster["enabled"] is True
+    assert cluster["replicas"] == 3
+    assert values["nats"]["podDisruptionBudget"]["enabled"] is True
+    # a replica per node at most, and more than one so a lost node loses no event
+    assert 1 < values["streamReplicas"] <= cluster["replicas"]
 
 
 def test_chart_has_every_template(templates: dict[str, str]) -> None:

@@ -139,6 +139,7 @@ SPICADB_LOG_FORMAT: {{ .Values.logFormat | quote }}
 # every interface of the pod, not its loopback
 SPICADB_HOST: "0.0.0.0"
 SPICADB_NATS_URL: {{ include "spicadb.natsUrl" . | quote }}
+SPICADB_STREAM_REPLICAS: {{ .Values.streamReplicas | quote }}
 SPICADB_OTEL_EXPORTER: {{ .Values.otel.exporter | quote }}
 {{- with .Values.otel.endpoint }}
 SPICADB_OTEL_ENDPOINT: {{ . | quote }}
