@@ -1,7 +1,7 @@
 """What the machine must have: PostgreSQL 15 with pgsphere, and nats-server (from its wheel); for the
 tests also STILTS (`stilts votlint` checks the VOTables the VO endpoints serve; tests skip that check
-without it), and Debian's chromium (the gateway's browser login test drives it with playwright; skipped
-without it).
+without it), Debian's chromium (the gateway's browser login test drives it with playwright; skipped
+without it) and Debian's prometheus (the metrics test scrapes the services with it; skipped without it).
 
 Installs the Debian packages when missing and running as root; otherwise says what to install.
 """
@@ -20,6 +20,7 @@ __all__ = [
     "CHROMIUM",
     "DEBIAN_PACKAGES",
     "PGSPHERE_CONTROL",
+    "PROMETHEUS",
     "VALIDATORS",
     "Finding",
     "check",
@@ -42,8 +43,9 @@ class Finding:
 
 
 # wanted for the tests only: their absence is reported, never fatal
-VALIDATORS = ("stilts", "chromium")
+VALIDATORS = ("stilts", "chromium", "prometheus")
 CHROMIUM = Path("/usr/bin/chromium")
+PROMETHEUS = Path("/usr/bin/prometheus")
 
 
 def check(pg_bin: Path, *, validators: bool = False) -> list[Finding]:
@@ -59,6 +61,7 @@ def check(pg_bin: Path, *, validators: bool = False) -> list[Finding]:
     if validators:
         findings.append(Finding("stilts", shutil.which("stilts") is not None, "stilts votlint (tests)"))
         findings.append(Finding("chromium", CHROMIUM.exists(), f"{CHROMIUM} (browser login test)"))
+        findings.append(Finding("prometheus", PROMETHEUS.exists(), f"{PROMETHEUS} (metrics scrape test)"))
     return findings
 
 
@@ -69,6 +72,7 @@ def missing_packages(findings: list[Finding]) -> list[str]:
         "pgsphere": "postgresql-15-pgsphere",
         "stilts": "stilts",
         "chromium": "chromium",
+        "prometheus": "prometheus",
     }
     return [wanted[f.name] for f in findings if not f.ok and f.name in wanted]
 
