@@ -16,10 +16,13 @@ from astropy.io import fits
 
 from spicadb_contracts.bounds import GRANULES
 from spicadb_contracts.oifits import IndexedGranule
+from spicadb_kit.telemetry import context_from_headers, current_trace_headers, setup_tracing, tracer
 
 from .granules import Granule, extract
 from .reader import Unreadable, open_oifits
 from .validation import Finding, Report, check, strict
+
+_tracer = tracer(__name__)
 
 
 class Indexed(msgspec.Struct, frozen=True):
@@ -85,7 +88,25 @@ def _beyond_bounds(granules: list[Granule]) -> list[Finding]:
 def _plots(hdus: fits.HDUList, granules: list[Granule]) -> list[dict[str, bytes]]:
     from .quicklook import render  # matplotlib is imported on the first push, not at start
 
-    return render(hdus, granules)
+    with _tracer.start_as_current_span("quick-look plots", attributes={"oifits.granules": len(granules)}):
+        return render(hdus, granules)
+
+
+def _start_worker(exporter: str, endpoint: str) -> None:
+    """A worker process exports its own spans (its parent's tracer provider is not inherited by spawn)."""
+    setup_tracing("oifits", exporter, endpoint)
+
+
+def _index_in_worker(
+    trace_headers: dict[str, str], path: Path, *, calib_level: int | None, profile: str
+) -> Indexed:
+    """:func:`index_file` in a span continuing the push's trace (its context passed in by the parent)."""
+    with _tracer.start_as_current_span("index_file", context=context_from_headers(trace_headers)) as span:
+        indexed = index_file(path, calib_level=calib_level, profile=profile)
+        span.set_attributes(
+            {"oifits.verdict": indexed.report.verdict, "oifits.granules": len(indexed.granules)}
+        )
+        return indexed
 
 
 class Indexer:
@@ -95,9 +116,13 @@ class Indexer:
     replaced after ``tasks_per_worker`` files; :meth:`close` (at the app's shutdown) ends them, since a
     service stopped by a signal exits without running atexit hooks."""
 
-    def __init__(self, workers: int, tasks_per_worker: int = 50) -> None:
+    def __init__(
+        self, workers: int, tasks_per_worker: int = 50, tracing: tuple[str, str] = ("none", "")
+    ) -> None:
+        """``tracing``: the exporter and endpoint the workers export their spans with (the service's)."""
         self.workers = max(1, workers)
         self.tasks_per_worker = tasks_per_worker
+        self.tracing = tracing
         self._executor: ProcessPoolExecutor | None = None
 
     def _pool(self) -> ProcessPoolExecutor:
@@ -105,19 +130,26 @@ class Indexer:
             # spawn: never fork a process that runs an event loop and threads
             context = multiprocessing.get_context("spawn")
             self._executor = ProcessPoolExecutor(
-                self.workers, mp_context=context, max_tasks_per_child=self.tasks_per_worker
+                self.workers,
+                mp_context=context,
+                max_tasks_per_child=self.tasks_per_worker,
+                initializer=_start_worker,
+                initargs=self.tracing,
             )
         return self._executor
 
     async def index(self, path: Path, *, calib_level: int | None, profile: str) -> Indexed:
-        loop = asyncio.get_running_loop()
-        call = partial(index_file, path, calib_level=calib_level, profile=profile)
-        try:
-            return await loop.run_in_executor(self._pool(), call)
-        except BrokenProcessPool:
-            # a worker died (out of memory on a huge file, killed): start afresh once
-            self._executor = None
-            return await loop.run_in_executor(self._pool(), call)
+        with _tracer.start_as_current_span("index OIFITS file", attributes={"oifits.profile": profile}):
+            loop = asyncio.get_running_loop()
+            call = partial(
+                _index_in_worker, current_trace_headers(), path, calib_level=calib_level, profile=profile
+            )
+            try:
+                return await loop.run_in_executor(self._pool(), call)
+            except BrokenProcessPool:
+                # a worker died (out of memory on a huge file, killed): start afresh once
+                self._executor = None
+                return await loop.run_in_executor(self._pool(), call)
 
     async def close(self) -> None:
         executor, self._executor = self._executor, None

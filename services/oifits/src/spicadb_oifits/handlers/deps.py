@@ -39,7 +39,15 @@ OifitsContext = ServiceContext[OifitsSettings, OifitsState]
 async def open_store(context: OifitsContext) -> None:
     """At startup: the content-addressed store and the indexing workers."""
     store = await asyncio.to_thread(LocalBlobStore(context.settings.store_root).open)
-    context.attach(OifitsState(store=store, indexing=Indexer(context.settings.index_workers)))
+    context.attach(
+        OifitsState(
+            store=store,
+            indexing=Indexer(
+                context.settings.index_workers,
+                tracing=(context.settings.otel_exporter, context.settings.otel_endpoint),
+            ),
+        )
+    )
 
 
 async def close_indexer(context: OifitsContext) -> None:
