@@ -11,7 +11,7 @@ from oifits_support import OifitsService, oifits, push
 from prometheus_client.parser import text_string_to_metric_families
 from synthetic import truncate
 
-from spicadb_kit.metrics import REQUEST_SECONDS
+from spicadb_kit.metrics import KIT_SERIES, REQUEST_SECONDS
 
 Samples = dict[str, list[tuple[dict[str, str], float]]]
 
@@ -54,6 +54,8 @@ async def test_metrics_name_routes_by_template_and_count_pushes_events_and_lag(
         assert (await client.head("/metrics")).text == ""
         assert (await client.post("/metrics")).status_code == 405
 
+    # every series the kit lists (the dashboard's check relies on the list), the service's own, no other
+    assert set(samples) == KIT_SERIES | {gauge.name for gauge in service.spec.gauges}
     bucket = f"{REQUEST_SECONDS}_count"
     assert value(samples, bucket, route="/oifits/files", method="POST", status="2xx") == 1
     assert value(samples, bucket, route="/oifits/files", method="POST", status="4xx") == 1

@@ -36,7 +36,13 @@ from litestar.types import (
     Scope,
     Send,
 )
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -57,6 +63,9 @@ __all__ = [
 ]
 
 log = get_logger(__name__)
+
+# no ``_created`` series beside each histogram (one more series per label set, used by no query here)
+disable_created_metrics()
 
 METRICS_PATH = "/metrics"
 REQUEST_SECONDS = "spicadb_http_request_duration_seconds"
