@@ -65,7 +65,7 @@ __all__ = [
 log = get_logger(__name__)
 
 # no ``_created`` series beside each histogram (one more series per label set, used by no query here)
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 METRICS_PATH = "/metrics"
 REQUEST_SECONDS = "spicadb_http_request_duration_seconds"
