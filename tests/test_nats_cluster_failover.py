@@ -8,18 +8,21 @@ The cluster is the test's own (the session's single server stays untouched).
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import nats
 import pytest
 from harness import Probe, eventually
+from nats.aio.client import Client
 from nats.js import JetStreamContext
 from probe_service.service import PingService
 from probe_service.spec import EFFECTS, SPEC, STREAM
 
 from spicadb_kit.events import Outbox
-from spicadb_kit.events.bus import nats_servers
+from spicadb_kit.events.bus import Bus, nats_servers
 from spicadb_kit.events.provision import ProvisionError, provision
 from spicadb_kit.infra import NatsCluster, NatsServer
 from spicadb_kit.settings import ServiceSettings, SettingsError
@@ -27,7 +30,7 @@ from spicadb_kit.testing.tokens import TokenFactory
 
 pytestmark = pytest.mark.slow
 
-EVENTS = 300  # 30 transactions of 10 events
+EVENTS = 300  # 60 transactions of 5 events, one every 0.1 s or so
 
 
 @pytest.fixture
@@ -41,12 +44,17 @@ def nats_cluster(tmp_path: Path) -> Iterator[NatsCluster]:
 
 
 @pytest.fixture
-async def cluster_js(nats_cluster: NatsCluster) -> AsyncIterator[JetStreamContext]:
+async def cluster_nc(nats_cluster: NatsCluster) -> AsyncIterator[Client]:
     nc = await nats.connect(
         nats_servers(nats_cluster.url), reconnect_time_wait=0.2, max_reconnect_attempts=-1
     )
-    yield nc.jetstream(timeout=5)
+    yield nc
     await nc.close()
+
+
+@pytest.fixture
+def cluster_js(cluster_nc: Client) -> JetStreamContext:
+    return cluster_nc.jetstream(timeout=2)
 
 
 async def produce(probe: Probe, transactions: int, size: int, pause: float) -> None:
@@ -71,6 +79,27 @@ async def stream_leader(js: JetStreamContext) -> str | None:
     except Exception:
         return None
     return info.cluster.leader if info.cluster else None
+
+
+def connected_node(cluster: NatsCluster, bus: Bus) -> NatsServer:
+    """The node a service's connection is on now."""
+    assert bus.nc is not None
+    assert bus.nc.connected_url is not None
+    port = bus.nc.connected_url.port
+    return next(server for server in cluster.servers if server.port == port)
+
+
+async def lead_stream_from(nc: Client, js: JetStreamContext, node: NatsServer) -> None:
+    """Have ``node`` lead the probe's stream (a leader stepdown with a preferred successor)."""
+    if await stream_leader(js) == node.server_name:
+        return
+    request = json.dumps({"placement": {"preferred": node.server_name}}).encode()
+    await nc.request(f"$JS.API.STREAM.LEADER.STEPDOWN.{STREAM.name}", request, timeout=5)
+
+    async def leads() -> bool:
+        return await stream_leader(js) == node.server_name
+
+    await eventually(leads, timeout=15)
 
 
 async def test_streams_are_scaled_to_the_deployments_replicas(
@@ -98,16 +127,25 @@ async def test_more_replicas_than_servers_is_refused_with_the_reason(
 
 
 async def test_stream_leader_killed_mid_flow_loses_nothing_and_applies_nothing_twice(
-    database: str, nats_cluster: NatsCluster, cluster_js: JetStreamContext, tokens: TokenFactory
+    database: str,
+    nats_cluster: NatsCluster,
+    cluster_nc: Client,
+    cluster_js: JetStreamContext,
+    tokens: TokenFactory,
 ) -> None:
     probe = Probe(database, nats_cluster.url, tokens)
     await probe.install(cluster_js)
     await provision(cluster_js, [SPEC], replicas=3)
     async with probe.running() as client:
-        producer = asyncio.create_task(produce(probe, EVENTS // 10, 10, pause=0.05))
+        producer = asyncio.create_task(produce(probe, EVENTS // 5, 5, pause=0.1))
         await probe.wait_effects(60)
+        # the node the service is connected to leads the stream: its loss is felt by both
+        node = connected_node(nats_cluster, client.app.state.context.bus)
+        await lead_stream_from(cluster_nc, cluster_js, node)
         killed = await eventually(lambda: stream_leader(cluster_js))
-        nats_cluster.kill(killed)  # the service's connection may have been to it too
+        assert killed == node.server_name
+        assert not producer.done()  # mid-flow
+        nats_cluster.kill(killed)
         successor = await eventually(lambda: stream_leader(cluster_js), timeout=30)
         assert successor != killed
         await producer  # the producer kept writing while the cluster elected a new leader
@@ -115,10 +153,13 @@ async def test_stream_leader_killed_mid_flow_loses_nothing_and_applies_nothing_t
         exactly_once(effects, EVENTS)
         assert await probe.scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
 
-        async def ready() -> bool:
-            return (await client.get("/health/ready")).status_code == 200
+        async def ready() -> dict[str, Any] | None:
+            response = await client.get("/health/ready")
+            return response.json() if response.status_code == 200 else None
 
-        await eventually(ready, timeout=30)
+        report = await eventually(ready, timeout=30)
+        assert report["nats"]["connected"] is True
+        assert report["nats"]["reconnects"] >= 1  # to another node of the cluster
     # the relay's retries carried their Nats-Msg-Id: the stream deduplicated them across the election
     assert (await cluster_js.stream_info(STREAM.name)).state.messages == EVENTS
     await probe.close()
