@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from gateway_stack import Stack
 from gateway_support import assert_problem
+from prometheus_client.parser import text_string_to_metric_families
 from spicadb_gateway.policy import Route, RoutePolicy
 
 from spicadb_kit.spec import discover_services
@@ -33,3 +34,26 @@ async def test_anonymous_callers_find_no_metrics_admins_get_the_gateways_own(sta
     assert 'spicadb_db_pool_size{service="gateway"}' in admin.text
     assert 'durable="gateway_revocations"' in admin.text
     assert 'route="/health/live"' in later.text
+
+
+async def test_the_gateways_requests_are_timed_once_forwarded_ones_by_their_routes_prefix(
+    stack: Stack,
+) -> None:
+    gateway = await stack.start_gateway()
+    async with stack.client(gateway.url) as client:
+        for _ in range(3):
+            assert (
+                await client.get("/echo/status/200", headers=stack.bearer("probe:read"))
+            ).status_code == 200
+        await client.get("/nowhere/at/all")
+        assert (await client.get("/health/live")).status_code == 200
+        scraped = (await client.get("/metrics", headers=stack.bearer("admin"))).text
+    samples = {
+        (s.labels["route"], s.labels["method"], s.labels["status"]): s.value
+        for family in text_string_to_metric_families(scraped)
+        for s in family.samples
+        if s.name == "spicadb_http_request_duration_seconds_count"
+    }
+    assert samples[("/echo", "GET", "2xx")] == 3  # the policy's prefix, never the raw path
+    assert samples[("unmatched", "GET", "4xx")] == 1
+    assert samples[("/health/live", "GET", "2xx")] == 1  # a Litestar route of the gateway: counted once

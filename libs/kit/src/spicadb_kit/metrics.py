@@ -75,6 +75,7 @@ SCRAPE_TIMEOUT = 2.0
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED = "unmatched"
+_TIMED = "spicadb.timed"  # scope key: a middleware further out times this request already
 
 # every series the kit exports, by name (the Grafana dashboard's check reads this, with the services'
 # own ``ServiceSpec.gauges``); histograms and counters as exposed (``_bucket``, ``_total``)
@@ -160,9 +161,12 @@ class _ScrapeCollector(Collector):
         return list(self.families)
 
 
-def metrics_middleware(app: ASGIApp, metrics: ServiceMetrics, state: Any) -> ASGIApp:
+def metrics_middleware(app: ASGIApp, metrics: ServiceMetrics, state: Any, *, serve: bool = True) -> ASGIApp:
     """Time every HTTP request of ``app`` and answer ``GET /metrics`` itself (``state``: the app's
-    state, whose ``context`` exists once the lifespan has started)."""
+    state, whose ``context`` exists once the lifespan has started). ``serve=False``: time only, the
+    path left to ``app`` (the gateway, whose port is public, answers it to admins only). The route
+    label is the scope's ``path_template``, which Litestar's router writes (the gateway writes its
+    route's prefix for a request it forwards)."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if str(scope["type"]) != "http":
@@ -170,8 +174,15 @@ def metrics_middleware(app: ASGIApp, metrics: ServiceMetrics, state: Any) -> ASG
             return
         scope = cast("HTTPScope", scope)
         if scope["path"] == METRICS_PATH:
-            await _answer(metrics, scope, send, getattr(state, "context", None))
+            if serve:
+                await _answer(metrics, scope, send, getattr(state, "context", None))
+            else:
+                await app(scope, receive, send)
             return
+        if _TIMED in scope:  # the gateway's own routes: timed once, by the gateway's middleware
+            await app(scope, receive, send)
+            return
+        scope[_TIMED] = True  # type: ignore[literal-required]
         started = time.perf_counter()
         status = 500  # an app that raised before answering: the server answers 500
 

@@ -16,7 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from spicadb_kit.app import create_service_app
 from spicadb_kit.auth import TokenVerifier
 from spicadb_kit.health import readiness
-from spicadb_kit.metrics import ServiceMetrics
+from spicadb_kit.metrics import ServiceMetrics, metrics_middleware
 from spicadb_kit.problems import NOT_FOUND
 from spicadb_kit.spec import ServiceSpec, discover_services
 
@@ -67,7 +67,8 @@ def create_app(
     )
     app.state.gateway = gateway
     gateway.inner = app.asgi_handler  # type: ignore[assignment]  # litestar's ASGI types, plain dicts here
-    app.asgi_handler = gateway  # type: ignore[assignment]
+    # every request timed, forwarded ones by their route's prefix; /metrics answered by the gateway (admins)
+    app.asgi_handler = metrics_middleware(gateway, app.state.metrics, app.state, serve=False)  # type: ignore[arg-type]
     return app
 
 

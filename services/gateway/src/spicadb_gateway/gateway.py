@@ -100,6 +100,7 @@ class Gateway:
             if route.local:
                 await self._local(scope, receive, send, request, request_id, extra)
             else:
+                scope["path_template"] = route.prefix  # the route label of the gateway's metrics
                 assert self.client is not None
                 await self.forwarder(
                     self.client, scope, receive, send, request, request_id, route, identity, extra
