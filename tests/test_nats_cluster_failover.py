@@ -162,6 +162,15 @@ async def test_stream_leader_killed_mid_flow_loses_nothing_and_applies_nothing_t
         assert report["nats"]["reconnects"] >= 1  # to another node of the cluster
     # the relay's retries carried their Nats-Msg-Id: the stream deduplicated them across the election
     assert (await cluster_js.stream_info(STREAM.name)).state.messages == EVENTS
+    # the killed node, started again on its store, catches up with the others
+    nats_cluster.restart(killed)
+
+    async def caught_up() -> bool:
+        info = await cluster_js.stream_info(STREAM.name)
+        peers = info.cluster.replicas or [] if info.cluster else []
+        return len(peers) == 2 and all(peer.current for peer in peers)
+
+    await eventually(caught_up, timeout=30)
     await probe.close()
 
 
