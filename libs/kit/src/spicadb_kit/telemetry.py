@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from litestar.plugins.opentelemetry import OpenTelemetryConfig
 
 __all__ = [
+    "MAX_TRACESTATE",
     "InsideWork",
     "context_from_headers",
     "current_trace_headers",
@@ -40,6 +41,9 @@ __all__ = [
     "tracer",
     "tracing_on",
 ]
+
+# what the W3C Trace Context asks a vendor to keep at least when it truncates a tracestate
+MAX_TRACESTATE = 512
 
 _DB_SYSTEM = ("db.system", "db.system.name")  # the old and the new semantic conventions' names
 
@@ -107,9 +111,13 @@ def http_tracing_config() -> OpenTelemetryConfig:
 
 
 def current_trace_headers() -> dict[str, str]:
-    """The W3C trace context of the current span, as headers (empty when not tracing)."""
+    """The W3C trace context of the current span, as headers (empty when not tracing). A ``tracestate``
+    over :data:`MAX_TRACESTATE` characters is left out: it came from a caller and would travel in every
+    event its request writes (up to 16 kB each); the trace goes on without it."""
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
+    if len(carrier.get("tracestate", "")) > MAX_TRACESTATE:
+        del carrier["tracestate"]
     return carrier
 
 
