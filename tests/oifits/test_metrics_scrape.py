@@ -109,3 +109,18 @@ async def test_consumer_lag_and_dead_letters_show_per_durable(service: OifitsSer
         samples = await eventually(applied)
     assert value(samples, "spicadb_dead_letters_open", durable=durable) == 1
     assert value(samples, "spicadb_consumer_pending", durable="oifits_programme_rights") == 0
+
+
+async def test_a_scrape_answers_when_the_database_cannot_and_says_so(service: OifitsService) -> None:
+    """The outbox locked by someone else: the database part gives up after its timeout, the rest answers."""
+    assert service.pool is not None
+    async with service.running() as client:
+        async with service.pool.acquire() as conn, conn.transaction():
+            await conn.execute("LOCK TABLE outbox IN ACCESS EXCLUSIVE MODE")
+            samples = await scrape(client)
+        again = await scrape(client)
+    assert value(samples, "spicadb_scrape_source_up", source="database") == 0
+    assert value(samples, "spicadb_scrape_source_up", source="nats") == 1
+    assert value(samples, "spicadb_outbox_unpublished") is None
+    assert value(samples, "spicadb_db_pool_size") is not None
+    assert value(again, "spicadb_scrape_source_up", source="database") == 1
