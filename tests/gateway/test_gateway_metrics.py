@@ -20,6 +20,21 @@ def test_the_installed_policy_keeps_metrics_at_the_gateway() -> None:
         assert route.local, route  # answered by the gateway, not forwarded to the console
 
 
+async def test_the_ingress_lets_no_gateway_path_through_to_a_service(stack: Stack) -> None:
+    """In ingress mode nginx sends the paths no longer prefix claims to the console ("/") after asking
+    the gateway: a gateway path (its /metrics, its health) must not pass, or the console's would answer."""
+    async with stack.client() as client:
+        answers = [
+            await client.get(
+                "/auth/ingress",
+                headers={"X-Original-URL": f"https://spicadb.example.org{path}", "X-Original-Method": "GET"},
+            )
+            for path in ("/metrics", "/health/ready")
+        ]
+    for answer in answers:
+        assert_problem(answer, 404, "not-found")
+
+
 async def test_anonymous_callers_find_no_metrics_admins_get_the_gateways_own(stack: Stack) -> None:
     async with stack.client() as client:
         anonymous = await client.get("/metrics")

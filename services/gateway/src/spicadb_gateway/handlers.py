@@ -265,6 +265,8 @@ async def ingress(
             raise NOT_FOUND(f"no route for {path}")
         if isinstance(resolved, NotAllowed):
             raise METHOD_NOT_ALLOWED(f"{method} is not allowed on {path}")
+        if resolved.local:  # the gateway's own path (its health, /metrics), on its way to another service
+            raise NOT_FOUND(f"no route for {path}")
         anonymous = resolved.anonymous and not wanted
         wanted |= set(resolved.scopes)
     authorization = request.headers.get("authorization")
