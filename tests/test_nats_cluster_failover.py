@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -117,6 +119,43 @@ async def test_streams_are_scaled_to_the_deployments_replicas(
     assert consumer.cluster is not None
     assert len(consumer.cluster.replicas or []) == 2
     await probe.close()
+
+
+async def spicadb_provision(nats_url: str, replicas: int) -> tuple[int, str]:
+    """`spicadb provision` as the chart's Job runs it (every installed service); exit status, stderr."""
+    env = {**os.environ, "SPICADB_NATS_URL": nats_url, "SPICADB_STREAM_REPLICAS": str(replicas)}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "spicadb_kit.runtime.cli",
+        "provision",
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await proc.communicate()
+    return int(proc.returncode or 0), err.decode()
+
+
+async def test_spicadb_provision_replicates_every_stream_on_the_cluster(
+    nats_cluster: NatsCluster, cluster_js: JetStreamContext
+) -> None:
+    status, err = await spicadb_provision(nats_cluster.url, 3)
+    assert status == 0, err
+    streams = await cluster_js.streams_info()
+    assert streams
+    assert {info.config.name: info.config.num_replicas for info in streams} == {
+        info.config.name: 3 for info in streams
+    }
+
+
+async def test_spicadb_provision_says_why_a_single_server_refuses_three_replicas(
+    nats_server: NatsServer, jetstream: JetStreamContext
+) -> None:
+    status, err = await spicadb_provision(nats_server.url, 3)
+    assert status == 2
+    assert "replica(s) refused by NATS" in err
+    assert "Traceback" not in err
 
 
 async def test_more_replicas_than_servers_is_refused_with_the_reason(
