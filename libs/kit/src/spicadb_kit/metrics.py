@@ -3,7 +3,7 @@
 Every series carries a ``service`` label. What a scrape reads:
 
 - ``spicadb_http_request_duration_seconds`` (histogram): each request, labelled by its route template
-  (``/programmes/{code:str}``, not the raw path, so the series stay few; ``unmatched`` when no route
+  (``/oifits/files/{file_id}``, not the raw path, so the series stay few; ``unmatched`` when no route
   answered), method and status class (``2xx``); measured by an ASGI middleware around the whole app;
 - the relay's and each consumer's counters since the process started (events published, parked,
   applied, dead-lettered), read from their in-memory stats;
@@ -16,7 +16,8 @@ Every series carries a ``service`` label. What a scrape reads:
 
 Each app has its own ``CollectorRegistry`` (several apps share one test process). ``/metrics`` is
 anonymous on the service's own port; the gateway never forwards that path (a scraper reaches each
-service directly, inside the platform's network).
+service directly, inside the platform's network) and answers its own only to an admin's token (its
+port is the public entry).
 """
 
 from __future__ import annotations
