@@ -235,9 +235,14 @@ async def test_trace_context_is_propagated(stack: Stack) -> None:
     forwarded = header_map(last(stack))["traceparent"][0].split("-")
     assert forwarded[1] == trace_id  # the same trace...
     assert forwarded[2] != parent  # ...continued by the gateway's own span
-    (span,) = [s for s in exporter.get_finished_spans() if s.name == "GET echo"]
+    finished = exporter.get_finished_spans()
+    # the gateway's SERVER span continues the caller's; its CLIENT span, the forwarding, is its child
+    (received,) = [s for s in finished if s.kind == trace.SpanKind.SERVER and s.name.startswith("GET /echo")]
+    assert received.parent is not None
+    assert format(received.parent.span_id, "016x") == parent
+    (span,) = [s for s in finished if s.name == "GET echo"]
     assert span.parent is not None
-    assert format(span.parent.span_id, "016x") == parent
+    assert span.parent.span_id == received.context.span_id
     assert format(span.context.span_id, "016x") == forwarded[2]
     assert span.attributes is not None
     assert span.attributes["http.response.status_code"] == 200

@@ -191,8 +191,11 @@ async def test_one_trace_from_a_drs_push_to_the_oidb_consumer(
     assert {s.parent_id for s in spans} - set(by_id) == {drs_span}
     assert {"gateway", "oifits", "oidb"} <= {s.service for s in spans}
 
+    (received,) = [s for s in spans if s.service == "gateway" and s.kind == SERVER]
+    assert received.parent_id == drs_span  # the gateway continued the DRS's traceparent
+    assert received.attributes["http.route"] == "/oifits/files"  # the route policy's prefix
     (proxied,) = [s for s in spans if s.service == "gateway" and s.kind == CLIENT]
-    assert proxied.parent_id == drs_span
+    assert proxied.parent_id == received.span_id
     assert proxied.name == "POST oifits"
     (handler,) = [s for s in spans if s.service == "oifits" and s.kind == SERVER]
     assert handler.parent_id == proxied.span_id  # the gateway passed its traceparent upstream

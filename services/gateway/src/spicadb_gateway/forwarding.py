@@ -11,6 +11,7 @@ from opentelemetry import propagate, trace
 
 from spicadb_kit.logs import get_logger
 from spicadb_kit.runtime.serve import TrustedProxies
+from spicadb_kit.telemetry import tracing_on
 
 from .asgi import Headers, Receive, Scope, Send
 from .authn import Identity
@@ -59,17 +60,12 @@ class Forwarder:
         if scope.get("query_string"):
             target += b"?" + scope["query_string"]
         exchange = _Exchange(client, send, scope, upstream, target, body, chunked, request_id, route, extra)
-        if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+        if not tracing_on():
             await self._forward(exchange, headers)
             return
-        carrier = {}
-        if request.traceparent is not None:
-            carrier["traceparent"] = request.traceparent.decode("latin-1")
-            if request.tracestate is not None:
-                carrier["tracestate"] = request.tracestate.decode("latin-1")
+        # a child of the gateway's SERVER span (tracing.py), which continued the caller's traceparent
         with _tracer.start_as_current_span(
             f"{scope['method']} {route.service}",
-            context=propagate.extract(carrier),
             kind=trace.SpanKind.CLIENT,
             attributes={
                 "http.request.method": scope["method"],

@@ -24,6 +24,7 @@ from spicadb_kit.context import ServiceContext
 from spicadb_kit.errors import Problem
 from spicadb_kit.logs import get_logger
 from spicadb_kit.problems import INTERNAL, METHOD_NOT_ALLOWED, NOT_FOUND
+from spicadb_kit.telemetry import tracing_on
 
 from .access import Access
 from .answers import decorating, send_problem, send_problem_page, wants_page
@@ -38,6 +39,7 @@ from .policy import NotAllowed, Route, RoutePolicy
 from .problems import BAD_PATH
 from .request import Request, normalise_path
 from .revocation import RevocationList
+from .tracing import traced
 from .upstream import UpstreamClient
 
 if TYPE_CHECKING:
@@ -80,6 +82,14 @@ class Gateway:
             assert self.inner is not None
             await self.inner(scope, receive, send)
             return
+        if tracing_on():
+            await traced(self._handle, scope, receive, send)
+        else:
+            await self._handle(scope, receive, send)
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        authn = self.authn
+        assert authn is not None
         request = Request(scope["headers"])
         request_id = request.id()
         extra = [(REQUEST_ID, request_id), *self.security]
