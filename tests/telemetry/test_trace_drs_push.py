@@ -187,6 +187,8 @@ async def test_one_trace_from_a_drs_push_to_the_oidb_consumer(
             f"the trace is not whole; spans received (service, name, in it): {seen}"
         ) from None
     by_id = {s.span_id: s for s in spans}
+    # nothing else was traced: no probe, no poll of the relays and consumers, no statement outside work
+    assert {s.trace_id for s in receiver.spans} == {trace_id}
     # every parent is in the trace, but the DRS's own span (the root, which only the DRS records)
     assert {s.parent_id for s in spans} - set(by_id) == {drs_span}
     assert {"gateway", "oifits", "oidb"} <= {s.service for s in spans}

@@ -12,6 +12,7 @@ exporter. The batch delay is the SDK's own ``OTEL_BSP_SCHEDULE_DELAY`` (ms, 5000
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -20,11 +21,11 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 from opentelemetry.sdk.trace.sampling import (
-    ALWAYS_ON,
     Decision,
     ParentBased,
     Sampler,
     SamplingResult,
+    TraceIdRatioBased,
 )
 from opentelemetry.util.types import Attributes
 
@@ -49,8 +50,13 @@ _DB_SYSTEM = ("db.system", "db.system.name")  # the old and the new semantic con
 
 
 class InsideWork(Sampler):
-    """Root spans are sampled, except a database statement's: one outside any request, event or job is
-    the relay's or a consumer's polling, not work anyone follows."""
+    """Which root spans start a trace: none of a database statement (one outside any request, event or
+    job is the relay's or a consumer's polling, not work anyone follows), and ``ratio`` of the others
+    (by trace id, the SDK's ``OTEL_TRACES_SAMPLER_ARG``, 1.0 by default). A span with a parent follows
+    its parent's decision (:class:`ParentBased` around this one)."""
+
+    def __init__(self, ratio: float = 1.0) -> None:
+        self._others = TraceIdRatioBased(min(1.0, max(0.0, ratio)))
 
     def should_sample(
         self,
@@ -64,10 +70,20 @@ class InsideWork(Sampler):
     ) -> SamplingResult:
         if attributes and any(attributes.get(key) == "postgresql" for key in _DB_SYSTEM):
             return SamplingResult(Decision.DROP)
-        return ALWAYS_ON.should_sample(parent_context, trace_id, name, kind, attributes, links, trace_state)
+        return self._others.should_sample(
+            parent_context, trace_id, name, kind, attributes, links, trace_state
+        )
 
     def get_description(self) -> str:
-        return "InsideWork"
+        return f"InsideWork({self._others.get_description()})"
+
+
+def _ratio() -> float:
+    """``OTEL_TRACES_SAMPLER_ARG`` as the share of root spans kept (1.0 when unset or not a number)."""
+    try:
+        return float(os.environ.get("OTEL_TRACES_SAMPLER_ARG", "1"))
+    except ValueError:
+        return 1.0
 
 
 _configured = False
@@ -80,7 +96,7 @@ def setup_tracing(service: str, exporter: str, endpoint: str, version: str = "0"
         return
     provider = TracerProvider(
         resource=Resource.create({"service.name": service, "service.version": version}),
-        sampler=ParentBased(InsideWork()),
+        sampler=ParentBased(InsideWork(_ratio())),
     )
     span_exporter: SpanExporter
     if exporter == "console":
