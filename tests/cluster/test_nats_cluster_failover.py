@@ -8,15 +8,12 @@ The cluster is the test's own (the session's single server stays untouched).
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import sys
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
-import nats
 import pytest
+from cluster_support import caught_up, connected_node, lead_stream_from, stream_leader
 from harness import Probe, eventually
 from nats.aio.client import Client
 from nats.js import JetStreamContext
@@ -24,7 +21,7 @@ from probe_service.service import PingService
 from probe_service.spec import EFFECTS, SPEC, STREAM
 
 from spicadb_kit.events import Outbox
-from spicadb_kit.events.bus import Bus, nats_servers
+from spicadb_kit.events.bus import nats_servers
 from spicadb_kit.events.provision import ProvisionError, provision
 from spicadb_kit.infra import NatsCluster, NatsServer
 from spicadb_kit.settings import ServiceSettings, SettingsError
@@ -33,30 +30,6 @@ from spicadb_kit.testing.tokens import TokenFactory
 pytestmark = pytest.mark.slow
 
 EVENTS = 300  # 60 transactions of 5 events, one every 0.1 s or so
-
-
-@pytest.fixture
-def nats_cluster(tmp_path: Path) -> Iterator[NatsCluster]:
-    cluster = NatsCluster(tmp_path / "nats")
-    try:
-        cluster.start()
-        yield cluster
-    finally:
-        cluster.stop()
-
-
-@pytest.fixture
-async def cluster_nc(nats_cluster: NatsCluster) -> AsyncIterator[Client]:
-    nc = await nats.connect(
-        nats_servers(nats_cluster.url), reconnect_time_wait=0.2, max_reconnect_attempts=-1
-    )
-    yield nc
-    await nc.close()
-
-
-@pytest.fixture
-def cluster_js(cluster_nc: Client) -> JetStreamContext:
-    return cluster_nc.jetstream(timeout=2)
 
 
 async def produce(probe: Probe, transactions: int, size: int, pause: float) -> None:
@@ -74,34 +47,8 @@ def exactly_once(effects: dict[str, int], expected: int) -> None:
     assert not duplicated, f"events applied more than once: {list(duplicated)[:5]}"
 
 
-async def stream_leader(js: JetStreamContext) -> str | None:
-    """The node leading the probe's stream (None while an election is under way)."""
-    try:
-        info = await js.stream_info(STREAM.name)
-    except Exception:
-        return None
-    return info.cluster.leader if info.cluster else None
-
-
-def connected_node(cluster: NatsCluster, bus: Bus) -> NatsServer:
-    """The node a service's connection is on now."""
-    assert bus.nc is not None
-    assert bus.nc.connected_url is not None
-    port = bus.nc.connected_url.port
-    return next(server for server in cluster.servers if server.port == port)
-
-
-async def lead_stream_from(nc: Client, js: JetStreamContext, node: NatsServer) -> None:
-    """Have ``node`` lead the probe's stream (a leader stepdown with a preferred successor)."""
-    if await stream_leader(js) == node.server_name:
-        return
-    request = json.dumps({"placement": {"preferred": node.server_name}}).encode()
-    await nc.request(f"$JS.API.STREAM.LEADER.STEPDOWN.{STREAM.name}", request, timeout=5)
-
-    async def leads() -> bool:
-        return await stream_leader(js) == node.server_name
-
-    await eventually(leads, timeout=15)
+async def probe_leader(js: JetStreamContext) -> str | None:
+    return await stream_leader(js, STREAM.name)
 
 
 async def test_streams_are_scaled_to_the_deployments_replicas(
@@ -180,12 +127,12 @@ async def test_stream_leader_killed_mid_flow_loses_nothing_and_applies_nothing_t
         await probe.wait_effects(60)
         # the node the service is connected to leads the stream: its loss is felt by both
         node = connected_node(nats_cluster, client.app.state.context.bus)
-        await lead_stream_from(cluster_nc, cluster_js, node)
-        killed = await eventually(lambda: stream_leader(cluster_js))
+        await lead_stream_from(cluster_nc, cluster_js, STREAM.name, node)
+        killed = await eventually(lambda: probe_leader(cluster_js))
         assert killed == node.server_name
         assert not producer.done()  # mid-flow
         nats_cluster.kill(killed)
-        successor = await eventually(lambda: stream_leader(cluster_js), timeout=30)
+        successor = await eventually(lambda: probe_leader(cluster_js), timeout=30)
         assert successor != killed
         await producer  # the producer kept writing while the cluster elected a new leader
         effects = await probe.wait_effects(EVENTS, timeout=60)
@@ -203,13 +150,7 @@ async def test_stream_leader_killed_mid_flow_loses_nothing_and_applies_nothing_t
     assert (await cluster_js.stream_info(STREAM.name)).state.messages == EVENTS
     # the killed node, started again on its store, catches up with the others
     nats_cluster.restart(killed)
-
-    async def caught_up() -> bool:
-        info = await cluster_js.stream_info(STREAM.name)
-        peers = info.cluster.replicas or [] if info.cluster else []
-        return len(peers) == 2 and all(peer.current for peer in peers)
-
-    await eventually(caught_up, timeout=30)
+    await eventually(lambda: caught_up(cluster_js, STREAM.name), timeout=30)
     await probe.close()
 
 
