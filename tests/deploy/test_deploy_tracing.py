@@ -53,3 +53,6 @@ def test_chart_exporter_is_a_setting_value() -> None:
     otel = values["otel"]
     assert validate_settings(ServiceSettings, {"SPICADB_OTEL_EXPORTER": otel["exporter"]}) is None
     assert otel["endpoint"] == "" or urlsplit(otel["endpoint"]).path == "/v1/traces"
+    assert 0 <= float(otel["sampleRatio"]) <= 1
+    helpers = (CHART_DIR / "templates" / "_helpers.tpl").read_text(encoding="utf-8")
+    assert "OTEL_TRACES_SAMPLER_ARG: {{ .Values.otel.sampleRatio | quote }}" in helpers

@@ -144,6 +144,8 @@ SPICADB_OTEL_EXPORTER: {{ .Values.otel.exporter | quote }}
 {{- with .Values.otel.endpoint }}
 SPICADB_OTEL_ENDPOINT: {{ . | quote }}
 {{- end }}
+# the share of the traces that start in a service which are kept (the OpenTelemetry SDK's variable)
+OTEL_TRACES_SAMPLER_ARG: {{ .Values.otel.sampleRatio | quote }}
 {{- if .Values.services }}
 SPICADB_TOKEN_ISSUER: {{ required "auth.issuer (the gateway's public URL) is required" .Values.auth.issuer | quote }}
 SPICADB_TOKEN_AUDIENCE: {{ .Values.auth.audience | quote }}
