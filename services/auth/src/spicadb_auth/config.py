@@ -18,6 +18,9 @@ class AuthSettings(ServiceSettings, frozen=True):
     data: str = ".spicadb"
     # create the admin account, the robot clients and the frontend client when no client exists yet
     bootstrap: bool = True
+    # a folder of the operator's first-start secrets (admin-password, <robot>-client-secret; a mounted
+    # Kubernetes Secret): used instead of generated ones, and credentials.json is not written
+    bootstrap_secrets: str = ""
     frontend_redirect_uri: str = "http://127.0.0.1:5173/callback"
     # the gateway's browser sessions (its OAuth client ``spica-gateway``); empty: <issuer>/auth/callback
     gateway_redirect_uri: str = ""

@@ -215,9 +215,10 @@ class Changes:
             request_id=self.actor.request_id,
         )
 
-    async def create_client(self, new: NewClient) -> tuple[Client, str | None]:
+    async def create_client(self, new: NewClient, secret: str | None = None) -> tuple[Client, str | None]:
+        """``secret``: the operator's (a supplied first-start secret), else a new random one."""
         check_client(new)
-        secret = None if new.public else new_secret()
+        secret = None if new.public else (secret or new_secret())
         client = Client(
             client_id=new.client_id,
             name=new.name,

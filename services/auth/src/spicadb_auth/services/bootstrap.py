@@ -6,6 +6,9 @@ both doing it); a second start changes nothing and leaves the file alone.
 The file is written before the transaction commits (under a temporary name, 0600 from its
 creation) and renamed after: a crash in between leaves either no account or a readable file,
 never accounts whose secrets are lost.
+
+With ``SPICADB_BOOTSTRAP_SECRETS`` (a deployment's Kubernetes Secret, mounted) the admin's password and
+the robots' secrets are the operator's (supplied.py), and nothing is written: the operator holds them.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from ..config import AuthSettings
 from ..passwords import Passwords, new_password
 from ..storage import AccountStore, ClientStore
 from .admin import BOOTSTRAP, FRONTEND_CLIENT_ID, GATEWAY_CLIENT_ID, Changes, NewClient, NewUser
+from .supplied import SuppliedSecrets, load_supplied
 
 log = get_logger(__name__)
 
@@ -52,74 +56,110 @@ def _write_private(path: Path, document: dict[str, Any]) -> None:
         out.write("\n")
 
 
+async def _create_first(
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    passwords: Passwords,
+    settings: AuthSettings,
+    supplied: SuppliedSecrets | None,
+) -> dict[str, Any] | None:
+    """In the caller's transaction, under the bootstrap lock: the first accounts and clients, with the
+    supplied secrets or new ones; their credentials document, or None when a client exists already."""
+    client_store = ClientStore(conn)
+    await client_store.lock_bootstrap()
+    if await client_store.count() > 0:
+        return None
+    changes = Changes(conn, outbox, BOOTSTRAP)
+    users: dict[str, Any] = {}
+    if await AccountStore(conn).exists("admin"):
+        log.warning("bootstrap: an admin account exists already; its password is unchanged")
+    else:
+        password = supplied.admin_password if supplied else new_password()
+        await changes.create_user(
+            NewUser("admin", ["admin"], name="SPICA-DB administrator"),
+            await passwords.hash(password),
+        )
+        users["admin"] = {"username": "admin", "password": password, "roles": ["admin"]}
+    clients: dict[str, Any] = {}
+    for client_id, scope in ROBOTS.items():
+        _, secret = await changes.create_client(
+            NewClient(
+                client_id=client_id,
+                scopes=scope.split(),
+                grant_types=["client_credentials"],
+                name=client_id,
+            ),
+            secret=supplied.client_secrets[client_id] if supplied else None,
+        )
+        clients[client_id] = {"client_id": client_id, "client_secret": secret, "scope": scope}
+    await changes.create_client(
+        NewClient(
+            client_id=FRONTEND_CLIENT_ID,
+            scopes=FRONTEND_SCOPE.split(),
+            grant_types=["authorization_code", "refresh_token"],
+            redirect_uris=[settings.frontend_redirect_uri],
+            name="SPICA-DB web frontend",
+            public=True,
+        )
+    )
+    clients["frontend"] = {
+        "client_id": FRONTEND_CLIENT_ID,
+        "redirect_uri": settings.frontend_redirect_uri,
+        "scope": FRONTEND_SCOPE,
+    }
+    await changes.create_client(
+        NewClient(
+            client_id=GATEWAY_CLIENT_ID,
+            scopes=FRONTEND_SCOPE.split(),
+            grant_types=["authorization_code", "refresh_token"],
+            redirect_uris=[settings.gateway_callback],
+            name="SPICA-DB gateway (browser sessions)",
+            public=True,
+        )
+    )
+    clients["gateway"] = {
+        "client_id": GATEWAY_CLIENT_ID,
+        "redirect_uri": settings.gateway_callback,
+        "scope": FRONTEND_SCOPE,
+    }
+    return {"issuer": settings.issuer, "users": users, "clients": clients}
+
+
+async def _bootstrap_supplied(
+    pool: asyncpg.Pool, outbox: Outbox, passwords: Passwords, settings: AuthSettings
+) -> None:
+    """The first accounts with the operator's secrets; nothing written to disk. The folder is checked
+    on every start, so a broken Secret shows at once rather than on the first start of a new database."""
+    supplied = load_supplied(settings.bootstrap_secrets, ROBOTS)
+    async with transaction(pool) as conn:
+        created = await _create_first(conn, outbox, passwords, settings, supplied)
+    if created is not None:
+        log.info(
+            "first start: accounts and clients created with the supplied secrets",
+            source=supplied.source,
+            users=sorted(created["users"]),
+            clients=sorted(created["clients"]),
+        )
+
+
 async def bootstrap(
     pool: asyncpg.Pool, outbox: Outbox, passwords: Passwords, settings: AuthSettings
 ) -> Path | None:
     """Create the first accounts and clients; the path of the credentials file, or None when
-    there was nothing to do."""
+    there was nothing to do or the secrets were supplied (SPICADB_BOOTSTRAP_SECRETS)."""
     if not settings.bootstrap:
+        return None
+    if settings.bootstrap_secrets:
+        await _bootstrap_supplied(pool, outbox, passwords, settings)
         return None
     final = credentials_path(settings.data).absolute()
     pending = final.with_name(f".{final.name}.{os.getpid()}.tmp")
     try:
         async with transaction(pool) as conn:
-            client_store = ClientStore(conn)
-            await client_store.lock_bootstrap()
-            if await client_store.count() > 0:
+            document = await _create_first(conn, outbox, passwords, settings, None)
+            if document is None:
                 return None
-            changes = Changes(conn, outbox, BOOTSTRAP)
-            users: dict[str, Any] = {}
-            if await AccountStore(conn).exists("admin"):
-                log.warning("bootstrap: an admin account exists already; its password is unchanged")
-            else:
-                password = new_password()
-                await changes.create_user(
-                    NewUser("admin", ["admin"], name="SPICA-DB administrator"),
-                    await passwords.hash(password),
-                )
-                users["admin"] = {"username": "admin", "password": password, "roles": ["admin"]}
-            clients: dict[str, Any] = {}
-            for client_id, scope in ROBOTS.items():
-                _, secret = await changes.create_client(
-                    NewClient(
-                        client_id=client_id,
-                        scopes=scope.split(),
-                        grant_types=["client_credentials"],
-                        name=client_id,
-                    )
-                )
-                clients[client_id] = {"client_id": client_id, "client_secret": secret, "scope": scope}
-            await changes.create_client(
-                NewClient(
-                    client_id=FRONTEND_CLIENT_ID,
-                    scopes=FRONTEND_SCOPE.split(),
-                    grant_types=["authorization_code", "refresh_token"],
-                    redirect_uris=[settings.frontend_redirect_uri],
-                    name="SPICA-DB web frontend",
-                    public=True,
-                )
-            )
-            clients["frontend"] = {
-                "client_id": FRONTEND_CLIENT_ID,
-                "redirect_uri": settings.frontend_redirect_uri,
-                "scope": FRONTEND_SCOPE,
-            }
-            await changes.create_client(
-                NewClient(
-                    client_id=GATEWAY_CLIENT_ID,
-                    scopes=FRONTEND_SCOPE.split(),
-                    grant_types=["authorization_code", "refresh_token"],
-                    redirect_uris=[settings.gateway_callback],
-                    name="SPICA-DB gateway (browser sessions)",
-                    public=True,
-                )
-            )
-            clients["gateway"] = {
-                "client_id": GATEWAY_CLIENT_ID,
-                "redirect_uri": settings.gateway_callback,
-                "scope": FRONTEND_SCOPE,
-            }
-            _write_private(pending, {"issuer": settings.issuer, "users": users, "clients": clients})
+            _write_private(pending, document)
     except BaseException:
         pending.unlink(missing_ok=True)
         raise
