@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
@@ -233,13 +234,15 @@ class Platform:
             self.components[spec.name] = self.spawn(Component(spec.name, url, spec=spec))
 
     def spawn(self, component: Component) -> Component:
-        """Start (or start again) a service's process, its output appended to its log."""
+        """Start (or start again) a service's process on its component's port (a replica of a service
+        has its own name and port), its output appended to the component's log."""
         assert component.spec is not None
         spec = component.spec
-        with open(self.data / "logs" / f"{spec.name}.log", "ab") as log:
+        port = urlsplit(component.url).port or self.service_port(spec)
+        with open(self.data / "logs" / f"{component.name}.log", "ab") as log:
             component.proc = subprocess.Popen(
                 [sys.executable, "-m", "spicadb_kit.runtime.cli", "serve", spec.name],
-                env=self.service_env(spec, self.service_port(spec)),
+                env=self.service_env(spec, port),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
