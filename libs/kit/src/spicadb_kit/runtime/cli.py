@@ -7,12 +7,16 @@ spicadb doctor [--install]         check (and install, as root) the system packa
 spicadb serve NAME                 run one service (containers, make run)
 spicadb migrate [--service NAME]   apply migrations (SPICADB_DATABASE_URL: an admin of the cluster)
 spicadb provision                  create or update JetStream streams and consumers (SPICADB_NATS_URL)
+spicadb wait NAME [--timeout S]    wait until a service can start: schema current, streams and consumers
+                                   provisioned (a deployment's init container; as the service itself)
 spicadb deadletters list|replay    inspect dead letters of a service, or ask its consumer to replay them
 spicadb outbox list|retry|discard --service NAME [--id N]
                                    events the relay parked (NATS will not take them): show them, put them
                                    back in line, or drop them for good (discard needs --id)
 spicadb backfill --service NAME [--consumer DURABLE] [--forget]
                                    deliver a consumer's stream again from its start (service stopped)
+spicadb backup DIR                 the running platform's database, streams and files into a new folder
+spicadb restore DIR                a backup into a new data folder (SPICADB_DATA or --data), for `run`
 
 Services add commands of their own (e.g. `spicadb catalogue import FILE`, the tap service's) without the
 kit importing them: an entry point of the group `spicadb.commands` names a function taking argparse's
@@ -40,8 +44,9 @@ from ..events.provision import ProvisionError, backfill, provision
 from ..migrate import migrate_service
 from ..settings import RuntimeSettings, ServiceSettings, SettingsError
 from ..spec import ServiceSpec, discover_services
-from . import openapi, status, supervisor, system
+from . import backup, openapi, restore, status, supervisor, system
 from .serve import UnknownService, find_service, serve
+from .wait import wait_until_startable
 
 __all__ = ["main"]
 
@@ -188,6 +193,20 @@ def _status(gateway: str | None, token: str | None, as_json: bool) -> int:
     return status.gateway_status(gateway, token, list(discover_services()), as_json=as_json)
 
 
+def _backups(args: argparse.Namespace) -> int:
+    settings = RuntimeSettings.from_env()
+    if args.command == "backup":
+        return backup.run_backup(
+            args.dir.absolute(),
+            settings.data_path,
+            settings.pg_bin_path,
+            database_url=args.database_url,
+            nats_url=args.nats_url,
+        )
+    data = args.data.absolute() if args.data else settings.data_path
+    return restore.run_restore(args.dir.absolute(), data, settings.pg_bin_path)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="spicadb", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -211,6 +230,9 @@ def _parser() -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate", help="apply migrations")
     migrate.add_argument("--service")
     sub.add_parser("provision", help="create or update streams and consumers")
+    wait_cmd = sub.add_parser("wait", help="wait until a service's schema and streams are ready for it")
+    wait_cmd.add_argument("name")
+    wait_cmd.add_argument("--timeout", type=float, default=0.0, help="seconds (default 0: no limit)")
     dead = sub.add_parser("deadletters", help="list or replay dead letters")
     dead.add_argument("action", choices=["list", "replay"])
     dead.add_argument("--service", required=True)
@@ -229,6 +251,13 @@ def _parser() -> argparse.ArgumentParser:
     openapi_cmd = sub.add_parser("openapi", help="write or check each service's OpenAPI document")
     openapi_cmd.add_argument("--output", type=Path, default=Path("contracts/openapi"))
     openapi_cmd.add_argument("--check", action="store_true", help="fail when the committed documents differ")
+    saving = sub.add_parser("backup", help="back up the running platform into a new folder")
+    saving.add_argument("dir", type=Path, help="a new or empty folder")
+    saving.add_argument("--database-url", help="a deployed platform's database, as a superuser")
+    saving.add_argument("--nats-url", help="a deployed platform's NATS")
+    restoring = sub.add_parser("restore", help="restore a backup into a new data folder")
+    restoring.add_argument("dir", type=Path, help="the backup's folder")
+    restoring.add_argument("--data", type=Path, help="the new data folder (default: SPICADB_DATA)")
     credentials = sub.add_parser("credentials", help="client_id:secret of a bootstrapped client")
     credentials.add_argument("name")
     _service_commands(sub)
@@ -272,12 +301,18 @@ def main(argv: list[str] | None = None) -> int:
             return openapi.write_or_check(args.output, check=args.check)
         if args.command == "credentials":
             return _credentials(args.name)
+        if args.command in ("backup", "restore"):
+            return _backups(args)
         if args.command == "serve":
             serve(args.name)
         elif args.command == "migrate":
             asyncio.run(_migrate(args.service))
         elif args.command == "provision":
             asyncio.run(_provision())
+        elif args.command == "wait":
+            spec = find_service(args.name)
+            ready = asyncio.run(wait_until_startable(spec, ServiceSettings.from_env(), timeout=args.timeout))
+            return 0 if ready else 1
         elif args.command == "deadletters":
             asyncio.run(_deadletters(args.service, args.action, args.consumer, args.ids))
         elif args.command == "outbox":
