@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -15,10 +15,14 @@ from .events import Bus, ConsumerRunner, Outbox, OutboxRelay
 from .settings import ServiceSettings
 from .spec import ServiceSpec
 
-__all__ = ["ServiceContext", "SettingsT", "StateT"]
+__all__ = ["ReadinessCheck", "ServiceContext", "SettingsT", "StateT"]
 
 SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
 StateT = TypeVar("StateT")
+
+# a service's own part of its readiness report: given the report's problems (not ready) and warnings
+# lists to add to, it returns its details (shown under its name in /health/ready)
+ReadinessCheck = Callable[[list[str], list[str]], Awaitable[dict[str, Any]]]
 
 
 @dataclass
@@ -41,6 +45,8 @@ class ServiceContext(Generic[SettingsT, StateT]):
     runners: list[ConsumerRunner] = field(default_factory=list)
     schema_version: str = ""
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    # the service's own readiness checks by name (a startup hook adds them; see health.readiness)
+    readiness_checks: dict[str, ReadinessCheck] = field(default_factory=dict)
     _state: StateT | None = None
 
     @property

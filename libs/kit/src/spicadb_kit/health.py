@@ -1,7 +1,8 @@
 """Health routes every component answers: ``/health/live`` and ``/health/ready``.
 
 Readiness says why not (ObsPortal-style detail): version, start time, schema version,
-pool statistics, NATS connection, outbox backlog, consumer lag and dead letters. An event
+pool statistics, NATS connection, outbox backlog, consumer lag and dead letters, and the service's own
+checks (``ServiceContext.readiness_checks``: the oifits store's free space). An event
 waiting for the relay longer than ``relay_stuck_seconds`` makes the service not ready, with the
 event named. A parked event (one the relay set aside because NATS will not take it) is a warning:
 the events after it flow, so the service stays ready (one bad event must not take every replica
@@ -16,7 +17,7 @@ from typing import Any
 from litestar import Request, get
 from litestar.response import Response
 
-from .context import ServiceContext
+from .context import ReadinessCheck, ServiceContext
 from .db import pool_statistics
 
 __all__ = ["live", "readiness", "ready"]
@@ -47,6 +48,9 @@ async def readiness(context: ServiceContext[Any, Any]) -> dict[str, Any]:
     if not context.bus.connected:
         problems.append("nats: not connected")
     consumers = await _consumers(context) if context.bus.connected else {}
+    own = {
+        name: await _own(name, check, problems, warnings) for name, check in context.readiness_checks.items()
+    }
     return {
         "status": "ready" if not problems else "not ready",
         "problems": problems,
@@ -60,7 +64,19 @@ async def readiness(context: ServiceContext[Any, Any]) -> dict[str, Any]:
         "outbox": database.pop("outbox", None),
         "consumers": consumers,
         "dead_letters": database.pop("dead_letters", None),
+        **own,
     }
+
+
+async def _own(name: str, check: ReadinessCheck, problems: list[str], warnings: list[str]) -> dict[str, Any]:
+    """A service's own check (its file store, say), bounded like the database's part."""
+    try:
+        async with asyncio.timeout(2):
+            details: dict[str, Any] = await check(problems, warnings)
+    except Exception as exc:
+        problems.append(f"{name}: {exc.__class__.__name__}: {exc}")
+        return {"error": repr(exc)}
+    return details
 
 
 async def _database(

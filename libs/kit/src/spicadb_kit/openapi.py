@@ -99,6 +99,7 @@ WHY: dict[int, str] = {
     415: "The request body's media type (Content-Type) is not one this operation reads",
     422: "Well-formed but refused by a rule of the domain (the fields are named)",
     429: "Too many requests from this client: retry after the Retry-After header's seconds",
+    507: "No room left to store it: nothing was kept; the same request succeeds once space is freed",
 }
 
 # handler arguments that are no input of the caller's (Litestar's reserved names)

@@ -4,12 +4,15 @@ files on an object store without the push or download code knowing.
 An upload is written to an *incoming* part while it streams, hashed (sha256 and md5) on the way; only
 :meth:`BlobStore.keep` makes it an object, by an atomic rename to its sha256 name. A part that is not kept
 (refused, cut off, too large) is deleted when its context ends, so nothing half-stored ever becomes visible.
+A filesystem out of room (ENOSPC, or the writer's quota) is :class:`StoreFull`, raised after whatever this
+write left half-written is removed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import hashlib
 import os
 import time
@@ -28,6 +31,25 @@ class TooLarge(Exception):
     """The upload grew past the limit."""
 
 
+class StoreFull(Exception):
+    """The filesystem under the store has no room left for these bytes (nothing of them is kept)."""
+
+
+# what a write answers when the disk (or the writer's quota) is full
+FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+@contextlib.contextmanager
+def _room() -> Iterator[None]:
+    """A full filesystem as :class:`StoreFull`; other errors as they are."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno in FULL:
+            raise StoreFull(f"no space left in the file store: {exc.strerror}") from exc
+        raise
+
+
 class Part:
     """An upload being received: bytes go to a file in the incoming folder, counted and hashed."""
 
@@ -39,7 +61,8 @@ class Part:
         self._md5 = hashlib.md5(usedforsecurity=False)
         self._buffer: list[bytes] = []
         self._buffered = 0
-        self._file = path.open("wb")
+        with _room():
+            self._file = path.open("wb")
 
     async def write(self, chunk: bytes) -> None:
         self.size += len(chunk)
@@ -55,7 +78,8 @@ class Part:
             data = b"".join(self._buffer)
             self._buffer, self._buffered = [], 0
             # hashlib releases the GIL on large buffers: the event loop keeps serving other requests
-            await asyncio.to_thread(self._absorb, data)
+            with _room():
+                await asyncio.to_thread(self._absorb, data)
 
     def _absorb(self, data: bytes) -> None:
         self._sha256.update(data)
@@ -64,7 +88,8 @@ class Part:
 
     async def finish(self) -> None:
         await self.flush()
-        await asyncio.to_thread(self._close)
+        with _room():
+            await asyncio.to_thread(self._close)
 
     def _close(self) -> None:
         self._file.flush()
@@ -80,9 +105,13 @@ class Part:
         return self._md5.hexdigest()
 
     def discard(self) -> None:
-        if not self._file.closed:
-            self._file.close()
-        self.path.unlink(missing_ok=True)
+        try:
+            if not self._file.closed:
+                self._file.close()  # flushes what a failed write left buffered: may fail again (full)
+        except OSError:
+            pass
+        finally:
+            self.path.unlink(missing_ok=True)
 
 
 class BlobStore(Protocol):
@@ -142,7 +171,8 @@ class LocalBlobStore:
             part.discard()  # a kept part was renamed away: nothing left to remove
 
     async def keep(self, part: Part) -> bool:
-        return await asyncio.to_thread(self._promote, part.path, part.sha256)
+        with _room():
+            return await asyncio.to_thread(self._promote, part.path, part.sha256)
 
     def _promote(self, source: Path, key: str) -> bool:
         target = self.path(key)
@@ -154,16 +184,21 @@ class LocalBlobStore:
 
     async def put(self, data: bytes) -> tuple[str, bool]:
         key = hashlib.sha256(data).hexdigest()
-        return key, await asyncio.to_thread(self._write_small, key, data)
+        with _room():
+            return key, await asyncio.to_thread(self._write_small, key, data)
 
     def _write_small(self, key: str, data: bytes) -> bool:
         target = self.path(key)
         if target.exists():
             return False
         staging = self.incoming / f"{uuid.uuid4().hex}.part"
-        staging.write_bytes(data)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(staging, target)
+        try:
+            staging.write_bytes(data)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staging, target)
+        except BaseException:
+            staging.unlink(missing_ok=True)  # a write cut short by a full disk leaves no part behind
+            raise
         return True
 
     async def remove(self, key: str) -> None:
@@ -193,6 +228,11 @@ class LocalBlobStore:
 
     async def read_all(self, key: str) -> bytes:
         return await asyncio.to_thread(self.path(key).read_bytes)
+
+    def free_bytes(self) -> int:
+        """What the store's filesystem still takes from this process (its quota and reserve counted)."""
+        stats = os.statvfs(self.root)
+        return stats.f_bavail * stats.f_frsize
 
     def listing(self) -> Iterator[str]:
         """Every object key (for operators and tests: what is stored)."""

@@ -18,6 +18,9 @@ class OifitsSettings(ServiceSettings, frozen=True):
     store_path: str = ""
     # the largest file one push takes (bytes); larger uploads are refused with 413 while they stream
     max_file_bytes: int = MAX_FILE_BYTES
+    # readiness warns when the store's filesystem has less free space than this (bytes): pushes that do
+    # not fit are refused with 507 (the service stays ready: downloads and its consumers still work)
+    store_min_free_bytes: int = MAX_FILE_BYTES
     # where users reach the platform (the gateway): download and plot URLs in events and answers
     public_url: str = "http://127.0.0.1:8000"
     # the DRS sees every file it pushed, whatever the programme

@@ -22,5 +22,11 @@ INVALID_OIFITS = ProblemType.http(
 )
 BAD_PUSH = ProblemType.http(422, "bad-push", "The push's parameters are not right (named in `errors`)")
 UNKNOWN_PROGRAMME = ProblemType.http(422, "unknown-programme", "No programme of this code is known here")
+INSUFFICIENT_STORAGE = ProblemType.http(
+    507,
+    "insufficient-storage",
+    "The file store has no room for the file or its plots: nothing was kept (no part, no row, no event);"
+    " push it again once space is freed",
+)
 
 CATALOGUE = Catalogue.of(vars())

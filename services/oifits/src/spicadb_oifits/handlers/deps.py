@@ -6,6 +6,7 @@ one sees their proprietary files there too: the token, when present, is verified
 from __future__ import annotations
 
 import asyncio
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,8 +38,11 @@ OifitsContext = ServiceContext[OifitsSettings, OifitsState]
 
 
 async def open_store(context: OifitsContext) -> None:
-    """At startup: the content-addressed store and the indexing workers."""
+    """At startup: the content-addressed store (its free space in readiness) and the indexing workers."""
     store = await asyncio.to_thread(LocalBlobStore(context.settings.store_root).open)
+    context.readiness_checks["store"] = functools.partial(
+        store_room, store, context.settings.store_min_free_bytes
+    )
     context.attach(
         OifitsState(
             store=store,
@@ -48,6 +52,24 @@ async def open_store(context: OifitsContext) -> None:
             ),
         )
     )
+
+
+async def store_room(
+    store: LocalBlobStore, low: int, problems: list[str], warnings: list[str]
+) -> dict[str, Any]:
+    """Readiness' view of the store: its free space, and a warning under ``low`` bytes (a full store
+    refuses pushes with 507; downloads and the consumers still work, so the service stays ready)."""
+    free = await asyncio.to_thread(store.free_bytes)
+    if free < low:
+        warnings.append(
+            f"store: {_mib(free)} free in the file store (under {_mib(low)}): pushes that do not fit"
+            " are refused with 507 insufficient-storage until space is freed"
+        )
+    return {"free_bytes": free, "low_bytes": low}
+
+
+def _mib(size: int) -> str:
+    return f"{size / 1024**2:.1f} MiB"
 
 
 async def close_indexer(context: OifitsContext) -> None:

@@ -14,7 +14,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Stream
 
 from spicadb_kit.auth import Principal, requires
-from spicadb_kit.openapi import binary, takes
+from spicadb_kit.openapi import binary, problem_responses, takes
 from spicadb_kit.pagination import DEFAULT_LIMIT, LINK_HEADER, CursorParameter, Limit, paged
 from spicadb_kit.responses import content_disposition
 
@@ -61,6 +61,7 @@ class FileController(Controller):
         operation_id="pushFile",
         opt=PUSH_BODY,
         request_max_body_size=None,  # the service's own limit (max_file_bytes) applies while streaming
+        responses=problem_responses(507),  # the store's disk is full: nothing kept, push again later
     )
     async def push(
         self,
@@ -79,7 +80,7 @@ class FileController(Controller):
         """Push an OIFITS file as the raw request body (``application/fits``), streamed to storage and hashed
         on the way. 201 with the file record when new; 200 with the existing record when the same bytes
         were pushed before; 422 with the validation report when it cannot be indexed (only the report is
-        kept); 413 above the size limit."""
+        kept); 413 above the size limit; 507 when the store's disk has no room left for it (nothing kept)."""
         declared = request.headers.get("content-length")
         record, created = await pushes.push(
             _body(request),

@@ -21,13 +21,13 @@ from spicadb_kit.errors import FieldError, Problem
 from spicadb_kit.events import Outbox
 from spicadb_kit.logs import get_logger
 
-from ..blobs import BlobStore, Part, TooLarge
+from ..blobs import BlobStore, Part, StoreFull, TooLarge
 from ..config import OifitsSettings
 from ..domain import file_programme, filename_problem, name_key, product_problem
 from ..granules import Granule
 from ..indexing import Indexed, Indexer
 from ..models import FileOut
-from ..problems import BAD_PUSH, FILE_TOO_LARGE, INVALID_OIFITS, UPLOAD_INCOMPLETE
+from ..problems import BAD_PUSH, FILE_TOO_LARGE, INSUFFICIENT_STORAGE, INVALID_OIFITS, UPLOAD_INCOMPLETE
 from ..storage.files import FileStore, RejectionStore
 from ..storage.observations import ObservationStore
 from .files import FileService
@@ -87,6 +87,17 @@ class PushService:
         return await self.reader.file(pushed.file_id), pushed.created
 
     async def _push(self, body: AsyncIterator[bytes], declared: int | None, request: PushRequest) -> Pushed:
+        try:
+            return await self._store(body, declared, request)
+        except StoreFull as full:
+            # the part, the objects this push created and its transaction are gone by now
+            log.warning("push refused: the file store is full", filename=request.filename, error=str(full))
+            raise INSUFFICIENT_STORAGE(
+                f"no room left in the file store for {request.filename} or its plots; nothing was kept:"
+                " push it again once space is freed"
+            ) from None
+
+    async def _store(self, body: AsyncIterator[bytes], declared: int | None, request: PushRequest) -> Pushed:
         _check(request)
         profile = request.profile if request.profile is not None else self.settings.default_profile
         request = msgspec.structs.replace(request, profile=profile)  # the report and the row say which
