@@ -35,6 +35,10 @@ TEMPLATES = (
     "job-migrate.yaml",
     "job-provision.yaml",
     "networkpolicy.yaml",
+    "pdb.yaml",
+    "postgres-cluster.yaml",
+    "secret-bootstrap.yaml",
+    "secret-database.yaml",
 )
 
 SPICADB_NAME = re.compile(r"\bSPICADB_[A-Z0-9_]*[A-Z0-9]\b")
@@ -300,31 +304,31 @@ def lookup(values: Any, path: str) -> Any:
     return node
 
 
-def migration_job_problems(text: str) -> list[str]:
+def _revision_job_problems(text: str, job: str, command: str) -> list[str]:
+    """A Job of each revision beside the release (not a Helm hook: the release's own PostgreSQL and NATS
+    do not exist before an install), named with the revision (a Job's template cannot change), that
+    never restarts in place and retries with backoff while the server it needs comes up."""
+    where = f"job-{job}.yaml"
     problems = []
-    hook = re.search(r'"?helm\.sh/hook"?:\s*"?([\w,-]+)"?', text)
-    if hook is None or {"pre-install", "pre-upgrade"} - set(hook.group(1).split(",")):
-        problems.append("job-migrate.yaml: helm.sh/hook must be pre-install,pre-upgrade")
-    for annotation in ("helm.sh/hook-weight", "helm.sh/hook-delete-policy"):
-        if annotation not in text:
-            problems.append(f"job-migrate.yaml: no {annotation} annotation")
-    if not re.search(r'command:\s*\[\s*"spicadb",\s*"migrate"\s*\]', text):
-        problems.append('job-migrate.yaml: the container does not run ["spicadb", "migrate"]')
+    if "helm.sh/hook" in text:
+        problems.append(f"{where}: a hook runs before the release's PostgreSQL and NATS exist")
+    if not re.search(rf"name: .*-{job}-\{{\{{ \.Release\.Revision \}}\}}", text):
+        problems.append(f"{where}: the Job's name must carry .Release.Revision")
+    if not re.search(rf'command:\s*\[\s*"spicadb",\s*"{command}"\s*\]', text):
+        problems.append(f'{where}: the container does not run ["spicadb", "{command}"]')
     if "restartPolicy: Never" not in text:
-        problems.append("job-migrate.yaml: a migration must not restart in place (restartPolicy: Never)")
+        problems.append(f"{where}: it must not restart in place (restartPolicy: Never)")
+    if f"backoffLimit: {{{{ .Values.{job}.backoffLimit }}}}" not in text:
+        problems.append(f"{where}: backoffLimit must come from values ({job}.backoffLimit)")
     return problems
+
+
+def migration_job_problems(text: str) -> list[str]:
+    return _revision_job_problems(text, "migrate", "migrate")
 
 
 def provision_job_problems(text: str) -> list[str]:
-    problems = []
-    hook = re.search(r'"?helm\.sh/hook"?:\s*"?([\w,-]+)"?', text)
-    if hook is None or {"post-install", "post-upgrade"} - set(hook.group(1).split(",")):
-        problems.append(
-            "job-provision.yaml: helm.sh/hook must be post-install,post-upgrade (NATS must exist)"
-        )
-    if not re.search(r'command:\s*\[\s*"spicadb",\s*"provision"\s*\]', text):
-        problems.append('job-provision.yaml: the container does not run ["spicadb", "provision"]')
-    return problems
+    return _revision_job_problems(text, "provision", "provision")
 
 
 def pinned_version(package: str) -> str:

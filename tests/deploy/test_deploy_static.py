@@ -301,11 +301,12 @@ def test_deployment_is_hardened_and_probed_on_the_service_port(templates: dict[s
     assert deployment.count("port: http") >= 2
 
 
-def test_migration_job_is_a_pre_install_pre_upgrade_hook(templates: dict[str, str]) -> None:
+def test_migration_job_runs_with_each_revision(templates: dict[str, str]) -> None:
+    """Services wait for it (test_deploy_k8s: their `spicadb wait` init container)."""
     assert migration_job_problems(templates["job-migrate.yaml"]) == []
 
 
-def test_provisioning_job_runs_after_install_once_nats_exists(templates: dict[str, str]) -> None:
+def test_provisioning_job_runs_with_each_revision(templates: dict[str, str]) -> None:
     assert provision_job_problems(templates["job-provision.yaml"]) == []
     assert provision_job_problems(templates["job-migrate.yaml"]) != []
 

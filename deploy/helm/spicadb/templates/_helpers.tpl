@@ -154,24 +154,75 @@ SPICADB_JWKS_URL: {{ include "spicadb.jwksUrl" . | quote }}
 {{- end }}
 
 {{/*
-Database connection of one process, as env entries: the URL names the role, the password comes from
-postgres.existingSecret as PGPASSWORD (asyncpg and libpq read it), so it is neither in a URL nor in a
-ConfigMap and needs no URL-escaping. Call with (dict "root" $ "user" <role> "passwordKey" <key>).
+The CloudNativePG Cluster of the release (postgres.cnpg.enabled): its Services are <name>-rw (the
+primary), -ro and -r; its Secrets <name>-superuser and <name>-app. Short enough for the operator's
+derived names.
+*/}}
+{{- define "spicadb.postgresCluster" -}}
+{{- printf "%s-postgres" (include "spicadb.fullname" .) | trunc 50 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Secret of one service role's password (postgres.cnpg): <release>-spicadb-db-<name>. Call with (dict "root" $ "name" $name). */}}
+{{- define "spicadb.roleSecret" -}}
+{{- printf "%s-db-%s" (include "spicadb.fullname" .root) .name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* The database role of one service: services.<name>.database.user, else spicadb_<name> (ServiceSpec.role). Call with (dict "name" $name "svc" $svc). */}}
+{{- define "spicadb.serviceRole" -}}
+{{- $db := .svc.database | default dict }}
+{{- $db.user | default (printf "spicadb_%s" (.name | replace "-" "_")) }}
+{{- end }}
+
+{{/* Secret of the first start's secrets, mounted in every auth replica. */}}
+{{- define "spicadb.bootstrapSecret" -}}
+{{- .Values.auth.bootstrapSecret.existingSecret | default (printf "%s-bootstrap" (include "spicadb.fullname" .)) }}
+{{- end }}
+
+{{/*
+Database connection of one process, as env entries: the URL names the role and the server (the
+CloudNativePG primary's Service, or postgres.host), the password comes from a Secret as PGPASSWORD
+(asyncpg and libpq read it; a secretKeyRef), so it is neither in a URL nor in a ConfigMap and needs no
+URL-escaping. Call with (dict "root" $ "user" <role> "secret" <Secret name or ""> "key" <its key>).
 */}}
 {{- define "spicadb.databaseEnv" -}}
 {{- $pg := .root.Values.postgres -}}
-{{- $url := printf "postgresql://%s@%s:%v/%s" .user (required "postgres.host is required" $pg.host) $pg.port $pg.database -}}
+{{- $host := printf "%s-rw" (include "spicadb.postgresCluster" .root) -}}
+{{- if not $pg.cnpg.enabled }}
+{{- $host = required "postgres.host is required when postgres.cnpg.enabled is false" $pg.host -}}
+{{- end }}
+{{- $url := printf "postgresql://%s@%s:%v/%s" .user $host $pg.port $pg.database -}}
 {{- if $pg.options }}
 {{- $url = printf "%s?%s" $url $pg.options }}
 {{- end -}}
 - name: SPICADB_DATABASE_URL
   value: {{ $url | quote }}
-{{- if $pg.existingSecret }}
+{{- if .secret }}
 - name: PGPASSWORD
   valueFrom:
     secretKeyRef:
-      name: {{ $pg.existingSecret }}
-      key: {{ .passwordKey }}
+      name: {{ .secret }}
+      key: {{ .key }}
+{{- end }}
+{{- end }}
+
+{{/* A service's database env: its own role, its password from the chart's role Secret (cnpg) or
+postgres.existingSecret. Call with (dict "root" $ "name" $name "svc" $svc). */}}
+{{- define "spicadb.serviceDatabaseEnv" -}}
+{{- $user := include "spicadb.serviceRole" (dict "name" .name "svc" .svc) }}
+{{- if .root.Values.postgres.cnpg.enabled }}
+{{- include "spicadb.databaseEnv" (dict "root" .root "user" $user "secret" (include "spicadb.roleSecret" (dict "root" .root "name" .name)) "key" "password") }}
+{{- else }}
+{{- $db := .svc.database | default dict }}
+{{- include "spicadb.databaseEnv" (dict "root" .root "user" $user "secret" .root.Values.postgres.existingSecret "key" ($db.passwordKey | default $user)) }}
+{{- end }}
+{{- end }}
+
+{{/* The migration Job's database env: a superuser (cnpg: postgres, from <cluster>-superuser). */}}
+{{- define "spicadb.migrationDatabaseEnv" -}}
+{{- if .Values.postgres.cnpg.enabled }}
+{{- include "spicadb.databaseEnv" (dict "root" . "user" "postgres" "secret" (printf "%s-superuser" (include "spicadb.postgresCluster" .)) "key" "password") }}
+{{- else }}
+{{- include "spicadb.databaseEnv" (dict "root" . "user" .Values.postgres.migrationUser "secret" .Values.postgres.existingSecret "key" .Values.postgres.migrationPasswordKey) }}
 {{- end }}
 {{- end }}
 
