@@ -43,6 +43,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import distributions
@@ -243,19 +244,29 @@ def _listing(target: Path) -> dict[str, dict[str, Any]]:
 
 
 async def take_backup(
-    source: Source, target: Path, pg_bin: Path, *, retention_seconds: float = OUTBOX_RETENTION_SECONDS
+    source: Source,
+    target: Path,
+    pg_bin: Path,
+    *,
+    retention_seconds: float = OUTBOX_RETENTION_SECONDS,
+    between: Callable[[], Awaitable[None]] | None = None,
 ) -> dict[str, Any]:
     """Back up the platform into ``target`` (new or empty): streams, database, files, then the manifest;
-    returns the manifest."""
+    returns the manifest. ``between`` is awaited after the streams' snapshot, before the dump (the
+    tests widen that window with events published and applied in it)."""
     _empty_folder(target)
     started = datetime.now(UTC)
     clock = time.monotonic()
     streams = await _snapshot_streams(source.nats_url, target)
     streams_seconds = time.monotonic() - clock
-    if streams_seconds >= retention_seconds:
+    if between is not None:
+        await between()
+    # from the streams' snapshot to the dump: rows the relays published meanwhile must still be retained
+    window = time.monotonic() - clock
+    if window >= retention_seconds:
         raise BackupError(
-            f"the streams' snapshot took {streams_seconds:.0f} s, longer than the outbox keeps published"
-            f" events ({retention_seconds:.0f} s): a restore could miss events; take the backup again"
+            f"the streams' snapshot was taken {window:.0f} s before the dump, longer than the outbox keeps"
+            f" published events ({retention_seconds:.0f} s): a restore could miss events; take the backup again"
         )
     postgres_version = await _server_version(source.database_url)
     database = _dump_database(source.database_url, pg_bin, target)
