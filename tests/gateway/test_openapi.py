@@ -5,8 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from gateway_stack import Stack
+from spicadb_gateway.problems import (
+    BAD_PATH,
+    BODY_TOO_LARGE,
+    NO_UPSTREAM,
+    RATE_LIMITED,
+    UPSTREAM_TIMEOUT,
+    UPSTREAM_UNREACHABLE,
+)
 
 from spicadb_kit.infra import free_port
+from spicadb_kit.problems import INVALID_TOKEN
 
 
 def operations(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -68,3 +77,35 @@ async def test_a_down_upstream_is_listed_and_the_rest_still_served(stack: Stack)
     assert document["info"]["x-spicadb-services"]["echo"].startswith("unavailable")
     assert document["info"]["x-spicadb-services"]["probe"] == "available"
     assert "recordPing" in operations(document)
+
+
+def problem_types(document: dict[str, Any], response: dict[str, Any]) -> set[str]:
+    """The problem ``type`` URIs a response's problem document may carry (any of its schemas)."""
+    schema = response["content"]["application/problem+json"]["schema"]
+    types: set[str] = set()
+    for option in schema.get("anyOf", [schema]):
+        if "$ref" in option:
+            option = document["components"]["schemas"][option["$ref"].rsplit("/", 1)[1]]
+        types.update(option["properties"]["type"].get("enum", []))
+    return types
+
+
+async def test_the_gateway_s_own_answers_are_documented_on_forwarded_operations(stack: Stack) -> None:
+    """What the gateway answers itself on a service's route (a bad path, a token it refuses, a body too
+    large, its rate limit, the service down or slow) is in the operation's answers, with its problem
+    types beside the service's."""
+    async with stack.client() as client:
+        document = (await client.get("/openapi.json")).json()
+    get_ping = operations(document)["getPing"]["responses"]
+    assert BAD_PATH.uri in problem_types(document, get_ping["400"])
+    service_problem, gateway_problem = get_ping["400"]["content"]["application/problem+json"]["schema"][
+        "anyOf"
+    ]
+    assert service_problem != gateway_problem  # the service's own problems still documented there
+    assert INVALID_TOKEN.uri in problem_types(document, get_ping["401"])
+    assert RATE_LIMITED.uri in problem_types(document, get_ping["429"])
+    assert {NO_UPSTREAM.uri, UPSTREAM_UNREACHABLE.uri} <= problem_types(document, get_ping["502"])
+    assert UPSTREAM_TIMEOUT.uri in problem_types(document, get_ping["504"])
+    record = operations(document)["recordPing"]["responses"]
+    assert BODY_TOO_LARGE.uri in problem_types(document, record["413"])
+    assert "413" not in get_ping  # a GET has no body

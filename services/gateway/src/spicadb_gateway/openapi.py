@@ -8,6 +8,9 @@ as one API on one origin.
   ``$ref`` of that service's document follows), identical ones are shared.
 - Operations get their service as a tag, a unique operationId, and the security the gateway enforces
   (bearer token or session, with the route's scopes; none on anonymous routes).
+- A forwarded operation also documents what the gateway itself answers there (GATEWAY_ANSWERS: a bad
+  path, a refused token, a body too large, its rate limit, the service down or slow): problem documents
+  of the gateway's catalogue, beside the service's own at the same status (``anyOf``).
 - Cached for ``openapi_ttl_seconds``; an upstream that does not answer is listed as unavailable under
   ``x-spicadb-services`` and the document is rebuilt sooner.
 """
@@ -45,21 +48,64 @@ def _rewrite_refs(node: Any, renames: dict[str, str]) -> Any:
     return node
 
 
-def _problem(description: str) -> dict[str, Any]:
-    """A response with an RFC 9457 problem document (inline: no component of any one service)."""
-    schema = {
-        "type": "object",
-        "required": ["type", "title", "status"],
-        "properties": {
-            "type": {"type": "string"},
-            "title": {"type": "string"},
-            "status": {"type": "integer"},
-            "detail": {"type": "string"},
-            "instance": {"type": "string"},
-            "request_id": {"type": "string"},
-        },
-    }
-    return {"description": description, "content": {PROBLEM_MEDIA_TYPE: {"schema": schema}}}
+# an RFC 9457 problem document, inline: when the gateway's own document has no ProblemDetails to refer to
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "request_id": {"type": "string"},
+    },
+}
+
+
+# what the gateway itself answers on a forwarded route, before or instead of the service
+GATEWAY_ANSWERS = {
+    400: "A path with control characters or . and .. segments (the gateway's bad-path)",
+    401: "A bearer token the gateway refuses (invalid, expired or revoked: verified on every route), or "
+    "none on a route that requires one",
+    403: "A scope the route requires missing from the token, or a session's change without X-CSRF-Token",
+    413: "The request body is larger than this route accepts",
+    429: "Too many requests from this client: retry after Retry-After",
+    502: "The service of this route is unreachable (or none is configured)",
+    504: "The service of this route did not answer in time",
+}
+
+
+def _gateway_statuses(path: str, method: str, route: Route) -> list[int]:
+    """The statuses the gateway may answer itself for this operation: a bad path only where the path
+    has parameters (a documented fixed path is never one), scopes and CSRF on protected routes only,
+    the body limit on the methods with a body."""
+    statuses = [401, 429, 502, 504]
+    if "{" in path:
+        statuses.append(400)
+    if not route.anonymous:
+        statuses.append(403)
+    if method in ("post", "put", "patch"):
+        statuses.append(413)
+    return sorted(statuses)
+
+
+def _add_gateway_answer(responses: dict[str, Any], status: int, gateway_problem: dict[str, Any]) -> None:
+    """Document the gateway's problem at ``status``: beside the service's own problem there (either
+    one, ``anyOf``), or as the answer at that status when the service documents none."""
+    response = responses.get(str(status))
+    if response is None:
+        response = responses[str(status)] = {"description": GATEWAY_ANSWERS[status]}
+    elif "$ref" in response:
+        return  # a shared component of the service's: left as it is
+    content = response.setdefault("content", {})
+    problem = content.get(PROBLEM_MEDIA_TYPE)
+    if problem is None or "schema" not in problem:
+        content[PROBLEM_MEDIA_TYPE] = {"schema": gateway_problem}
+        return
+    schema = problem["schema"]
+    if schema != gateway_problem and gateway_problem not in schema.get("anyOf", ()):
+        problem["schema"] = {"anyOf": [schema, gateway_problem]}
 
 
 class OpenAPIMerger:
@@ -130,6 +176,13 @@ class OpenAPIMerger:
         tags: list[dict[str, str]] = []
         operation_ids: set[str] = set()
         collisions: list[dict[str, str]] = []
+        # the gateway's own problem documents: its catalogue's types (merged first, its name kept)
+        own_schemas = (documents.get(LOCAL, {}).get("components") or {}).get("schemas") or {}
+        gateway_problem = (
+            {"$ref": "#/components/schemas/ProblemDetails"}
+            if "ProblemDetails" in own_schemas
+            else PROBLEM_SCHEMA
+        )
         for name in sorted(documents, key=lambda n: (n != LOCAL, n)):
             document = documents[name]
             renames: dict[str, str] = {}
@@ -162,7 +215,9 @@ class OpenAPIMerger:
                 if path in paths:
                     collisions.append({"path": path, "declared_by": name, "routed_to": owner})
                     continue
-                paths[path] = self._operations(name, path, copy.deepcopy(item), operation_ids)
+                paths[path] = self._operations(
+                    name, path, copy.deepcopy(item), operation_ids, gateway_problem
+                )
         merged: dict[str, Any] = {
             "openapi": "3.1.0",
             "info": {
@@ -181,7 +236,12 @@ class OpenAPIMerger:
         return merged
 
     def _operations(
-        self, service: str, path: str, item: dict[str, Any], operation_ids: set[str]
+        self,
+        service: str,
+        path: str,
+        item: dict[str, Any],
+        operation_ids: set[str],
+        gateway_problem: dict[str, Any],
     ) -> dict[str, Any]:
         for method in METHODS:
             operation = item.get(method)
@@ -201,13 +261,8 @@ class OpenAPIMerger:
                     scopes = list(resolved.scopes)
                     operation["security"] = [{"bearer": scopes}, {"session": scopes}]
                 operation["x-spicadb-max-body-bytes"] = resolved.max_body_bytes
-                # what the gateway itself answers before the service: its rate limit, the route's body limit
-                responses = operation.setdefault("responses", {})
-                responses.setdefault(
-                    "429", _problem("Too many requests from this client: retry after Retry-After")
-                )
-                if method in ("post", "put", "patch"):
-                    responses.setdefault(
-                        "413", _problem("The request body is larger than this route accepts")
-                    )
+                if not resolved.local:
+                    responses = operation.setdefault("responses", {})
+                    for status in _gateway_statuses(path, method, resolved):
+                        _add_gateway_answer(responses, status, gateway_problem)
         return item
