@@ -168,7 +168,7 @@ def test_migrate_is_a_one_shot_spicadb_migrate(compose: dict[str, Any]) -> None:
 
 
 def test_provision_runs_before_every_service(compose: dict[str, Any], specs: list[ServiceSpec]) -> None:
-    """Streams and consumers exist before any relay publishes or any consumer binds (the chart's hook
+    """Streams and consumers exist before any relay publishes or any consumer binds (the chart's Job
     does the same): a one-shot `spicadb provision` after the migration, awaited by every service."""
     provision = compose["services"].get("provision")
     assert provision is not None, "docker-compose.yml has no one-shot provision step"

@@ -1,6 +1,6 @@
 """Provisioning: make JetStream match the streams and consumers declared in code.
 
-Done as its own step (``spicadb provision``, `make run`, the Helm hook) because nats.py
+Done as its own step (``spicadb provision``, `make run`, the Helm chart's Job) because nats.py
 silently keeps an existing consumer's configuration when a subscriber asks for another.
 The number of replicas of every stream is the deployment's (``SPICADB_STREAM_REPLICAS``: 3 on a
 three-node cluster); an existing stream is scaled to it, its consumers follow it.
