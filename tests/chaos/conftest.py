@@ -8,10 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from chaos_flow import FLOW_SERVICES
-from chaos_platform import ChaosPlatform
-
-from spicadb_kit.testing.tokens import TokenFactory
+from chaos_platform import INSTALLED, ChaosPlatform
 
 
 @pytest.fixture(scope="module")
@@ -25,9 +22,9 @@ def chaos_dir(infra_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def replicated(chaos_dir: Path, tokens: TokenFactory) -> Iterator[ChaosPlatform]:
-    """PostgreSQL, NATS and two replicas of every service of the flow, supervised, for the module."""
-    platform = ChaosPlatform(chaos_dir, FLOW_SERVICES, tokens, replicas=2)
+def replicated(chaos_dir: Path) -> Iterator[ChaosPlatform]:
+    """PostgreSQL, NATS and two replicas of every installed service, supervised, for the module."""
+    platform = ChaosPlatform(chaos_dir, INSTALLED, replicas=2)
     try:
         platform.start()
         yield platform

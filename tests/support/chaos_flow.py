@@ -1,13 +1,15 @@
 """The flow the fault suite runs through a :class:`chaos_platform.ChaosPlatform`, and the checker that
 counts its events and their effects.
 
-The flow (``Flow``): CHARA night logs posted to nightlogs (each observation: obsportal's exposure, the
-oifits service's copy), each observation then flagged twice, ``good`` then ``bad`` (obsportal's flag
+The flow (``Flow``): programmes created (each one's rights copied by nightlogs, obsportal, oifits and
+oidb), CHARA night logs posted to nightlogs (each observation: obsportal's exposure, the oifits
+service's copy), each observation then flagged twice in a row, ``good`` then ``bad`` (obsportal's flag
 count and level, oidb's latest flag: the second flag must win, per-observation ordering across the two
-replicas of each consumer), and DRS pushes of OIFITS files from our own writer (oifits' granules: the
-oidb table). Requests go to the replicas in turn, as a load balancer would send them; one that fails
-(a replica killed, the database away) is sent again to the next replica: every request is idempotent
-(the same log again answers 200, the same flag again 200, the same file again its existing upload).
+replicas of each consumer), and DRS pushes of OIFITS files from our own writer, through the gateway when
+it runs (oifits' granules: the oidb table). Requests go to the replicas in turn, as a load balancer
+would send them; one that fails (a replica killed, the database away) is sent again to the next
+replica: every request is idempotent (the same log again answers 200, the same flag again 200, the same
+file again its existing upload, a programme created again 409 once an earlier attempt was lost).
 
 The checker (``check``): what the producers committed (nightlogs' observations and flags, oifits'
 granules, the flow's nights and files only) against the consumers' effects, per event key: ``lost``
@@ -31,10 +33,22 @@ from chaos_platform import ChaosPlatform
 from nightlogs_support import NIGHT, csv_log, line, mjd_at
 from oifits_support import oifits
 
-__all__ = ["FLOW_SERVICES", "Flow", "Report", "Tally", "check", "settle"]
+__all__ = [
+    "FLOW_SERVICES",
+    "RIGHTS_COPIES",
+    "Flow",
+    "Report",
+    "Tally",
+    "check",
+    "dead_letters",
+    "replay",
+    "settle",
+]
 
-# the services the flow goes through, each run as replicas by the platform
-FLOW_SERVICES = ("nightlogs", "obsportal", "oifits", "oidb")
+# the services the flow's events go through (the platform may run more: auth, the gateway...)
+FLOW_SERVICES = ("programmes", "nightlogs", "obsportal", "oifits", "oidb")
+# the services keeping a copy of every programme's rights (the kit's rights consumer)
+RIGHTS_COPIES = ("nightlogs", "obsportal", "oifits", "oidb")
 LEVELS = ("good", "bad")  # each observation's flags, in this order: the last one must win everywhere
 RETRY_FOR = 120.0  # seconds a request is sent again while replicas die or the database restarts
 
@@ -50,6 +64,7 @@ class Flow:
     nights: int = 6
     lines: int = 8
     pushes: int = 8
+    programmes: int = 3
     pause: float = 0.4
     first_night: date = field(init=False)
     observations: list[str] = field(default_factory=list)
@@ -57,7 +72,9 @@ class Flow:
     _turn: itertools.count[int] = field(default_factory=itertools.count)
 
     def __post_init__(self) -> None:
-        self.first_night = NIGHT + timedelta(days=40 * self.tag)
+        # back from NIGHT, 15 nights a run (nights in the future may be refused; NIGHT and later: free)
+        assert self.nights <= 15
+        self.first_night = NIGHT - timedelta(days=15 * self.tag)
 
     @property
     def night_list(self) -> list[date]:
@@ -67,15 +84,24 @@ class Flow:
     def target_prefix(self) -> str:
         return f"CHAOS{self.tag}-"
 
-    def _headers(self, *scopes: str, client: str) -> dict[str, str]:
+    def headers(self, *scopes: str, client: str) -> dict[str, str]:
+        """A robot's (``client``) token with these scopes, valid an hour."""
         token = self.platform.tokens.mint(*scopes, subject=client, client_id=client, lifetime=3600)
         return {"Authorization": f"Bearer {token}"}
 
     async def send(
-        self, client: httpx.AsyncClient, service: str, method: str, path: str, **kw: Any
+        self,
+        client: httpx.AsyncClient,
+        service: str,
+        method: str,
+        path: str,
+        *,
+        created_once: bool = False,
+        **kw: Any,
     ) -> httpx.Response:
         """The request to the replicas in turn until one answers 200 or 201 (sent again on a lost
-        connection or a 5xx/503 while a replica or the database is away)."""
+        connection or a 5xx/503 while a replica or the database is away); ``created_once``: a 409 after
+        a lost attempt means that attempt created it."""
         urls = self.platform.urls(service)
         deadline = time.monotonic() + RETRY_FOR
         last: str = ""
@@ -86,7 +112,7 @@ class Flow:
             except httpx.HTTPError as exc:
                 last = repr(exc)
             else:
-                if answer.status_code in (200, 201):
+                if answer.status_code in (200, 201) or (created_once and last and answer.status_code == 409):
                     return answer
                 if answer.status_code < 500:
                     raise AssertionError(f"{method} {path}: {answer.status_code} {answer.text[:500]}")
@@ -97,11 +123,20 @@ class Flow:
 
     async def run(self, client: httpx.AsyncClient) -> None:
         """The night logs with their flags, and the pushes, side by side."""
-        await asyncio.gather(self._logs(client), self._pushes(client))
+        await asyncio.gather(self._programmes(client), self._logs(client), self._pushes(client))
+
+    async def _programmes(self, client: httpx.AsyncClient) -> None:
+        pi = self.headers("programmes:write", "programmes:read", client="ada")
+        for k in range(self.programmes if self.platform.replicas("programmes") else 0):
+            body = {"code": f"{self.target_prefix}P{k}", "title": f"chaos {self.tag}"}
+            await self.send(
+                client, "programmes", "POST", "/programmes/", json=body, headers=pi, created_once=True
+            )
+            await asyncio.sleep(self.pause * 3)
 
     async def _logs(self, client: httpx.AsyncClient) -> None:
-        ingest = self._headers("nightlogs:write", "nightlogs:read", client="chara-ingest")
-        flagger = self._headers("nightlogs:flag", "nightlogs:read", client="nina")
+        ingest = self.headers("nightlogs:write", "nightlogs:read", client="chara-ingest")
+        flagger = self.headers("nightlogs:flag", "nightlogs:read", client="nina")
         for night in self.night_list:
             body = csv_log(
                 *(line(f"{self.target_prefix}{i}", -2 + 0.4 * i, night=night) for i in range(self.lines))
@@ -118,8 +153,8 @@ class Flow:
             if not added:  # a retry after a lost answer: the version is there, its ids are not in it
                 added = await self._observations_of(night)
             self.observations += added
-            for level in LEVELS:
-                for observation in added:
+            for observation in added:  # each one's flags back to back: they meet in the consumers
+                for level in LEVELS:
                     await self.send(
                         client,
                         "nightlogs",
@@ -139,7 +174,7 @@ class Flow:
         return [str(r["id"]) for r in rows]
 
     async def _pushes(self, client: httpx.AsyncClient) -> None:
-        drs = self._headers("oifits:push", "oifits:read", client="drs")
+        drs = self.headers("oifits:push", "oifits:read", client="drs")
         for k in range(self.pushes):
             night = self.night_list[k % self.nights]
             data = oifits(
@@ -147,7 +182,7 @@ class Flow:
             )
             await self.send(
                 client,
-                "oifits",
+                "gateway" if self.platform.replicas("gateway") else "oifits",
                 "POST",
                 "/oifits/files",
                 params={"filename": f"chaos-{self.tag}-{k}.fits"},
@@ -208,6 +243,7 @@ FROM nightlogs.observation o JOIN nightlogs.observation_flag f ON f.observation_
 WHERE o.night = ANY($1::date[]) AND o.target_name LIKE $2 GROUP BY o.id
 """
 _GRANULES = "SELECT id::text FROM oifits.granule WHERE target_name LIKE $1"
+_PROGRAMMES = "SELECT code FROM programmes.programme WHERE code LIKE $1"
 
 
 async def check(platform: ChaosPlatform, flow: Flow) -> Report:
@@ -218,6 +254,19 @@ async def check(platform: ChaosPlatform, flow: Flow) -> Report:
         observations = [r["id"] for r in await conn.fetch(_OBSERVATIONS, nights, like)]
         flags = {r["id"]: (int(r["n"]), r["last"]) for r in await conn.fetch(_FLAGS, nights, like)}
         granules = [r["id"] for r in await conn.fetch(_GRANULES, like)]
+        programmes = (
+            [r["code"] for r in await conn.fetch(_PROGRAMMES, like)]
+            if platform.replicas("programmes")
+            else []
+        )
+        rights = {
+            copy: await _counts(
+                conn,
+                f"SELECT code, count(*) FROM {copy}.programme_rights WHERE code = ANY($1) GROUP BY 1",
+                programmes,
+            )
+            for copy in RIGHTS_COPIES
+        }
         exposures = await _counts(
             conn,
             "SELECT observation_id::text, count(*) FROM obsportal.exposure"
@@ -260,6 +309,7 @@ async def check(platform: ChaosPlatform, flow: Flow) -> Report:
             flagged, {k: v[0] for k, v in l0_flags.items()}, {k: v[0] for k, v in flags.items()}
         ),
         "flag -> OiDB latest flag": _tally(flagged, dict.fromkeys(l2_flags, 1)),
+        **{f"programme -> {copy} rights": _tally(programmes, counts) for copy, counts in rights.items()},
     }
     misordered = [
         k

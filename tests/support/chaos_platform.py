@@ -5,8 +5,9 @@ again with backoff, as `make run` does), so "ready again without a hand" is what
 
 API (small on purpose, shared by the fault tests):
 
-- ``ChaosPlatform(base, services, tokens, replicas=2)``; ``start()`` / ``stop()`` (stop is safe after a
-  failed start: every process it started is stopped by its pid);
+- ``ChaosPlatform(base, services, replicas=2)``; ``start()`` / ``stop()`` (stop is safe after a
+  failed start: every process it started is stopped by its pid); ``tokens``: the platform's token issuer
+  (a :class:`TokenFactory` whose issuer is the public URL; the services take its keys);
 - ``replicas(service)`` the components of a service (``name``, ``url``, ``pid``), ``urls(service)``;
 - ``kill(name)`` SIGKILL one replica (``nightlogs-1``); the supervisor starts it again;
 - ``restart_nats()`` (SIGKILL, then the same server on its store), ``restart_postgres()`` (fast
@@ -41,7 +42,10 @@ from spicadb_kit.settings import RuntimeSettings
 from spicadb_kit.spec import discover_services
 from spicadb_kit.testing.tokens import TokenFactory
 
-__all__ = ["ChaosPlatform", "JwksServer", "run_async"]
+__all__ = ["INSTALLED", "ChaosPlatform", "JwksServer", "run_async"]
+
+# every installed service (what `make run` starts): the fault suite runs 2 replicas of each
+INSTALLED = tuple(spec.name for spec in discover_services())
 
 # durability is not what these tests measure (no OS crash here: a fast shutdown writes everything);
 # 2 x every service's pool needs more than the default 100 connections
@@ -103,9 +107,7 @@ class JwksServer:
 class ChaosPlatform(Platform):
     """PostgreSQL, NATS and ``replicas`` processes of each named service, supervised."""
 
-    def __init__(
-        self, base: Path, services: Sequence[str], tokens: TokenFactory, *, replicas: int = 2
-    ) -> None:
+    def __init__(self, base: Path, services: Sequence[str], *, replicas: int = 2) -> None:
         chosen = {spec.name: spec for spec in discover_services()}
         settings = RuntimeSettings(
             data=str(base / "data"),
@@ -117,9 +119,15 @@ class ChaosPlatform(Platform):
         )
         super().__init__(settings, [chosen[name] for name in services])
         self.postgres.settings = dict(PG_SETTINGS)
-        self.tokens = tokens
         self.replica_count = replicas
-        self.jwks = JwksServer(tokens.jwks)
+        # every replica's URL known before any starts: the gateway's upstreams and the issuer name them
+        for spec in self.specs:
+            for i in range(1, replicas + 1):
+                url = f"http://{self.settings.host}:{free_port()}"
+                self.components[f"{spec.name}-{i}"] = Component(f"{spec.name}-{i}", url, spec=spec)
+        # the platform's issuer is its public URL (auth registers its clients' redirects under it)
+        self.tokens = TokenFactory(issuer=self.public_url())
+        self.jwks = JwksServer(self.tokens.jwks)
         self._lock = threading.RLock()
         self._stopping = threading.Event()
         self._supervisor: threading.Thread | None = None
@@ -139,6 +147,15 @@ class ChaosPlatform(Platform):
         env.pop("SPICADB_SERVICES", None)
         return env
 
+    def url_of(self, spec: Any) -> str:
+        """A service's first replica (the gateway's upstream and the services' auth: one URL each)."""
+        return self.replicas(spec.name)[0].url
+
+    def public_url(self) -> str:
+        """The gateway's first replica when it runs, else the first service's."""
+        gateway = self.replicas("gateway")
+        return gateway[0].url if gateway else self.url_of(self.specs[0])
+
     def database_url(self, user: str = SUPERUSER) -> str:
         return super().database_url(user)
 
@@ -155,11 +172,9 @@ class ChaosPlatform(Platform):
         self.start_infrastructure()
         run_async(self.prepare())
         (self.data / "logs").mkdir(exist_ok=True)
-        for spec in self.specs:
-            for i in range(1, self.replica_count + 1):
-                name = f"{spec.name}-{i}"
-                url = f"http://{self.settings.host}:{free_port()}"
-                self.components[name] = self.spawn(Component(name, url, spec=spec))
+        for component in list(self.components.values()):
+            if component.spec is not None:
+                self.spawn(component)
         if not run_async(Platform.wait_ready(self)):
             states = {c.name: c.state for c in self.components.values() if c.spec is not None}
             raise AssertionError(f"replicas not ready: {states}; logs in {self.data / 'logs'}")
