@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from spicadb_kit.auth import requires
@@ -71,6 +72,13 @@ class NightController(Controller):
         opt=LOG_BODY,
         operation_id="postNightLog",
         status_code=201,
+        responses={
+            200: ResponseSpec(
+                IngestReport,
+                description="The same log again: its existing version, nothing changed",
+                generate_examples=False,
+            )
+        },
     )
     async def log(
         self,

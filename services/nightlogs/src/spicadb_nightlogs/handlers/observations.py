@@ -8,6 +8,7 @@ from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from spicadb_kit.auth import requires
@@ -64,7 +65,19 @@ class ObservationController(Controller):
         """One observation with its projected baselines and the history of its quality flags."""
         return await observations.get(observation_id)
 
-    @post("/{observation_id:uuid}/flags", guards=FLAG, operation_id="flagObservation", status_code=201)
+    @post(
+        "/{observation_id:uuid}/flags",
+        guards=FLAG,
+        operation_id="flagObservation",
+        status_code=201,
+        responses={
+            200: ResponseSpec(
+                ObservationOut,
+                description="The same level, reasons and comment again: nothing changed",
+                generate_examples=False,
+            )
+        },
+    )
     async def flag(
         self,
         observation_id: FromPath[UUID],
