@@ -39,6 +39,7 @@ TEMPLATES = (
     "postgres-cluster.yaml",
     "secret-bootstrap.yaml",
     "secret-database.yaml",
+    "secret-session-key.yaml",
 )
 
 SPICADB_NAME = re.compile(r"\bSPICADB_[A-Z0-9_]*[A-Z0-9]\b")

@@ -241,6 +241,21 @@ def test_first_start_secrets_are_a_kubernetes_secret_mounted_in_every_auth_repli
     assert deployment.count('{{- if eq $name "auth" }}') >= 3, "env, mount and volume for auth only"
 
 
+def test_the_gateway_session_key_is_made_once_unless_supplied(templates: dict[str, str]) -> None:
+    secret = templates["secret-session-key.yaml"]
+    for needle in (
+        "(not .Values.gateway.sessionKey.existingSecret)",
+        'lookup "v1" "Secret" .Release.Namespace $name',
+        "randAlphaNum 48",  # SPICADB_SESSION_KEY needs 32 characters or more
+        "helm.sh/resource-policy: keep",
+    ):
+        assert needle in secret, needle
+    assert re.search(
+        r'- name: SPICADB_SESSION_KEY\n\s+valueFrom:\n\s+secretKeyRef:\n\s+name: \{\{ include "spicadb.sessionKeySecret" \$ \}\}',
+        templates["deployment.yaml"],
+    )
+
+
 # --- order: migration and provisioning before the services ------------------------------------------
 
 

@@ -173,6 +173,11 @@ derived names.
 {{- $db.user | default (printf "spicadb_%s" (.name | replace "-" "_")) }}
 {{- end }}
 
+{{/* Secret of the gateway's session key: gateway.sessionKey.existingSecret, else the chart's (secret-session-key.yaml). */}}
+{{- define "spicadb.sessionKeySecret" -}}
+{{- .Values.gateway.sessionKey.existingSecret | default (printf "%s-session-key" (include "spicadb.fullname" .)) }}
+{{- end }}
+
 {{/* Secret of the first start's secrets, mounted in every auth replica. */}}
 {{- define "spicadb.bootstrapSecret" -}}
 {{- .Values.auth.bootstrapSecret.existingSecret | default (printf "%s-bootstrap" (include "spicadb.fullname" .)) }}
