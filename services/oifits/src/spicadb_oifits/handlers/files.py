@@ -10,6 +10,7 @@ from uuid import UUID
 from litestar import Controller, Request, Response, get, head, post
 from litestar.di import NamedDependency
 from litestar.exceptions import InternalServerException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Stream
 
@@ -61,7 +62,14 @@ class FileController(Controller):
         operation_id="pushFile",
         opt=PUSH_BODY,
         request_max_body_size=None,  # the service's own limit (max_file_bytes) applies while streaming
-        responses=problem_responses(507),  # the store's disk is full: nothing kept, push again later
+        responses={
+            **problem_responses(507),  # the store's disk is full: nothing kept, push again later
+            200: ResponseSpec(
+                FileOut,
+                description="The same bytes pushed before: the existing file",
+                generate_examples=False,
+            ),
+        },
     )
     async def push(
         self,
