@@ -12,7 +12,10 @@ that stops arriving. ``guarded_protocol`` adds them to uvicorn's own HTTP protoc
   bring at least ``http_body_min_rate`` bytes per second, else the connection is closed (the app sees
   the client leave: a slow push no longer holds the gateway's upstream connection);
 - at most ``http_max_connections_per_client`` connections per client address (503 beyond), except from
-  trusted proxies (``SPICADB_FORWARDED_ALLOW_IPS``), which carry many clients each.
+  trusted proxies (``SPICADB_FORWARDED_ALLOW_IPS``), which carry many clients each;
+- a request line and headers of more than ``MAX_HEAD_BYTES`` (64 KiB) are the client's 400, a problem
+  document (httptools refuses a URL of more than 64 KiB with uvicorn's plain "Invalid HTTP request
+  received."), then closed.
 """
 
 from __future__ import annotations
@@ -20,12 +23,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import json
 import sys
 import time
 from typing import Any
 
 import uvicorn
 
+from ..problems import BAD_REQUEST
 from ..settings import BaseSettings, ServiceSettings, SettingsError
 from ..spec import ServiceSpec, discover_services
 
@@ -137,6 +142,29 @@ _HEAD_TIMEOUT = (
     b"content-length: 37\r\n\r\nthe request head did not come in time"
 )
 
+# a request head longer than this is refused before the HTTP parser reads past it
+MAX_HEAD_BYTES = 64 * 1024
+_HEAD_END = b"\r\n\r\n"
+
+
+def _head_too_large() -> bytes:
+    body = json.dumps(
+        {
+            "type": BAD_REQUEST.uri,
+            "title": BAD_REQUEST.title,
+            "status": 400,
+            "detail": "the request line and headers are longer than 64 KiB",
+        }
+    ).encode()
+    head = (
+        "HTTP/1.1 400 Bad Request\r\ncontent-type: application/problem+json\r\nconnection: close\r\n"
+        f"content-length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+_HEAD_TOO_LARGE = _head_too_large()
+
 
 def guarded_protocol(
     base: type[asyncio.Protocol], limits: HttpLimits, proxies: TrustedProxies
@@ -161,6 +189,9 @@ def guarded_protocol(
             self._received = 0
             self._window_start = now
             self._window_mark = 0
+            self._head_after: Any = None  # the request the head being read follows (None: the first)
+            self._head_bytes = 0
+            self._head_tail = b""
             peername = transport.get_extra_info("peername")
             peer = peername[0] if isinstance(peername, tuple) and peername else None
             cap = limits.http_max_connections_per_client
@@ -188,11 +219,33 @@ def guarded_protocol(
 
         def data_received(self, data: bytes) -> None:
             self._received += len(data)
-            if self._head_since is None:
-                cycle = self.cycle
-                if cycle is None or cycle.response_complete:  # the next request's head begins
-                    self._head_since = time.monotonic()
+            cycle = self.cycle
+            if self._head_since is None and (cycle is None or cycle.response_complete):
+                self._head_since = time.monotonic()  # the next request's head begins
+            # between requests (the previous one answered and its body read): these bytes are a head
+            if (cycle is None or (cycle.response_complete and not cycle.more_body)) and self._too_long(
+                cycle, data
+            ):
+                self.transport.write(_HEAD_TOO_LARGE)
+                self.transport.close()
+                return
             super().data_received(data)
+
+        def _too_long(self, cycle: Any, data: bytes) -> bool:
+            """Whether the head being read, with ``data``, ends past MAX_HEAD_BYTES (or not at all)."""
+            if cycle is not self._head_after:  # the head of another request begins
+                self._head_after, self._head_bytes, self._head_tail = cycle, 0, b""
+            if self._head_bytes < 0:  # this head is complete: what follows is its body
+                return False
+            seen = self._head_tail + data
+            end = seen.find(_HEAD_END)
+            if end >= 0:
+                length = self._head_bytes - len(self._head_tail) + end + len(_HEAD_END)
+                self._head_bytes = -1
+                return length > MAX_HEAD_BYTES
+            self._head_bytes += len(data)
+            self._head_tail = seen[-(len(_HEAD_END) - 1) :]
+            return self._head_bytes > MAX_HEAD_BYTES
 
         def _check(self) -> None:
             self._timer = None
