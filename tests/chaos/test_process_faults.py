@@ -9,6 +9,7 @@ obsportal while the faults go on; cured, it is replayed through the operator rou
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ from spicadb_kit.spec import discover_services
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
 
+# the services the flow's requests and events go through
+FLOW_PATH = ("gateway", "programmes", "nightlogs", "obsportal", "oifits", "oidb")
 # the services with consumers, so with dead letters (auth has none, and takes only tokens it signed)
 CONSUMING = tuple(spec.name for spec in discover_services() if spec.name in INSTALLED and spec.consumers)
 POISON_TARGET = "CHAOS-POISON"
@@ -171,16 +174,43 @@ async def test_both_replicas_of_a_service_killed_mid_flow(
     print(f"\nboth {service} replicas killed, flow {took:.0f} s: {await _after(replicated, flow, poison)}")
 
 
+async def test_replicas_killed_again_and_again_mid_flow(replicated: ChaosPlatform, poison: Poison) -> None:
+    """A replica of a service on the flow's path killed every 1.5 s (one that is ready, never both of a
+    service at once), 8 times, seeded: restarts pile up while events and requests keep flowing."""
+    flow = Flow(replicated, tag=40, nights=15, pause=2.0)
+    chooser = random.Random(18)
+    killed: list[tuple[str, int]] = []
+
+    async def kill_again_and_again() -> None:
+        while len(killed) < 8:
+            service = chooser.choice(FLOW_PATH)
+            pair = replicated.replicas(service)
+            if all(c.state == "ready" for c in pair):
+                name = chooser.choice(pair).name
+                killed.append((name, await asyncio.to_thread(replicated.kill, name)))
+            await asyncio.sleep(1.5)
+
+    took = await _mid_flow(replicated, flow, kill_again_and_again)
+    for name, pid in killed:
+        await eventually_true(_restarted(replicated, name, pid), 120, f"{name} restarted by the supervisor")
+    names = ", ".join(name for name, _ in killed)
+    print(f"\n8 kills ({names}), flow {took:.0f} s: {await _after(replicated, flow, poison)}")
+
+
 async def test_nats_restarted_mid_flow(replicated: ChaosPlatform, poison: Poison) -> None:
     flow = Flow(replicated, tag=30, nights=6, pause=1.0)
     took = await _mid_flow(replicated, flow, lambda: asyncio.to_thread(replicated.restart_nats, 2.0))
     print(f"\nNATS restarted, flow {took:.0f} s: {await _after(replicated, flow, poison)}")
 
 
-async def test_postgres_restarted_mid_flow(replicated: ChaosPlatform, poison: Poison) -> None:
-    flow = Flow(replicated, tag=31, nights=6, pause=1.0)
-    took = await _mid_flow(replicated, flow, lambda: asyncio.to_thread(replicated.restart_postgres, 2.0))
-    print(f"\nPostgreSQL restarted, flow {took:.0f} s: {await _after(replicated, flow, poison)}")
+@pytest.mark.parametrize("crash", [False, True], ids=["fast-shutdown", "sigkill"])
+async def test_postgres_restarted_mid_flow(replicated: ChaosPlatform, poison: Poison, crash: bool) -> None:
+    flow = Flow(replicated, tag=31 + crash, nights=6, pause=1.0)
+    took = await _mid_flow(
+        replicated, flow, lambda: asyncio.to_thread(replicated.restart_postgres, 2.0, crash=crash)
+    )
+    how = "killed (SIGKILL) and started" if crash else "restarted"
+    print(f"\nPostgreSQL {how}, flow {took:.0f} s: {await _after(replicated, flow, poison)}")
 
 
 async def test_a_dead_letter_is_listed_by_every_replica_and_replayed_once(
@@ -204,12 +234,12 @@ async def test_a_dead_letter_is_listed_by_every_replica_and_replayed_once(
 
     conn = await asyncpg.connect(replicated.database_url())
     try:
+        exposure = "SELECT count(*) FROM obsportal.exposure WHERE observation_id = $1::uuid"
+        assert await conn.fetchval(exposure, poison.observation_id) == 0  # lost until replayed
         await conn.execute(_CURE)
         outcome = await replay(replicated, "obsportal", letter["id"])
         assert outcome["outcome"] == "replayed", outcome
-        exposures = await conn.fetchval(
-            "SELECT count(*) FROM obsportal.exposure WHERE observation_id = $1::uuid", poison.observation_id
-        )
+        exposures = await conn.fetchval(exposure, poison.observation_id)
     finally:
         await conn.close()
     assert exposures == 1

@@ -11,7 +11,7 @@ API (small on purpose, shared by the fault tests):
 - ``replicas(service)`` the components of a service (``name``, ``url``, ``pid``), ``urls(service)``;
 - ``kill(name)`` SIGKILL one replica (``nightlogs-1``); the supervisor starts it again;
 - ``restart_nats()`` (SIGKILL, then the same server on its store), ``restart_postgres()`` (fast
-  shutdown, then start);
+  shutdown, or ``crash=True``: every PostgreSQL process SIGKILLed; then start);
 - ``wait_ready(timeout)``: every replica answers ``/health/ready`` 200 (raises naming those that do not);
 - ``database_url()`` the superuser's URL of the platform's database (to read effects),
   ``admin_headers()`` a token with the ``admin`` scope (the operator routes).
@@ -228,9 +228,14 @@ class ChaosPlatform(Platform):
         self.nats.start()
         self.components["nats"].pid = self.nats.pid
 
-    def restart_postgres(self, down_seconds: float = 1.0) -> None:
-        """PostgreSQL restarted (fast shutdown: open transactions abort, connections drop)."""
-        self.postgres.stop()
+    def restart_postgres(self, down_seconds: float = 1.0, *, crash: bool = False) -> None:
+        """PostgreSQL restarted (fast shutdown: open transactions abort, connections drop); ``crash``:
+        the postmaster and every backend SIGKILLed instead (its process group), recovery at start."""
+        if crash and self.postgres.proc is not None and self.postgres.proc.poll() is None:
+            os.killpg(self.postgres.proc.pid, signal.SIGKILL)
+            self.postgres.proc.wait()
+        else:
+            self.postgres.stop()
         time.sleep(down_seconds)
         self.postgres.start()
         self.components["postgres"].pid = self.postgres.pid
