@@ -392,3 +392,22 @@ async def outbox_events(platform: Platform) -> set[str]:
         return ids
     finally:
         await conn.close()
+
+
+def test_a_folder_without_manifest_is_not_restored(tmp_path: Path) -> None:
+    (tmp_path / "cut-short" / "postgres").mkdir(parents=True)
+    env = {**os.environ, "SPICADB_DATA": str(tmp_path / "new")}
+    refused = spicadb(env, "restore", str(tmp_path / "cut-short"))
+    assert refused.returncode == 3, refused.stderr
+    assert "has no manifest.json" in refused.stderr
+    assert not (tmp_path / "new").exists()
+
+
+def test_a_backup_that_fails_keeps_nothing(tmp_path: Path) -> None:
+    closed = f"127.0.0.1:{free_port()}"
+    env = {**os.environ, "SPICADB_DATA": str(tmp_path / "data")}
+    failed = spicadb(env, "backup", str(tmp_path / "backup"), "--database-url", f"postgresql://spicadb@{closed}/spicadb",
+                     "--nats-url", f"nats://{closed}")  # fmt: skip
+    assert failed.returncode == 1, failed.stderr
+    assert "nothing kept" in failed.stderr
+    assert list((tmp_path / "backup").iterdir()) == []

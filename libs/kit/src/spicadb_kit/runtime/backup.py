@@ -53,6 +53,7 @@ from urllib.parse import urlsplit
 
 import asyncpg
 import nats
+from nats.aio.client import Client
 from nats.errors import Error as NatsError
 
 from ..events.bus import nats_servers
@@ -67,6 +68,7 @@ __all__ = [
     "MANIFEST",
     "BackupError",
     "Source",
+    "connect",
     "copy_verified",
     "run_backup",
     "sha256_of",
@@ -107,8 +109,15 @@ class Source:
                 f"no platform runs from {data}: start it (make run), or name its database and NATS"
                 " (--database-url, --nats-url)"
             )
-        table = json.loads((data / ENDPOINTS_FILE).read_text())
-        return cls(database_url or str(table["postgres"]["url"]), nats_url or str(table["nats"]["url"]), data)
+        try:
+            table = json.loads((data / ENDPOINTS_FILE).read_text())
+            return cls(
+                database_url or str(table["postgres"]["url"]), nats_url or str(table["nats"]["url"]), data
+            )
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise BackupError(
+                f"{data / ENDPOINTS_FILE} does not name the platform's servers: {exc!r}"
+            ) from exc
 
 
 def sha256_of(path: Path) -> str:
@@ -151,7 +160,7 @@ async def _snapshot_streams(nats_url: str, target: Path) -> list[dict[str, Any]]
     """Every stream of the server, snapshotted with its consumers; their manifest entries."""
     folder = target / "jetstream"
     folder.mkdir()
-    nc = await nats.connect(nats_servers(nats_url), allow_reconnect=False)
+    nc = await connect(nats_url)
     try:
         js = nc.jetstream()
         entries = []
@@ -172,6 +181,18 @@ async def _snapshot_streams(nats_url: str, target: Path) -> list[dict[str, Any]]
         return entries
     finally:
         await nc.close()
+
+
+async def connect(nats_url: str) -> Client:
+    """A connection for one command: servers that do not answer are an error within seconds (nats-py
+    tries each server of its pool until it has failed ``max_reconnect_attempts`` times; 0 never stops)."""
+    return await nats.connect(
+        nats_servers(nats_url),
+        allow_reconnect=False,
+        max_reconnect_attempts=1,
+        reconnect_time_wait=0.5,
+        connect_timeout=5,
+    )
 
 
 def _pg(bin_dir: Path, tool: str, *args: str) -> str:
@@ -255,6 +276,28 @@ async def take_backup(
     returns the manifest. ``between`` is awaited after the streams' snapshot, before the dump (the
     tests widen that window with events published and applied in it)."""
     _empty_folder(target)
+    try:
+        return await _take(source, target, pg_bin, retention_seconds, between)
+    except BaseException:
+        _clear(target)  # a backup cut short leaves nothing that could pass for one
+        raise
+
+
+def _clear(target: Path) -> None:
+    for path in target.iterdir():
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
+async def _take(
+    source: Source,
+    target: Path,
+    pg_bin: Path,
+    retention_seconds: float,
+    between: Callable[[], Awaitable[None]] | None,
+) -> dict[str, Any]:
     started = datetime.now(UTC)
     clock = time.monotonic()
     streams = await _snapshot_streams(source.nats_url, target)
@@ -291,7 +334,7 @@ async def take_backup(
 
 
 async def _nats_version(nats_url: str) -> str:
-    nc = await nats.connect(nats_servers(nats_url), allow_reconnect=False)
+    nc = await connect(nats_url)
     try:
         return str(nc.connected_server_version)
     finally:
@@ -309,7 +352,7 @@ def run_backup(
         print(f"spicadb backup: {exc}", file=sys.stderr)
         return 2
     except (SnapshotError, OSError, NatsError, asyncpg.PostgresError) as exc:
-        print(f"spicadb backup failed (the folder is not a backup: no {MANIFEST}): {exc}", file=sys.stderr)
+        print(f"spicadb backup failed, nothing kept in {target}: {exc}", file=sys.stderr)
         return 1
     size = sum(entry["size"] for entry in manifest["files"].values())
     streams = ", ".join(f"{s['name']} ({s['state']['messages']})" for s in manifest["streams"])

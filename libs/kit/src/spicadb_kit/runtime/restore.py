@@ -24,11 +24,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import nats
 from nats.errors import Error as NatsError
 
 from ..infra import SUPERUSER, InfraError, NatsServer, PostgresCluster, free_port
-from .backup import FORMAT, KIND, MANIFEST, BackupError, copy_verified, sha256_of
+from .backup import FORMAT, KIND, MANIFEST, BackupError, connect, copy_verified, sha256_of
 from .stream_snapshots import SnapshotError, restore_stream
 
 __all__ = ["DamagedBackup", "read_manifest", "restore", "run_restore", "verify"]
@@ -102,7 +101,7 @@ async def _restore_streams(backup: Path, manifest: dict[str, Any], data: Path) -
     server = NatsServer(data / "jetstream", free_port(), free_port())
     server.start()
     try:
-        nc = await nats.connect(server.url, allow_reconnect=False)
+        nc = await connect(server.url)
         try:
             for stream in manifest["streams"]:
                 restored = await restore_stream(
