@@ -67,6 +67,7 @@ __all__ = [
     "KIND",
     "MANIFEST",
     "BackupError",
+    "BackupFailed",
     "Source",
     "connect",
     "copy_verified",
@@ -89,6 +90,10 @@ READ_BYTES = 1024 * 1024
 
 class BackupError(RuntimeError):
     """A backup (or restore) cannot be taken: says why, for the operator."""
+
+
+class BackupFailed(BackupError):
+    """A backup (or restore) began and failed on the way (a tool or a server refused)."""
 
 
 @dataclass(frozen=True)
@@ -144,7 +149,7 @@ def copy_verified(source: Path, target: Path, expected: str | None = None) -> tu
         os.fsync(dst.fileno())
     if expected is not None and digest.hexdigest() != expected:
         target.unlink()
-        raise BackupError(f"{source}: its content's sha256 is {digest.hexdigest()}, not {expected}")
+        raise BackupFailed(f"{source}: its content's sha256 is {digest.hexdigest()}, not {expected}")
     shutil.copymode(source, target)
     return digest.hexdigest(), size
 
@@ -199,9 +204,9 @@ def _pg(bin_dir: Path, tool: str, *args: str) -> str:
     try:
         done = subprocess.run([str(bin_dir / tool), *args], check=True, capture_output=True, text=True)
     except FileNotFoundError as exc:
-        raise BackupError(f"{tool} not found in {bin_dir} (SPICADB_PG_BIN)") from exc
+        raise BackupFailed(f"{tool} not found in {bin_dir} (SPICADB_PG_BIN)") from exc
     except subprocess.CalledProcessError as exc:
-        raise BackupError(f"{tool} failed: {exc.stderr.strip()[-2000:]}") from exc
+        raise BackupFailed(f"{tool} failed: {exc.stderr.strip()[-2000:]}") from exc
     return done.stdout
 
 
@@ -307,7 +312,7 @@ async def _take(
     # from the streams' snapshot to the dump: rows the relays published meanwhile must still be retained
     window = time.monotonic() - clock
     if window >= retention_seconds:
-        raise BackupError(
+        raise BackupFailed(
             f"the streams' snapshot was taken {window:.0f} s before the dump, longer than the outbox keeps"
             f" published events ({retention_seconds:.0f} s): a restore could miss events; take the backup again"
         )
@@ -348,12 +353,12 @@ def run_backup(
     try:
         source = Source.running(data, database_url, nats_url)
         manifest = asyncio.run(take_backup(source, target, pg_bin))
+    except (BackupFailed, SnapshotError, OSError, NatsError, asyncpg.PostgresError) as exc:
+        print(f"spicadb backup failed, nothing kept in {target}: {exc}", file=sys.stderr)
+        return 1
     except BackupError as exc:
         print(f"spicadb backup: {exc}", file=sys.stderr)
         return 2
-    except (SnapshotError, OSError, NatsError, asyncpg.PostgresError) as exc:
-        print(f"spicadb backup failed, nothing kept in {target}: {exc}", file=sys.stderr)
-        return 1
     size = sum(entry["size"] for entry in manifest["files"].values())
     streams = ", ".join(f"{s['name']} ({s['state']['messages']})" for s in manifest["streams"])
     print(

@@ -27,14 +27,18 @@ from typing import Any
 from nats.errors import Error as NatsError
 
 from ..infra import SUPERUSER, InfraError, NatsServer, PostgresCluster, free_port
-from .backup import FORMAT, KIND, MANIFEST, BackupError, connect, copy_verified, sha256_of
+from .backup import FORMAT, KIND, MANIFEST, BackupError, BackupFailed, connect, copy_verified, sha256_of
 from .stream_snapshots import SnapshotError, restore_stream
 
-__all__ = ["DamagedBackup", "read_manifest", "restore", "run_restore", "verify"]
+__all__ = ["DamagedBackup", "TargetInUse", "read_manifest", "restore", "run_restore", "verify"]
 
 
 class DamagedBackup(BackupError):
     """The backup's files do not match its manifest (or it has none)."""
+
+
+class TargetInUse(BackupError):
+    """The data folder to restore into holds something already."""
 
 
 def read_manifest(backup: Path) -> dict[str, Any]:
@@ -68,7 +72,7 @@ def _pg(bin_dir: Path, tool: str, *args: str) -> None:
     try:
         subprocess.run([str(bin_dir / tool), *args], check=True, capture_output=True, text=True)
     except subprocess.CalledProcessError as exc:
-        raise BackupError(f"{tool} failed: {exc.stderr.strip()[-2000:]}") from exc
+        raise BackupFailed(f"{tool} failed: {exc.stderr.strip()[-2000:]}") from exc
 
 
 def _roles_script(roles: Path) -> str:
@@ -109,13 +113,13 @@ async def _restore_streams(backup: Path, manifest: dict[str, Any], data: Path) -
                 )
                 state, expected = restored["state"], stream["state"]
                 if (state["messages"], state["last_seq"]) != (expected["messages"], expected["last_seq"]):
-                    raise BackupError(
+                    raise BackupFailed(
                         f"stream {stream['name']} restored with {state['messages']} messages up to"
                         f" {state['last_seq']}, the backup had {expected['messages']} up to {expected['last_seq']}"
                     )
                 names = {str(c.name) for c in await nc.jetstream().consumers_info(stream["name"])}
                 if missing := set(stream["consumers"]) - names:
-                    raise BackupError(f"stream {stream['name']}: consumers {sorted(missing)} not restored")
+                    raise BackupFailed(f"stream {stream['name']}: consumers {sorted(missing)} not restored")
         finally:
             await nc.close()
     finally:
@@ -133,7 +137,7 @@ def _restore_files(backup: Path, manifest: dict[str, Any], data: Path) -> None:
 def _empty_target(data: Path) -> bool:
     """Whether the folder exists already (empty); refuses one that holds anything."""
     if data.exists() and (not data.is_dir() or any(data.iterdir())):
-        raise BackupError(f"{data} is not empty: a restore goes to a new data folder (SPICADB_DATA)")
+        raise TargetInUse(f"{data} is not empty: a restore goes to a new data folder (SPICADB_DATA)")
     return data.exists()
 
 
@@ -162,10 +166,10 @@ def run_restore(backup: Path, data: Path, pg_bin: Path) -> int:
     except DamagedBackup as exc:
         print(f"spicadb restore: {exc}", file=sys.stderr)
         return 3
-    except BackupError as exc:
+    except TargetInUse as exc:
         print(f"spicadb restore: {exc}", file=sys.stderr)
         return 2
-    except (InfraError, SnapshotError, OSError, NatsError) as exc:
+    except (BackupError, InfraError, SnapshotError, OSError, NatsError) as exc:
         print(f"spicadb restore failed, nothing restored: {exc}", file=sys.stderr)
         return 1
     streams = ", ".join(s["name"] for s in manifest["streams"])
