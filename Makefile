@@ -58,15 +58,17 @@ chaos: system
 	$(BIN)/spicadb doctor --install --validators
 	timeout --signal=INT --kill-after=60 $(CHAOS_SECONDS) $(PY) -m pytest tests/cluster tests/chaos $(PYTEST_ARGS)
 
+# every script runs even when one misses a target (the status says whether any did; Ctrl-C stops all);
+# BENCH_ARGS="--json FILE": one document for the run, each script merging its section into FILE, the run's
+# id (SPICADB_BENCH_RUN) making the first start it afresh (tests/bench/bench_report.py)
+BENCH_SCRIPTS = run gateway programmes nightlogs oifits tap tap_catalogue web
+
 bench: system
-	$(PY) tests/bench/run.py $(BENCH_ARGS)
-	$(PY) tests/bench/gateway.py $(BENCH_ARGS)
-	$(PY) tests/bench/programmes.py $(BENCH_ARGS)
-	$(PY) tests/bench/nightlogs.py $(BENCH_ARGS)
-	$(PY) tests/bench/oifits.py $(BENCH_ARGS)
-	$(PY) tests/bench/tap.py $(BENCH_ARGS)
-	$(PY) tests/bench/tap_catalogue.py $(BENCH_ARGS)
-	$(PY) tests/bench/web.py $(BENCH_ARGS)
+	@status=0; run=$$(date -u +%Y%m%dT%H%M%SZ)-$$$$; for script in $(BENCH_SCRIPTS); do \
+		echo "== tests/bench/$$script.py $(BENCH_ARGS)"; \
+		SPICADB_BENCH_RUN=$$run $(PY) tests/bench/$$script.py $(BENCH_ARGS) \
+			|| { rc=$$?; [ $$rc -lt 128 ] || exit $$rc; status=1; }; \
+	done; exit $$status
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

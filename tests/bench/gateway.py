@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from bench_paths import use_test_helpers
+from bench_report import Figures, finish
 
 use_test_helpers()
 
@@ -341,7 +342,7 @@ async def run(args: argparse.Namespace, base: Path) -> dict[str, Any]:
                 }
                 say("warming up")
                 for port in (probe.port, gateway.port, gateway_httpx.port):
-                    await load(port, path, token, args.connections, 2.0 if not args.quick else 0.5)
+                    await load(port, path, token, args.connections, 0.5 if args.quick or args.smoke else 2.0)
                 scenarios = (
                     # the latency the gateway adds to one request, then the same under load
                     ("probe, 1 connection", probe.port, path, 1),
@@ -383,7 +384,7 @@ async def run(args: argparse.Namespace, base: Path) -> dict[str, Any]:
     return results
 
 
-def report(results: dict[str, Any], connections: int) -> bool:
+def report(results: dict[str, Any], connections: int, figures: Figures) -> bool:
     ok = True
     print()
     parser = results["http"]
@@ -415,6 +416,9 @@ def report(results: dict[str, Any], connections: int) -> bool:
         if label.startswith("probe"):
             passed = ratio <= TARGET_P50_RATIO
             ok &= passed
+            figures.add(f"{label}: p50 through the gateway", rows["gateway"]["p50_ms"], "ms",
+                        target=f"<= {TARGET_P50_RATIO}x direct", met=passed, baseline=rows["direct"]["p50_ms"],
+                        baseline_label="the same request sent to the service directly, p50")  # fmt: skip
             line += f"{'':>24}target p50 <= {TARGET_P50_RATIO}x: {'ok' if passed else 'SHORT'}"
         print(line)
         # the speed claim of the gateway's own upstream client, against httpx in the same gateway
@@ -435,6 +439,10 @@ def report(results: dict[str, Any], connections: int) -> bool:
     rate = results[f"echo, {connections} connections"]["gateway"]["rps"]
     passed = rate >= TARGET_RATE
     ok &= passed
+    echo = results[f"echo, {connections} connections"]
+    figures.add("requests/s through the gateway (echo upstream)", rate, "requests/s",
+                target=f">= {TARGET_RATE:,.0f} requests/s", met=passed, baseline=echo["direct"]["rps"],
+                baseline_label="the echo upstream called directly")  # fmt: skip
     print(
         f"  {'requests/s through the gateway':<34}{'':>17}{rate:>9,.0f}"
         f"{'':>8}target >= {TARGET_RATE:,.0f} req/s: {'ok' if passed else 'SHORT'}"
@@ -445,6 +453,12 @@ def report(results: dict[str, Any], connections: int) -> bool:
             upload["peak_rss_growth_mb"] < TARGET_RSS_MB and upload["sha256_ok"] and upload["status"] == 200
         )
         ok &= passed
+        what = f"upload of {upload['bytes'] / 1e6:,.0f} MB: gateway peak RSS growth"
+        if upload["sha256_ok"] and upload["status"] == 200:
+            figures.add(what, upload["peak_rss_growth_mb"], "MB", target=f"< {TARGET_RSS_MB:.0f} MB",
+                        met=passed)  # fmt: skip
+        else:
+            figures.failed(what, f"status {upload['status']}, sha256 ok: {upload['sha256_ok']}")
         print(
             f"  upload {upload['bytes'] / 1e6:,.0f} MB: {upload['mb_per_s']:.0f} MB/s, sha256 {'ok' if upload['sha256_ok'] else 'WRONG'}, "
             f"gateway RSS {upload['baseline_rss_mb']:.0f} MB + peak growth {upload['peak_rss_growth_mb']:.1f} MB"
@@ -463,6 +477,11 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2, help="measurements of each, alternating")
     parser.add_argument("--upload-mb", type=int, default=500)
     parser.add_argument("--quick", action="store_true", help="2 s runs, one round, 50 MB upload")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="tiny sizes: checks the bench runs (exit 1 only when a figure failed)",
+    )
     parser.add_argument("--json", type=Path, help="write the results here too")
     parser.add_argument(
         "--http", choices=("auto", "h11", "httptools"), default="auto", help="uvicorn's HTTP implementation"
@@ -474,14 +493,15 @@ def main() -> int:
     args = parser.parse_args()
     if args.quick:
         args.duration, args.rounds, args.upload_mb = 2.0, 1, min(args.upload_mb, 50)
+    if args.smoke:
+        args.duration, args.rounds, args.upload_mb, args.connections = 0.5, 1, 5, 4
     uvloop.install()
     base = Path(tempfile.mkdtemp(prefix="spicadb-bench-gw-"))
     base.chmod(0o755)  # the postgres user must reach its data folder inside
     results = asyncio.run(run(args, base))
-    ok = report(results, args.connections)
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
-    return 0 if ok else 1
+    figures = Figures("gateway")
+    report(results, args.connections, figures)
+    return finish(figures, results, args.json, args.smoke)
 
 
 if __name__ == "__main__":

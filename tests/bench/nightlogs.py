@@ -47,7 +47,6 @@ import asyncio
 import contextlib
 import cProfile
 import io
-import json
 import math
 import pstats
 import shutil
@@ -72,6 +71,7 @@ import msgspec  # noqa: E402
 import nats  # noqa: E402
 import numpy as np  # noqa: E402
 import uvloop  # noqa: E402
+from bench_report import Figures, finish  # noqa: E402
 from gateway_support import Jwks, LocalServer, ServerProcess  # noqa: E402
 from programmes import Http, Phases, failure, infrastructure, say, summary, timed, verdict  # noqa: E402
 from spicadb_obsportal.config import ObsportalSettings  # noqa: E402
@@ -818,7 +818,7 @@ async def run(args: argparse.Namespace, base: Path) -> dict[str, Any]:
     return results
 
 
-def report(results: dict[str, Any]) -> bool:
+def report(results: dict[str, Any], figures: Figures) -> bool:
     ok = True
     portal = results.get("obsportal")
     if portal:
@@ -836,8 +836,10 @@ def report(results: dict[str, Any]) -> bool:
             for who in ("anonymous", "member"):
                 key = f"{label}, {who}"
                 row = portal["cones"].get(key, {"error": "not measured"})
+                target = f"< {TARGET_CONE_P99_MS:g} ms"
                 if "error" in row:
                     ok = False
+                    figures.failed(f"cone {key}: HTTP p99", row["error"], target=target)
                     print(f"  {key:<36}FAILED: {row['error'][:200]}")
                     continue
                 sql, web = row["sql"], row["http"]
@@ -845,6 +847,10 @@ def report(results: dict[str, Any]) -> bool:
                 ok &= passed
                 row["p50_ratio"] = web["p50_ms"] / sql["p50_ms"]
                 row["p99_ratio"] = web["p99_ms"] / sql["p99_ms"]
+                figures.add(f"cone {key}: HTTP p99", web["p99_ms"], "ms", target=target, met=passed,
+                            baseline=sql["p99_ms"], baseline_label="the same SQL, p99")  # fmt: skip
+                figures.add(f"cone {key}: HTTP p50", web["p50_ms"], "ms", baseline=sql["p50_ms"],
+                            baseline_label="the same SQL, p50")  # fmt: skip
                 print(
                     f"  {key:<36}{row['rows_mean']:>6.1f}{sql['p50_ms']:>9.2f}{sql['p99_ms']:>7.2f}"
                     f"{web['p50_ms']:>10.2f}{web['p99_ms']:>7.2f}{row['p50_ratio']:>10.1f}x"
@@ -859,6 +865,7 @@ def report(results: dict[str, Any]) -> bool:
         print()
         if "error" in logs:
             ok = False
+            figures.failed("night log: events out", logs["error"], target=f"< {TARGET_LOG_SECONDS:g} s")
             print(f"night-log ingestion: NOT MEASURABLE: {logs['error']}")
         else:
             best, copy_s, limit = logs["ingest"], logs["copy_s"], TARGET_LOG_SECONDS
@@ -869,12 +876,22 @@ def report(results: dict[str, Any]) -> bool:
             label = f"  {logs['lines']:,} lines, CSV"
             if "error" in best:
                 ok = False
+                figures.failed(
+                    f"night log of {logs['lines']:,} lines: events out",
+                    best["error"],
+                    target=f"< {limit:g} s",
+                )
                 print(f"{label:<30}{copy_s:>8.3f}  FAILED: {best['error'][:200]}")
             else:
                 passed = best["events_out_s"] < limit
                 ok &= passed
                 best["response_ratio"] = best["response_s"] / copy_s
                 best["events_out_ratio"] = best["events_out_s"] / copy_s
+                what = f"night log of {logs['lines']:,} lines"
+                figures.add(f"{what}: events out", best["events_out_s"], "s", target=f"< {limit:g} s",
+                            met=passed, baseline=copy_s, baseline_label="COPY of the same rows")  # fmt: skip
+                figures.add(f"{what}: response", best["response_s"], "s", baseline=copy_s,
+                            baseline_label="COPY of the same rows")  # fmt: skip
                 print(
                     f"{label:<30}{copy_s:>8.3f}{best['response_s']:>12.3f}{best['response_ratio']:>7.1f}x"
                     f"{best['events_out_s']:>14.3f}{best['events_out_ratio']:>7.1f}x{logs['body_bytes'] / 1e6:>9.2f}"
@@ -909,6 +926,11 @@ def main() -> int:
     parser.add_argument("--lines", type=int, default=10_000, help="lines of the night log")
     parser.add_argument("--rounds", type=int, default=3, help="ingestions (best kept)")
     parser.add_argument("--quick", action="store_true", help="one ingestion, 200 requests per cone")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="tiny sizes, breakdown included: checks the bench runs (exit 1 only when a figure failed)",
+    )
     parser.add_argument("--breakdown", action="store_true", help="phase breakdown even when targets are met")
     parser.add_argument("--only", choices=("obsportal", "nightlogs"), help="one half of the benchmark")
     parser.add_argument("--json", type=Path, help="write the results here too")
@@ -922,6 +944,8 @@ def main() -> int:
         say(f"ignoring options of the other benchmarks: {' '.join(others)}")
     if args.quick:
         args.rounds, args.requests = 1, 200
+    if args.smoke:
+        args.exposures, args.requests, args.lines, args.rounds, args.breakdown = 2000, 10, 100, 1, True
     args.rounds = max(1, min(args.rounds, len(SERVICE_NIGHTS)))
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
@@ -929,10 +953,9 @@ def main() -> int:
     base = Path(tempfile.mkdtemp(prefix="spicadb-bench-nightlogs-"))
     base.chmod(0o755)  # the postgres user must reach its data folder inside
     results = asyncio.run(run(args, base))
-    ok = report(results)
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2, default=str))
-    return 0 if ok else 1
+    figures = Figures("nightlogs")
+    report(results, figures)
+    return finish(figures, results, args.json, args.smoke)
 
 
 if __name__ == "__main__":

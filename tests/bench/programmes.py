@@ -49,7 +49,6 @@ import asyncio
 import contextlib
 import cProfile
 import io
-import json
 import math
 import os
 import pstats
@@ -66,6 +65,7 @@ from typing import Any
 from urllib.parse import quote
 
 from bench_paths import use_test_helpers
+from bench_report import Figures, finish
 
 use_test_helpers()
 
@@ -623,8 +623,9 @@ async def listings(
             half = max(1, args.requests // 2)
             sql = await timed(direct, half)
             web = await timed(over_http, half)
-            sql += await timed(direct, args.requests - half, warmup=0)
+            # the second half in the other order: neither side always runs on the cache the other warmed
             web += await timed(over_http, args.requests - half, warmup=0)
+            sql += await timed(direct, args.requests - half, warmup=0)
         out[label] = {"items": items, "sql_rows": rows, "sql": summary(sql), "http": summary(web)}
         say(
             f"listing {label:<28} items {items:>4}: SQL p50 {out[label]['sql']['p50_ms']:6.2f} ms"
@@ -927,7 +928,7 @@ def verdict(passed: bool) -> str:
     return "ok" if passed else "SHORT"
 
 
-def report(results: dict[str, Any]) -> bool:
+def report(results: dict[str, Any], figures: Figures) -> bool:
     ok = True
     print()
     print(
@@ -940,14 +941,18 @@ def report(results: dict[str, Any]) -> bool:
         for fmt in FORMATS:
             row = rows[fmt]
             label = f"  {int(n):,} targets, {fmt}"
+            what = f"import of {int(n):,} targets ({fmt}): events out"
             if "error" in row:
                 ok = False
+                figures.failed(what, row["error"], target=f"< {limit:g} s")
                 print(f"{label:<30}{copy_s:>8.3f}  FAILED: {row['error'][:200]}")
                 continue
             passed = row["events_out_s"] < limit
             ok &= passed
             row["response_ratio"] = row["response_s"] / copy_s
             row["events_out_ratio"] = row["events_out_s"] / copy_s
+            figures.add(what, row["events_out_s"], "s", target=f"< {limit:g} s", met=passed, baseline=copy_s,
+                        baseline_label="COPY of the same rows")  # fmt: skip
             print(
                 f"{label:<30}{copy_s:>8.3f}{row['response_s']:>12.3f}{row['response_ratio']:>7.1f}x"
                 f"{row['events_out_s']:>14.3f}{row['events_out_ratio']:>7.1f}x{row['body_bytes'] / 1e6:>9.1f}"
@@ -958,12 +963,16 @@ def report(results: dict[str, Any]) -> bool:
         row, copy_s = spicadb["import"], spicadb["copy_s"]
         label = f"  {SPICADB_TARGETS:,}, SPICA layout, {spicadb['columns']} cols"
         limit = TARGET_SECONDS[SPICADB_TARGETS]
+        what = f"import of {SPICADB_TARGETS:,} targets (SPICA layout): events out"
         if "error" in row:
             ok = False
+            figures.failed(what, row["error"], target=f"< {limit:g} s")
             print(f"{label:<30}{copy_s:>8.3f}  FAILED: {row['error'][:200]}")
         else:
             passed = row["events_out_s"] < limit
             ok &= passed
+            figures.add(what, row["events_out_s"], "s", target=f"< {limit:g} s", met=passed, baseline=copy_s,
+                        baseline_label="COPY of the same rows")  # fmt: skip
             row["response_ratio"] = row["response_s"] / copy_s
             row["events_out_ratio"] = row["events_out_s"] / copy_s
             print(
@@ -974,6 +983,7 @@ def report(results: dict[str, Any]) -> bool:
     listings = results.get("listings", {})
     if "error" in listings:
         ok = False
+        figures.failed("listings", listings["error"], target=f"p99 < {TARGET_P99_MS:g} ms")
         print(f"listings: {listings['error']}")
     elif listings:
         print()
@@ -984,13 +994,17 @@ def report(results: dict[str, Any]) -> bool:
         )
         for label, *_ in LISTINGS:
             row = listings[label]
+            what = f"listing {label}: HTTP p99"
             if "error" in row:
                 ok = False
+                figures.failed(what, row["error"], target=f"< {TARGET_P99_MS:g} ms")
                 print(f"  {label:<28}FAILED: {row['error'][:200]}")
                 continue
             sql, web = row["sql"], row["http"]
             passed = web["p99_ms"] < TARGET_P99_MS
             ok &= passed
+            figures.add(what, web["p99_ms"], "ms", target=f"< {TARGET_P99_MS:g} ms", met=passed,
+                        baseline=sql["p99_ms"], baseline_label="the same SQL, p99")  # fmt: skip
             row["p50_ratio"] = web["p50_ms"] / sql["p50_ms"]
             row["p99_ratio"] = web["p99_ms"] / sql["p99_ms"]
             print(
@@ -999,8 +1013,10 @@ def report(results: dict[str, Any]) -> bool:
             )
         seen = listings.get("observable_on", {})
         if "error" in seen:
+            figures.failed(f"listing observable_on={NIGHT}", seen["error"])
             print(f"  observable_on={NIGHT}: FAILED {seen['error'][:200]} (no target)")
         elif seen:
+            figures.add(f"listing observable_on={NIGHT}: HTTP p50", seen["http"]["p50_ms"], "ms")
             print(
                 f"  observable_on={NIGHT}: p50 {seen['http']['p50_ms']:.0f} ms, max {seen['http']['max_ms']:.0f} ms"
                 f" over {seen['candidates']:,} candidates, {seen['items']} on the page (reported, no target)"
@@ -1010,8 +1026,14 @@ def report(results: dict[str, Any]) -> bool:
         print()
         if "error" in exported and "seconds" not in exported:
             ok = False
+            figures.failed("Aspro2 export", exported["error"])
             print(f"export votable: FAILED {exported['error'][:200]}")
         else:
+            if "error" in exported:
+                figures.failed("Aspro2 export: the answer", exported["error"])
+            else:
+                figures.add(f"Aspro2 export of {exported['rows']:,} rows", exported["seconds"], "s",
+                            baseline=exported["sql_s"], baseline_label="SQL read of the same rows")  # fmt: skip
             print(
                 f"export votable, {exported['rows']:,} rows: {exported['seconds']:.2f} s, {exported['bytes'] / 1e6:.1f} MB"
                 f" ({exported['rows'] / exported['seconds']:,.0f} rows/s); SQL read of the same rows"
@@ -1052,6 +1074,11 @@ def main() -> int:
     parser.add_argument("--export-rounds", type=int, default=2)
     parser.add_argument("--large", type=int, default=100_000, help="targets of the large import")
     parser.add_argument("--quick", action="store_true", help="one round, 100 listing requests per filter")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="tiny sizes, breakdown included: checks the bench runs (exit 1 only when a figure failed)",
+    )
     parser.add_argument("--breakdown", action="store_true", help="phase breakdown even when targets are met")
     parser.add_argument(
         "--app",
@@ -1069,16 +1096,18 @@ def main() -> int:
         say(f"ignoring options of the other benchmarks: {' '.join(others)}")
     if args.quick:
         args.rounds, args.requests, args.observable_requests, args.export_rounds = 1, 100, 1, 1
+    if args.smoke:
+        args.rounds, args.requests, args.observable_requests, args.export_rounds = 1, 10, 1, 1
+        args.large, args.breakdown = 1000, True
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
     uvloop.install()
     base = Path(tempfile.mkdtemp(prefix="spicadb-bench-programmes-"))
     base.chmod(0o755)  # the postgres user must reach its data folder inside
     results = asyncio.run(run(args, base))
-    ok = report(results)
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2, default=str))
-    return 0 if ok else 1
+    figures = Figures("programmes")
+    report(results, figures)
+    return finish(figures, results, args.json, args.smoke)
 
 
 if __name__ == "__main__":

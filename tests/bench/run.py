@@ -53,6 +53,7 @@ from pathlib import Path
 from typing import Any
 
 from bench_paths import use_test_helpers
+from bench_report import Figures, finish
 
 HERE = Path(__file__).resolve().parent
 SUPPORT = HERE.parent / "support"
@@ -1169,6 +1170,37 @@ def checks_of(
     ]
 
 
+def figures_of(args: argparse.Namespace, raw: RawResult, pipe: PipelineResult, lag: LagResult) -> Figures:
+    """The figures of the JSON document; exactly once broken is a failed figure (a wrong answer)."""
+    figures = Figures("pipeline")
+    if raw.consumed:
+        figures.add("raw JetStream publish + consume", raw.consumed, "events/s")
+    if pipe.producers > 0:
+        ratio = pipe.effected / raw.consumed if raw.consumed else None
+        met = pipe.effected >= TARGET_RATE and (ratio is None or ratio >= TARGET_RATIO)
+        target = f">= {TARGET_RATIO}x and >= {TARGET_RATE:,.0f} events/s for {args.duration:.0f} s"
+        raw_label = "raw JetStream publish + consume"
+        figures.add("pipeline throughput (effected)", pipe.effected, "events/s", target=target, met=met,
+                    baseline=raw.consumed or None, baseline_label=raw_label)  # fmt: skip
+        figures.add("pipeline committed", pipe.committed, "events/s", baseline=raw.published or None,
+                    baseline_label="raw publish")  # fmt: skip
+        figures.add("pipeline producer commit p99", pipe.commit_p99_ms, "ms")
+    if lag.events > 0:
+        met = lag.p99_ms < TARGET_P99_MS and lag.achieved >= 0.95 * args.rate
+        figures.add(f"commit-to-effect lag p99 at {args.rate:,.0f} events/s", lag.p99_ms, "ms",
+                    target=f"< {TARGET_P99_MS:.0f} ms at {args.rate:,.0f} events/s", met=met)  # fmt: skip
+        figures.add("commit-to-effect lag p50", lag.p50_ms, "ms")
+    for name, ran, once_ok in (
+        ("pipeline", pipe.producers > 0, pipe.once_ok),
+        ("lag", lag.events > 0, lag.once_ok),
+    ):
+        if ran and not once_ok:
+            figures.failed(
+                f"exactly once ({name} run)", "effects and committed events differ, or dead letters"
+            )
+    return figures
+
+
 def report(
     args: argparse.Namespace,
     raw: RawResult,
@@ -1287,6 +1319,7 @@ async def bench(args: argparse.Namespace, base: Path) -> dict[str, Any]:
         await nc.close()
     text, checks = report(args, raw, pipe, lag, stage)
     print(text, flush=True)
+    args.figures = figures_of(args, raw, pipe, lag)
     return {
         "settings": {
             "duration": args.duration,
@@ -1314,7 +1347,12 @@ async def bench(args: argparse.Namespace, base: Path) -> dict[str, Any]:
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=60.0, help="seconds per throughput run (60)")
-    parser.add_argument("--quick", action="store_true", help="a 10 s smoke run")
+    parser.add_argument("--quick", action="store_true", help="a 10 s run")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="tiny sizes, no breakdown: checks the bench runs (exit 1 only when a figure failed)",
+    )
     parser.add_argument("--rate", type=float, default=1000.0, help="events/s of the lag run (1000)")
     parser.add_argument("--batch", type=int, default=100, help="events per producer transaction (100)")
     parser.add_argument(
@@ -1363,6 +1401,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.quick:
         args.duration = 10.0
+    if args.smoke:
+        args.duration, args.rate, args.max_backlog, args.no_breakdown = 1.0, 100.0, 1000, True
     if args.profile:
         args.breakdown = True
     args.phases = {p.strip() for p in args.phases.split(",") if p.strip()}
@@ -1398,10 +1438,7 @@ def main(argv: list[str] | None = None) -> int:
     status = 1
     try:
         results = run_loop(bench(args, base))
-        if args.json:
-            args.json.write_text(json.dumps(results, indent=2, default=str))
-            say(f"results written to {args.json}")
-        status = 0
+        status = finish(args.figures, results, args.json, args.smoke)
     except KeyboardInterrupt:
         say("interrupted")
         status = 130

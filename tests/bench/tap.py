@@ -43,7 +43,6 @@ import argparse
 import asyncio
 import contextlib
 import io
-import json
 import pstats
 import re
 import shutil
@@ -59,6 +58,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from bench_paths import use_test_helpers
+from bench_report import Figures, finish
 
 use_test_helpers()
 
@@ -405,8 +405,9 @@ async def cones(
                 half = max(1, args.requests // 2)
                 sql = await timed(run_direct, half)
                 web = await timed(over_http, half)
-                sql += await timed(run_direct, args.requests - half, warmup=0)
+                # the second half in the other order: neither side always runs on the cache the other warmed
                 web += await timed(over_http, args.requests - half, warmup=0)
+                sql += await timed(run_direct, args.requests - half, warmup=0)
             except Exception as exc:  # reported in the table
                 out[key] = {"error": str(exc)[:600]}
                 say(f"{key}: FAILED {out[key]['error']}")
@@ -616,7 +617,7 @@ async def run(
     return results
 
 
-def report(results: dict[str, Any]) -> bool:
+def report(results: dict[str, Any], figures: Figures) -> bool:
     ok = True
     print()
     print(f"{'ADQL cone over /tap/sync':<34}{'rows':>7}{'SQL p50':>9}{'p99':>8}{'HTTP p50':>10}{'p99':>8}{'ratio p50':>11}{'ADQL->SQL':>11}"
@@ -624,13 +625,19 @@ def report(results: dict[str, Any]) -> bool:
     for key, value in results.get("cones", {}).items():
         if key.endswith("explain"):
             continue
+        target = f"< {TARGET_CONE_P99_MS:g} ms"
         if "error" in value:
             ok = False
+            figures.failed(f"ADQL {key}: HTTP p99", value["error"], target=target)
             print(f"{key:<34} FAILED: {value['error'][:200]}")
             continue
         sql, web = value["sql"], value["http"]
         passed = web["p99_ms"] < TARGET_CONE_P99_MS
         ok &= passed
+        figures.add(f"ADQL {key}: HTTP p99", web["p99_ms"], "ms", target=target, met=passed,
+                    baseline=sql["p99_ms"], baseline_label="the same SQL, p99")  # fmt: skip
+        figures.add(f"ADQL {key}: HTTP p50", web["p50_ms"], "ms", baseline=sql["p50_ms"],
+                    baseline_label="the same SQL, p50")  # fmt: skip
         print(
             f"{key:<34}{value['rows_mean']:7.1f}{sql['p50_ms']:9.2f}{sql['p99_ms']:8.2f}{web['p50_ms']:10.2f}"
             f"{web['p99_ms']:8.2f}{web['p50_ms'] / max(sql['p50_ms'], 1e-9):10.1f}x{value['translate']['p50_ms']:11.2f}"
@@ -644,10 +651,18 @@ def report(results: dict[str, Any]) -> bool:
         print()
         if "error" in job:
             ok = False
+            figures.failed(
+                "async job: tap peak RSS growth", job["error"], target=f"< {TARGET_ASYNC_RSS_MB:g} MB"
+            )
             print(f"async job FAILED: {job['error'][:300]}")
         else:
             passed = job["rss_growth_mb"] < TARGET_ASYNC_RSS_MB
             ok &= passed
+            what = f"async job of {job['rows']:,} rows"
+            figures.add(f"{what}: tap peak RSS growth", job["rss_growth_mb"], "MB",
+                        target=f"< {TARGET_ASYNC_RSS_MB:g} MB", met=passed)  # fmt: skip
+            figures.add(f"{what}: to COMPLETED", job["completed_s"], "s", baseline=job["direct_s"],
+                        baseline_label="the same rows fetched directly")  # fmt: skip
             print(
                 f"async job of {job['rows']:,} rows ({job['bytes'] / 1e6:.0f} MB VOTable): COMPLETED in"
                 f" {job['completed_s']:.2f} s, direct fetch {job['direct_s']:.2f} s"
@@ -667,6 +682,11 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=400, help="sync requests per cone, per caller")
     parser.add_argument("--async-rows", type=int, default=100_000)
     parser.add_argument("--quick", action="store_true", help="100,000 rows each, 100 requests per cone")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="2,000 rows each, 10 requests per cone: checks the bench runs (exit 1 only when a figure failed)",
+    )
     parser.add_argument("--json", type=Path, help="write the results here too")
     parser.add_argument("--keep", action="store_true", help="keep the data and logs folder")
     parser.add_argument(
@@ -681,6 +701,8 @@ def main() -> int:
     if args.quick:
         args.granules, args.exposures, args.requests = 100_000, 100_000, 100
         args.async_rows = min(args.async_rows, 50_000)
+    if args.smoke:
+        args.granules, args.exposures, args.requests, args.async_rows = 2000, 2000, 10, 1000
     base = Path(tempfile.mkdtemp(prefix="spicadb-bench-tap-"))
     base.chmod(0o755)  # the postgres user must reach its data folder inside
     try:
@@ -691,10 +713,9 @@ def main() -> int:
             say(f"kept {base}")
         else:
             shutil.rmtree(base, ignore_errors=True)
-    ok = report(results)
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2, default=str))
-    return 0 if ok else 1
+    figures = Figures("tap")
+    report(results, figures)
+    return finish(figures, results, args.json, args.smoke)
 
 
 if __name__ == "__main__":

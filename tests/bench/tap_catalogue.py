@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from bench_paths import use_test_helpers
+from bench_report import Figures, finish
 
 use_test_helpers()
 
@@ -174,7 +175,7 @@ def last_line(out: str) -> str:
     return out.strip().splitlines()[-1] if out.strip() else ""
 
 
-def run(args: argparse.Namespace, base: Path) -> bool:
+def run(args: argparse.Namespace, base: Path, figures: Figures) -> dict[str, Any]:
     cluster = PostgresCluster(
         base / "pgdata",
         free_port(),
@@ -220,7 +221,24 @@ def run(args: argparse.Namespace, base: Path) -> bool:
             f"{'PASS' if ok_memory else 'MISS'} memory: peak RSS {whole_rss:.0f} MB for {args.rows:,} rows vs "
             f"{small_rss:.0f} MB for {small_n:,} (growth {growth:+.0f} MB, target <= {TARGET_RSS_GROWTH_MB:.0f})"
         )
-        return ok_time and ok_memory
+        figures.add(f"catalogue import of {args.rows:,} rows", whole_s, "s",
+                    target=f"< {TARGET_SECONDS:.0f} s", met=ok_time, baseline=copy_s,
+                    baseline_label="COPY of the same rows")  # fmt: skip
+        figures.add(f"catalogue import: peak RSS growth from {small_n:,} to {args.rows:,} rows", growth, "MB",
+                    target=f"<= {TARGET_RSS_GROWTH_MB:.0f} MB", met=ok_memory)  # fmt: skip
+        figures.add(f"catalogue --replace of {args.rows:,} rows", replace_s, "s", baseline=copy_s,
+                    baseline_label="COPY of the same rows")  # fmt: skip
+        return {
+            "rows": args.rows,
+            "copy_s": copy_s,
+            "import_s": whole_s,
+            "import_rss_mb": whole_rss,
+            "small_rows": small_n,
+            "small_import_s": small_s,
+            "small_rss_mb": small_rss,
+            "replace_s": replace_s,
+            "replace_rss_mb": replace_rss,
+        }
     finally:
         cluster.stop()
 
@@ -239,14 +257,24 @@ def main() -> int:
     )
     parser.add_argument("--rows", type=int, default=500_000, help="stars in the catalogue")
     parser.add_argument("--keep", action="store_true", help="keep the data folder")
+    parser.add_argument("--json", type=Path, help="write the results here too")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="2,000 rows: checks the bench runs (exit 1 only when a figure failed)",
+    )
     # `make bench` passes one BENCH_ARGS to every benchmark: the others' options are not errors here
     args, others = parser.parse_known_args()
     if others:
         say(f"ignoring options of the other benchmarks: {' '.join(others)}")
+    if args.smoke:
+        args.rows = 2000
     base = Path(tempfile.mkdtemp(prefix="spicadb-bench-catalogue-"))
     base.chmod(0o755)  # the postgres user must reach its data folder inside
+    figures = Figures("tap_catalogue")
     try:
-        return 0 if run(args, base) else 1
+        results = run(args, base, figures)
+        return finish(figures, results, args.json, args.smoke)
     finally:
         if args.keep:
             say(f"kept {base}")
