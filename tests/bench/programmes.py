@@ -19,7 +19,7 @@ Measured:
    "events out": until the relay has published every event of the import (the stream's message
    count reaches the expected number). Baseline: ``COPY`` (asyncpg ``copy_records_to_table``) of the
    same rows into the same ``target`` table, for a programme row of its own, committed. Targets:
-   3,000 < 0.5 s, 100,000 < 5 s, events out included. The better of ``--rounds`` runs is kept;
+   3,000 < 0.5 s, 100,000 (any other size) <= 1.5x the COPY, events out included. The better of ``--rounds`` runs is kept;
    and the SPICA science database export of 3,000 targets with its 95 ``TARGET_*`` columns (sexagesimal
    positions, magnitudes and diameters with errors, placeholders, properties; ``spicadb_targets``), against
    ``COPY`` of the same rows as the service reads them (properties included). Target: < 0.5 s, events out
@@ -91,7 +91,18 @@ from spicadb_kit.migrate import migrate_service  # noqa: E402
 from spicadb_kit.testing.services import role_dsn  # noqa: E402
 from spicadb_kit.testing.tokens import TokenFactory  # noqa: E402
 
-TARGET_SECONDS = {3_000: 0.5, 100_000: 5.0}
+# performance-targets.md: 3,000 targets in under 0.5 s; larger imports within 1.5x the COPY of the same rows
+TARGET_SECONDS = {3_000: 0.5}
+TARGET_COPY_RATIO = 1.5
+
+
+def import_target(n: int, copy_s: float) -> tuple[float, str]:
+    """The most seconds an import of ``n`` targets may take, events out included, and the target's text."""
+    if n in TARGET_SECONDS:
+        return TARGET_SECONDS[n], f"< {TARGET_SECONDS[n]:g} s"
+    return TARGET_COPY_RATIO * copy_s, f"<= {TARGET_COPY_RATIO:g}x the COPY"
+
+
 TARGET_P99_MS = 50.0
 DATABASE = "bench_programmes"
 PI = "bench-pi"
@@ -897,10 +908,10 @@ async def run(args: argparse.Namespace, base: Path) -> dict[str, Any]:
                     await http.close()
                     await nc.close()
                     await pool.close()
+                large = results["imports"][str(args.large)]
+                limit = import_target(args.large, large["copy_s"])[0]
                 missed = any(
-                    "error" in r or r["events_out_s"] >= TARGET_SECONDS.get(args.large, 5.0)
-                    for fmt, r in results["imports"][str(args.large)].items()
-                    if fmt in FORMATS
+                    "error" in r or r["events_out_s"] >= limit for fmt, r in large.items() if fmt in FORMATS
                 )
                 if args.breakdown or missed:
                     service.stop(signal.SIGINT if args.profile else signal.SIGTERM)
@@ -936,7 +947,7 @@ def report(results: dict[str, Any], figures: Figures) -> bool:
         f"{'body MB':>9}   target (events out included)"
     )
     for n, rows in results["imports"].items():
-        limit = TARGET_SECONDS.get(int(n), 5.0)
+        limit, target = import_target(int(n), rows["copy_s"])
         copy_s = rows["copy_s"]
         for fmt in FORMATS:
             row = rows[fmt]
@@ -944,19 +955,19 @@ def report(results: dict[str, Any], figures: Figures) -> bool:
             what = f"import of {int(n):,} targets ({fmt}): events out"
             if "error" in row:
                 ok = False
-                figures.failed(what, row["error"], target=f"< {limit:g} s")
+                figures.failed(what, row["error"], target=target)
                 print(f"{label:<30}{copy_s:>8.3f}  FAILED: {row['error'][:200]}")
                 continue
             passed = row["events_out_s"] < limit
             ok &= passed
             row["response_ratio"] = row["response_s"] / copy_s
             row["events_out_ratio"] = row["events_out_s"] / copy_s
-            figures.add(what, row["events_out_s"], "s", target=f"< {limit:g} s", met=passed, baseline=copy_s,
+            figures.add(what, row["events_out_s"], "s", target=target, met=passed, baseline=copy_s,
                         baseline_label="COPY of the same rows")  # fmt: skip
             print(
                 f"{label:<30}{copy_s:>8.3f}{row['response_s']:>12.3f}{row['response_ratio']:>7.1f}x"
                 f"{row['events_out_s']:>14.3f}{row['events_out_ratio']:>7.1f}x{row['body_bytes'] / 1e6:>9.1f}"
-                f"   < {limit:g} s: {verdict(passed)}"
+                f"   {target}: {verdict(passed)}"
             )
     spicadb = results.get("spicadb_import")
     if spicadb:
