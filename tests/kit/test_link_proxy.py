@@ -1,7 +1,7 @@
 """The link proxy of the fault suite (spicadb_kit.testing.proxy) against an echo server on loopback: a
 clean link passes every byte both ways; latency, a thin link and stalls hold bytes back (checked from
 below only: a busy machine can make bytes later, never earlier); resets are decided by the seed; a cut
-refuses or holds connections until the link is restored."""
+refuses connections until the link is restored, a partition holds every byte silently until then."""
 
 from __future__ import annotations
 
@@ -153,17 +153,21 @@ async def test_a_cut_resets_open_connections_refuses_new_ones_until_restored() -
         writer.close()
 
 
-async def test_a_blackhole_holds_connections_silent_until_restored() -> None:
+async def test_a_partition_holds_every_byte_silently_and_restore_lets_them_go_on() -> None:
     async with linked() as (proxy, seen):
-        proxy.cut(blackhole=True)
         reader, writer = await connect(proxy)
         writer.write(b"a")
+        assert await reader.readexactly(1) == b"a"
+        proxy.partition()
+        writer.write(b"b")
+        late = asyncio.create_task(round_trip(proxy, b"new"))  # a connection opened meanwhile
         assert not await arrives_within(reader, 0.3)  # no answer, no close: a silent partition
+        assert not late.done()
+        assert seen == [b"a"]
         proxy.restore()
-        with contextlib.suppress(ConnectionError):
-            assert await reader.read() == b""  # the held connection is closed; its client connects again
-        assert seen == []
-        assert await round_trip(proxy, b"b") == b"b"
+        assert await reader.readexactly(1) == b"b"  # late, not lost: TCP retransmits
+        assert await late == b"new"
+        assert proxy.stats.resets == 0
         writer.close()
 
 

@@ -11,12 +11,15 @@ connections open and for those to come:
   before they go on), and sometimes a connection is torn down (``reset_rate``: the share of chunks that
   reset their connection, both ends seeing it closed), decided by a seeded random generator so that a run
   can be repeated;
-- ``cut``: the link is down: every open connection is reset and new ones are accepted and closed at once
-  (or, with ``blackhole``, held open without a byte passing, as a silent partition does), until
-  :meth:`LinkProxy.restore`.
+- ``cut``: the link is down and says so: every open connection is reset and new ones are accepted and
+  closed at once, until :meth:`LinkProxy.restore`;
+- ``partition``: the link is down silently: not a byte passes, on open connections or new ones (held, as
+  a SYN is retransmitted), and nobody is told; after :meth:`LinkProxy.restore` they go on where they
+  stopped (TCP retransmits), unless their ends gave up meanwhile.
 
-The proxy runs in the event loop of whoever starts it (``async with LinkProxy(...)``). It is a test tool:
-`make chaos` puts it between the services and their servers; its own tests are in tests/kit.
+The proxy runs in the event loop of whoever starts it (``async with LinkProxy(...)``), or in a thread of
+its own (:class:`LinkThread`) for a caller whose loop blocks. It is a test tool: `make chaos` puts it
+between the services and their servers; its own tests are in tests/kit.
 """
 
 from __future__ import annotations
@@ -24,13 +27,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import threading
 import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["LinkConditions", "LinkProxy", "LinkStats", "through"]
+__all__ = ["Link", "LinkConditions", "LinkProxy", "LinkStats", "LinkThread", "through"]
+
+T = TypeVar("T")
 
 # bytes read from one end at a time; a chunk is what latency, stalls and resets are counted on
 CHUNK = 16 * 1024
@@ -108,6 +115,15 @@ class _Connection:
             with contextlib.suppress(asyncio.CancelledError):
                 await writer
 
+    async def _until_flowing(self) -> None:
+        """Hold while a partition lasts (or until this connection is reset)."""
+        if not self.proxy.is_partitioned:
+            return
+        waits = {asyncio.ensure_future(self.proxy.flowing()), asyncio.ensure_future(self.closed.wait())}
+        _, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for waiting in pending:
+            waiting.cancel()
+
     async def _deliver(self, queue: asyncio.Queue[tuple[float, bytes]], sink: asyncio.StreamWriter) -> None:
         free_at = time.monotonic()  # when the thin link has sent what it was given
         while True:
@@ -133,6 +149,7 @@ class _Connection:
             if (wait := due - time.monotonic()) > 0:
                 with contextlib.suppress(TimeoutError):  # a reset wakes it
                     await asyncio.wait_for(self.closed.wait(), wait)
+            await self._until_flowing()
             if self.closed.is_set():
                 continue
             try:
@@ -156,11 +173,11 @@ class LinkProxy:
         self.stats = LinkStats()
         self.connect_timeout = connect_timeout
         self._cut = False
-        self._blackhole = False
+        self._flowing = asyncio.Event()  # cleared by a partition
+        self._flowing.set()
         self._stopped = False
         self._server: asyncio.Server | None = None
         self._connections: set[_Connection] = set()
-        self._held: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -176,6 +193,10 @@ class LinkProxy:
         return self._cut
 
     @property
+    def is_partitioned(self) -> bool:
+        return not self._flowing.is_set()
+
+    @property
     def open_connections(self) -> int:
         return len(self._connections)
 
@@ -189,7 +210,7 @@ class LinkProxy:
         if self._server is not None:
             self._server.close()
         self._reset_all()
-        self._release_held()
+        self._flowing.set()  # what a partition holds ends, reset
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
@@ -217,17 +238,25 @@ class LinkProxy:
         """A clean link again (a cut stays cut: see :meth:`restore`)."""
         self.conditions = LinkConditions()
 
-    def cut(self, *, blackhole: bool = False) -> None:
-        """The link goes down: open connections are reset; new ones are closed at once, or held open
-        without a byte passing with ``blackhole`` (a silent partition: clients wait for their timeouts)."""
-        self._cut, self._blackhole = True, blackhole
+    def cut(self) -> None:
+        """The link goes down: open connections are reset; new ones are closed at once."""
+        self._cut = True
         self._reset_all()
 
+    def partition(self) -> None:
+        """The link goes silent: no byte passes on open or new connections, and no end is told (their
+        clients wait for their own timeouts) until :meth:`restore`."""
+        self._flowing.clear()
+
     def restore(self) -> None:
-        """The link is up again (with the conditions it had); connections held by a blackhole are closed
-        (their clients connect again)."""
+        """The link is up again (with the conditions it had): after a cut new connections are taken,
+        after a partition the bytes held go on."""
         self._cut = False
-        self._release_held()
+        self._flowing.set()
+
+    async def flowing(self) -> None:
+        """Return when no partition holds the bytes."""
+        await self._flowing.wait()
 
     def url(self, url: str) -> str:
         """``url`` (a DSN or a NATS URL naming the upstream) with the proxy's address instead."""
@@ -237,11 +266,6 @@ class LinkProxy:
         for connection in list(self._connections):
             self.stats.resets += 1
             connection.reset()
-
-    def _release_held(self) -> None:
-        for held in list(self._held):
-            held.transport.abort()
-        self._held.clear()
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
@@ -259,10 +283,11 @@ class LinkProxy:
             return
         if self._cut:
             self.stats.refused += 1
-            if self._blackhole:
-                self._held.add(writer)
-            else:
-                writer.transport.abort()
+            writer.transport.abort()
+            return
+        await self._flowing.wait()  # a partition: the client's connection waits, unanswered
+        if self._stopped:
+            writer.transport.abort()
             return
         try:
             up_reader, up_writer = await asyncio.wait_for(
@@ -274,7 +299,7 @@ class LinkProxy:
             return
         connection = _Connection(self, writer, up_writer)
         self._connections.add(connection)
-        if self._stopped or (self._cut and not self._blackhole):  # while it was connecting
+        if self._stopped or self._cut:  # while it was connecting
             connection.reset()
         try:
             await asyncio.gather(connection.pump(reader, up_writer), connection.pump(up_reader, writer))
@@ -282,6 +307,70 @@ class LinkProxy:
             self._connections.discard(connection)
             for end in connection.ends:
                 end.close()
+
+
+class LinkThread:
+    """Proxies on an event loop of their own, in a daemon thread: for callers whose own loop blocks (an
+    in-process app's test client starting it, a platform starting processes). ``open`` a proxy as a
+    :class:`Link`, driven from any thread; ``stop`` stops every proxy, then the thread."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="chaos-links", daemon=True)
+        self.thread.start()
+        self.links: list[Link] = []
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(30)
+
+    def call(self, act: Callable[[], T]) -> T:
+        async def acting() -> T:
+            return act()
+
+        return self.run(acting())
+
+    def open(self, host: str, port: int, *, seed: int) -> Link:
+        link = Link(self, self.run(LinkProxy(host, port, seed=seed).start()))
+        self.links.append(link)
+        return link
+
+    def stop(self) -> None:
+        for link in self.links:
+            self.run(link.proxy.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+
+class Link:
+    """One proxy of a :class:`LinkThread`, driven from any thread: each call acts on the proxy's loop
+    and returns once done."""
+
+    def __init__(self, owner: LinkThread, proxy: LinkProxy) -> None:
+        self.owner = owner
+        self.proxy = proxy
+
+    @property
+    def port(self) -> int:
+        return self.proxy.port
+
+    def degrade(self, **changes: Any) -> LinkConditions:
+        return self.owner.call(lambda: self.proxy.degrade(**changes))
+
+    def heal(self) -> None:
+        self.owner.call(self.proxy.heal)
+
+    def cut(self) -> None:
+        self.owner.call(self.proxy.cut)
+
+    def partition(self) -> None:
+        self.owner.call(self.proxy.partition)
+
+    def restore(self) -> None:
+        self.owner.call(self.proxy.restore)
+
+    def stats(self) -> LinkStats:
+        return self.owner.call(lambda: replace(self.proxy.stats))
 
 
 def through(url: str, port: int) -> str:
