@@ -12,7 +12,8 @@ out of its load balancer), and the warning names it until an operator retries or
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 from litestar import Request, get
 from litestar.response import Response
@@ -20,7 +21,12 @@ from litestar.response import Response
 from .context import ReadinessCheck, ServiceContext
 from .db import pool_statistics
 
-__all__ = ["live", "readiness", "ready"]
+__all__ = ["bounded", "live", "readiness", "ready"]
+
+T = TypeVar("T")
+# seconds each source of the report may take (the database's figures, each consumer's lag and waits, a
+# service's own check)
+PATIENCE = 2.0
 
 
 @get("/health/live", opt={"anonymous": True}, include_in_schema=False, sync_to_thread=False)
@@ -47,7 +53,7 @@ async def readiness(context: ServiceContext[Any, Any]) -> dict[str, Any]:
     nats = {"connected": context.bus.connected, "url": context.bus.url, "reconnects": context.bus.reconnects}
     if not context.bus.connected:
         problems.append("nats: not connected")
-    consumers = await _consumers(context) if context.bus.connected else {}
+    consumers = await _consumers(context, problems) if context.bus.connected else {}
     own = {
         name: await _own(name, check, problems, warnings) for name, check in context.readiness_checks.items()
     }
@@ -71,12 +77,37 @@ async def readiness(context: ServiceContext[Any, Any]) -> dict[str, Any]:
 async def _own(name: str, check: ReadinessCheck, problems: list[str], warnings: list[str]) -> dict[str, Any]:
     """A service's own check (its file store, say), bounded like the database's part."""
     try:
-        async with asyncio.timeout(2):
-            details: dict[str, Any] = await check(problems, warnings)
+        details: dict[str, Any] = await bounded(check(problems, warnings))
     except Exception as exc:
         problems.append(f"{name}: {exc.__class__.__name__}: {exc}")
         return {"error": repr(exc)}
     return details
+
+
+async def bounded(work: Coroutine[Any, Any, T], seconds: float = PATIENCE) -> T:
+    """``work``'s result within ``seconds``, else TimeoutError without waiting for it to end: a query
+    cancelled across a silent partition stays in asyncpg's cleanup (its cancel request crosses the same
+    link) for as long as the connect timeout, and readiness must answer now. It ends in the background."""
+    task = asyncio.ensure_future(work)
+    try:
+        return await asyncio.wait_for(asyncio.shield(task), seconds)
+    except TimeoutError:
+        task.cancel()
+        task.add_done_callback(_forget)
+        raise
+
+
+def _forget(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled():
+        task.exception()  # retrieved: the report said it already
+
+
+async def _figures(context: ServiceContext[Any, Any]) -> tuple[dict[str, Any], list[Any]]:
+    backlog = await context.relay.backlog()
+    dead = await context.pool.fetch(
+        "SELECT consumer, count(*) AS n FROM dead_letter WHERE replayed_at IS NULL GROUP BY consumer"
+    )
+    return backlog, list(dead)
 
 
 async def _database(
@@ -84,11 +115,7 @@ async def _database(
 ) -> dict[str, Any]:
     report: dict[str, Any] = {"pool": pool_statistics(context.pool)}
     try:
-        async with asyncio.timeout(2):
-            backlog = await context.relay.backlog()
-            dead = await context.pool.fetch(
-                "SELECT consumer, count(*) AS n FROM dead_letter WHERE replayed_at IS NULL GROUP BY consumer"
-            )
+        backlog, dead = await bounded(_figures(context))
     except Exception as exc:
         problems.append(f"database: {exc.__class__.__name__}: {exc}")
         report["reachable"] = False
@@ -138,7 +165,10 @@ def _event(event: dict[str, Any]) -> str:
     return f"{event['event_type']} of {event['aggregate_id']} v{event['aggregate_version']} (outbox id {event['id']})"
 
 
-async def _consumers(context: ServiceContext[Any, Any]) -> dict[str, Any]:
+async def _consumers(context: ServiceContext[Any, Any], problems: list[str]) -> dict[str, Any]:
+    """Each consumer's counters, lag (from NATS) and early events (from the database), each part bounded
+    by 2 s: across a silent partition neither server answers nor fails, and readiness must still answer.
+    NATS not answering for a consumer makes the service not ready (its connection may still look up)."""
     report: dict[str, Any] = {}
     for runner in context.runners:
         entry: dict[str, Any] = {
@@ -147,11 +177,12 @@ async def _consumers(context: ServiceContext[Any, Any]) -> dict[str, Any]:
             "dead_lettered": runner.stats.dead_lettered,
         }
         try:
-            entry.update(await runner.lag())
+            entry.update(await bounded(runner.lag()))
         except Exception as exc:
             entry["lag_error"] = repr(exc)
+            problems.append(f"nats: consumer {runner.name}: no answer ({exc.__class__.__name__})")
         try:  # early events waiting for a missing predecessor (dead-lettered after the patience)
-            entry.update(await runner.waiting())
+            entry.update(await bounded(runner.waiting()))
         except Exception as exc:
             entry["waiting_error"] = repr(exc)
         report[runner.name] = entry
