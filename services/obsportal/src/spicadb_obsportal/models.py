@@ -10,7 +10,9 @@ import msgspec
 
 from spicadb_kit.pagination import Page
 
-Level = Literal["unknown", "good", "usable", "degraded", "bad"]
+# in the night logs' order: typing caches ``Level | None`` by equality (the same levels in another order
+# are equal), so the order in the OpenAPI document was that of whichever service was imported first
+Level = Literal["good", "usable", "degraded", "bad", "unknown"]
 
 
 class Baseline(msgspec.Struct):
