@@ -20,6 +20,7 @@ from litestar.response import Response
 
 from .context import ReadinessCheck, ServiceContext
 from .db import pool_statistics
+from .events import ConsumerRunner
 
 __all__ = ["bounded", "live", "readiness", "ready"]
 
@@ -47,16 +48,22 @@ async def ready(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
 async def readiness(context: ServiceContext[Any, Any]) -> dict[str, Any]:
     """The readiness report of a service: its database, NATS, outbox, consumers and dead letters, with the
     problems that make it not ready and the warnings that do not."""
-    problems: list[str] = []
-    warnings: list[str] = []
-    database = await _database(context, problems, warnings)
-    nats = {"connected": context.bus.connected, "url": context.bus.url, "reconnects": context.bus.reconnects}
-    if not context.bus.connected:
-        problems.append("nats: not connected")
-    consumers = await _consumers(context, problems) if context.bus.connected else {}
-    own = {
-        name: await _own(name, check, problems, warnings) for name, check in context.readiness_checks.items()
-    }
+    connected = context.bus.connected
+    nats = {"connected": connected, "url": context.bus.url, "reconnects": context.bus.reconnects}
+    # the sources are asked at once (each bounded by PATIENCE: the report takes about that at worst), each
+    # noting its problems and warnings in lists of its own, joined in a fixed order
+    names = list(context.readiness_checks)
+    notes: list[tuple[list[str], list[str]]] = [([], []) for _ in range(len(names) + 2)]
+    database, consumers, *own_details = await asyncio.gather(
+        _database(context, *notes[0]),
+        _consumers(context, notes[1][0]) if connected else _no_consumers(),
+        *(_own(name, context.readiness_checks[name], *notes[2 + i]) for i, name in enumerate(names)),
+    )
+    if not connected:
+        notes[1][0].insert(0, "nats: not connected")
+    problems = [problem for found, _ in notes for problem in found]
+    warnings = [warning for _, found in notes for warning in found]
+    own = dict(zip(names, own_details, strict=True))
     return {
         "status": "ready" if not problems else "not ready",
         "problems": problems,
@@ -165,25 +172,40 @@ def _event(event: dict[str, Any]) -> str:
     return f"{event['event_type']} of {event['aggregate_id']} v{event['aggregate_version']} (outbox id {event['id']})"
 
 
+async def _no_consumers() -> dict[str, Any]:
+    return {}
+
+
 async def _consumers(context: ServiceContext[Any, Any], problems: list[str]) -> dict[str, Any]:
-    """Each consumer's counters, lag (from NATS) and early events (from the database), each part bounded
-    by 2 s: across a silent partition neither server answers nor fails, and readiness must still answer.
-    NATS not answering for a consumer makes the service not ready (its connection may still look up)."""
-    report: dict[str, Any] = {}
-    for runner in context.runners:
-        entry: dict[str, Any] = {
-            "applied": runner.stats.applied,
-            "duplicates": runner.stats.duplicates,
-            "dead_lettered": runner.stats.dead_lettered,
-        }
-        try:
-            entry.update(await bounded(runner.lag()))
-        except Exception as exc:
-            entry["lag_error"] = repr(exc)
-            problems.append(f"nats: consumer {runner.name}: no answer ({exc.__class__.__name__})")
-        try:  # early events waiting for a missing predecessor (dead-lettered after the patience)
-            entry.update(await bounded(runner.waiting()))
-        except Exception as exc:
-            entry["waiting_error"] = repr(exc)
-        report[runner.name] = entry
-    return report
+    """Each consumer's counters, lag (from NATS) and early events (from the database), all asked at once
+    and each bounded: across a silent partition neither server answers nor fails, and readiness must
+    still answer. NATS not answering for a consumer makes the service not ready (its connection may still
+    look up for minutes)."""
+    entries = await asyncio.gather(*(_consumer(runner) for runner in context.runners))
+    for runner, entry in zip(context.runners, entries, strict=True):
+        if "lag_error" in entry:
+            problems.append(f"nats: consumer {runner.name}: no answer ({entry['lag_error']})")
+    return {runner.name: entry for runner, entry in zip(context.runners, entries, strict=True)}
+
+
+async def _consumer(runner: ConsumerRunner) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "applied": runner.stats.applied,
+        "duplicates": runner.stats.duplicates,
+        "dead_lettered": runner.stats.dead_lettered,
+    }
+    found: list[dict[str, Any] | BaseException] = await asyncio.gather(
+        bounded(runner.lag()),
+        bounded(runner.waiting()),  # early events waiting for a missing predecessor
+        return_exceptions=True,
+    )
+    lag, waiting = found
+    if isinstance(lag, BaseException):
+        entry["lag_error"] = repr(lag)
+    else:
+        entry.update(lag)
+    if isinstance(waiting, BaseException):
+        entry["waiting_error"] = repr(waiting)
+    else:
+        entry.update(waiting)
+    return entry
