@@ -882,7 +882,7 @@ def main() -> int:
     parser.add_argument(
         "--smoke",
         action="store_true",
-        help="3 synthetic files, one round, a 5 MB push: checks the bench runs (exit 1 only when a figure failed)",
+        help="a synthetic file, one round, a 5 MB push: checks the bench runs (exit 1 only when a figure failed)",
     )
     parser.add_argument("--push-mb", type=int, default=500, help="size of the pushed file (0: no push)")
     parser.add_argument("--only", choices=SECTIONS, help="one section of the benchmark")
@@ -900,7 +900,7 @@ def main() -> int:
     if args.quick:
         args.rounds, args.render_rounds, args.push_mb = 3, 1, min(args.push_mb, 50)
     if args.smoke:
-        args.synthetic, args.rounds, args.render_rounds, args.push_mb = 3, 1, 1, 5
+        args.synthetic, args.rounds, args.render_rounds, args.push_mb = 1, 1, 1, 5
     args.rounds = max(1, args.rounds)
     if args.profile:
         Path(args.profile).mkdir(parents=True, exist_ok=True)

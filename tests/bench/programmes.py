@@ -1109,7 +1109,7 @@ def main() -> int:
         args.rounds, args.requests, args.observable_requests, args.export_rounds = 1, 100, 1, 1
     if args.smoke:
         args.rounds, args.requests, args.observable_requests, args.export_rounds = 1, 10, 1, 1
-        args.large, args.breakdown = 1000, True
+        args.large, args.breakdown = 300, True
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
     uvloop.install()

@@ -36,6 +36,7 @@ SCRIPTS = {
 }
 PARALLEL = 2
 TIMEOUT_S = 150.0
+_running: set[subprocess.Popen[bytes]] = set()  # stopped by the fixture if the session ends first
 
 
 @dataclass
@@ -58,6 +59,7 @@ def run_script(script: str, folder: Path) -> SmokeRun:
         env=env,
         start_new_session=True,
     )
+    _running.add(proc)
     try:
         output, _ = proc.communicate(timeout=TIMEOUT_S)
     except subprocess.TimeoutExpired:
@@ -69,6 +71,8 @@ def run_script(script: str, folder: Path) -> SmokeRun:
             output, _ = proc.communicate()
         text = output.decode(errors="replace") + f"\n(stopped after {TIMEOUT_S:.0f} s)"
         return SmokeRun(script, None, text, None, time.monotonic() - started)
+    finally:
+        _running.discard(proc)
     loaded = json.loads(document.read_text()) if document.exists() else None
     return SmokeRun(
         script, proc.returncode, output.decode(errors="replace"), loaded, time.monotonic() - started
@@ -88,7 +92,14 @@ def smoke_runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
         runs: dict[str, Future[SmokeRun]] = {
             script: pool.submit(run_script, script, folder) for script in SCRIPTS if script in chosen
         }
-        yield runs
+        try:
+            yield runs
+        finally:  # interrupted: the scripts not started are dropped, the running ones stop their servers
+            for future in runs.values():
+                future.cancel()
+            for proc in list(_running):
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGINT)
 
 
 def tail(run: SmokeRun, lines: int = 60) -> str:

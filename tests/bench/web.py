@@ -4,7 +4,7 @@ What runs (all started here, stopped at the end): PostgreSQL and nats-server on 
 auth service, programmes, nightlogs, the console and the gateway as ``tests/web`` runs them (one
 process, one event loop, real TCP ports: ``web_console.open_console``), with the tests' data plus
 "modest data": 15 more programmes, a 2,000-target programme (LP-3), a 200-observation night with a 50-slot
-plan, and 20 pushed OIFITS files (one product in three versions) and a refused one; the OiDB pages
+plan, and 20 pushed OIFITS files (one product in three versions; ``--stars``) and a refused one; the OiDB pages
 search their 18 current granules (all, by a name resolved then a cone, by coordinates) and show one.
 
 Measured, per page, sequential requests through the gateway with a browser session:
@@ -99,15 +99,15 @@ async def file_pages(api: httpx.AsyncClient) -> dict[str, list[str]]:
     }  # fmt: skip
 
 
-async def push_files(api: httpx.AsyncClient) -> None:
-    """20 files of LP-3's targets, the first of them reduced three times (versions 1-3), and a broken one."""
+async def push_files(api: httpx.AsyncClient, stars: int) -> None:
+    """3 + ``stars`` files of LP-3's targets, the first reduced three times (versions 1-3), and a broken one."""
     fits = {"Content-Type": "application/fits"}
     for version in range(3):
         data = oifits(programme="LP-3", extra={"PROCSOFT": f"spica-drs 2.{version}"})
         pushed = await api.post("/oifits/files", params={"filename": f"HD1_v{version}.fits", "product": PRODUCT},
                                 content=data, headers=fits)  # fmt: skip
         assert pushed.status_code == 201, pushed.text
-    for k in range(17):
+    for k in range(stars):
         pushed = await api.post("/oifits/files", params={"filename": f"star{k}.fits"},
                                 content=oifits(target=f"Star {k:05d}", programme="LP-3"), headers=fits)  # fmt: skip
         assert pushed.status_code == 201, pushed.text
@@ -116,13 +116,13 @@ async def push_files(api: httpx.AsyncClient) -> None:
     assert broken.status_code == 422, broken.text
 
 
-async def oidb_pages(api: httpx.AsyncClient) -> dict[str, list[str]]:
+async def oidb_pages(api: httpx.AsyncClient, stars: int) -> dict[str, list[str]]:
     """The OiDB pages (the pushed files' granules, once oidb has them from oifits' events) and the API calls
     each makes: a name is resolved first (two calls in sequence; the baseline makes them at once)."""
 
     async def indexed() -> str | None:
         items = (await api.get("/oidb/granules", params={"limit": 50})).json()["items"]
-        return str(items[-1]["granule_id"]) if len(items) >= 18 else None
+        return str(items[-1]["granule_id"]) if len(items) >= stars + 1 else None
 
     granule = None
     for _ in range(240):
@@ -144,7 +144,7 @@ def codes() -> list[str]:
     return ["LP-1", "LP-2", "LP-3", *(f"LP-{k}" for k in range(10, 25))]
 
 
-async def more_data(console: Console, token: str) -> None:
+async def more_data(console: Console, token: str, stars: int) -> None:
     async with httpx.AsyncClient(
         base_url=console.url, timeout=120, headers={"Authorization": "Bearer " + token}
     ) as api:
@@ -171,7 +171,7 @@ async def more_data(console: Console, token: str) -> None:
         logged = await api.post(f"/nightlogs/logs/CHARA/{night.isoformat()}", content=csv_log(*lines),
                                 headers={"Content-Type": "text/csv"})  # fmt: skip
         assert logged.status_code in (200, 201), logged.text
-        await push_files(api)
+        await push_files(api, stars)
 
 
 def quantiles(values: list[float]) -> tuple[float, float]:
@@ -179,14 +179,14 @@ def quantiles(values: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
 
 
-async def measure(console: Console, token: str, requests: int) -> dict[str, Any]:
+async def measure(console: Console, token: str, requests: int, stars: int) -> dict[str, Any]:
     browser = await console.session(*console.admin())
     api = httpx.AsyncClient(base_url=console.url, timeout=60, headers={"Authorization": "Bearer " + token})
     results: dict[str, Any] = {}
     night = last_night().isoformat()
     try:
         logged = (await api.get(f"/nightlogs/nights/CHARA/{night}")).json()["observations"]
-        every = {**pages(night, logged[-1]["id"]), **await file_pages(api), **await oidb_pages(api)}
+        every = {**pages(night, logged[-1]["id"]), **await file_pages(api), **await oidb_pages(api, stars)}
         for page, calls in every.items():
             server, trip, base = [], [], []
             for _ in range(requests):
@@ -207,11 +207,11 @@ async def measure(console: Console, token: str, requests: int) -> dict[str, Any]
     return results
 
 
-async def run(cluster: Any, nats: Any, data: Path, requests: int) -> dict[str, Any]:
+async def run(cluster: Any, nats: Any, data: Path, requests: int, stars: int) -> dict[str, Any]:
     async with open_console(cluster, nats, data, "test") as console:
         token = (await seed(console))["token"]
-        await more_data(console, token)
-        return await measure(console, token, requests)
+        await more_data(console, token, stars)
+        return await measure(console, token, requests, stars)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -220,7 +220,7 @@ def main(args: argparse.Namespace) -> int:
     cluster = start_cluster(base / "pg")
     nats = start_nats(base / "nats")
     try:
-        results = asyncio.run(run(cluster, nats, base / "data", args.requests))
+        results = asyncio.run(run(cluster, nats, base / "data", args.requests, args.stars))
     finally:
         nats.stop()
         cluster.stop()
@@ -252,11 +252,12 @@ if __name__ == "__main__":
     parser.add_argument(
         "--smoke",
         action="store_true",
-        help="3 requests per page: checks the bench runs (exit 1 only on a failure)",
+        help="3 requests per page, 8 more files: checks the bench runs (exit 1 only on a failure)",
     )
+    parser.add_argument("--stars", type=int, default=17, help="files pushed besides the 3 versions (17)")
     arguments = parser.parse_args()
     if arguments.quick:
         arguments.requests = 20
     if arguments.smoke:
-        arguments.requests = 3
+        arguments.requests, arguments.stars = 3, 8  # Star 00007 stays: the page searching it finds it
     sys.exit(main(arguments))
