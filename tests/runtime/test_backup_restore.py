@@ -4,9 +4,12 @@ consumers that resume where they stood, applying nothing twice and missing nothi
 
 Four services run under `spicadb run` (programmes, nightlogs, oifits, oidb: a night log's observation
 goes to programmes and oifits, a DRS push's granule to oidb), tokens from a key set the test serves. The
-backup's window between the streams' snapshot and the database dump is widened on purpose: a second
-observation is logged and applied everywhere in it, so the restored streams lack an event the restored
-database has applied (the case where a consumer could apply an event twice, or a relay lose one)."""
+backup is taken while events are in flight, on purpose: two consumers are held (SIGSTOP) with an
+observation unacknowledged in the streams' snapshot; between the snapshot and the dump one of them is
+released and applies it, and another observation is published and applied (so the restored streams lack
+it while the restored database has applied it); the other consumer stays held through the dump. The
+restored platform must skip what was applied, apply the rest once, and publish again what the streams
+lacked."""
 
 from __future__ import annotations
 
@@ -214,6 +217,20 @@ async def messages(platform: Platform) -> dict[str, int]:
         await nc.close()
 
 
+async def unacknowledged(platform: Platform, durable: str) -> int:
+    """Events the durable of the night logs' stream has not acknowledged (pending or delivered)."""
+    nc = await nats.connect(platform.url("nats"))
+    try:
+        info = await nc.jetstream().consumer_info("SPICADB_NIGHTLOGS", durable)
+        return int(info.num_pending + info.num_ack_pending)
+    finally:
+        await nc.close()
+
+
+async def done(platform: Platform, durable: str) -> bool:
+    return await unacknowledged(platform, durable) == 0
+
+
 async def fingerprint(platform: Platform) -> dict[str, tuple[int, str]]:
     """Every table of the services' schemas: its row count and a hash of its rows (sorted), the
     outbox without the relay's own marks."""
@@ -310,32 +327,56 @@ async def test_a_restored_platform_has_the_same_rows_and_files_and_applies_nothi
     await first.ready()
     data = await fill(first, tokens)
 
-    # the backup, from the running platform; an observation logged and applied everywhere between the
-    # streams' snapshot and the dump
-    window: list[str] = []
+    # Two consumers of the night logs are held (SIGSTOP) while observation X is logged before the
+    # streams' snapshot: both durables have X unacknowledged in it. Between the snapshot and the dump,
+    # programmes is released and applies X, and observation W is logged (published after the snapshot)
+    # and applied by programmes; oifits stays held through the dump, which has neither X nor W for it.
+    pids = {name: int(first.table()[name]["pid"]) for name in ("programmes", "oifits")}
+    held = set(pids)
+    for pid in pids.values():
+        os.kill(pid, signal.SIGSTOP)
 
-    async def observed_meanwhile() -> None:
-        window.append(await log_observation(first, tokens, "Vega", 3.4))
-        await eventually(lambda: scalar(first, "SELECT count(*) = 2 FROM oifits.observation"))
-        await eventually(lambda: settled(first))
+    def release(name: str) -> None:
+        if name in held:
+            os.kill(pids[name], signal.SIGCONT)
+            held.discard(name)
+
+    async def meanwhile() -> None:
+        assert await unacknowledged(first, "programmes_night_logs")  # so X was in the snapshot too
+        release("programmes")
+        await log_observation(first, tokens, "Vega", 3.9)
+        await eventually(
+            lambda: scalar(first, f"SELECT count(*) = 0 FROM nightlogs.{OUTBOX} WHERE published_at IS NULL")
+        )
+        await eventually(lambda: done(first, "programmes_night_logs"))
 
     backup = first.data.parent / "backup"
     pg_bin = RuntimeSettings.from_env().pg_bin_path
-    manifest = await take_backup(Source.running(first.data), backup, pg_bin, between=observed_meanwhile)
-    assert window
+    try:
+        await log_observation(first, tokens, "Vega", 4.2)
+        await eventually(lambda: unacknowledged(first, "oifits_night_logs"))
+        await eventually(lambda: unacknowledged(first, "programmes_night_logs"))
+        manifest = await take_backup(Source.running(first.data), backup, pg_bin, between=meanwhile)
+        pending = await unacknowledged(first, "oifits_night_logs")  # X's and W's, held through the dump
+        assert pending >= 2
+        rows, files, applied = await fingerprint(first), blobs(first.data), await inbox(first)
+        produced = await outbox_events(first)
+    finally:
+        for name in list(held):
+            release(name)
     assert (backup / "manifest.json").exists()
-    rows, files, applied = await fingerprint(first), blobs(first.data), await inbox(first)
-    produced = await outbox_events(first)
     assert hashlib.sha256(data).hexdigest() in files.values()
     snapshot = {s["name"]: s["state"]["messages"] for s in manifest["streams"]}
     published = await messages(first)
-    assert published["SPICADB_NIGHTLOGS"] > snapshot["SPICADB_NIGHTLOGS"]  # the window's events
+    assert published["SPICADB_NIGHTLOGS"] > snapshot["SPICADB_NIGHTLOGS"]  # W's events
+    await eventually(lambda: settled(first))  # oifits caught up on the first platform too
+    final = {table: count for table, (count, _) in (await fingerprint(first)).items()}
     # the command itself, on the running platform: into a folder that holds anything it refuses
     command = spicadb(first.env, "backup", str(first.data.parent / "by-command"))
     assert command.returncode == 0, command.stderr
     assert "streams SPICADB_NIGHTLOGS" in command.stdout
     assert spicadb(first.env, "backup", str(backup)).returncode == 2
-    first.stop()  # the backup did not stop it: it served the window's requests
+    first.stop()  # the backup did not stop it: it served requests meanwhile
     stopped = spicadb(first.env, "backup", str(first.data.parent / "too-late"))
     assert stopped.returncode == 2, stopped.stderr
     assert "no platform runs" in stopped.stderr
@@ -347,8 +388,7 @@ async def test_a_restored_platform_has_the_same_rows_and_files_and_applies_nothi
     assert "not empty" in taken.stderr
     damaged = first.data.parent / "damaged"
     shutil.copytree(backup, damaged)
-    sha256 = hashlib.sha256(data).hexdigest()
-    (blob,) = (damaged / "files" / "oifits" / "objects").rglob(sha256)
+    (blob,) = (damaged / "files" / "oifits" / "objects").rglob(hashlib.sha256(data).hexdigest())
     content = blob.read_bytes()
     blob.write_bytes(bytes([content[0] ^ 1]) + content[1:])  # one bit
     refused = spicadb(second.env, "restore", str(damaged))
@@ -358,28 +398,44 @@ async def test_a_restored_platform_has_the_same_rows_and_files_and_applies_nothi
     restored = spicadb(second.env, "restore", str(backup))
     assert restored.returncode == 0, restored.stderr
 
-    # the restored platform: the same rows, files and inboxes, once the relay published again what the
-    # streams' snapshot had not taken and the consumers skipped it as applied already
+    # The restored platform: the same files; nightlogs' relay publishes W again (the snapshot lacks it);
+    # programmes gets X again (unacknowledged in the snapshot) and W, both applied already: skipped;
+    # oifits resumes where its durable stood and applies X and W, once each. Every other table as backed up.
     second.start()
     await second.ready()
     assert blobs(second.data) == files
     await eventually(lambda: settled(second))
-    # the relays published again what the streams' snapshot had not taken
-    assert await messages(second) == published
-    assert await inbox(second) == applied
-    assert await fingerprint(second) == rows
+    assert (await messages(second))["SPICADB_NIGHTLOGS"] == published["SPICADB_NIGHTLOGS"]
+    resumed = await inbox(second)
+    assert applied <= resumed
+    caught_up = {event for _, consumer, event in resumed - applied if consumer == "oifits_night_logs"}
+    assert len(caught_up) == pending
+    assert caught_up <= produced
+    # what else was applied since: only what oifits wrote applying them (granule.linked, for oidb)
+    assert {event for _, consumer, event in resumed - applied if consumer != "oifits_night_logs"}.isdisjoint(
+        produced
+    )
+    assert await scalar(second, "SELECT count(*) FROM oifits.observation") == 3
+    # programmes and nightlogs as backed up, row for row; oifits and oidb caught up since, as the first
+    # platform did once released: as many rows in every table (their times and new events' ids differ)
+    untouched = ('"programmes"', '"nightlogs"')
+    now = await fingerprint(second)
+    assert {t: v for t, v in now.items() if t.startswith(untouched)} == {
+        t: v for t, v in rows.items() if t.startswith(untouched)
+    }
+    assert {table: count for table, (count, _) in now.items()} == final
 
-    # new events are applied once each, and nothing old again
-    await log_observation(second, tokens, "Vega", 3.8)
-    await eventually(lambda: scalar(second, "SELECT count(*) = 3 FROM oifits.observation"))
+    # a new observation is applied once by each consumer, and nothing old again
+    await log_observation(second, tokens, "Vega", 4.6)
+    await eventually(lambda: scalar(second, "SELECT count(*) = 4 FROM oifits.observation"))
     await eventually(lambda: settled(second))
     after = await inbox(second)
-    new = {event for _, _, event in after - applied}
-    assert applied <= after
+    new = {event for _, _, event in after - resumed}
+    assert resumed <= after
     assert new
     assert new.isdisjoint(produced), "an event of the first platform was applied again"
     assert new <= await outbox_events(second) - produced
-    assert await scalar(second, "SELECT count(*) FROM oifits.observation") == 3
+    assert await scalar(second, "SELECT count(*) FROM oifits.observation") == 4
 
 
 async def outbox_events(platform: Platform) -> set[str]:
