@@ -123,6 +123,10 @@ async def _database(
     report: dict[str, Any] = {"pool": pool_statistics(context.pool)}
     try:
         backlog, dead = await bounded(_figures(context))
+    except TimeoutError:
+        problems.append(f"database: no answer within {PATIENCE:g} s")
+        report["reachable"] = False
+        return report
     except Exception as exc:
         problems.append(f"database: {exc.__class__.__name__}: {exc}")
         report["reachable"] = False
