@@ -171,15 +171,16 @@ async def _snapshot_streams(nats_url: str, target: Path) -> list[dict[str, Any]]
         entries = []
         for info in sorted(await js.streams_info(), key=lambda i: i.config.name or ""):
             name = str(info.config.name)
-            answer, _, _ = await snapshot_stream(nc, name, folder / f"{name}.snapshot")
+            # named before the snapshot, which then holds each of them (unless deleted meanwhile)
             consumers = await js.consumers_info(name)
+            answer, _, _ = await snapshot_stream(nc, name, folder / f"{name}.snapshot")
             entries.append(
                 {
                     "name": name,
                     "file": f"jetstream/{name}.snapshot",
                     "config": answer["config"],
                     "state": answer["state"],
-                    # as seen just after the snapshot (for the operator; the snapshot holds their state)
+                    # the restore checks they are back (their state is the snapshot's)
                     "consumers": sorted(str(c.name) for c in consumers),
                 }
             )
