@@ -57,6 +57,7 @@ from nats.aio.client import Client
 from nats.errors import Error as NatsError
 
 from ..events.bus import nats_servers
+from ..settings import ServiceSettings
 from .stream_snapshots import SnapshotError, snapshot_stream
 from .supervisor import CREDENTIALS_FILE, ENDPOINTS_FILE, running_pid
 
@@ -83,7 +84,7 @@ KIND = "spicadb-backup"
 # endpoints.json, nats.conf, the servers' own stores) is the runtime's, rebuilt by a run
 DATA_FILES = (CREDENTIALS_FILE, "gateway-session.key")
 DATA_FOLDERS = ("oifits/objects", "tap/results")
-# the relay's default retention of published outbox rows (ServiceSettings.outbox_retention_seconds)
+# the relay's default retention of published outbox rows (SPICADB_OUTBOX_RETENTION_SECONDS)
 OUTBOX_RETENTION_SECONDS = 600.0
 READ_BYTES = 1024 * 1024
 
@@ -353,7 +354,9 @@ def run_backup(
     """``spicadb backup``: its exit status (2: no running platform, or the folder is not empty)."""
     try:
         source = Source.running(data, database_url, nats_url)
-        manifest = asyncio.run(take_backup(source, target, pg_bin))
+        # the platform's own retention of published outbox rows, when it sets one
+        retention = ServiceSettings.from_env().outbox_retention_seconds
+        manifest = asyncio.run(take_backup(source, target, pg_bin, retention_seconds=retention))
     except (BackupFailed, SnapshotError, OSError, NatsError, asyncpg.PostgresError) as exc:
         print(f"spicadb backup failed, nothing kept in {target}: {exc}", file=sys.stderr)
         return 1
