@@ -251,7 +251,24 @@ def _on_problem(request: Request[Any, Any, Any], exc: Problem) -> Response[bytes
     return problem_response(request, exc)
 
 
+# the database went away under the request (restarted, failed over, not reachable, full): nothing was
+# committed, and the same request may well succeed in a moment
+_DATABASE_AWAY: tuple[type[BaseException], ...] = (
+    ConnectionError,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.TooManyConnectionsError,
+)
+UNAVAILABLE = for_status(503)
+
+
 def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    if isinstance(exc, _DATABASE_AWAY):
+        log.warning("database unavailable", path=request.url.path, method=request.method, error=repr(exc))
+        detail = "The database cannot be reached at the moment; nothing was done. Try again shortly."
+        return problem_response(request, UNAVAILABLE(detail, headers={"Retry-After": "1"}))
     log.exception("unhandled error", path=request.url.path, method=request.method)
     return problem_response(request, INTERNAL("The server failed to handle this request."))
 
