@@ -1,6 +1,6 @@
-"""A slow, then lossy, then cut link between the services and PostgreSQL and NATS (`make chaos`).
+"""A slow, lossy, partitioned, then cut link between the services and PostgreSQL and NATS (`make chaos`).
 
-Every service of the flow runs as a real process whose database URL and NATS URL lead through a link
+Every service of the flow runs as two real processes whose database URL and NATS URL lead through a link
 proxy of ours (spicadb_kit.testing.proxy, tests/support/chaos_links.py). While the flow runs (night logs
 to obsportal and the oifits copy, flags, DRS pushes to the OiDB table: tests/support/chaos_flow.py) the
 link is made slow (latency on every chunk, a thin bandwidth), then lossy (stalls and connections reset at
@@ -8,7 +8,8 @@ random, seeded), then silent (a partition: no byte passes, nobody is told, then 
 cut (every connection reset, new ones refused), and restored. Then: every event has its effect once (0 lost, 0
 duplicated, flags in order), dead letters are listed by every service's operator route and each one
 replays, and every service is ready again with nobody's hand. While the link is partitioned or cut, each
-service's /health/ready is 503 and names what is stuck (the database; NATS once its connection is lost)."""
+service's /health/ready is 503 and names what is stuck (the database, and NATS: a consumer unanswered, or
+not connected)."""
 
 from __future__ import annotations
 
@@ -34,9 +35,9 @@ PARTITION_SECONDS = 8.0
 
 @pytest.fixture(scope="module")
 def linked(chaos_dir: Path) -> Iterator[LinkedPlatform]:
-    """The flow's services, one process each, reaching PostgreSQL and NATS through a link each."""
+    """The flow's services, two replicas each, reaching PostgreSQL and NATS through a link each."""
     links = LinkThread()
-    platform = LinkedPlatform(chaos_dir, FLOW_SERVICES, links)
+    platform = LinkedPlatform(chaos_dir, FLOW_SERVICES, links, replicas=2)
     try:
         platform.start()
         yield platform
