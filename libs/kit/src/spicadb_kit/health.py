@@ -183,12 +183,12 @@ async def _no_consumers() -> dict[str, Any]:
 async def _consumers(context: ServiceContext[Any, Any], problems: list[str]) -> dict[str, Any]:
     """Each consumer's counters, lag (from NATS) and early events (from the database), all asked at once
     and each bounded: across a silent partition neither server answers nor fails, and readiness must
-    still answer. NATS not answering for a consumer makes the service not ready (its connection may still
-    look up for minutes)."""
+    still answer. NATS not answering for a consumer within the patience makes the service not ready (its
+    connection may still look up for minutes)."""
     entries = await asyncio.gather(*(_consumer(runner) for runner in context.runners))
     for runner, entry in zip(context.runners, entries, strict=True):
-        if "lag_error" in entry:
-            problems.append(f"nats: consumer {runner.name}: no answer ({entry['lag_error']})")
+        if entry.pop("unanswered", False):
+            problems.append(f"nats: consumer {runner.name}: no answer within {PATIENCE:g} s")
     return {runner.name: entry for runner, entry in zip(context.runners, entries, strict=True)}
 
 
@@ -206,6 +206,8 @@ async def _consumer(runner: ConsumerRunner) -> dict[str, Any]:
     lag, waiting = found
     if isinstance(lag, BaseException):
         entry["lag_error"] = repr(lag)
+        # NATS silent (its connection may look up for minutes): not ready; other errors are only shown
+        entry["unanswered"] = isinstance(lag, TimeoutError)
     else:
         entry.update(lag)
     if isinstance(waiting, BaseException):
