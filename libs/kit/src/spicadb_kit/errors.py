@@ -264,8 +264,22 @@ _DATABASE_AWAY: tuple[type[BaseException], ...] = (
 UNAVAILABLE = for_status(503)
 
 
+def _database_away(exc: BaseException | None) -> bool:
+    """Whether the error, or one it was raised while handling (a rollback on a connection that died
+    mid-transaction raises its own InterfaceError or InternalClientError), is the database going away."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, _DATABASE_AWAY):
+            return True
+        if isinstance(exc, asyncpg.exceptions.InterfaceError) and "connection is closed" in str(exc):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
-    if isinstance(exc, _DATABASE_AWAY):
+    if _database_away(exc):
         log.warning("database unavailable", path=request.url.path, method=request.method, error=repr(exc))
         detail = "The database cannot be reached at the moment; nothing was done. Try again shortly."
         return problem_response(request, UNAVAILABLE(detail, headers={"Retry-After": "1"}))
