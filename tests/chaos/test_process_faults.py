@@ -125,7 +125,10 @@ async def _after(platform: ChaosPlatform, flow: Flow, poison: Poison) -> str:
         if letter["aggregate_id"] != poison.observation_id
     ]
     assert not unexpected, f"events of the flow dead-lettered: {unexpected[:3]}"
-    return f"{report.summary()}; requests sent again {flow.retried}"
+    causes = [platform.logged_error(e.rsplit('"request_id":"', 1)[-1][:32]) for e in flow.errors]
+    assert not flow.errors, f"500 answers: {flow.errors[:3]}; logged: {causes[:3]}"
+    again = ", ".join(f"{n} after {status or 'no answer'}" for status, n in sorted(flow.refused.items()))
+    return f"{report.summary()}; requests sent again: {again or 'none'}"
 
 
 def _restarted(platform: ChaosPlatform, name: str, pid: int) -> Callable[[], Awaitable[bool]]:

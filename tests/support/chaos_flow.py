@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -69,6 +70,10 @@ class Flow:
     first_night: date = field(init=False)
     observations: list[str] = field(default_factory=list)
     retried: int = 0
+    # the answers sent again, by status (0: no answer); the 500s' requests and bodies (the house never
+    # answers 500: a database or NATS away is a 503 problem)
+    refused: Counter[int] = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
     _turn: itertools.count[int] = field(default_factory=itertools.count)
 
     def __post_init__(self) -> None:
@@ -111,12 +116,16 @@ class Flow:
                 answer = await client.request(method, url + path, **kw)
             except httpx.HTTPError as exc:
                 last = repr(exc)
+                self.refused[0] += 1
             else:
                 if answer.status_code in (200, 201) or (created_once and last and answer.status_code == 409):
                     return answer
                 if answer.status_code < 500:
                     raise AssertionError(f"{method} {path}: {answer.status_code} {answer.text[:500]}")
                 last = f"{answer.status_code} {answer.text[:300]}"
+                self.refused[answer.status_code] += 1
+                if answer.status_code == 500:
+                    self.errors.append(f"{method} {url}{path}: {answer.text[:300]}")
             self.retried += 1
             await asyncio.sleep(0.3)
         raise AssertionError(f"{method} {path}: no replica took it in {RETRY_FOR:g} s ({last})")

@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import signal
 import threading
 import time
@@ -217,6 +218,20 @@ class ChaosPlatform(Platform):
             pid = component.pid
             os.kill(pid, signal.SIGKILL)
         return pid
+
+    def logged_error(self, request_id: str) -> str:
+        """The exception a replica logged for a request: the last line of its traceback, from the logs."""
+        for log in sorted((self.data / "logs").glob("*.log")):
+            lines = log.read_text(errors="replace").splitlines()
+            for i, line in enumerate(lines):
+                if request_id in line and "unhandled error" in line:
+                    block = []
+                    for later in lines[i + 1 :]:
+                        if re.match(r"\d{4}-\d\d-\d\dT", later):
+                            break
+                        block.append(later.strip(" |"))
+                    return f"{log.name}: {' / '.join(b for b in block[-3:] if b)[:400]}"
+        return f"{request_id}: not in the logs"
 
     def restarts(self, name: str) -> int:
         return self.components[name].restarts
