@@ -1,9 +1,10 @@
 """Process faults on a platform of real processes, every service as 2 replicas sharing their durable
-consumers (``chaos_platform``): replicas killed with SIGKILL mid-flow (one of each service in turn, then
-both of one service), NATS restarted mid-flow, PostgreSQL restarted mid-flow. After each: every event of
-the flow has exactly one effect (0 lost, 0 duplicated, each observation's last flag wins everywhere), the
-dead letters are visible through every replica's operator route, and every replica is ready again,
-restarted by the supervisor, nobody's hand. A poison event planted at the start is dead-lettered by
+consumers (``chaos_platform``): replicas killed with SIGKILL mid-flow (one of each service in turn, both
+of each service, one on the flow's path every 1.5 s), NATS killed and started again mid-flow, PostgreSQL
+restarted and crashed mid-flow. After each: every event of the flow has exactly one effect (0 lost, 0
+duplicated, each observation's last flag wins everywhere), no request answered 500 (the database away is
+a 503), the dead letters are visible through every replica's operator route, and every replica is ready
+again, restarted by the supervisor, nobody's hand. A poison event planted at the start is dead-lettered by
 obsportal while the faults go on; cured, it is replayed through the operator route and applied once."""
 
 from __future__ import annotations
