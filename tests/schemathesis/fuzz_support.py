@@ -1,10 +1,10 @@
-"""schemathesis against each service's OpenAPI document: the service installed in a database of its own
-(the session's real PostgreSQL and NATS) and served by uvicorn on a free port, in a thread with its own
-event loop (the app's lifespan, pool and consumers live there), stopped at the end of the module.
-
-Every generated request carries a token with the admin scope (which carries every scope), so operations
-get past authorisation and reach the domain. The checks: no 5xx, every answer's status, media type and
-body as documented, and every error an RFC 9457 problem document.
+"""What the schemathesis tests share: the examples' bound and settings, the checks (no 5xx, every answer's
+status, media type and body as documented, every error an RFC 9457 problem document), the Target a test
+calls (a URL, headers with a token carrying the admin scope, which carries every scope, so operations get
+past authorisation and reach the domain; seeded path values), and the gateway of its own the gateway's
+routes are fuzzed on: installed in a database of its own (the session's real PostgreSQL and NATS) and
+served by uvicorn on a free port, in a thread with its own event loop, stopped at the end of the module.
+The services are fuzzed through the gateway on one platform (fuzz_platform, test_fuzz_apis).
 """
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from spicadb_kit.events.provision import provision
-from spicadb_kit.infra import NatsServer, PostgresCluster, free_port
+from spicadb_kit.infra import PostgresCluster, free_port
 from spicadb_kit.runtime.openapi import document
 from spicadb_kit.spec import ServiceSpec
-from spicadb_kit.testing.services import migrate, role_dsn
+from spicadb_kit.testing.services import migrate
 from spicadb_kit.testing.tokens import TokenFactory
 
 PROBLEM = "application/problem+json"
@@ -201,41 +201,6 @@ class Target:
         case.call_and_validate(
             base_url=self.url, headers=self.headers, checks=CHECKS, timeout=30, allow_redirects=False
         )
-
-
-def kit_settings(
-    spec: ServiceSpec, admin_dsn: str, nats_server: NatsServer, tokens: TokenFactory, **overrides: Any
-) -> Any:
-    """The settings a kit service runs with in the tests (as ``InstalledService.settings``)."""
-    values: dict[str, Any] = {
-        "environment": "test",
-        "database_url": role_dsn(admin_dsn, spec.role),
-        "nats_url": nats_server.url,
-        "token_issuer": tokens.issuer,
-        "token_audience": tokens.audience,
-        "outbox_poll_seconds": 0.2,
-        **overrides,
-    }
-    return spec.settings(**values)
-
-
-@contextmanager
-def kit_service(
-    spec: ServiceSpec,
-    create_app: Callable[..., Litestar],
-    cluster: PostgresCluster,
-    nats_server: NatsServer,
-    tokens: TokenFactory,
-    **overrides: Any,
-) -> Iterator[Served]:
-    """A kit service installed in a database of its own and served, verifying the test tokens."""
-    with database(cluster) as admin_dsn:
-        install(admin_dsn, nats_server.url, spec)
-        app = create_app(
-            kit_settings(spec, admin_dsn, nats_server, tokens, **overrides), verifier=tokens.verifier()
-        )
-        with Served(app) as served:
-            yield served
 
 
 def admin_headers(tokens: TokenFactory) -> dict[str, str]:

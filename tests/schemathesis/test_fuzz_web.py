@@ -8,15 +8,12 @@ naming the problem (the console's ``class="problem" role="alert"``), to an API c
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
 import schemathesis
+from fuzz_platform import served
 from fuzz_support import PROBLEM, SETTINGS, load_schema, problem_document
 from schemathesis import Case
 from schemathesis.checks import not_a_server_error
@@ -29,7 +26,7 @@ from spicadb_gateway.headers import GATEWAY_HTML_CSP
 from spicadb_gateway.spec import SPEC as GATEWAY
 from spicadb_web.services.console import last_night
 from spicadb_web.spec import SPEC
-from web_console import PASSWORD, open_console, seed
+from web_console import PASSWORD, Console, open_console, seed
 
 from spicadb_kit.infra import NatsServer, PostgresCluster
 
@@ -118,64 +115,30 @@ class Platform:
         )
 
 
-@contextmanager
-def served_platform(
-    cluster: PostgresCluster, nats_server: NatsServer, data: Path
-) -> Iterator[dict[str, Platform]]:
-    """The platform, seeded, in a thread of its own (schemathesis' requests are synchronous: the
-    servers cannot share pytest's event loop), stopped at the end; the admin's and bob's sessions."""
-    started = threading.Event()
-    shared: dict[str, Any] = {}
-
-    async def serve() -> None:
-        async with open_console(cluster, nats_server, data, "test") as console:
-            await seed(console)
-            client_id = next(iter(console.credentials().get("clients") or {"drs": None}))
-            known = {
-                "code": "LP-1", "site": "CHARA", "night": last_night().isoformat(), "username": "nora",
-                "client_id": client_id, "service": "programmes",
-            }  # fmt: skip
-            platforms: dict[str, Platform] = {}
-            for name, password in (console.admin(), ("bob", PASSWORD)):
-                browser = await console.session(name, password)
-                cookies = {cookie.name: cookie.value for cookie in browser.cookies.jar}
-                await browser.aclose()
-                platforms[name] = Platform(console.url, cookies, known)
-            shared["platforms"] = platforms
-            stop = asyncio.Event()
-            shared["stop"] = (asyncio.get_running_loop(), stop)
-            started.set()
-            await stop.wait()
-
-    def run() -> None:
-        try:
-            asyncio.run(serve())
-        except BaseException as exc:  # handed to the test
-            shared["error"] = exc
-        finally:
-            started.set()
-
-    thread = threading.Thread(target=run, name="web-console-platform", daemon=True)
-    thread.start()
-    started.wait()
-    if "error" in shared:
-        raise shared["error"]
-    try:
-        yield shared["platforms"]
-    finally:
-        loop, stop = shared["stop"]
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(60)
-        assert not thread.is_alive(), "the platform did not stop"
-        if "error" in shared:
-            raise shared["error"]
+async def signed_in(console: Console) -> dict[str, Platform]:
+    """The platform seeded; the admin's and bob's sessions."""
+    await seed(console)
+    client_id = next(iter(console.credentials().get("clients") or {"drs": None}))
+    known = {
+        "code": "LP-1", "site": "CHARA", "night": last_night().isoformat(), "username": "nora",
+        "client_id": client_id, "service": "programmes",
+    }  # fmt: skip
+    platforms: dict[str, Platform] = {}
+    for name, password in (console.admin(), ("bob", PASSWORD)):
+        browser = await console.session(name, password)
+        cookies = {cookie.name: cookie.value for cookie in browser.cookies.jar}
+        await browser.aclose()
+        platforms[name] = Platform(console.url, cookies, known)
+    return platforms
 
 
 @pytest.fixture(scope="module")
 def web_platforms(
     pg_cluster: PostgresCluster, nats_server: NatsServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, Platform]]:
-    with served_platform(pg_cluster, nats_server, tmp_path_factory.mktemp("web-fuzz")) as platforms:
+    """The platform (fuzz_platform.served), in a thread of its own, stopped at the end."""
+    data = tmp_path_factory.mktemp("web-fuzz")
+    with served(lambda: open_console(pg_cluster, nats_server, data, "test"), signed_in) as platforms:
         yield platforms
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +47,7 @@ from spicadb_kit.events.provision import provision
 from spicadb_kit.infra import NatsServer, PostgresCluster, free_port
 from spicadb_kit.runtime.serve import HttpLimits
 from spicadb_kit.settings import Environment
+from spicadb_kit.spec import ServiceSpec
 from spicadb_kit.testing.plugin import delete_all_streams
 from spicadb_kit.testing.services import migrate, role_dsn
 
@@ -105,18 +106,27 @@ class Console:
 
 @asynccontextmanager
 async def open_console(
-    pg_cluster: PostgresCluster, nats_server: NatsServer, data: Path, environment: Environment
+    pg_cluster: PostgresCluster,
+    nats_server: NatsServer,
+    data: Path,
+    environment: Environment,
+    *,
+    extra_apis: Sequence[tuple[ServiceSpec, Callable[..., Any], Mapping[str, Any]]] = (),
+    auth_overrides: Mapping[str, Any] | None = None,
 ) -> AsyncIterator[Console]:
+    """``extra_apis``: more services behind the gateway (spec, app factory, their own settings);
+    ``auth_overrides``: settings of the auth service (its tokens' lifetime)."""
     name = f"web_{uuid.uuid4().hex[:10]}"
+    specs = [*SPECS, *(spec for spec, _, _ in extra_apis)]
     admin = await asyncpg.connect(pg_cluster.dsn())
     await admin.execute(f'CREATE DATABASE "{name}"')
     await admin.close()
     dsn = pg_cluster.dsn(name)
-    await migrate(dsn, SPECS)
+    await migrate(dsn, specs)
     nc = await nats.connect(nats_server.url)
     js = nc.jetstream()
     await delete_all_streams(js)
-    await provision(js, SPECS)
+    await provision(js, specs)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     common: dict[str, Any] = {
@@ -127,7 +137,9 @@ async def open_console(
     }
     servers: dict[str, LocalServer] = {}
     try:
-        auth = AuthSettings(database_url=role_dsn(dsn, AUTH_SPEC.role), data=str(data), **common)
+        auth = AuthSettings(
+            database_url=role_dsn(dsn, AUTH_SPEC.role), data=str(data), **common, **(auth_overrides or {})
+        )
         servers["auth"] = await LocalServer(create_auth(auth)).start()
         jwks = servers["auth"].url + "/.well-known/jwks.json"
         apis = (
@@ -137,8 +149,8 @@ async def open_console(
             (OIFITS_SPEC, create_oifits),  # the DRS's pushes: files, rejections, quick-looks
             (OIDB_SPEC, create_oidb),  # the L2/L3 granules, kept from oifits' events
         )
-        for spec, factory in apis:
-            own: dict[str, Any] = {"store_path": str(data / "oifits-store")} if spec is OIFITS_SPEC else {}
+        store = {OIFITS_SPEC.name: {"store_path": str(data / "oifits-store")}}
+        for spec, factory, own in [*((s, f, store.get(s.name, {})) for s, f in apis), *extra_apis]:
             settings = spec.settings(database_url=role_dsn(dsn, spec.role), jwks_url=jwks, **common, **own)
             servers[spec.name] = await LocalServer(factory(settings)).start()  # type: ignore[operator]
         web = WebSettings(database_url=role_dsn(dsn, WEB_SPEC.role), jwks_url=jwks, public_url=url, **common)
@@ -157,7 +169,7 @@ async def open_console(
             **common,
         )
         servers["gateway"] = await LocalServer(
-            create_gateway(gateway, specs=SPECS), port, settings=gateway, limits=HttpLimits()
+            create_gateway(gateway, specs=specs), port, settings=gateway, limits=HttpLimits()
         ).start()
         yield Console(url, data, servers)
     finally:
