@@ -15,13 +15,15 @@ CLIENT_DIRS := $(sort $(dir $(wildcard clients/*/pyproject.toml)))
 PACKAGE_FILES := constraints.txt requirements-dev.txt contracts/pyproject.toml libs/kit/pyproject.toml libs/astro/pyproject.toml \
                  $(wildcard services/*/pyproject.toml) $(wildcard clients/*/pyproject.toml)
 
-.PHONY: help install system run stop test chaos bench lint format contracts contracts-check clean
+.PHONY: help install system run stop test chaos bench bench-smoke lint format contracts contracts-check clean
 
 help:
 	@echo "make run        start PostgreSQL, NATS and every service on local defaults (data in .spicadb/)"
 	@echo "make stop       stop what 'make run' started"
 	@echo "make test       run the test suite against real PostgreSQL and NATS servers"
 	@echo "make chaos      the fault suite (tests/cluster, tests/chaos): processes killed, NATS and PostgreSQL restarted, ..."
+	@echo "                and the backup/restore round trip (tests/runtime/test_backup_restore.py)"
+	@echo "make bench-smoke  every bench script at a tiny size (a broken bench fails it)"
 	@echo "make bench      measure every path against a raw baseline in the same run (see the README)"
 	@echo "make lint       ruff and mypy"
 	@echo "make contracts  regenerate the event JSON Schemas, the AsyncAPI and the OpenAPI documents"
@@ -49,14 +51,21 @@ stop: $(STAMP)
 
 test: system contracts-check
 	$(BIN)/spicadb doctor --install --validators
-	$(PY) -m pytest --ignore=tests/cluster --ignore=tests/chaos $(PYTEST_ARGS)
+	$(PY) -m pytest $(foreach t,$(CHAOS_TESTS) $(BENCH_SMOKE),--ignore=$(t)) $(PYTEST_ARGS)
 
 # fault tests too long for make test's 20 minutes: each bounded, loopback only, stopping what it starts;
 # the whole run too (SIGINT first: pytest's fixtures stop their processes by pid, then SIGKILL a minute later)
-CHAOS_SECONDS ?= 1500
+# (the backup round trip is here too: with it and the bench smoke run, make test took 21 min 26 s)
+CHAOS_TESTS := tests/cluster tests/chaos tests/runtime/test_backup_restore.py
+CHAOS_SECONDS ?= 1800
 chaos: system
 	$(BIN)/spicadb doctor --install --validators
-	timeout --signal=INT --kill-after=60 $(CHAOS_SECONDS) $(PY) -m pytest tests/cluster tests/chaos $(PYTEST_ARGS)
+	timeout --signal=INT --kill-after=60 $(CHAOS_SECONDS) $(PY) -m pytest $(CHAOS_TESTS) $(PYTEST_ARGS)
+
+# every bench script at a tiny size, so a broken bench shows (some 105 CPU-seconds: out of make test's 20 minutes)
+BENCH_SMOKE := tests/bench/test_bench_smoke.py
+bench-smoke: system
+	$(PY) -m pytest $(BENCH_SMOKE) $(PYTEST_ARGS)
 
 # every script runs even when one misses a target (the status says whether any did; Ctrl-C stops all);
 # BENCH_ARGS="--json FILE": one document for the run, each script merging its section into FILE, the run's

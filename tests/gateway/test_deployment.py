@@ -107,4 +107,6 @@ def test_chart_gives_the_gateway_its_session_key_from_a_secret(
     assert values["gateway"]["sessionKey"] == {"existingSecret": "", "key": "session-key"}
     deployment = templates["deployment.yaml"]
     assert "- name: SPICADB_SESSION_KEY" in deployment
-    assert 'required "gateway.sessionKey.existingSecret is required' in deployment
+    # the operator's Secret, else the one the chart makes once (tests/deploy/test_deploy_k8s.py)
+    assert 'include "spicadb.sessionKeySecret" $' in deployment
+    assert "secret-session-key.yaml" in templates
