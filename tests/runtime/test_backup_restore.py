@@ -190,9 +190,22 @@ async def scalar(platform: Platform, sql: str) -> Any:
         await conn.close()
 
 
-async def settled(platform: Platform) -> bool:
-    """Nothing in flight: every outbox published, every durable with nothing pending or unacknowledged."""
-    schemas = [s.replace("-", "_") for s in SERVICES]
+# observations logged in the backup that oifits neither applied nor passed over for a newer version
+UNAPPLIED_OBSERVATIONS = """
+SELECT count(*) FROM nightlogs.outbox o
+WHERE o.event_type LIKE '%.observation.logged.%'
+  AND NOT EXISTS (SELECT 1 FROM oifits.inbox i WHERE i.consumer = 'oifits_night_logs' AND i.event_id = o.event_id)
+  AND NOT EXISTS (
+      SELECT 1 FROM oifits.consumer_position p
+      WHERE p.consumer = 'oifits_night_logs' AND p.aggregate_id::text = o.aggregate_id::text
+        AND p.last_version >= o.aggregate_version)
+"""
+
+
+async def settled(platform: Platform, but: str | None = None) -> bool:
+    """Nothing in flight: every outbox published, every durable with nothing pending or unacknowledged
+    (``but``: a held service, whose durables and outbox are left out)."""
+    schemas = [s.replace("-", "_") for s in SERVICES if s != but]
     waiting = sum([
         await scalar(platform, f"SELECT count(*) FROM {s}.outbox WHERE published_at IS NULL") for s in schemas
     ])  # fmt: skip
@@ -202,7 +215,8 @@ async def settled(platform: Platform) -> bool:
         busy = 0
         for stream in await js.streams_info():
             for consumer in await js.consumers_info(str(stream.config.name)):
-                busy += consumer.num_pending + consumer.num_ack_pending
+                if but is None or not consumer.name.startswith(f"{but}_"):
+                    busy += consumer.num_pending + consumer.num_ack_pending
     finally:
         await nc.close()
     return waiting == 0 and busy == 0
@@ -349,6 +363,9 @@ async def test_a_restored_platform_has_the_same_rows_and_files_and_applies_nothi
             lambda: scalar(first, f"SELECT count(*) = 0 FROM nightlogs.{OUTBOX} WHERE published_at IS NULL")
         )
         await eventually(lambda: done(first, "programmes_night_logs"))
+        # and what applying them made the others publish (a chain of events) settled before the dump:
+        # counted in oifits' pending below, an event committed after the dump is not in the backup
+        await eventually(lambda: settled(first, but="oifits"))
 
     backup = first.data.parent / "backup"
     pg_bin = RuntimeSettings.from_env().pg_bin_path
@@ -409,7 +426,11 @@ async def test_a_restored_platform_has_the_same_rows_and_files_and_applies_nothi
     resumed = await inbox(second)
     assert applied <= resumed
     caught_up = {event for _, consumer, event in resumed - applied if consumer == "oifits_night_logs"}
-    assert len(caught_up) == pending
+    assert 0 < len(caught_up) <= pending
+    # the rest of what was pending is stale to oifits (its ordering is LATEST): an older version of an
+    # observation whose newer one it applied meanwhile (the delivery the held replica had in flight comes
+    # back after ack_wait, behind the later ones), acknowledged with no effect and no inbox row; lost, none
+    assert await scalar(second, UNAPPLIED_OBSERVATIONS) == 0
     assert caught_up <= produced
     # what else was applied since: only what oifits wrote applying them (granule.linked, for oidb)
     assert {event for _, consumer, event in resumed - applied if consumer != "oifits_night_logs"}.isdisjoint(
@@ -423,7 +444,11 @@ async def test_a_restored_platform_has_the_same_rows_and_files_and_applies_nothi
     assert {t: v for t, v in now.items() if t.startswith(untouched)} == {
         t: v for t, v in rows.items() if t.startswith(untouched)
     }
-    assert {table: count for table, (count, _) in now.items()} == final
+    # (inbox rows aside: an event passed over as stale above leaves none, where the first platform,
+    # getting it in order, applied it and kept one; the effects' tables are the same)
+    assert {t: count for t, (count, _) in now.items() if not t.endswith('."inbox"')} == {
+        t: count for t, count in final.items() if not t.endswith('."inbox"')
+    }
 
     # a new observation is applied once by each consumer, and nothing old again
     await log_observation(second, tokens, "Vega", 4.6)
