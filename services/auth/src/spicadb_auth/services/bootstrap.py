@@ -92,36 +92,22 @@ async def _create_first(
             secret=supplied.client_secrets[client_id] if supplied else None,
         )
         clients[client_id] = {"client_id": client_id, "client_secret": secret, "scope": scope}
-    await changes.create_client(
-        NewClient(
-            client_id=FRONTEND_CLIENT_ID,
-            scopes=FRONTEND_SCOPE.split(),
-            grant_types=["authorization_code", "refresh_token"],
-            redirect_uris=[settings.frontend_redirect_uri],
-            name="SPICA-DB web frontend",
-            public=True,
-        )
+    browsers = (
+        ("frontend", FRONTEND_CLIENT_ID, settings.frontend_redirect_uri, "SPICA-DB web frontend"),
+        ("gateway", GATEWAY_CLIENT_ID, settings.gateway_callback, "SPICA-DB gateway (browser sessions)"),
     )
-    clients["frontend"] = {
-        "client_id": FRONTEND_CLIENT_ID,
-        "redirect_uri": settings.frontend_redirect_uri,
-        "scope": FRONTEND_SCOPE,
-    }
-    await changes.create_client(
-        NewClient(
-            client_id=GATEWAY_CLIENT_ID,
-            scopes=FRONTEND_SCOPE.split(),
-            grant_types=["authorization_code", "refresh_token"],
-            redirect_uris=[settings.gateway_callback],
-            name="SPICA-DB gateway (browser sessions)",
-            public=True,
+    for key, client_id, redirect_uri, name in browsers:  # public clients: code + PKCE, no secret
+        await changes.create_client(
+            NewClient(
+                client_id=client_id,
+                scopes=FRONTEND_SCOPE.split(),
+                grant_types=["authorization_code", "refresh_token"],
+                redirect_uris=[redirect_uri],
+                name=name,
+                public=True,
+            )
         )
-    )
-    clients["gateway"] = {
-        "client_id": GATEWAY_CLIENT_ID,
-        "redirect_uri": settings.gateway_callback,
-        "scope": FRONTEND_SCOPE,
-    }
+        clients[key] = {"client_id": client_id, "redirect_uri": redirect_uri, "scope": FRONTEND_SCOPE}
     return {"issuer": settings.issuer, "users": users, "clients": clients}
 
 
